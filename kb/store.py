@@ -1,0 +1,461 @@
+"""SQLite store: documents, chunks, their embeddings, and an FTS5 index for lexical search.
+
+Every change to one document happens in one transaction and bumps `version`, so a vector
+index saved with an older version is known to be stale and is rebuilt from the embeddings
+held here. The store is the single source of truth; the faiss index is a cache of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kb.errors import KBError, NotFoundError
+from kb.types import ChunkInfo, DocumentInfo, DocumentInput, Location, SearchFilters
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    origin TEXT NOT NULL UNIQUE,
+    source TEXT NOT NULL,
+    root TEXT,
+    type TEXT NOT NULL,
+    title TEXT NOT NULL DEFAULT '',
+    team TEXT, course TEXT, module TEXT, author TEXT, date TEXT,
+    skills TEXT NOT NULL DEFAULT '[]',
+    tags TEXT NOT NULL DEFAULT '[]',
+    visibility TEXT NOT NULL DEFAULT '[]',
+    content_hash TEXT NOT NULL,
+    ingested_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
+CREATE INDEX IF NOT EXISTS documents_root ON documents(root);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    heading TEXT NOT NULL,
+    body TEXT NOT NULL,
+    location TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    embedding BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE INDEX IF NOT EXISTS chunks_text_hash ON chunks(text_hash);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+    heading, body, content='chunks', content_rowid='chunk_id', tokenize='porter unicode61'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts(rowid, heading, body) VALUES (new.chunk_id, new.heading, new.body);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts(chunks_fts, rowid, heading, body)
+    VALUES ('delete', old.chunk_id, old.heading, old.body);
+END;
+"""
+
+_DOC_COLUMNS = (
+    "d.doc_id, d.source, d.title, d.type, d.team, d.course, d.module, d.skills, d.tags, "
+    "d.author, d.date, d.visibility, d.origin, d.content_hash, "
+    "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id)"
+)
+
+
+def doc_id_for(origin: str) -> str:
+    """Stable id: the same file keeps its id across re-ingests and edits."""
+    return hashlib.sha1(origin.encode("utf-8")).hexdigest()[:16]
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _doc_from_row(row: Sequence[Any]) -> DocumentInfo:
+    return DocumentInfo(
+        doc_id=row[0],
+        source=row[1],
+        title=row[2],
+        type=row[3],
+        team=row[4],
+        course=row[5],
+        module=row[6],
+        skills=tuple(json.loads(row[7])),
+        tags=tuple(json.loads(row[8])),
+        author=row[9],
+        date=row[10],
+        visibility=tuple(json.loads(row[11])),
+        origin=row[12],
+        content_hash=row[13],
+        n_chunks=row[14],
+    )
+
+
+def _location_to_json(location: Location) -> str:
+    return json.dumps(
+        {"label": location.label, "anchor": location.anchor, "detail": location.detail},
+        ensure_ascii=False,
+    )
+
+
+def location_from_json(raw: str) -> Location:
+    data = json.loads(raw)
+    return Location(
+        label=data["label"], anchor=data.get("anchor", ""), detail=data.get("detail", {})
+    )
+
+
+def filter_clause(filters: SearchFilters | None) -> tuple[str, list[Any]]:
+    """SQL (over alias `d` = documents) for the filters; ('1', []) when there are none."""
+    if filters is None:
+        return "1", []
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column in ("team", "course", "type", "module"):
+        value = getattr(filters, column)
+        if value is not None:
+            clauses.append(f"d.{column} = ? COLLATE NOCASE")
+            params.append(value)
+    for column, value in (("skills", filters.skill), ("tags", filters.tag)):
+        if value is not None:
+            clauses.append(
+                f"EXISTS (SELECT 1 FROM json_each(d.{column}) j WHERE j.value = ? COLLATE NOCASE)"
+            )
+            params.append(value)
+    if filters.viewer_teams is not None:
+        teams = list(filters.viewer_teams)
+        marks = ",".join("?" * len(teams)) or "NULL"
+        clauses.append(
+            "(d.visibility = '[]' OR EXISTS (SELECT 1 FROM json_each(d.visibility) j "
+            f"WHERE j.value IN ({marks})))"
+        )
+        params.extend(teams)
+    return (" AND ".join(clauses) or "1"), params
+
+
+_FTS_WORD = re.compile(r"\w+", re.UNICODE)
+_STOPWORDS = frozenset(
+    "a an and are as at be but by can do does for from how i if in into is it its me my of on "
+    "or our should so than that the their then there these this to was we what when where which "
+    "who why will with you your".split()
+)
+
+
+def fts_query(query: str) -> str:
+    """Turn free text into a safe FTS5 query: each word quoted, any word may match (OR).
+
+    Users type punctuation, quotes and operators (C++, "AND", col:val) that are FTS5 syntax;
+    quoting every word makes any input valid and BM25 still rewards documents matching more.
+    """
+    words = [w.lower() for w in _FTS_WORD.findall(query)]
+    content = [w for w in words if w not in _STOPWORDS] or words
+    unique = list(dict.fromkeys(content))
+    return " OR ".join(f'"{w}"' for w in unique)
+
+
+class Store:
+    """All reads and writes of the SQLite database. Thread-safe through one lock."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        try:
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise KBError(
+                f"{path} is not a readable knowledge-base database ({exc}); "
+                "point --home at another folder or move this file away."
+            ) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- meta ---------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    @property
+    def version(self) -> int:
+        return int(self.get_meta("version") or 0)
+
+    def _bump_version(self) -> None:
+        self._db.execute(
+            "INSERT INTO meta(key, value) VALUES ('version', '1') ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
+        )
+
+    # -- writes -------------------------------------------------------------------------
+    def content_hash_of(self, origin: str) -> str | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT content_hash FROM documents WHERE origin = ?", (origin,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def embeddings_for(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of texts already embedded, so that no text is embedded twice."""
+        found: dict[str, np.ndarray] = {}
+        unique = list(dict.fromkeys(hashes))
+        with self._lock:
+            for start in range(0, len(unique), 500):
+                part = unique[start : start + 500]
+                marks = ",".join("?" * len(part))
+                for digest, blob in self._db.execute(
+                    f"SELECT text_hash, embedding FROM chunks WHERE text_hash IN ({marks})", part
+                ):
+                    found[digest] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def replace_document(
+        self, doc: DocumentInput, vectors: np.ndarray
+    ) -> tuple[str, str, list[int], list[int]]:
+        """Insert or replace a document and all its chunks atomically.
+
+        Returns (doc_id, 'added'|'updated', removed chunk ids, new chunk ids).
+        """
+        if len(vectors) != len(doc.chunks):
+            raise ValueError("one vector per chunk is required")
+        doc_id = doc_id_for(doc.origin)
+        meta = doc.meta
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                removed = [
+                    row[0]
+                    for row in self._db.execute(
+                        "SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,)
+                    )
+                ]
+                existed = self._db.execute(
+                    "SELECT 1 FROM documents WHERE doc_id = ?", (doc_id,)
+                ).fetchone()
+                self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+                self._db.execute(
+                    "INSERT INTO documents(doc_id, origin, source, root, type, title, team, "
+                    "course, module, author, date, skills, tags, visibility, content_hash, "
+                    "ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                    "ON CONFLICT(doc_id) DO UPDATE SET origin=excluded.origin, "
+                    "source=excluded.source, root=excluded.root, type=excluded.type, "
+                    "title=excluded.title, team=excluded.team, course=excluded.course, "
+                    "module=excluded.module, author=excluded.author, date=excluded.date, "
+                    "skills=excluded.skills, tags=excluded.tags, visibility=excluded.visibility, "
+                    "content_hash=excluded.content_hash, ingested_at=excluded.ingested_at",
+                    (
+                        doc_id,
+                        doc.origin,
+                        doc.source,
+                        doc.root,
+                        doc.type,
+                        meta.title,
+                        meta.team,
+                        meta.course,
+                        meta.module,
+                        meta.author,
+                        meta.date,
+                        json.dumps(list(meta.skills)),
+                        json.dumps(list(meta.tags)),
+                        json.dumps(list(meta.visibility)),
+                        doc.content_hash,
+                        now,
+                    ),
+                )
+                added: list[int] = []
+                for ordinal, (chunk, vector) in enumerate(zip(doc.chunks, vectors, strict=True)):
+                    cursor = self._db.execute(
+                        "INSERT INTO chunks(doc_id, ordinal, heading, body, location, text_hash, "
+                        "embedding) VALUES (?,?,?,?,?,?,?)",
+                        (
+                            doc_id,
+                            ordinal,
+                            chunk.heading,
+                            chunk.body,
+                            _location_to_json(chunk.location),
+                            text_hash(chunk.embedding_text),
+                            np.asarray(vector, dtype=np.float32).tobytes(),
+                        ),
+                    )
+                    added.append(int(cursor.lastrowid or 0))
+                self._bump_version()
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return doc_id, ("updated" if existed else "added"), removed, added
+
+    def delete_document(self, doc_id: str) -> list[int]:
+        """Remove a document and its chunks; returns the removed chunk ids."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                removed = [
+                    row[0]
+                    for row in self._db.execute(
+                        "SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,)
+                    )
+                ]
+                cursor = self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+                if cursor.rowcount == 0:
+                    raise NotFoundError(f"No document with id {doc_id!r}.")
+                self._bump_version()
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return removed
+
+    # -- reads --------------------------------------------------------------------------
+    def count_documents(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+
+    def count_chunks(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+
+    def get_document(self, doc_id: str) -> DocumentInfo | None:
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_DOC_COLUMNS} FROM documents d WHERE d.doc_id = ?", (doc_id,)
+            ).fetchone()
+        return None if row is None else _doc_from_row(row)
+
+    def find_documents(self, ref: str) -> list[DocumentInfo]:
+        """Documents matching an id, a source as shown in hits, or an origin path."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_DOC_COLUMNS} FROM documents d WHERE d.doc_id = ? OR d.source = ? "
+                "OR d.origin = ? ORDER BY d.source",
+                (ref, ref, ref),
+            ).fetchall()
+        return [_doc_from_row(row) for row in rows]
+
+    def list_documents(self, filters: SearchFilters | None = None) -> list[DocumentInfo]:
+        where, params = filter_clause(filters)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_DOC_COLUMNS} FROM documents d WHERE {where} ORDER BY d.source", params
+            ).fetchall()
+        return [_doc_from_row(row) for row in rows]
+
+    def origins_under(self, root: str) -> dict[str, str]:
+        """origin -> doc_id for the documents ingested from folder `root`."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT origin, doc_id FROM documents WHERE root = ?", (root,)
+            ).fetchall()
+        return {row[0]: row[1] for row in rows}
+
+    def get_chunks(self, doc_id: str) -> list[ChunkInfo]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT chunk_id, doc_id, ordinal, heading, body, location FROM chunks "
+                "WHERE doc_id = ? ORDER BY ordinal",
+                (doc_id,),
+            ).fetchall()
+        return [
+            ChunkInfo(row[0], row[1], row[2], row[3], row[4], location_from_json(row[5]))
+            for row in rows
+        ]
+
+    def doc_ids_of(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        """chunk_id -> doc_id, the light lookup needed to collapse candidates to documents."""
+        unique = list(dict.fromkeys(chunk_ids))
+        if not unique:
+            return {}
+        marks = ",".join("?" * len(unique))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT chunk_id, doc_id FROM chunks WHERE chunk_id IN ({marks})", unique
+            ).fetchall()
+        return {int(row[0]): str(row[1]) for row in rows}
+
+    def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, tuple[ChunkInfo, DocumentInfo]]:
+        """Chunks with their documents, for turning ranked ids into hits."""
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT c.chunk_id, c.doc_id, c.ordinal, c.heading, c.body, c.location, "
+                f"{_DOC_COLUMNS} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+                f"WHERE c.chunk_id IN ({marks})",
+                list(chunk_ids),
+            ).fetchall()
+        result: dict[int, tuple[ChunkInfo, DocumentInfo]] = {}
+        for row in rows:
+            chunk = ChunkInfo(row[0], row[1], row[2], row[3], row[4], location_from_json(row[5]))
+            result[row[0]] = (chunk, _doc_from_row(row[6:]))
+        return result
+
+    def iter_embeddings(self, batch: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(ids, vectors) in batches, to rebuild the vector index without loading text."""
+        last = -1
+        while True:
+            with self._lock:
+                rows = self._db.execute(
+                    "SELECT chunk_id, embedding FROM chunks WHERE chunk_id > ? "
+                    "ORDER BY chunk_id LIMIT ?",
+                    (last, batch),
+                ).fetchall()
+            if not rows:
+                return
+            ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+            vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
+            yield ids, vectors.reshape(len(rows), -1)
+            last = int(ids[-1])
+
+    def chunk_ids_matching(self, filters: SearchFilters) -> np.ndarray:
+        where, params = filter_clause(filters)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT c.chunk_id FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+                f"WHERE {where}",
+                params,
+            ).fetchall()
+        return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+
+    def lexical_search(
+        self, query: str, limit: int, filters: SearchFilters | None = None
+    ) -> list[tuple[int, float]]:
+        """(chunk_id, score) by BM25, best first; score is -bm25 so that higher is better.
+
+        Headings weigh double: a word in a section's title says more than one in passing.
+        """
+        match = fts_query(query)
+        if not match:
+            return []
+        where, params = filter_clause(filters)
+        join = (
+            ""
+            if where == "1"
+            else "JOIN chunks c ON c.chunk_id = chunks_fts.rowid "
+            "JOIN documents d ON d.doc_id = c.doc_id"
+        )
+        sql = (
+            f"SELECT chunks_fts.rowid, bm25(chunks_fts, 2.0, 1.0) AS rank FROM chunks_fts {join} "
+            f"WHERE chunks_fts MATCH ? AND {where} ORDER BY rank LIMIT ?"
+        )
+        with self._lock:
+            rows = self._db.execute(sql, [match, *params, limit]).fetchall()
+        return [(int(row[0]), -float(row[1])) for row in rows]

@@ -1,0 +1,277 @@
+"""The training catalogue as typed, read-only values: skills, teams, courses, modules, employees.
+
+Raw YAML is validated first (`recommender.validate`); `build_catalog` then trusts its input,
+so every rule module works on clean, typed data and never re-checks references.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from recommender.errors import CatalogInvalidError, Fault, UnknownIdError
+
+LEVEL_MIN = 0
+LEVEL_MAX = 5
+FORMATS = ("lecture", "hands-on")
+CATALOG_FILES = ("skills", "teams", "courses", "employees")
+
+# The training programme's own model: optimisation and innovation count most, then preparing
+# data; every other category counts half.
+CATEGORY_WEIGHTS: Mapping[str, float] = {
+    "model optimisation": 1.5,
+    "algorithm innovation": 1.5,
+    "data preprocessing": 1.0,
+    "data cleaning": 1.0,
+}
+OTHER_WEIGHT = 0.5
+
+RawCatalog = dict[str, Any]
+
+
+def normalise_category(category: str) -> str:
+    """Spelling-tolerant key: 'Model-Optimization' and 'model optimisation' are one category."""
+    text = re.sub(r"[\s_\-]+", " ", category.strip().lower())
+    return text.replace("optimization", "optimisation")
+
+
+def default_weight(category: str) -> float:
+    """Weight of a skill whose entry gives none, from its category."""
+    return CATEGORY_WEIGHTS.get(normalise_category(category), OTHER_WEIGHT)
+
+
+@dataclass(frozen=True)
+class Skill:
+    id: str
+    name: str
+    category: str
+    weight: float
+    description: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "category": self.category,
+            "weight": self.weight,
+            "description": self.description,
+        }
+
+
+@dataclass(frozen=True)
+class Team:
+    id: str
+    name: str
+    targets: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Module:
+    id: str
+    title: str
+    format: str
+    hours: float
+    skills: Mapping[str, int]
+    course: str
+    team: str
+    order: int  # position in the whole catalogue: course order, then module order
+    prerequisites: tuple[str, ...] = ()
+    materials: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "course": self.course,
+            "team": self.team,
+            "format": self.format,
+            "hours": self.hours,
+            "skills": dict(self.skills),
+            "prerequisites": list(self.prerequisites),
+            "materials": list(self.materials),
+        }
+
+
+@dataclass(frozen=True)
+class Course:
+    id: str
+    title: str
+    team: str
+    modules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Completion:
+    module: str
+    score: float | None = None
+    source: str = "catalogue"  # or "event" when recorded with `kb complete`
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"module": self.module, "score": self.score, "source": self.source}
+
+
+@dataclass(frozen=True)
+class Employee:
+    id: str
+    name: str
+    team: str
+    skills: Mapping[str, int] = field(default_factory=dict)
+    completed: tuple[Completion, ...] = ()
+    targets: Mapping[str, int] = field(default_factory=dict)
+    ratings: Mapping[str, int] = field(default_factory=dict)  # doc id -> 1..5, from events
+
+    def level(self, skill: str) -> int:
+        return self.skills.get(skill, LEVEL_MIN)
+
+    @property
+    def completed_modules(self) -> frozenset[str]:
+        return frozenset(c.module for c in self.completed)
+
+    @property
+    def has_history(self) -> bool:
+        """A newcomer has neither completions nor ratings: only content can guide them."""
+        return bool(self.completed or self.ratings)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    skills: Mapping[str, Skill]
+    teams: Mapping[str, Team]
+    courses: Mapping[str, Course]
+    modules: Mapping[str, Module]
+    employees: Mapping[str, Employee]
+
+    def employee(self, employee_id: str) -> Employee:
+        try:
+            return self.employees[employee_id]
+        except KeyError:
+            raise UnknownIdError("employee", employee_id) from None
+
+    def module(self, module_id: str) -> Module:
+        try:
+            return self.modules[module_id]
+        except KeyError:
+            raise UnknownIdError("module", module_id) from None
+
+    def team(self, team_id: str) -> Team:
+        try:
+            return self.teams[team_id]
+        except KeyError:
+            raise UnknownIdError("team", team_id) from None
+
+    def target(self, employee: Employee, skill: str) -> tuple[int, str] | None:
+        """The level asked of this employee in a skill, and whose ask it is (personal over team)."""
+        if skill in employee.targets:
+            return employee.targets[skill], "personal"
+        team = self.teams.get(employee.team)
+        if team is not None and skill in team.targets:
+            return team.targets[skill], "team"
+        return None
+
+    def weight(self, skill: str) -> float:
+        return self.skills[skill].weight
+
+    def members(self, team_id: str) -> list[Employee]:
+        return [e for e in self.employees.values() if e.team == team_id]
+
+
+def _levels(value: Any) -> dict[str, int]:
+    return {str(k): int(v) for k, v in (value or {}).items()}
+
+
+def _completion(item: Any) -> Completion:
+    if isinstance(item, str):
+        return Completion(module=item)
+    score = item.get("score")
+    return Completion(module=str(item["module"]), score=None if score is None else float(score))
+
+
+def build_catalog(raw: RawCatalog) -> Catalog:
+    """Typed catalogue from raw entries that `validate_catalog` accepted."""
+    skills = {}
+    for entry in raw.get("skills") or []:
+        weight = entry.get("weight")
+        skills[entry["id"]] = Skill(
+            id=entry["id"],
+            name=entry["name"],
+            category=entry["category"],
+            weight=float(weight) if weight is not None else default_weight(entry["category"]),
+            description=str(entry.get("description") or "").strip(),
+        )
+    teams = {
+        e["id"]: Team(id=e["id"], name=e["name"], targets=_levels(e.get("targets")))
+        for e in raw.get("teams") or []
+    }
+    courses: dict[str, Course] = {}
+    modules: dict[str, Module] = {}
+    for entry in raw.get("courses") or []:
+        ids = []
+        for m in entry.get("modules") or []:
+            ids.append(m["id"])
+            modules[m["id"]] = Module(
+                id=m["id"],
+                title=m["title"],
+                format=m["format"],
+                hours=float(m["hours"]),
+                skills=_levels(m.get("skills")),
+                course=entry["id"],
+                team=entry["team"],
+                order=len(modules),
+                prerequisites=tuple(m.get("prerequisites") or ()),
+                materials=tuple(str(x) for x in m.get("materials") or ()),
+            )
+        courses[entry["id"]] = Course(
+            id=entry["id"], title=entry["title"], team=entry["team"], modules=tuple(ids)
+        )
+    employees = {
+        e["id"]: Employee(
+            id=e["id"],
+            name=e["name"],
+            team=e["team"],
+            skills=_levels(e.get("skills")),
+            completed=tuple(_completion(c) for c in e.get("completed") or ()),
+            targets=_levels(e.get("targets")),
+        )
+        for e in raw.get("employees") or []
+    }
+    return Catalog(skills=skills, teams=teams, courses=courses, modules=modules, employees=employees)
+
+
+def read_catalog_dir(directory: Path) -> RawCatalog:
+    """Raw YAML of the four files, faults only for unreadable files (the rest is validation's)."""
+    faults: list[Fault] = []
+    raw: RawCatalog = {}
+    if not directory.is_dir():
+        raise CatalogInvalidError([Fault(str(directory), "folder", "not a directory")])
+    for name in CATALOG_FILES:
+        path = directory / f"{name}.yaml"
+        if not path.exists():
+            alt = directory / f"{name}.yml"
+            path = alt if alt.exists() else path
+        if not path.exists():
+            faults.append(Fault(f"{name}.yaml", "file", "missing"))
+            continue
+        try:
+            raw[name] = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            detail = str(exc).replace("\n", " ")
+            faults.append(Fault(path.name, "file", f"not valid YAML: {detail}"))
+    if faults:
+        raise CatalogInvalidError(faults)
+    return raw
+
+
+def load_catalog_dir(directory: Path) -> tuple[Catalog, RawCatalog]:
+    """Read, validate (all faults at once) and build; raises `CatalogInvalidError` on any fault."""
+    from recommender.validate import validate_catalog
+
+    raw = read_catalog_dir(directory)
+    faults = validate_catalog(raw)
+    if faults:
+        raise CatalogInvalidError(faults)
+    return build_catalog(raw), raw
