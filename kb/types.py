@@ -129,8 +129,11 @@ class ChunkInfo:
 
 @dataclass(frozen=True)
 class SearchFilters:
-    """Restrict a search; every field set must match. `viewer_teams` enforces visibility:
-    None means no restriction (trusted caller); a tuple hides documents restricted to other teams."""
+    """Restrict a search; every field set must match.
+
+    `viewer_teams` enforces visibility: None means no restriction (a trusted caller); a tuple
+    hides the documents restricted to teams outside it.
+    """
 
     team: str | None = None
     course: str | None = None

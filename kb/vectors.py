@@ -61,7 +61,7 @@ class FaissIndex:
         if len(ids) == 0:
             return
         with self._lock:
-            self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+            self._index.remove_ids(np.asarray(ids, dtype=np.int64))  # type: ignore[arg-type]
 
     def search(
         self, query: np.ndarray, k: int, allowed: np.ndarray | None = None
@@ -75,7 +75,7 @@ class FaissIndex:
             if allowed is not None:
                 if len(allowed) == 0:
                     return []
-                params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+                params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))  # type: ignore[call-arg]
             scores, ids = self._index.search(
                 np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32),
                 min(k, total),

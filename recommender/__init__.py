@@ -1,0 +1,99 @@
+"""Recommender: what each employee should learn next, from skill gaps, teams and the kb.
+
+Rules (gaps, next module, plan, team) work on a `Catalog` alone; materials need a
+`MaterialSource` (the knowledge base). State lives in `<home>/catalog.sqlite`.
+"""
+
+from recommender.catalog import (
+    CATEGORY_WEIGHTS,
+    Catalog,
+    Completion,
+    Course,
+    Employee,
+    Module,
+    Skill,
+    Team,
+    build_catalog,
+    default_weight,
+    load_catalog_dir,
+)
+from recommender.colleagues import Colleague, who_to_ask
+from recommender.errors import (
+    CatalogInvalidError,
+    Fault,
+    InvalidValueError,
+    NoCatalogError,
+    RecommenderError,
+    UnknownIdError,
+)
+from recommender.events import Event
+from recommender.feedback import (
+    CompletionResult,
+    RatingResult,
+    apply_events,
+    completed_level,
+    record_completion,
+    record_rating,
+)
+from recommender.gaps import GapReport, SkillGap, employee_gaps
+from recommender.materials import MaterialItem, MaterialSource, recommend_materials
+from recommender.next_module import ModuleOption, NextModuleResult, next_module
+from recommender.plan import Plan, PlanStep, greedy_plan, plan_modules
+from recommender.recommend import Recommendation, RecommendedModule, recommend
+from recommender.state import LoadReport, current_catalog, load_catalog, open_store
+from recommender.store import CatalogStore
+from recommender.team import TeamReport, team_report
+from recommender.validate import validate_catalog
+
+__all__ = [
+    "CATEGORY_WEIGHTS",
+    "Catalog",
+    "CatalogInvalidError",
+    "CatalogStore",
+    "Colleague",
+    "Completion",
+    "CompletionResult",
+    "Course",
+    "Employee",
+    "Event",
+    "Fault",
+    "GapReport",
+    "InvalidValueError",
+    "LoadReport",
+    "MaterialItem",
+    "MaterialSource",
+    "Module",
+    "ModuleOption",
+    "NextModuleResult",
+    "NoCatalogError",
+    "Plan",
+    "PlanStep",
+    "RatingResult",
+    "Recommendation",
+    "RecommendedModule",
+    "RecommenderError",
+    "Skill",
+    "SkillGap",
+    "Team",
+    "TeamReport",
+    "UnknownIdError",
+    "apply_events",
+    "build_catalog",
+    "completed_level",
+    "current_catalog",
+    "default_weight",
+    "employee_gaps",
+    "greedy_plan",
+    "load_catalog",
+    "load_catalog_dir",
+    "next_module",
+    "open_store",
+    "plan_modules",
+    "recommend",
+    "recommend_materials",
+    "record_completion",
+    "record_rating",
+    "team_report",
+    "validate_catalog",
+    "who_to_ask",
+]

@@ -239,7 +239,9 @@ def build_catalog(raw: RawCatalog) -> Catalog:
         )
         for e in raw.get("employees") or []
     }
-    return Catalog(skills=skills, teams=teams, courses=courses, modules=modules, employees=employees)
+    return Catalog(
+        skills=skills, teams=teams, courses=courses, modules=modules, employees=employees
+    )
 
 
 def read_catalog_dir(directory: Path) -> RawCatalog:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from recommender.catalog import Catalog, Completion, Employee, Module
 from recommender.errors import InvalidValueError, UnknownIdError
 from recommender.events import Event
-from recommender.materials import MaterialSource
 from recommender.store import CatalogStore, now_iso
+
+if TYPE_CHECKING:
+    from recommender.materials import MaterialSource
 
 RATING_MIN, RATING_MAX = 1, 5
 
@@ -151,10 +153,14 @@ def record_rating(
 ) -> RatingResult:
     """Validate (employee, 1..5, document known to the kb), then record the rating."""
     employee = catalog.employee(employee_id)
-    if isinstance(rating, bool) or not isinstance(rating, int) or not (
-        RATING_MIN <= rating <= RATING_MAX
+    if (
+        isinstance(rating, bool)
+        or not isinstance(rating, int)
+        or not (RATING_MIN <= rating <= RATING_MAX)
     ):
-        raise InvalidValueError(f"rating must be an integer {RATING_MIN}..{RATING_MAX}, got {rating}")
+        raise InvalidValueError(
+            f"rating must be an integer {RATING_MIN}..{RATING_MAX}, got {rating}"
+        )
     doc = source.get_document(doc_id)
     if doc is None:
         raise UnknownIdError("document", doc_id, "see the ids listed by the knowledge base")

@@ -142,7 +142,9 @@ def next_module(catalog: Catalog, employee_id: str, alternatives: int = 3) -> Ne
     status: NextStatus = "no-module"
     if blocked:
         status = "blocked"
-        missing = sorted({p for b in blocked for p in b.missing}, key=lambda m: catalog.modules[m].order)
+        missing = sorted(
+            {p for b in blocked for p in b.missing}, key=lambda m: catalog.modules[m].order
+        )
         parts.append(
             "every module that closes a gap is blocked by a missing prerequisite: "
             + "; ".join(b.describe() for b in blocked)
@@ -150,8 +152,6 @@ def next_module(catalog: Catalog, employee_id: str, alternatives: int = 3) -> Ne
         )
     if unserved:
         parts.append(
-            "no module left in the catalogue raises "
-            + ", ".join(unserved)
-            + " towards the target"
+            "no module left in the catalogue raises " + ", ".join(unserved) + " towards the target"
         )
     return NextModuleResult(employee.id, status, None, "; ".join(parts), (), tuple(blocked))

@@ -89,7 +89,9 @@ def _raised(levels: Mapping[str, int], module: Module) -> dict[str, int]:
 def _topological(modules: Iterable[Module], done: frozenset[str]) -> list[Module]:
     """Prerequisites first, catalogue order among modules free at the same time."""
     pool = {m.id: m for m in modules}
-    waiting = {m.id: {p for p in m.prerequisites if p in pool and p not in done} for m in pool.values()}
+    waiting = {
+        m.id: {p for p in m.prerequisites if p in pool and p not in done} for m in pool.values()
+    }
     ready = [(m.order, m.id) for m in pool.values() if not waiting[m.id]]
     heapq.heapify(ready)
     out = []
@@ -176,7 +178,9 @@ class _Search:
         ):
             gain = self.gain(module, levels)
             chosen.append(module.id)
-            self._visit(index + 1, _raised(levels, module), chosen, value + gain, hours + module.hours)
+            self._visit(
+                index + 1, _raised(levels, module), chosen, value + gain, hours + module.hours
+            )
             chosen.pop()
         self._visit(index + 1, levels, chosen, value, hours)
 
@@ -243,11 +247,16 @@ def _build(
         reason = "no gaps left: nothing to plan"
     else:
         useful = _candidates(catalog, employee)
-        if useful:
-            smallest = min(useful, key=lambda m: (m.hours, m.order))
+        smallest = min(useful, key=lambda m: (m.hours, m.order)) if useful else None
+        if smallest is not None and smallest.hours > budget:
             reason = (
                 f"nothing fits in {budget:g} h: the shortest useful module, {smallest.id}, "
                 f"takes {smallest.hours:g} h"
+            )
+        elif smallest is not None:
+            reason = (
+                "no available module closes a gap on its own; the gaps need prerequisites "
+                "that close nothing themselves (greedy never takes those)"
             )
         else:
             reason = "no module left in the catalogue closes the remaining gaps"

@@ -89,7 +89,9 @@ class _Checker:
                 if not isinstance(value, str) or not value.strip():
                     self.fault(file, label, f"field '{name}' must be a non-empty string")
 
-    def unique(self, file: str, kind: str, items: Iterable[tuple[str, Mapping[str, Any]]]) -> set[str]:
+    def unique(
+        self, file: str, kind: str, items: Iterable[tuple[str, Mapping[str, Any]]]
+    ) -> set[str]:
         seen: dict[str, str] = {}
         for label, entry in items:
             ident = entry.get("id")
@@ -114,7 +116,9 @@ class _Checker:
             if skill not in self.skills:
                 self.fault(file, label, f"{name}: unknown skill '{skill}'{self.hint(skill)}")
             if not isinstance(level, int) or isinstance(level, bool):
-                self.fault(file, label, f"{name}: level of '{skill}' must be an integer, got {level!r}")
+                self.fault(
+                    file, label, f"{name}: level of '{skill}' must be an integer, got {level!r}"
+                )
             elif not LEVEL_MIN <= level <= LEVEL_MAX:
                 self.fault(
                     file,
@@ -172,7 +176,9 @@ class _Checker:
         for label, entry in skills:
             weight = entry.get("weight")
             if weight is not None and (not _is_number(weight) or weight <= 0):
-                self.fault("skills.yaml", label, f"weight must be a positive number, got {weight!r}")
+                self.fault(
+                    "skills.yaml", label, f"weight must be a positive number, got {weight!r}"
+                )
             description = entry.get("description")
             if description is not None and not isinstance(description, str):
                 self.fault("skills.yaml", label, "description must be text")
@@ -202,7 +208,9 @@ class _Checker:
                 continue
             if ident in self.modules:
                 self.fault(
-                    "courses.yaml", label, f"duplicate module id '{ident}' (first as {self.modules[ident]})"
+                    "courses.yaml",
+                    label,
+                    f"duplicate module id '{ident}' (first as {self.modules[ident]})",
                 )
             else:
                 self.modules[ident] = label
@@ -213,7 +221,7 @@ class _Checker:
         fmt = module.get("format")
         if isinstance(fmt, str) and fmt not in FORMATS:
             self.fault(file, label, f"format '{fmt}' must be one of {', '.join(FORMATS)}")
-        hours = module.get("hours")
+        hours: Any = module.get("hours")
         if "hours" in module and (not _is_number(hours) or hours <= 0):
             self.fault(file, label, f"hours must be a positive number, got {hours!r}")
         skills = module.get("skills")
@@ -233,7 +241,11 @@ class _Checker:
     def check_cycles(self) -> None:
         for cycle in find_cycles(self.prerequisites):
             path = " -> ".join([*cycle, cycle[0]])
-            self.fault("courses.yaml", self.modules[cycle[0]], f"prerequisite cycle: {path} (each requires the next)")
+            self.fault(
+                "courses.yaml",
+                self.modules[cycle[0]],
+                f"prerequisite cycle: {path} (each requires the next)",
+            )
 
     def check_employee(self, label: str, entry: Mapping[str, Any]) -> None:
         file = "employees.yaml"
@@ -245,11 +257,15 @@ class _Checker:
                 self.module_ref(file, label, "completed", item)
                 continue
             if not isinstance(item, dict) or "module" not in item:
-                self.fault(file, label, f"completed: entries must be {{module, score}}, got {item!r}")
+                self.fault(
+                    file, label, f"completed: entries must be {{module, score}}, got {item!r}"
+                )
                 continue
             extra = set(item) - {"module", "score"}
             if extra:
-                self.fault(file, label, f"completed: unknown field(s) {', '.join(sorted(map(str, extra)))}")
+                self.fault(
+                    file, label, f"completed: unknown field(s) {', '.join(sorted(map(str, extra)))}"
+                )
             self.module_ref(file, label, "completed", item["module"])
             score = item.get("score")
             if score is not None and (not _is_number(score) or not 0 <= score <= 1):

@@ -1,0 +1,1 @@
+"""The service's edges: the `kb` command line and (later) the HTTP API."""

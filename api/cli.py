@@ -1,0 +1,263 @@
+"""The `kb` command line: ingest, search, evaluate, manage documents (and, registered from
+api.cli_recommender, the recommender's commands)."""
+
+from __future__ import annotations
+
+import html
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from api.cli_common import CliContext, CliError, emit_json
+from api.settings import Settings
+from kb import DOC_TYPES, SEARCH_MODES, KBError, SearchFilters
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Knowledge-base errors become one sentence on stderr and exit status 2."""
+    try:
+        yield
+    except KBError as exc:
+        raise CliError(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Data folder of the knowledge base [env KB_HOME; default .kb].",
+)
+@click.option(
+    "--model", default=None, help="Path to a sentence-transformers model folder [env KB_MODEL]."
+)
+@click.pass_context
+def main(ctx: click.Context, home: Path | None, model: str | None) -> None:
+    """Search and recommendations over the training programme's material."""
+    settings = Settings()
+    ctx.obj = CliContext(home=home or settings.home, model=model or settings.model)
+    ctx.call_on_close(ctx.obj.close)
+
+
+class _Bar:
+    """A progress bar on a terminal, nothing elsewhere (logs and pipes stay clean)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._bar: Any = None
+        self._enabled = enabled
+
+    def __call__(self, done: int, total: int, current: str) -> None:
+        if not self._enabled:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit="file", file=sys.stderr, leave=False)
+        self._bar.set_postfix_str(current[-40:], refresh=False)
+        self._bar.update(1)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--team", default=None, help="Default team for files that do not name one.")
+@click.option("--course", default=None, help="Default course for files that do not name one.")
+@click.option(
+    "--visibility", multiple=True, help="Restrict to these team ids (repeatable); default: all."
+)
+@click.option("--prune", is_flag=True, help="Remove documents whose files vanished from PATHS.")
+@click.option("--max-file-mb", type=click.FloatRange(min=0.001), default=None,
+              help="Skip files larger than this [env KB_MAX_FILE_MB; default 25].")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def ingest(
+    obj: CliContext, paths: tuple[Path, ...], team: str | None, course: str | None,
+    visibility: tuple[str, ...], prune: bool, max_file_mb: float | None, as_json: bool,
+) -> None:
+    """Ingest files, folders (recursively) and .zip archives; unchanged files are skipped."""
+    from ingest import Limits, ingest_paths
+
+    settings = Settings()
+    limits = Limits(max_file_bytes=int((max_file_mb or settings.max_file_mb) * 1024 * 1024))
+    bar = _Bar(enabled=sys.stderr.isatty() and not as_json)
+    with user_errors():
+        kb = obj.open_kb()
+        try:
+            report = ingest_paths(
+                kb, list(paths), team, course, visibility=visibility, prune=prune,
+                limits=limits, chunk_tokens=settings.chunk_tokens, progress=bar,
+            )
+        finally:
+            bar.close()
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        click.echo(
+            f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+            f"removed {report.removed}, failed {len(report.failed)} "
+            f"({report.chunks} chunks, {report.embedded} embedded, {report.seconds:.1f}s)"
+        )
+        for failure in report.failed:
+            click.echo(f"  skipped {failure['path']}: {failure['error']}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+def _terminal_snippet(snippet: str, color: bool) -> str:
+    on, off = ("\033[1m", "\033[0m") if color else ("**", "**")
+    return html.unescape(re.sub(r"</?mark>", lambda m: off if "/" in m.group() else on, snippet))
+
+
+@main.command()
+@click.argument("query", nargs=-1)
+@click.option("-k", "k", type=click.IntRange(1, 200), default=10, show_default=True)
+@click.option("--offset", type=click.IntRange(0, 10_000), default=0)
+@click.option("--team", default=None)
+@click.option("--course", default=None)
+@click.option("--type", "doc_type", type=click.Choice(DOC_TYPES), default=None)
+@click.option("--skill", default=None)
+@click.option("--module", default=None)
+@click.option("--tag", default=None)
+@click.option("--mode", type=click.Choice(SEARCH_MODES), default="hybrid", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def search(
+    obj: CliContext, query: tuple[str, ...], k: int, offset: int, team: str | None,
+    course: str | None, doc_type: str | None, skill: str | None, module: str | None,
+    tag: str | None, mode: str, as_json: bool,
+) -> None:
+    """Hybrid (dense + lexical) search; one hit per document, at its best place."""
+    text = " ".join(query).strip()
+    if not text:
+        raise CliError("The query is empty: give some words to search for, e.g. kb search lora")
+    filters = SearchFilters(
+        team=team, course=course, type=doc_type, skill=skill, module=module, tag=tag
+    )
+    with user_errors():
+        hits = obj.open_kb().search(text, k=k, filters=filters, mode=mode, offset=offset)
+    if as_json:
+        emit_json({"query": text, "hits": [hit.to_dict() for hit in hits]})
+        return
+    if not hits:
+        click.echo("No matching documents (check the filters, or try other words).")
+    color = sys.stdout.isatty()
+    for rank, hit in enumerate(hits, start=offset + 1):
+        meta = ", ".join(x for x in (hit.type, hit.team, hit.course) if x)
+        click.echo(f"{rank}. {hit.title}  [{meta}]  score {hit.score:.4f}")
+        click.echo(f"   {hit.source} @ {hit.location}   (doc {hit.doc_id})")
+        click.echo(f"   {_terminal_snippet(hit.snippet, color)}")
+
+
+@main.command("rm")
+@click.argument("refs", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def remove(obj: CliContext, refs: tuple[str, ...], as_json: bool) -> None:
+    """Delete documents, by doc id or by source (as shown in hits)."""
+    kb = obj.open_kb()
+    removed: list[dict[str, str]] = []
+    with user_errors():
+        targets = []
+        for ref in refs:
+            found = kb.find_documents(ref)
+            if not found:
+                raise CliError(
+                    f"No document with id or source {ref!r}: `kb docs` lists what is stored."
+                )
+            targets.extend(found)
+        for doc in targets:
+            kb.delete(doc.doc_id)
+            removed.append({"doc_id": doc.doc_id, "source": doc.source})
+        kb.flush()
+    if as_json:
+        emit_json({"removed": removed})
+    else:
+        for item in removed:
+            click.echo(f"removed {item['source']} ({item['doc_id']})")
+
+
+@main.command("docs")
+@click.option("--team", default=None)
+@click.option("--course", default=None)
+@click.option("--type", "doc_type", type=click.Choice(DOC_TYPES), default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def list_docs(
+    obj: CliContext, team: str | None, course: str | None, doc_type: str | None, as_json: bool
+) -> None:
+    """List stored documents."""
+    docs = obj.open_kb().list_documents(SearchFilters(team=team, course=course, type=doc_type))
+    if as_json:
+        emit_json({"documents": [doc.to_dict() for doc in docs]})
+        return
+    for doc in docs:
+        click.echo(f"{doc.doc_id}  {doc.type:<10} {doc.n_chunks:>4} chunks  {doc.source}")
+
+
+@main.command("show")
+@click.argument("ref")
+@click.pass_obj
+def show(obj: CliContext, ref: str) -> None:
+    """Print a document's metadata and chunks as JSON."""
+    kb = obj.open_kb()
+    found = kb.find_documents(ref)
+    if not found:
+        raise CliError(f"No document with id or source {ref!r}: `kb docs` lists what is stored.")
+    doc = found[0]
+    emit_json({**doc.to_dict(), "chunks": [c.to_dict() for c in kb.get_chunks(doc.doc_id)]})
+
+
+@main.command("stats")
+@click.pass_obj
+def stats(obj: CliContext) -> None:
+    """Documents, chunks and model of the store, as JSON."""
+    emit_json(obj.open_kb().stats())
+
+
+@main.command("eval")
+@click.argument("queries", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def evaluate_cmd(obj: CliContext, queries: Path, k: int, as_json: bool) -> None:
+    """Recall@k, MRR@k and nDCG@k of dense, lexical and hybrid search on labelled queries."""
+    from kb.evaluation import evaluate, load_queries
+
+    with user_errors():
+        labelled = load_queries(queries)
+        kb = obj.open_kb()
+        results = {
+            mode: evaluate(
+                labelled, lambda q, m=mode: [h.source for h in kb.search(q, k=k, mode=m)], k
+            )
+            for mode in ("dense", "lexical", "hybrid")
+        }
+    if as_json:
+        emit_json({"queries": len(labelled), "k": k, "modes": results})
+        return
+    click.echo(f"{len(labelled)} queries")
+    names = list(results["hybrid"])
+    click.echo(f"{'mode':<8}" + "".join(f"{name:>12}" for name in names))
+    for mode, metrics in results.items():
+        click.echo(f"{mode:<8}" + "".join(f"{metrics[name]:>12.3f}" for name in names))
+
+
+def _register_extensions() -> None:
+    from api import cli_recommender
+
+    cli_recommender.register(main)
+
+
+try:
+    _register_extensions()
+except ImportError:  # the recommender's commands are being built alongside; see api/cli_recommender
+    pass

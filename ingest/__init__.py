@@ -1,0 +1,17 @@
+"""Ingestion: files, folders and archives in; chunked documents with metadata out, into kb."""
+
+from ingest.errors import UnreadableFile
+from ingest.pipeline import DEFAULT_CHUNK_TOKENS, IngestReport, build_document, ingest_paths
+from ingest.sources import Failure, Limits, SourceFile, discover
+
+__all__ = [
+    "DEFAULT_CHUNK_TOKENS",
+    "Failure",
+    "IngestReport",
+    "Limits",
+    "SourceFile",
+    "UnreadableFile",
+    "build_document",
+    "discover",
+    "ingest_paths",
+]

@@ -1,0 +1,16 @@
+"""What every format parser returns: raw metadata, a title if the file has one, and chunks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kb.types import ChunkInput
+
+
+@dataclass
+class Parsed:
+    type: str
+    chunks: list[ChunkInput]
+    meta: dict[str, Any] = field(default_factory=dict)
+    title: str | None = None

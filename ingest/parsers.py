@@ -1,0 +1,35 @@
+"""Which parser reads which file: by extension, after the bytes are known to be text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ingest.errors import UnreadableFile
+from ingest.markdown import parse_markdown
+from ingest.notebook import parse_notebook
+from ingest.parsed import Parsed
+from ingest.plaintext import parse_plaintext
+from ingest.text import decode_text
+from ingest.transcript import parse_transcript
+
+PARSERS: dict[str, Callable[[str, int], Parsed]] = {
+    ".md": parse_markdown,
+    ".markdown": parse_markdown,
+    ".ipynb": parse_notebook,
+    ".vtt": lambda text, budget: parse_transcript(text, budget, "vtt"),
+    ".srt": lambda text, budget: parse_transcript(text, budget, "srt"),
+    ".txt": parse_plaintext,
+}
+SUPPORTED = tuple(PARSERS)
+
+
+def parse_bytes(data: bytes, suffix: str, budget: int) -> Parsed:
+    parser = PARSERS.get(suffix.lower())
+    if parser is None:
+        raise UnreadableFile(
+            f"unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED)}"
+        )
+    parsed = parser(decode_text(data), budget)
+    if not parsed.chunks:
+        raise UnreadableFile("no text to index was found in the file")
+    return parsed
