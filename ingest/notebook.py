@@ -57,6 +57,25 @@ def _cells(notebook: dict[str, Any]) -> list[dict[str, Any]]:
     raise UnreadableFile("not a Jupyter notebook: it has no list of cells (nbformat 4 expected)")
 
 
+def _title_of(cells: list[Any]) -> str | None:
+    """The first H1 of the notebook, or the first line of its opening markdown cell when that
+    reads like a title ("**Chapter 4 - Training Models**")."""
+    markdown = [
+        _text(c.get("source")).strip()
+        for c in cells
+        if isinstance(c, dict) and c.get("cell_type") == "markdown"
+    ]
+    for source in markdown:
+        for line in source.splitlines():
+            if line.startswith("# "):
+                return line[2:].strip()
+    if markdown and markdown[0]:
+        first = markdown[0].splitlines()[0].strip().strip("*_#").strip()
+        if 0 < len(first) <= 100:
+            return first
+    return None
+
+
 def parse_notebook(text: str, budget: int) -> Parsed:
     try:
         notebook = json.loads(text)
@@ -71,7 +90,7 @@ def parse_notebook(text: str, budget: int) -> Parsed:
     raw_meta = metadata.get("kb") if isinstance(metadata, dict) else None
     meta = {str(k).lower(): v for k, v in raw_meta.items()} if isinstance(raw_meta, dict) else {}
 
-    title: str | None = None
+    title = _title_of(cells)
     heading = ""
     chunks: list[ChunkInput] = []
     group: list[str] = []
@@ -98,7 +117,6 @@ def parse_notebook(text: str, budget: int) -> Parsed:
                     flush()
                     name = line.lstrip("#").strip()
                     heading = name
-                    title = title or (name if line.startswith("# ") else None)
                     break
             content = source
         elif kind == "code":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -80,7 +81,7 @@ def _fingerprint(data: bytes, sidecar: bytes | None, defaults: Defaults) -> str:
 
 
 def _title_from(source: str) -> str:
-    stem = Path(source).name.split(".")[0]
+    stem = re.sub(r"^[\d_\-\s.]+", "", Path(source).name.split(".")[0]) or Path(source).name
     return stem.replace("_", " ").replace("-", " ").strip().capitalize() or source
 
 

@@ -55,10 +55,13 @@ def who_to_ask(
         score = sum((other.level(g.skill) - g.current) * g.weight for g in strong)
         wrote = tuple(authors.get(other.name, []))
         team = catalog.teams[other.team].name
+        shown = sorted(strong, key=lambda g: -(other.level(g.skill) - g.current) * g.weight)
         skills = ", ".join(
             f"{g.skill} at level {other.level(g.skill)} (you: {g.current}, target {g.target})"
-            for g in strong
+            for g in shown[:3]
         )
+        if len(shown) > 3:
+            skills += f" and {len(shown) - 3} more"
         reason = f"{team}: {skills}"
         if wrote:
             reason += f"; wrote {', '.join(repr(t) for t in wrote)}"

@@ -36,17 +36,19 @@ class MaterialSource(Protocol):
     def get_document(self, doc_id: str) -> DocumentInfo | None: ...
 
 
-LEVEL_PHRASES = {
-    0: "introduction basics for beginners",
-    1: "introduction basics for beginners",
-    2: "getting started practical guide",
-    3: "hands-on practice worked example",
+LEVEL_PHRASES = {  # the level wanted next, in words a document at that level tends to use
+    0: "introduction",
+    1: "introduction basics",
+    2: "practical guide",
+    3: "hands-on worked example",
     4: "advanced techniques in depth",
-    5: "expert advanced research techniques",
+    5: "expert research techniques",
 }
 GAPS_SEARCHED = 3
-METADATA_BONUS = 0.25  # the document is tagged with the skill: an organiser vouched for it
-RELEVANT = 0.5  # below this relevance a cross-team item is not worth promoting
+METADATA_BONUS = 0.5  # the document is tagged with the skill: an organiser vouched for it
+RANK_DECAY = 0.3  # hybrid rank r scores 1 / (1 + 0.3 r)
+MIN_SIMILARITY = 0.25  # dense cosine below which an untagged hit is off-topic
+RELEVANT = 0.35  # similarity above which an untagged cross-team item is worth promoting
 NEAR_DUPLICATE = 0.7  # Jaccard similarity of snippet words above which two items are one
 
 
@@ -66,6 +68,7 @@ class _Candidate:
     gap: SkillGap
     relevance: float
     tagged: bool
+    similarity: float
     score: float = 0.0
     moved_down: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -125,7 +128,10 @@ def _similar(a: _Candidate, b: _Candidate) -> bool:
 def _search(
     source: MaterialSource, catalog: Catalog, employee: Employee, gap: SkillGap, k: int
 ) -> list[_Candidate]:
-    """Skill-filtered, tag-filtered and open searches, fused per chunk by normalised score."""
+    """Hybrid searches (skill-filtered, tag-filtered, open) gather candidates; each is scored by
+    its best hybrid rank, its dense similarity to the query and whether it carries the skill.
+    Untagged candidates that are not semantically close are dropped: a small corpus returns
+    everything for any query, so a rank alone does not mean relevance."""
     from kb import SearchFilters
 
     query = skill_query(catalog, gap)
@@ -135,17 +141,25 @@ def _search(
         source.search(query, k=k, filters=SearchFilters(tag=gap.skill, viewer_teams=viewer)),
         source.search(query, k=k, filters=SearchFilters(viewer_teams=viewer)),
     ]
+    dense = {
+        h.doc_id: h.score
+        for h in source.search(
+            query, k=3 * k, filters=SearchFilters(viewer_teams=viewer), mode="dense"
+        )
+    }
     best: dict[int, _Candidate] = {}
     for hits in runs:
-        if not hits:
-            continue
-        top = max(h.score for h in hits) or 1.0
-        for hit in hits:
+        for rank, hit in enumerate(hits):
             tagged = gap.skill in hit.skills or gap.skill in hit.tags
-            relevance = hit.score / top + (METADATA_BONUS if tagged else 0.0)
+            similarity = dense.get(hit.doc_id, 0.0)
+            if not tagged and similarity < MIN_SIMILARITY:
+                continue
+            relevance = (
+                1.0 / (1.0 + RANK_DECAY * rank) + similarity + (METADATA_BONUS if tagged else 0.0)
+            )
             current = best.get(hit.chunk_id)
             if current is None or relevance > current.relevance:
-                best[hit.chunk_id] = _Candidate(hit, gap, relevance, tagged)
+                best[hit.chunk_id] = _Candidate(hit, gap, relevance, tagged, similarity)
     return list(best.values())
 
 
@@ -165,7 +179,7 @@ def _adjust(
         shown = ", ".join(f"{name} {r}/5" for name, r in raters[:3])
         candidate.notes.append(f"rated by colleagues with profiles like yours ({shown})")
     affinity = liked_modules.get(hit.module or "", 0.0)
-    if affinity:
+    if affinity and hit.doc_id not in employee.ratings:
         score *= 1.0 + 0.15 * affinity
         word = "liked" if affinity > 0 else "disliked"
         candidate.notes.append(f"you {word} other material of module {hit.module}")
@@ -207,7 +221,7 @@ def _ensure_cross_team(
         for c in pool
         if foreign(c)
         and c not in chosen
-        and (c.tagged or c.relevance >= RELEVANT)
+        and (c.tagged or c.similarity >= RELEVANT)
         and not any(c.hit.doc_id == x.hit.doc_id or _similar(c, x) for x in chosen)
     ]
     while sum(foreign(c) for c in chosen) < quota and extra:
@@ -244,6 +258,10 @@ def recommend_materials(
             if cand.hit.chunk_id not in pool or cand.score > pool[cand.hit.chunk_id].score:
                 pool[cand.hit.chunk_id] = cand
     ranked = sorted(pool.values(), key=lambda c: (bool(c.moved_down), -c.score, c.hit.chunk_id))
+    # the best item of each searched gap first, so that no large gap goes without material
+    leaders = [next((c for c in ranked if c.gap.skill == g.skill), None) for g in open_gaps]
+    firsts = [c for c in leaders if c is not None]
+    ranked = firsts + [c for c in ranked if c not in firsts]
     chosen = _select(ranked, k, per_doc=1)
     if len(chosen) < k:
         chosen += [c for c in _select(ranked, k, per_doc=2) if c not in chosen][: k - len(chosen)]
@@ -268,7 +286,8 @@ def _item(catalog: Catalog, employee: Employee, cand: _Candidate) -> MaterialIte
     parts = [
         f"for your gap in {catalog.skills[gap.skill].name} ({gap.current}->{gap.target}, "
         f"weight {gap.weight:g})",
-        "tagged with the skill" if cand.tagged else "matched by text",
+        ("tagged with the skill" if cand.tagged else "matched by text")
+        + f" (similarity {cand.similarity:.2f})",
     ]
     if cross:
         team = catalog.teams.get(hit.team or "")

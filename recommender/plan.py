@@ -205,6 +205,28 @@ def _candidates(catalog: Catalog, employee: Employee) -> list[Module]:
     return _topological(keep.values(), done)
 
 
+def _cheapest_start(catalog: Catalog, employee: Employee) -> tuple[str, float] | None:
+    """The gap-closing module that is cheapest to reach, counting its missing prerequisites."""
+    targets = targets_of(catalog, employee)
+    done = employee.completed_modules
+    best: tuple[float, int, str] | None = None
+    for module in catalog.modules.values():
+        if module.id in done or not module_gains(catalog, module, employee.skills, targets):
+            continue
+        needed: set[str] = set()
+        stack = [module.id]
+        while stack:
+            ident = stack.pop()
+            if ident in needed or ident in done:
+                continue
+            needed.add(ident)
+            stack += catalog.modules[ident].prerequisites
+        hours = sum(catalog.modules[m].hours for m in needed)
+        if best is None or (hours, module.order) < best[:2]:
+            best = (hours, module.order, module.id)
+    return None if best is None else (best[2], best[0])
+
+
 def _build(
     catalog: Catalog,
     employee: Employee,
@@ -246,14 +268,13 @@ def _build(
     elif gap_before <= 0:
         reason = "no gaps left: nothing to plan"
     else:
-        useful = _candidates(catalog, employee)
-        smallest = min(useful, key=lambda m: (m.hours, m.order)) if useful else None
-        if smallest is not None and smallest.hours > budget:
+        cheapest = _cheapest_start(catalog, employee)
+        if cheapest is not None and cheapest[1] > budget + _EPS:
             reason = (
-                f"nothing fits in {budget:g} h: the shortest useful module, {smallest.id}, "
-                f"takes {smallest.hours:g} h"
+                f"nothing fits in {budget:g} h: the cheapest way to close a gap, {cheapest[0]} "
+                f"with its missing prerequisites, takes {cheapest[1]:g} h"
             )
-        elif smallest is not None:
+        elif cheapest is not None:
             reason = (
                 "no available module closes a gap on its own; the gaps need prerequisites "
                 "that close nothing themselves (greedy never takes those)"

@@ -92,15 +92,17 @@ class _Checker:
     def unique(
         self, file: str, kind: str, items: Iterable[tuple[str, Mapping[str, Any]]]
     ) -> set[str]:
-        seen: dict[str, str] = {}
-        for label, entry in items:
+        """Known ids of one file; every repeat is a fault naming both positions."""
+        seen: dict[str, int] = {}
+        for position, (label, entry) in enumerate(items, start=1):
             ident = entry.get("id")
             if not isinstance(ident, str) or not ident:
                 continue
             if ident in seen:
-                self.fault(file, label, f"duplicate {kind} id '{ident}' (first as {seen[ident]})")
+                message = f"duplicate {kind} id '{ident}' (entries {seen[ident]} and {position})"
+                self.fault(file, label, message)
             else:
-                seen[ident] = label
+                seen[ident] = position
         return set(seen)
 
     # -- values -------------------------------------------------------------------------------
@@ -170,7 +172,8 @@ class _Checker:
         self.check_cycles()
         for label, entry in employees:
             self.check_employee(label, entry)
-        return self.faults
+        files = [f"{kind}.yaml" for kind in ("skills", "teams", "courses", "employees")]
+        return sorted(self.faults, key=lambda f: files.index(f.file) if f.file in files else -1)
 
     def check_skills(self, skills: list[tuple[str, dict[str, Any]]]) -> None:
         for label, entry in skills:

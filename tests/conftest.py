@@ -1,0 +1,47 @@
+"""Shared fixtures: the real embedding model, loaded once per test session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from kb import KnowledgeBase, SentenceTransformerEmbedder  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "data" / "sample"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    """The default all-MiniLM-L6-v2 model from its PyPI package: real, and loaded once."""
+    model = SentenceTransformerEmbedder()
+    model.encode_query("warm up")
+    return model
+
+
+@pytest.fixture
+def kb(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[KnowledgeBase]:
+    base = KnowledgeBase(tmp_path / "home", embedder)
+    yield base
+    base.close()
+
+
+@pytest.fixture(scope="session")
+def sample_kb(
+    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+) -> Iterator[KnowledgeBase]:
+    """The whole sample corpus, ingested once for the search-quality tests."""
+    from ingest import ingest_paths
+
+    home = tmp_path_factory.mktemp("sample-home")
+    base = KnowledgeBase(home, embedder)
+    report = ingest_paths(base, [SAMPLE])
+    assert not report.failed, report.failed
+    yield base
+    base.close()
