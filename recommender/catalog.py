@@ -24,7 +24,7 @@ CATALOG_FILES = ("skills", "teams", "courses", "employees")
 # The training programme's own model: optimisation and innovation count most, then preparing
 # data; every other category counts half.
 CATEGORY_WEIGHTS: Mapping[str, float] = {
-    "model optimisation": 1.0,
+    "model optimisation": 1.5,
     "algorithm innovation": 1.5,
     "data preprocessing": 1.0,
     "data cleaning": 1.0,

@@ -148,7 +148,7 @@ def module_gains(
             continue
         target = targets[skill][0]
         current = levels.get(skill, 0)
-        reaches = min(module_level, target)
+        reaches = module_level
         if reaches > current:
             gains.append(SkillGain(skill, current, reaches, target, catalog.weight(skill)))
     gains.sort(key=lambda g: -g.closed)
