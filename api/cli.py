@@ -75,13 +75,23 @@ class _Bar:
     "--visibility", multiple=True, help="Restrict to these team ids (repeatable); default: all."
 )
 @click.option("--prune", is_flag=True, help="Remove documents whose files vanished from PATHS.")
-@click.option("--max-file-mb", type=click.FloatRange(min=0.001), default=None,
-              help="Skip files larger than this [env KB_MAX_FILE_MB; default 25].")
+@click.option(
+    "--max-file-mb",
+    type=click.FloatRange(min=0.001),
+    default=None,
+    help="Skip files larger than this [env KB_MAX_FILE_MB; default 25].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 def ingest(
-    obj: CliContext, paths: tuple[Path, ...], team: str | None, course: str | None,
-    visibility: tuple[str, ...], prune: bool, max_file_mb: float | None, as_json: bool,
+    obj: CliContext,
+    paths: tuple[Path, ...],
+    team: str | None,
+    course: str | None,
+    visibility: tuple[str, ...],
+    prune: bool,
+    max_file_mb: float | None,
+    as_json: bool,
 ) -> None:
     """Ingest files, folders (recursively) and .zip archives; unchanged files are skipped."""
     from ingest import Limits, ingest_paths
@@ -93,8 +103,15 @@ def ingest(
         kb = obj.open_kb()
         try:
             report = ingest_paths(
-                kb, list(paths), team, course, visibility=visibility, prune=prune,
-                limits=limits, chunk_tokens=settings.chunk_tokens, progress=bar,
+                kb,
+                list(paths),
+                team,
+                course,
+                visibility=visibility,
+                prune=prune,
+                limits=limits,
+                chunk_tokens=settings.chunk_tokens,
+                progress=bar,
             )
         finally:
             bar.close()
@@ -131,9 +148,18 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def search(
-    obj: CliContext, query: tuple[str, ...], k: int, offset: int, team: str | None,
-    course: str | None, doc_type: str | None, skill: str | None, module: str | None,
-    tag: str | None, mode: str, as_json: bool,
+    obj: CliContext,
+    query: tuple[str, ...],
+    k: int,
+    offset: int,
+    team: str | None,
+    course: str | None,
+    doc_type: str | None,
+    skill: str | None,
+    module: str | None,
+    tag: str | None,
+    mode: str,
+    as_json: bool,
 ) -> None:
     """Hybrid (dense + lexical) search; one hit per document, at its best place."""
     text = " ".join(query).strip()
@@ -230,17 +256,11 @@ def stats(obj: CliContext) -> None:
 @click.pass_obj
 def evaluate_cmd(obj: CliContext, queries: Path, k: int, as_json: bool) -> None:
     """Recall@k, MRR@k and nDCG@k of dense, lexical and hybrid search on labelled queries."""
-    from kb.evaluation import evaluate, load_queries
+    from kb.evaluation import compare_modes, load_queries
 
     with user_errors():
         labelled = load_queries(queries)
-        kb = obj.open_kb()
-        results = {
-            mode: evaluate(
-                labelled, lambda q, m=mode: [h.source for h in kb.search(q, k=k, mode=m)], k
-            )
-            for mode in ("dense", "lexical", "hybrid")
-        }
+        results = compare_modes(obj.open_kb().search, labelled, k)
     if as_json:
         emit_json({"queries": len(labelled), "k": k, "modes": results})
         return
@@ -261,3 +281,7 @@ try:
     _register_extensions()
 except ImportError:  # the recommender's commands are being built alongside; see api/cli_recommender
     pass
+
+
+if __name__ == "__main__":
+    main()

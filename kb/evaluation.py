@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kb.errors import KBError
+from kb.types import Hit
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def load_queries(path: Path) -> list[LabelledQuery]:
             query, relevant = item["query"], item["relevant"]
         except (ValueError, KeyError, TypeError) as exc:
             raise KBError(
-                f"{path}, line {number}: expected {{\"query\": ..., \"relevant\": [...]}}"
+                f'{path}, line {number}: expected {{"query": ..., "relevant": [...]}}'
             ) from exc
         if not isinstance(query, str) or not isinstance(relevant, list) or not relevant:
             raise KBError(f"{path}, line {number}: 'query' must be text, 'relevant' a list")
@@ -74,3 +75,17 @@ def evaluate(
         totals["mrr"] += mrr_at(ranked, item.relevant, k)
         totals["ndcg"] += ndcg_at(ranked, item.relevant, k)
     return {f"{name}@{k}": value / len(queries) for name, value in totals.items()}
+
+
+def compare_modes(
+    search: Callable[..., Sequence[Hit]],
+    queries: Sequence[LabelledQuery],
+    k: int = 10,
+    modes: Sequence[str] = ("dense", "lexical", "hybrid"),
+) -> dict[str, dict[str, float]]:
+    """Metrics per search mode; `search(query, k=..., mode=...)` is e.g. KnowledgeBase.search."""
+
+    def ranker(mode: str) -> Callable[[str], list[str]]:
+        return lambda query: [hit.source for hit in search(query, k=k, mode=mode)]
+
+    return {mode: evaluate(queries, ranker(mode), k) for mode in modes}

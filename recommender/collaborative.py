@@ -6,7 +6,6 @@ since their nearest neighbours would be chosen by missing data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,12 +71,3 @@ def doc_opinion(neighbours: list[Neighbour], doc_id: str) -> tuple[float, list[t
     weight = sum(n.similarity for n, _ in rated)
     opinion = sum(n.similarity * (r - 3) / 2 for n, r in rated) / weight
     return opinion, [(n.employee.name, r) for n, r in rated]
-
-
-def ratings_by_doc(catalog: Catalog) -> Mapping[str, list[int]]:
-    """Every rating of every document (for reports)."""
-    out: dict[str, list[int]] = {}
-    for person in catalog.employees.values():
-        for doc, rating in person.ratings.items():
-            out.setdefault(doc, []).append(rating)
-    return out

@@ -163,7 +163,7 @@ def record_rating(
         )
     doc = source.get_document(doc_id)
     if doc is None:
-        raise UnknownIdError("document", doc_id, "see the ids listed by the knowledge base")
+        raise UnknownIdError("document", doc_id, "it is not in the knowledge base")
     details = {
         "title": doc.title,
         "team": doc.team,

@@ -148,7 +148,7 @@ def module_gains(
             continue
         target = targets[skill][0]
         current = levels.get(skill, 0)
-        reaches = module_level
+        reaches = min(module_level, target)
         if reaches > current:
             gains.append(SkillGain(skill, current, reaches, target, catalog.weight(skill)))
     gains.sort(key=lambda g: -g.closed)

@@ -119,7 +119,11 @@ def test_bad_files_are_reported_and_the_rest_stored(kb: KnowledgeBase, tmp_path:
     report = ingest_paths(kb, [corpus], limits=Limits(max_file_bytes=100_000))
     reasons = {f["path"]: f["error"] for f in report.failed}
     assert set(reasons) == {
-        "bad/empty.md", "bad/broken.ipynb", "bad/latin1.txt", "bad/image.md", "bad/huge.txt"
+        "bad/empty.md",
+        "bad/broken.ipynb",
+        "bad/latin1.txt",
+        "bad/image.md",
+        "bad/huge.txt",
     }
     assert "empty" in reasons["bad/empty.md"]
     assert "invalid JSON" in reasons["bad/broken.ipynb"]

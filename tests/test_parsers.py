@@ -66,7 +66,9 @@ def test_real_d2l_markdown_drops_book_markup() -> None:
 def test_notebook_keeps_text_outputs_and_drops_images() -> None:
     cells = [
         md_cell("# TF-IDF baseline"),
-        code_cell("print('hello')", [{"output_type": "stream", "name": "stdout", "text": "x" * 5000}]),
+        code_cell(
+            "print('hello')", [{"output_type": "stream", "name": "stdout", "text": "x" * 5000}]
+        ),
         code_cell(
             "plot()",
             [{"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo" * 500}}],

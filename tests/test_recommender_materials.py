@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from api.wiring import open_knowledge_base
 from ingest.pipeline import ingest_paths
-from recommender import Catalog, build_catalog, recommend
+from kb import KnowledgeBase
+from recommender import Catalog, build_catalog, load_catalog_dir, recommend
 from recommender.events import Event
 from recommender.feedback import apply_events
 
@@ -69,12 +69,13 @@ def _write(root: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def knowledge_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """The real model, loaded once per session, over the documents above."""
+def knowledge_base(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[Any]:
+    """The documents above in a real kb, on the session's one real model (tests/conftest.py)."""
     root = tmp_path_factory.mktemp("material-docs")
     _write(root)
-    kb = open_knowledge_base(tmp_path_factory.mktemp("material-kb"), None)
-    ingest_paths(kb, [root])
+    kb = KnowledgeBase(tmp_path_factory.mktemp("material-kb"), embedder)
+    report = ingest_paths(kb, [root])
+    assert not report.failed, report.failed
     yield kb
     kb.close()
 
@@ -222,3 +223,17 @@ def test_similar_colleagues_ratings_lift_a_document(knowledge_base: Any) -> None
     assert scale in with_rating and "Tia Twin 5/5" in with_rating[scale].reason
     if scale in without:
         assert with_rating[scale].score > without[scale].score
+
+
+def test_sample_corpus_and_catalogue_end_to_end(sample_kb: Any) -> None:
+    """The shipped sample: a newcomer's largest gaps get tagged, cross-team, reasoned material."""
+    sample, _ = load_catalog_dir(Path(__file__).parent.parent / "data" / "sample" / "catalog")
+    result = recommend(sample, "noor-haddad", sample_kb, k=6)
+    top_gaps = {g.skill for g in result.gaps[:3]}
+    assert result.materials and all(item.reason for item in result.materials)
+    assert all(item.skill in top_gaps for item in result.materials)
+    first = result.materials[0]
+    assert first.skill in sample_kb.get_document(first.doc_id).skills
+    assert any(item.team not in (None, "nlp") for item in result.materials)
+    assert len({item.doc_id for item in result.materials}) == len(result.materials)
+    assert result.colleagues and all(c.team != "nlp" for c in result.colleagues)

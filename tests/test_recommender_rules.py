@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from recommender import (
     Catalog,
+    Completion,
     InvalidValueError,
     UnknownIdError,
     build_catalog,
@@ -20,6 +22,7 @@ from recommender import (
     load_catalog_dir,
     next_module,
     open_store,
+    recommend,
     record_completion,
     team_report,
 )
@@ -271,3 +274,35 @@ def test_team_report_aggregates_and_names_who(small: Catalog) -> None:
 def test_unknown_team_is_refused(small: Catalog) -> None:
     with pytest.raises(UnknownIdError, match="unknown team"):
         team_report(small, "nobody")
+
+
+# -- recommend without a knowledge base: modules, signals, who to ask ------------------------
+
+
+def test_newcomer_gets_content_only_and_modules_with_reasons(small: Catalog) -> None:
+    result = recommend(small, "newbie", None)
+    assert "content only" in result.signals and "newcomer" in result.signals
+    assert result.modules[0].option.module.id == "m-opt"
+    assert all(m.reason for m in result.modules)
+    assert "materials skipped" in result.notes[0]
+
+
+def test_colleagues_with_history_shape_module_ranking(small: Catalog) -> None:
+    # alice has history once she rated something; dana (no gaps) is similar and took m-clean.
+    done = replace(small.employees["done"], completed=(Completion("m-clean"),))
+    alice = replace(small.employees["alice"], ratings={"doc": 4})
+    catalog = replace(small, employees={**small.employees, "done": done, "alice": alice})
+    result = recommend(catalog, "alice", None)
+    assert "collaborative" in result.signals
+    clean = next(m for m in result.modules if m.option.module.id == "m-clean")
+    assert "Dana Done" in clean.taken_by and "profiles like yours" in clean.reason
+    assert clean.support > 0
+
+
+def test_who_to_ask_is_strong_and_on_another_team(small: Catalog) -> None:
+    strong = replace(small.employees["bob"], skills={"opt": 5, "serve": 1})
+    catalog = replace(small, employees={**small.employees, "bob": strong})
+    result = recommend(catalog, "alice", None)
+    assert [c.employee for c in result.colleagues] == ["bob"]  # same-team people never listed
+    assert "opt at level 5" in result.colleagues[0].reason
+    assert recommend(small, "alice", None).colleagues == ()  # bob at opt 1 is no expert

@@ -1,0 +1,148 @@
+"""The `kb` command line, as the README shows it: JSON contracts, exit codes, messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import api.wiring
+from api.cli import main
+from ingest import ingest_paths
+from kb import KnowledgeBase, SentenceTransformerEmbedder
+from tests.helpers import markdown_doc, write
+
+
+@pytest.fixture
+def run(tmp_path: Path, embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Invoke `kb --home <tmp> ...` in-process, sharing the session's loaded model."""
+    monkeypatch.setattr(
+        api.wiring, "open_knowledge_base", lambda home, model=None: KnowledgeBase(home, embedder)
+    )
+    home = tmp_path / "home"
+
+    def invoke(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(main, ["--home", str(home), *args])
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return result.exit_code, result.stdout, result.stderr
+
+    return invoke
+
+
+def corpus(folder: Path) -> Path:
+    write(
+        folder / "a.md",
+        markdown_doc(
+            "Drift alerts",
+            {"PSI": "Population stability index."},
+            team="mlops",
+            skills=["model-monitoring"],
+        ),
+    )
+    write(
+        folder / "b.md",
+        markdown_doc("LoRA", {"Rank": "Rank 8 adapters, alpha 16."}, team="support-ai"),
+    )
+    return folder
+
+
+def test_ingest_json_summary_and_search_json(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = run("ingest", str(corpus(tmp_path / "c")), "--json")
+    assert code == 0
+    summary = json.loads(out)
+    assert (summary["added"], summary["failed"]) == (2, [])
+    code, out, _ = run("search", "adapter rank", "--json", "-k", "1")
+    payload = json.loads(out)
+    assert code == 0 and payload["query"] == "adapter rank"
+    assert payload["hits"][0]["source"] == "b.md"
+    code, out, _ = run("search", "stability", "--team", "support-ai", "--json")
+    assert all(h["team"] == "support-ai" for h in json.loads(out)["hits"])
+
+
+def test_failed_file_gives_non_zero_exit_and_names_it(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = corpus(tmp_path / "c")
+    (folder / "broken.ipynb").write_text("{not json")
+    code, out, _ = run("ingest", str(folder), "--json")
+    summary = json.loads(out)
+    assert code == 1
+    assert summary["added"] == 2
+    assert summary["failed"][0]["path"] == "broken.ipynb"
+
+
+def test_empty_query_and_empty_store_are_sentences(run) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = run("search", "  ")
+    assert code == 2 and "query is empty" in err and "Traceback" not in err
+    code, _, err = run("search", "drift")
+    assert code == 2 and "knowledge base is empty" in err
+
+
+def test_rm_by_source_and_unknown_ref(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("ingest", str(corpus(tmp_path / "c")))
+    code, out, _ = run("rm", "a.md", "--json")
+    assert code == 0 and json.loads(out)["removed"][0]["source"] == "a.md"
+    code, _, err = run("rm", "a.md")
+    assert code == 2 and "No document" in err
+    code, out, _ = run("docs", "--json")
+    assert [d["source"] for d in json.loads(out)["documents"]] == ["b.md"]
+
+
+def test_eval_prints_the_three_modes(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("ingest", str(corpus(tmp_path / "c")))
+    queries = write(
+        tmp_path / "q.jsonl", json.dumps({"query": "low rank adapters", "relevant": ["b.md"]})
+    )
+    code, out, _ = run("eval", str(queries), "--json")
+    result = json.loads(out)
+    assert code == 0 and set(result["modes"]) == {"dense", "lexical", "hybrid"}
+    assert result["modes"]["hybrid"]["recall@10"] == 1.0
+
+
+def test_killed_ingest_leaves_a_store_that_works_and_finishes_on_rerun(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    folder = tmp_path / "many"
+    for i in range(60):
+        sections = {
+            f"Part {j}": f"Topic {i}-{j}: notes on drift, serving and tuning." for j in range(10)
+        }
+        write(folder / f"doc{i:02d}.md", markdown_doc(f"Doc {i}", sections))
+    home = tmp_path / "home"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "--home", str(home), "ingest", str(folder)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 180
+    stored = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            with sqlite3.connect(home / "kb.sqlite", timeout=1) as db:
+                stored = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+        except sqlite3.Error:
+            continue
+        if stored >= 3:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait()
+    assert 3 <= stored < 60, "the ingest was not caught mid-way"
+
+    base = KnowledgeBase(home, embedder)
+    survivors = base.stats()["documents"]
+    assert survivors >= 3
+    assert base.search("notes on drift", k=3)
+    report = ingest_paths(base, [folder])
+    assert report.unchanged == survivors and report.added == 60 - survivors
+    assert base.stats()["documents"] == 60 and len(base.index) == base.stats()["chunks"]
+    base.close()
