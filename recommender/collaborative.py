@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
 
 from recommender.catalog import LEVEL_MAX, Catalog, Employee
 
@@ -43,6 +42,8 @@ def similar_colleagues(catalog: Catalog, employee: Employee, n: int = 5) -> list
     if not others:
         return []
     matrix = _vectors(catalog, [employee, *others])
+    from sklearn.neighbors import NearestNeighbors  # heavy import: only when history exists
+
     model = NearestNeighbors(n_neighbors=min(n, len(others)), metric="cosine")
     model.fit(matrix[1:])
     distances, indices = model.kneighbors(matrix[:1])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -126,7 +127,7 @@ class CatalogStore:
                     event.created_at,
                 ),
             )
-        return Event(**{**event.__dict__, "id": cursor.lastrowid})
+        return replace(event, id=cursor.lastrowid)
 
     def events(self, employee: str | None = None) -> list[Event]:
         """Events in the order they happened (the order they are re-applied in)."""
