@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,13 +128,17 @@ def ingest_paths(
     limits: Limits | None = None,
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
     progress: Progress | None = None,
+    names: Mapping[Path, str] | None = None,
 ) -> IngestReport:
-    """Ingest files, folders and .zip archives; never raises for a bad file, reports it."""
+    """Ingest files, folders and .zip archives; never raises for a bad file, reports it.
+
+    `names` maps uploaded (spooled) files to the names their uploader gave them.
+    """
     started = time.perf_counter()
     limits = limits or Limits()
     defaults = Defaults(team, course, tuple(visibility))
     report = IngestReport()
-    found = list(discover([Path(p) for p in paths], limits))
+    found = list(discover([Path(p) for p in paths], limits, names))
     total = len(found)
     seen: set[str] = set()
     pending: list[DocumentInput] = []

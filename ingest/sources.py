@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -70,7 +70,9 @@ def _too_big(size: int, limits: Limits) -> str | None:
     return None
 
 
-def _from_file(path: Path, source: str, root: str, limits: Limits) -> SourceFile | Failure:
+def _from_file(
+    path: Path, source: str, root: str, limits: Limits, origin: str | None = None
+) -> SourceFile | Failure:
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -79,10 +81,10 @@ def _from_file(path: Path, source: str, root: str, limits: Limits) -> SourceFile
     if reason:
         return Failure(source, reason)
     return SourceFile(
-        origin=str(path.resolve()),
+        origin=origin or str(path.resolve()),
         source=source,
         root=root,
-        suffix=_suffix(path.name),
+        suffix=_suffix(source),
         size=size,
         read=_read_file(path),
         read_sidecar=_read_sidecar(path),
@@ -105,7 +107,7 @@ def _zip_sidecar(archive: Path, name: str, names: set[str]) -> Callable[[], byte
 
 
 def _from_zip(
-    archive: Path, prefix: str, root: str, limits: Limits
+    archive: Path, prefix: str, root: str, limits: Limits, origin: str | None = None
 ) -> Iterator[SourceFile | Failure]:
     try:
         with zipfile.ZipFile(archive) as zf:
@@ -127,7 +129,7 @@ def _from_zip(
         )
         return
     names = {info.filename for info in infos}
-    resolved = archive.resolve()
+    base = origin or str(archive.resolve())
     for info in infos:
         entry = PurePosixPath(info.filename.replace("\\", "/"))
         shown = f"{prefix}/{entry}"
@@ -144,7 +146,7 @@ def _from_zip(
             yield Failure(shown, reason)
             continue
         yield SourceFile(
-            origin=f"{resolved}!/{entry}",
+            origin=f"{base}!/{entry}",
             source=shown,
             root=root,
             suffix=suffix,
@@ -154,24 +156,34 @@ def _from_zip(
         )
 
 
-def discover(paths: list[Path], limits: Limits) -> Iterator[SourceFile | Failure]:
-    """Everything under the given files, folders and archives, in a stable order."""
+def discover(
+    paths: list[Path], limits: Limits, names: Mapping[Path, str] | None = None
+) -> Iterator[SourceFile | Failure]:
+    """Everything under the given files, folders and archives, in a stable order.
+
+    `names` gives uploaded files their own name (the spool path means nothing to users):
+    such a file is shown under that name and identified as "upload:<name>", so uploading
+    a new version of a write-up replaces the old one.
+    """
     for given in paths:
         if not given.exists():
             yield Failure(str(given), "no such file or folder")
             continue
-        root = str(given.resolve())
+        name = (names or {}).get(given)
+        shown = name or given.name
+        origin = f"upload:{name}" if name else None
+        root = origin or str(given.resolve())
         if given.is_file():
-            if _suffix(given.name) == ".zip":
-                yield from _from_zip(given, given.name, root, limits)
-            elif _suffix(given.name) not in SUPPORTED:
+            if _suffix(shown) == ".zip":
+                yield from _from_zip(given, shown, root, limits, origin)
+            elif _suffix(shown) not in SUPPORTED:
                 yield Failure(
-                    given.name,
-                    f"unsupported file type {_suffix(given.name) or '(none)'}; "
+                    shown,
+                    f"unsupported file type {_suffix(shown) or '(none)'}; "
                     f"supported: {', '.join(SUPPORTED)} and .zip",
                 )
             else:
-                yield _from_file(given, given.name, root, limits)
+                yield _from_file(given, shown, root, limits, origin)
             continue
         for folder, dirs, files in os.walk(given):
             dirs[:] = sorted(d for d in dirs if not _hidden(d))

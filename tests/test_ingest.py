@@ -193,3 +193,16 @@ def test_delete_document_removes_it_from_search(kb: KnowledgeBase, tmp_path: Pat
     assert kb.get_document(doc.doc_id) is None
     hits = kb.search("emoji sentiment words", k=5, filters=SearchFilters())
     assert "nlp/cleaning.md" not in [h.source for h in hits]
+
+
+def test_uploads_keep_their_own_name_and_replace_earlier_versions(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    """The API spools uploads under temporary paths; users see the name they uploaded."""
+    for attempt, text in enumerate(["# Retro\n\nFirst draft.", "# Retro\n\nFinal version."]):
+        spooled = write(tmp_path / f"spool-{attempt}" / "f0001.md", text)
+        report = ingest_paths(kb, [spooled], names={spooled: "retro.md"})
+        assert report.failed == []
+    [doc] = kb.list_documents()
+    assert doc.source == "retro.md"
+    assert "Final version" in kb.get_chunks(doc.doc_id)[0].body
