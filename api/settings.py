@@ -17,3 +17,24 @@ class Settings(BaseSettings):
     model: str | None = Field(default=None, description="path to a sentence-transformers model")
     max_file_mb: float = Field(default=25.0, gt=0)
     chunk_tokens: int = Field(default=200, ge=32, le=2048)
+
+    # -- HTTP API (`kb serve`) ------------------------------------------------------------
+    api_keys_file: Path | None = Field(
+        default=None,
+        description="YAML list of {key, role, employee?, team?}; required unless auth_disabled",
+    )
+    auth_disabled: bool = Field(
+        default=False,
+        description="development only: no keys, every caller is admin (logged loudly)",
+    )
+    upload_max_file_mb: float = Field(default=25.0, gt=0, description="per uploaded file")
+    upload_max_total_mb: float = Field(default=200.0, gt=0, description="per ingest request")
+    upload_max_files: int = Field(default=100, ge=1, description="files per ingest request")
+    zip_max_entries: int = Field(default=2000, ge=1, description="entries in one uploaded .zip")
+    zip_max_uncompressed_mb: float = Field(
+        default=500.0, gt=0, description="what one uploaded .zip unpacks to"
+    )
+    catalog_max_mb: float = Field(default=10.0, gt=0, description="a catalogue upload, in total")
+    shutdown_wait_seconds: float = Field(
+        default=10.0, ge=0, description="how long shutdown waits for a running ingest job"
+    )

@@ -12,9 +12,12 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+import pathspec
+
 from ingest.parsers import SUPPORTED
 
 SIDECAR_SUFFIX = ".meta.yaml"
+IGNORE_FILE = ".kbignore"
 _SKIP_DIRS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", "node_modules"}
 
 
@@ -156,6 +159,13 @@ def _from_zip(
         )
 
 
+def _ignore_spec(folder: Path) -> pathspec.PathSpec:
+    """Patterns in `<folder>/.kbignore`, gitignore syntax: what a folder's owner keeps out."""
+    ignore_file = folder / IGNORE_FILE
+    lines = ignore_file.read_text(encoding="utf-8").splitlines() if ignore_file.is_file() else []
+    return pathspec.PathSpec.from_lines("gitwildmatch", lines)
+
+
 def discover(
     paths: list[Path], limits: Limits, names: Mapping[Path, str] | None = None
 ) -> Iterator[SourceFile | Failure]:
@@ -185,13 +195,21 @@ def discover(
             else:
                 yield _from_file(given, shown, root, limits, origin)
             continue
+        ignored = _ignore_spec(given)
         for folder, dirs, files in os.walk(given):
-            dirs[:] = sorted(d for d in dirs if not _hidden(d))
+            here = Path(folder).relative_to(given)
+            dirs[:] = sorted(
+                d
+                for d in dirs
+                if not _hidden(d) and not ignored.match_file((here / d).as_posix() + "/")
+            )
             for name in sorted(files):
                 if _hidden(name) or name.endswith(SIDECAR_SUFFIX):
                     continue
                 path = Path(folder) / name
                 source = path.relative_to(given).as_posix()
+                if ignored.match_file(source):
+                    continue
                 suffix = _suffix(name)
                 if suffix == ".zip":
                     yield from _from_zip(path, source, root, limits)

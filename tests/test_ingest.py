@@ -206,3 +206,16 @@ def test_uploads_keep_their_own_name_and_replace_earlier_versions(
     [doc] = kb.list_documents()
     assert doc.source == "retro.md"
     assert "Final version" in kb.get_chunks(doc.doc_id)[0].body
+
+
+def test_kbignore_keeps_files_out(kb: KnowledgeBase, tmp_path: Path) -> None:
+    corpus = small_corpus(tmp_path / "corpus")
+    write(corpus / "README.md", "# About this folder\n\nNot training material.")
+    write(corpus / "drafts" / "wip.md", "# WIP\n\nUnfinished.")
+    write(corpus / ".kbignore", "README.md\ndrafts/\n")
+    ingest_paths(kb, [corpus])
+    assert sorted(d.source for d in kb.list_documents()) == [
+        "mlops/drift.md",
+        "nlp/cleaning.md",
+        "notes.txt",
+    ]
