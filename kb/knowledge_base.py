@@ -134,13 +134,21 @@ class KnowledgeBase:
                 if doc_hashes
                 else np.zeros((0, self.dim), dtype=np.float32)
             )
-            with self._write_lock:
-                doc_id, status, removed, added = self.store.replace_document(doc, vectors)
-                self.index.remove(removed)
-                self.index.add(np.asarray(added, dtype=np.int64), vectors)
+            stored = self.add_embedded(doc, vectors)
             embedded = sum(1 for h in dict.fromkeys(doc_hashes) if h in todo)
-            results.append(WriteResult(doc_id=doc_id, status=status, embedded=embedded))
+            results.append(WriteResult(stored.doc_id, stored.status, embedded))
         return results
+
+    def add_embedded(self, doc: DocumentInput, vectors: np.ndarray) -> WriteResult:
+        """Store a document whose chunk vectors were computed elsewhere (a restore, a migration
+        from another store of the same model, the benchmarks' synthetic fill)."""
+        if vectors.shape != (len(doc.chunks), self.dim):
+            raise ValueError(f"expected {len(doc.chunks)} vectors of dimension {self.dim}")
+        with self._write_lock:
+            doc_id, status, removed, added = self.store.replace_document(doc, vectors)
+            self.index.remove(removed)
+            self.index.add(np.asarray(added, dtype=np.int64), vectors)
+        return WriteResult(doc_id=doc_id, status=status, embedded=0)
 
     def delete(self, doc_id: str) -> DocumentInfo:
         doc = self.store.get_document(doc_id)

@@ -1,0 +1,213 @@
+"""What routes receive: the services on app.state, the caller, and what the caller may see.
+
+Routes declare these through the ``Annotated`` aliases at the bottom, so that a route's
+signature says what it needs (``kb: KB, caller: Organiser``) and the checks live here once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.auth import ADMIN, KeyRing, Principal
+from api.errors import ApiError
+from api.jobs import JobManager
+from api.settings import Settings
+from kb import DocumentInfo, Hit, KnowledgeBase, SearchFilters
+from recommender import Catalog, CatalogStore, NoCatalogError, current_catalog, open_store
+
+
+class Catalogs:
+    """The recommender's store, opened for each use and closed in the same thread.
+
+    Its SQLite connection may only be used by the thread that opened it, and requests run
+    on a pool of threads; opening costs about a millisecond. Concurrent writers are
+    serialised by SQLite itself (the store's transactions are BEGIN IMMEDIATE).
+    """
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+
+    @contextmanager
+    def session(self) -> Iterator[CatalogStore]:
+        store = open_store(self.home)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def current(self) -> Catalog:
+        with self.session() as store:
+            return current_catalog(store)
+
+    def loaded(self) -> bool:
+        with self.session() as store:
+            return store.load_raw() is not None
+
+
+@dataclass
+class Services:
+    """Everything the lifespan builds, kept on ``app.state.services``."""
+
+    settings: Settings
+    kb: KnowledgeBase
+    catalogs: Catalogs
+    jobs: JobManager
+    keyring: KeyRing | None  # None: authentication disabled (development only)
+
+
+def can_see(doc: DocumentInfo, teams: tuple[str, ...] | None) -> bool:
+    """`teams` None sees everything; otherwise a restricted document needs a team in common."""
+    return teams is None or not doc.visibility or bool(set(doc.visibility) & set(teams))
+
+
+class VisibleSource:
+    """The knowledge base as a recommender MaterialSource, limited to what a caller may see.
+
+    The recommender already limits materials to the employee's team; when someone else asks
+    (an organiser bound to a team), both limits apply: the viewer sets are intersected, which
+    may hide a document visible to both through different teams, never show a hidden one.
+    """
+
+    def __init__(self, kb: KnowledgeBase, teams: tuple[str, ...] | None) -> None:
+        self._kb = kb
+        self._teams = teams
+
+    def _merge(self, filters: SearchFilters | None) -> SearchFilters | None:
+        if self._teams is None:
+            return filters
+        base = filters or SearchFilters()
+        if base.viewer_teams is None:
+            teams = self._teams
+        else:
+            teams = tuple(t for t in base.viewer_teams if t in self._teams)
+        return SearchFilters(**{**base.__dict__, "viewer_teams": teams})
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        filters: SearchFilters | None = None,
+        mode: str = "hybrid",
+    ) -> list[Hit]:
+        return self._kb.search(query, k=k, filters=self._merge(filters), mode=mode)
+
+    def get_document(self, doc_id: str) -> DocumentInfo | None:
+        doc = self._kb.get_document(doc_id)
+        return doc if doc is not None and can_see(doc, self._teams) else None
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The caller and the teams whose restricted documents it may see (None: all)."""
+
+    principal: Principal
+    teams: tuple[str, ...] | None
+
+
+# -- providers --------------------------------------------------------------------------------
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_kb(services: ServicesDep) -> KnowledgeBase:
+    return services.kb
+
+
+def get_catalogs(services: ServicesDep) -> Catalogs:
+    return services.catalogs
+
+
+def get_jobs(services: ServicesDep) -> JobManager:
+    return services.jobs
+
+
+def get_settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key from the service's keys file: `Authorization: Bearer <key>`.",
+)
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+def get_principal(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """401 without a key or with an unknown one; with authentication disabled, an admin."""
+    if services.keyring is None:
+        return ADMIN
+    if credentials is None or not credentials.credentials:
+        raise ApiError(
+            401,
+            "No API key: send the header 'Authorization: Bearer <key>' (ask an organiser for "
+            "a key).",
+            headers=_CHALLENGE,
+        )
+    principal = services.keyring.identify(credentials.credentials)
+    if principal is None:
+        raise ApiError(
+            401, "Unknown API key: check the key you sent, or ask for a new one.",
+            headers=_CHALLENGE,
+        )
+    return principal
+
+
+Caller = Annotated[Principal, Depends(get_principal)]
+
+
+def require_organiser(caller: Caller) -> Principal:
+    if not caller.at_least("organiser"):
+        raise ApiError(403, f"This needs an organiser or admin key; yours is {caller.describe()}.")
+    return caller
+
+
+def check_employee_access(caller: Principal, employee_id: str) -> None:
+    """Employees may only act on themselves; organisers and admins on anyone."""
+    if caller.role == "employee" and caller.employee != employee_id:
+        raise ApiError(
+            403,
+            f"Your key is bound to employee {caller.employee!r}: you may only read or post "
+            "your own data.",
+        )
+
+
+def get_viewer(caller: Caller, catalogs: Annotated[Catalogs, Depends(get_catalogs)]) -> Viewer:
+    """Resolve the teams whose restricted documents the caller may see.
+
+    Admins see everything; an organiser sees its key's team (if any); an employee, the team
+    the current catalogue gives them (none while no catalogue is loaded or if they are not
+    in it, so that only unrestricted documents show).
+    """
+    if caller.role == "admin":
+        return Viewer(caller, None)
+    if caller.role == "organiser":
+        return Viewer(caller, (caller.team,) if caller.team else ())
+    try:
+        catalog = catalogs.current()
+    except NoCatalogError:
+        return Viewer(caller, ())
+    employee = catalog.employees.get(caller.employee or "")
+    return Viewer(caller, (employee.team,) if employee else ())
+
+
+KB = Annotated[KnowledgeBase, Depends(get_kb)]
+CatalogsDep = Annotated[Catalogs, Depends(get_catalogs)]
+Jobs = Annotated[JobManager, Depends(get_jobs)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Organiser = Annotated[Principal, Depends(require_organiser)]
+ViewerDep = Annotated[Viewer, Depends(get_viewer)]

@@ -1,0 +1,305 @@
+"""Ingest jobs: uploads are spooled, queued and ingested by one background worker thread.
+
+One worker, because the knowledge base has one writer lock and the model one encoder lock:
+more writers would only queue behind each other, while searches (readers) keep being served
+from the request threads. Each job's state is kept in memory and written to
+``<home>/jobs/<id>.json`` at every change of state (and at most once a second while running),
+so a restarted service still answers for finished jobs and reports the ones it was running
+as interrupted instead of losing them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import re
+import shutil
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from ingest import IngestReport, Limits, ingest_paths
+from kb import KnowledgeBase
+
+log = logging.getLogger("api.jobs")
+
+JobState = Literal["queued", "running", "done", "failed", "interrupted"]
+FINISHED: tuple[JobState, ...] = ("done", "failed", "interrupted")
+JOB_ID = re.compile(r"^[0-9a-f]{32}$")
+PERSIST_EVERY = 1.0  # seconds between writes of a running job's progress
+KEEP_IN_MEMORY = 256  # finished jobs kept in memory; older ones are read back from disk
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass
+class Upload:
+    """One uploaded file: the name its uploader gave it and where it was spooled."""
+
+    name: str
+    size: int
+    path: str
+
+
+@dataclass
+class Job:
+    id: str
+    state: JobState
+    created_at: str
+    submitted_by: str
+    team: str | None = None
+    course: str | None = None
+    visibility: list[str] = field(default_factory=list)
+    uploads: list[Upload] = field(default_factory=list)
+    done: int = 0
+    total: int | None = None
+    current: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    files: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Job:
+        uploads = [Upload(**u) for u in data.get("uploads") or []]
+        return cls(**{**data, "uploads": uploads})
+
+
+def per_file_results(
+    kb: KnowledgeBase, processed: list[str], report: IngestReport
+) -> list[dict[str, Any]]:
+    """One result per file the ingest saw, in order: added/updated/unchanged with its document
+    id, or failed with the reason. `processed` is what the progress callback reported."""
+    failed: dict[str, str] = {}
+    for failure in report.failed:
+        failed.setdefault(failure["path"], failure["error"])
+    stored = {d["source"]: d for d in report.documents}
+    results: list[dict[str, Any]] = []
+    for source in dict.fromkeys(processed):
+        if source in failed:
+            results.append({"source": source, "status": "failed", "error": failed[source]})
+        elif source in stored:
+            doc = stored[source]
+            results.append({"source": source, "status": doc["status"], "doc_id": doc["doc_id"]})
+        else:
+            known = [d for d in kb.find_documents(source) if d.origin.startswith("upload:")]
+            results.append(
+                {
+                    "source": source,
+                    "status": "unchanged",
+                    "doc_id": known[0].doc_id if known else None,
+                }
+            )
+    for path, error in failed.items():  # failures the progress callback never named
+        if path not in processed:
+            results.append({"source": path, "status": "failed", "error": error})
+    return results
+
+
+class JobManager:
+    """Queue, worker thread and records of ingest jobs for one knowledge base."""
+
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        home: Path,
+        limits: Limits,
+        chunk_tokens: int,
+        ingest: Callable[..., IngestReport] = ingest_paths,
+    ) -> None:
+        self.kb = kb
+        self.jobs_dir = home / "jobs"
+        self.spool_dir = home / "uploads"
+        self.limits = limits
+        self.chunk_tokens = chunk_tokens
+        self._ingest = ingest
+        self._lock = threading.Lock()
+        self._jobs: OrderedDict[str, Job] = OrderedDict()
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+
+    # -- life cycle -----------------------------------------------------------------------
+    def recover(self) -> int:
+        """Mark the jobs a previous run left queued or running as interrupted; count them."""
+        count = 0
+        for path in sorted(self.jobs_dir.glob("*.json")):
+            job = self._read(path.stem)
+            if job is None or job.state in FINISHED:
+                continue
+            job.state = "interrupted"
+            job.finished_at = _now()
+            job.error = (
+                "the service stopped before this job finished; what it had stored is kept: "
+                "upload the files again (unchanged ones are skipped quickly)"
+            )
+            self._write(job)
+            shutil.rmtree(self.spool_dir / job.id, ignore_errors=True)
+            count += 1
+        if count:
+            log.warning("%d ingest job(s) were interrupted by the last shutdown", count)
+        return count
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._work, name="kb-ingest-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, wait: float) -> bool:
+        """Ask the worker to stop after the current job; True if it stopped within `wait`.
+        Jobs still queued stay queued on disk and are reported interrupted at the next start."""
+        if self._thread is None:
+            return True
+        self._queue.put(None)
+        self._thread.join(timeout=wait)
+        stopped = not self._thread.is_alive()
+        if not stopped:
+            log.warning("an ingest job is still running at shutdown; it will be reported "
+                        "interrupted at the next start")
+        return stopped
+
+    # -- requests -------------------------------------------------------------------------
+    def new_job_id(self) -> str:
+        return uuid.uuid4().hex
+
+    def spool_for(self, job_id: str) -> Path:
+        path = self.spool_dir / job_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def discard_spool(self, job_id: str) -> None:
+        shutil.rmtree(self.spool_dir / job_id, ignore_errors=True)
+
+    def submit(self, job: Job) -> Job:
+        with self._lock:
+            self._remember(job)
+            self._write(job)
+        self._queue.put(job.id)
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        """A snapshot of the job (safe to read while the worker updates it), or None."""
+        if not JOB_ID.match(job_id):
+            return None
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is not None:
+                return Job.from_dict(job.to_dict())
+        return self._read(job_id)
+
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            states = [job.state for job in self._jobs.values()]
+        return {"queued": states.count("queued"), "running": states.count("running")}
+
+    # -- worker ---------------------------------------------------------------------------
+    def _work(self) -> None:
+        while True:
+            job_id = self._queue.get()
+            if job_id is None:
+                return
+            try:
+                self._run(job_id)
+            except Exception:  # never let one job kill the worker
+                log.exception("ingest job %s failed unexpectedly", job_id)
+
+    def _run(self, job_id: str) -> None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None:
+                return
+            job.state = "running"
+            job.started_at = _now()
+            self._write(job)
+        processed: list[str] = []
+        last_write = time.monotonic()
+
+        def progress(done: int, total: int, current: str) -> None:
+            nonlocal last_write
+            processed.append(current)
+            with self._lock:
+                job.done, job.total, job.current = done, total, current
+                if time.monotonic() - last_write >= PERSIST_EVERY:
+                    self._write(job)
+                    last_write = time.monotonic()
+
+        paths = [Path(u.path) for u in job.uploads]
+        names = {Path(u.path): u.name for u in job.uploads}
+        try:
+            report = self._ingest(
+                self.kb,
+                paths,
+                job.team,
+                job.course,
+                visibility=tuple(job.visibility),
+                limits=self.limits,
+                chunk_tokens=self.chunk_tokens,
+                progress=progress,
+                names=names,
+            )
+        except Exception as exc:
+            log.exception("ingest job %s failed", job_id)
+            with self._lock:
+                job.state = "failed"
+                job.error = f"the ingest stopped: {exc}; files already stored are kept"
+                job.files = [
+                    {"source": u.name, "status": "failed", "error": job.error}
+                    for u in job.uploads
+                ]
+                job.finished_at = _now()
+                job.current = None
+                self._write(job)
+            self.discard_spool(job_id)
+            return
+        files = per_file_results(self.kb, processed, report)
+        with self._lock:
+            job.files = files
+            job.summary = report.to_dict()
+            job.state = "done"
+            job.current = None
+            job.finished_at = _now()
+            if job.total is None:
+                job.total = 0
+            self._write(job)
+            self._forget_old()
+        self.discard_spool(job_id)
+
+    # -- records --------------------------------------------------------------------------
+    def _remember(self, job: Job) -> None:
+        self._jobs[job.id] = job
+        self._jobs.move_to_end(job.id)
+
+    def _forget_old(self) -> None:
+        finished = [jid for jid, j in self._jobs.items() if j.state in FINISHED]
+        for jid in finished[: max(0, len(finished) - KEEP_IN_MEMORY)]:
+            del self._jobs[jid]
+
+    def _write(self, job: Job) -> None:
+        path = self.jobs_dir / f"{job.id}.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(job.to_dict(), ensure_ascii=False))
+        os.replace(tmp, path)
+
+    def _read(self, job_id: str) -> Job | None:
+        path = self.jobs_dir / f"{job_id}.json"
+        try:
+            return Job.from_dict(json.loads(path.read_text()))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError) as exc:
+            log.warning("unreadable job record %s: %s", path, exc)
+            return None

@@ -1,0 +1,133 @@
+"""Search and documents: what `kb search`, `kb docs`, `kb show` and `kb rm` do, over HTTP.
+
+Visibility is enforced here for every read: searches pass the caller's teams to the
+knowledge base (so restricted documents never reach ranking, snippets included), and a
+document the caller may not see answers 404 exactly like a missing one, so that its
+existence is not revealed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+
+from api.deps import KB, Organiser, ViewerDep, can_see
+from api.errors import ApiError
+from api.routes import errors
+from api.schemas import (
+    K_MAX,
+    OFFSET_MAX,
+    Deleted,
+    DocumentList,
+    DocumentWithChunks,
+    SearchResponse,
+)
+from kb import DocumentInfo, EmptyStoreError, KnowledgeBase, SearchFilters
+
+router = APIRouter(tags=["knowledge base"])
+
+DocType = Literal["markdown", "notebook", "transcript", "text"]
+Mode = Literal["hybrid", "dense", "lexical"]
+Filter = Annotated[str | None, Query(max_length=200)]
+DocId = Annotated[str, Path(max_length=200, description="a document id, as in search hits")]
+
+
+def _not_found(doc_id: str) -> ApiError:
+    return ApiError(
+        404,
+        f"No document with id {doc_id!r}: search, or GET /documents, shows document ids.",
+    )
+
+
+def _visible_document(kb: KnowledgeBase, doc_id: str, teams: tuple[str, ...] | None) -> DocumentInfo:
+    doc = kb.get_document(doc_id)
+    if doc is None or not can_see(doc, teams):
+        raise _not_found(doc_id)
+    return doc
+
+
+@router.get(
+    "/search",
+    response_model=SearchResponse,
+    responses=errors(401, 422),
+    summary="Hybrid search, one hit per document (as `kb search --json`)",
+)
+def search(
+    kb: KB,
+    viewer: ViewerDep,
+    q: Annotated[str, Query(min_length=1, max_length=1000, description="the words to search")],
+    k: Annotated[int, Query(ge=1, le=K_MAX, description="hits per page")] = 10,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX, description="hits to skip")] = 0,
+    team: Filter = None,
+    course: Filter = None,
+    type: Annotated[DocType | None, Query(description="document type")] = None,
+    skill: Filter = None,
+    module: Filter = None,
+    tag: Filter = None,
+    mode: Mode = "hybrid",
+) -> dict[str, Any]:
+    """Hits as `kb search --json` gives them; documents restricted to teams the caller is not
+    in are left out before ranking. For the next page, ask again with `offset` + `k`."""
+    text = q.strip()
+    if not text:
+        raise ApiError(422, "The query is empty: give some words to search for (q=...).")
+    filters = SearchFilters(
+        team=team,
+        course=course,
+        type=type,
+        skill=skill,
+        module=module,
+        tag=tag,
+        viewer_teams=viewer.teams,
+    )
+    try:
+        hits = kb.search(text, k=k, filters=filters, mode=mode, offset=offset)
+    except EmptyStoreError:
+        hits = []  # nothing ingested yet: an empty page, as for a query that matches nothing
+    return {"query": text, "k": k, "offset": offset, "hits": [hit.to_dict() for hit in hits]}
+
+
+@router.get(
+    "/documents",
+    response_model=DocumentList,
+    responses=errors(401, 422),
+    summary="List stored documents (as `kb docs --json`)",
+)
+def list_documents(
+    kb: KB,
+    viewer: ViewerDep,
+    team: Filter = None,
+    course: Filter = None,
+    type: Annotated[DocType | None, Query(description="document type")] = None,
+    limit: Annotated[int, Query(ge=1, le=K_MAX)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    filters = SearchFilters(team=team, course=course, type=type, viewer_teams=viewer.teams)
+    docs = kb.list_documents(filters)
+    page = docs[offset : offset + limit]
+    return {"total": len(docs), "offset": offset, "documents": [d.to_dict() for d in page]}
+
+
+@router.get(
+    "/documents/{doc_id}",
+    response_model=DocumentWithChunks,
+    responses=errors(401, 404, 422),
+    summary="A document's metadata and chunks (as `kb show`)",
+)
+def get_document(kb: KB, viewer: ViewerDep, doc_id: DocId) -> dict[str, Any]:
+    doc = _visible_document(kb, doc_id, viewer.teams)
+    return {**doc.to_dict(), "chunks": [c.to_dict() for c in kb.get_chunks(doc.doc_id)]}
+
+
+@router.delete(
+    "/documents/{doc_id}",
+    response_model=Deleted,
+    responses=errors(401, 403, 404, 422),
+    summary="Delete a document (organisers; as `kb rm`)",
+)
+def delete_document(kb: KB, caller: Organiser, viewer: ViewerDep, doc_id: DocId) -> dict[str, Any]:
+    doc = _visible_document(kb, doc_id, viewer.teams)
+    kb.delete(doc.doc_id)
+    kb.flush()
+    return {"deleted": doc.to_dict()}

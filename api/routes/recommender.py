@@ -1,0 +1,284 @@
+"""Employees, teams and the catalogue: what `kb gaps/next/recommend/plan/team/complete/rate`
+and `kb catalog load` do, over HTTP.
+
+Employees may read and post only their own data; organisers and admins anyone's. The
+recommender's errors map to statuses in api.errors (unknown id 404, invalid value 422,
+no catalogue 409).
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+import zipfile
+from pathlib import Path as FsPath
+from pathlib import PurePosixPath
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, File, Path, Query, UploadFile
+
+from api.deps import KB, Caller, CatalogsDep, Organiser, SettingsDep, ViewerDep, VisibleSource
+from api.deps import check_employee_access as _check_access
+from api.deps import can_see
+from api.errors import ApiError
+from api.routes import errors
+from api.schemas import (
+    HOURS_MAX,
+    K_MAX,
+    CatalogLoaded,
+    CompletionIn,
+    EventIn,
+    EventOut,
+    GapReportOut,
+    NextModuleOut,
+    PlanOut,
+    RecommendationOut,
+    TeamReportOut,
+)
+from api.uploads import MB, discard, display_name
+from recommender import (
+    CatalogInvalidError,
+    Fault,
+    UnknownIdError,
+    current_catalog,
+    employee_gaps,
+    greedy_plan,
+    load_catalog,
+    next_module,
+    plan_modules,
+    recommend,
+    record_completion,
+    record_rating,
+    team_report,
+)
+from recommender.catalog import load_catalog_dir
+
+router = APIRouter(tags=["recommender"])
+
+EmployeeId = Annotated[str, Path(max_length=200, description="an employee id of the catalogue")]
+CATALOG_FILES = ("skills.yaml", "teams.yaml", "courses.yaml", "employees.yaml")
+_READ = errors(401, 403, 404, 409, 422)
+
+
+@router.get(
+    "/employees/{employee_id}/gaps",
+    response_model=GapReportOut,
+    responses=_READ,
+    summary="Skill gaps, largest weighted gap first",
+)
+def gaps(caller: Caller, catalogs: CatalogsDep, employee_id: EmployeeId) -> dict[str, Any]:
+    _check_access(caller, employee_id)
+    return employee_gaps(catalogs.current(), employee_id).to_dict()
+
+
+@router.get(
+    "/employees/{employee_id}/next-module",
+    response_model=NextModuleOut,
+    responses=_READ,
+    summary="The next module to take, and why",
+)
+def next_module_route(
+    caller: Caller, catalogs: CatalogsDep, employee_id: EmployeeId
+) -> dict[str, Any]:
+    _check_access(caller, employee_id)
+    return next_module(catalogs.current(), employee_id).to_dict()
+
+
+@router.get(
+    "/employees/{employee_id}/recommendations",
+    response_model=RecommendationOut,
+    responses=_READ,
+    summary="Modules, materials and colleagues for the largest gaps",
+)
+def recommendations(
+    viewer: ViewerDep,
+    kb: KB,
+    catalogs: CatalogsDep,
+    employee_id: EmployeeId,
+    k: Annotated[int, Query(ge=1, le=K_MAX, description="how many materials")] = 10,
+) -> dict[str, Any]:
+    """Materials are limited to what the employee may see and, when someone else asks, to
+    what that caller may see too."""
+    _check_access(viewer.principal, employee_id)
+    catalog = catalogs.current()
+    return recommend(catalog, employee_id, VisibleSource(kb, viewer.teams), k=k).to_dict()
+
+
+@router.get(
+    "/employees/{employee_id}/plan",
+    response_model=PlanOut,
+    responses=_READ,
+    summary="The modules within a budget of hours that close the most weighted gap",
+)
+def plan(
+    caller: Caller,
+    catalogs: CatalogsDep,
+    employee_id: EmployeeId,
+    hours: Annotated[float, Query(gt=0, le=HOURS_MAX, description="training hours available")],
+    method: Annotated[
+        Literal["exact", "greedy"], Query(description="greedy is only a baseline")
+    ] = "exact",
+) -> dict[str, Any]:
+    _check_access(caller, employee_id)
+    build = plan_modules if method == "exact" else greedy_plan
+    return build(catalogs.current(), employee_id, hours).to_dict()
+
+
+@router.post(
+    "/employees/{employee_id}/events",
+    response_model=EventOut,
+    status_code=201,
+    responses=_READ,
+    summary="Record a module completion (with score) or a document rating",
+)
+def post_event(
+    viewer: ViewerDep,
+    kb: KB,
+    catalogs: CatalogsDep,
+    employee_id: EmployeeId,
+    event: Annotated[EventIn, Body(description="kind 'completion' or 'rating'")],
+) -> dict[str, Any]:
+    """A completion raises the employee's levels in the module's skills; a rating (1..5) of a
+    document shapes later material ranking. A document the employee (or the caller) may not
+    see is unknown here."""
+    _check_access(viewer.principal, employee_id)
+    with catalogs.session() as store:
+        catalog = current_catalog(store)
+        employee = catalog.employee(employee_id)
+        if isinstance(event, CompletionIn):
+            return record_completion(
+                store, catalog, employee_id, event.module, event.score
+            ).to_dict()
+        doc = kb.get_document(event.doc_id)
+        if doc is not None and not can_see(doc, (employee.team,)):
+            raise UnknownIdError("document", event.doc_id, "it is not in the knowledge base")
+        source = VisibleSource(kb, viewer.teams)
+        return record_rating(
+            store, catalog, employee_id, event.doc_id, event.rating, source
+        ).to_dict()
+
+
+@router.get(
+    "/teams/{team_id}",
+    response_model=TeamReportOut,
+    responses=_READ,
+    summary="A team's aggregated gaps and the trainings to run next (organisers)",
+)
+def team(
+    caller: Organiser,
+    catalogs: CatalogsDep,
+    team_id: Annotated[str, Path(max_length=200, description="a team id of the catalogue")],
+) -> dict[str, Any]:
+    return team_report(catalogs.current(), team_id).to_dict()
+
+
+def _catalog_name(name: str) -> str | None:
+    """The catalogue file a name stands for (`.yml` accepted), or None."""
+    lower = name.lower()
+    if lower.endswith(".yml"):
+        lower = lower[:-4] + ".yaml"
+    return lower if lower in CATALOG_FILES else None
+
+
+def _unpack_catalog_zip(
+    data: bytes, name: str, limit: int, faults: list[Fault]
+) -> dict[str, bytes]:
+    """The catalogue files of an archive: at its top level or in one folder."""
+    found: dict[str, bytes] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+            if sum(i.file_size for i in infos) > limit or len(infos) > 100:
+                faults.append(Fault(name, "file", f"unpacks to more than {limit // MB} MB "
+                                    "or 100 entries; a catalogue is four YAML files"))
+                return found
+            for info in infos:
+                entry = PurePosixPath(info.filename.replace("\\", "/"))
+                if any(p.startswith(".") or p == "__MACOSX" for p in entry.parts):
+                    continue
+                if entry.is_absolute() or ".." in entry.parts or len(entry.parts) > 2:
+                    faults.append(Fault(f"{name}/{info.filename}", "file",
+                                        "unexpected path; put the four files at the top level "
+                                        "(or in one folder)"))
+                    continue
+                target = _catalog_name(entry.name)
+                if target is None:
+                    faults.append(Fault(f"{name}/{info.filename}", "file",
+                                        f"not a catalogue file; expected {', '.join(CATALOG_FILES)}"))
+                elif target in found:
+                    faults.append(Fault(f"{name}/{info.filename}", "file",
+                                        f"a second {target} in the archive"))
+                else:
+                    found[target] = zf.read(info)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        faults.append(Fault(name, "file", f"not a readable .zip archive: {exc}"))
+    return found
+
+
+@router.put(
+    "/catalog",
+    response_model=CatalogLoaded,
+    responses=errors(400, 401, 403, 413, 422),
+    summary="Load a catalogue (organisers): the four YAML files, or a .zip of them",
+)
+def put_catalog(
+    caller: Organiser,
+    catalogs: CatalogsDep,
+    settings: SettingsDep,
+    files: Annotated[
+        list[UploadFile],
+        File(
+            description="Either the four files skills.yaml, teams.yaml, courses.yaml and "
+            "employees.yaml (.yml accepted) as parts named `files` (the file names decide "
+            "which is which), or one .zip holding them at its top level or in one folder."
+        ),
+    ],
+) -> dict[str, Any]:
+    """Validated exactly as `kb catalog load`: a faulty catalogue answers 422 listing every
+    fault (`faults`: file, entry, message) and loads nothing, leaving the previous one in
+    force. Recorded events (completions, ratings) are re-applied to the new catalogue."""
+    limit = int(settings.catalog_max_mb * MB)
+    faults: list[Fault] = []
+    contents: dict[str, bytes] = {}
+    total = 0
+    for upload in files:
+        name = display_name(upload.filename) or "(unnamed part)"
+        data = upload.file.read(limit + 1)
+        total += len(data)
+        if total > limit:
+            raise ApiError(
+                413,
+                f"The catalogue upload is over {settings.catalog_max_mb:g} MB "
+                "(KB_CATALOG_MAX_MB); a catalogue is four YAML files.",
+                file=name,
+            )
+        if name.lower().endswith(".zip"):
+            contents.update(_unpack_catalog_zip(data, name, limit, faults))
+            continue
+        target = _catalog_name(name)
+        if target is None:
+            faults.append(
+                Fault(name, "file", f"not a catalogue file; expected {', '.join(CATALOG_FILES)} "
+                      "or a .zip of them")
+            )
+        elif target in contents:
+            faults.append(Fault(name, "file", f"{target} was sent twice"))
+        else:
+            contents[target] = data
+    folder = FsPath(settings.home) / "uploads" / f"catalog-{uuid.uuid4().hex}"
+    folder.mkdir(parents=True)
+    try:
+        for target, data in contents.items():
+            (folder / target).write_bytes(data)
+        if faults:
+            try:
+                load_catalog_dir(folder)
+            except CatalogInvalidError as exc:
+                faults += exc.faults
+            raise CatalogInvalidError(faults)
+        with catalogs.session() as store:
+            report = load_catalog(store, folder)
+    finally:
+        discard(folder)
+    return {"loaded": True, "source": "upload", **{
+        k: v for k, v in report.to_dict().items() if k != "source"}}

@@ -1,0 +1,27 @@
+"""Liveness: answers without a key, so that load balancers and humans can check the service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.deps import ServicesDep
+from api.schemas import Health
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health", response_model=Health, summary="Liveness, store size and model")
+def health(services: ServicesDep) -> dict[str, Any]:
+    stats = services.kb.stats()
+    return {
+        "status": "ok",
+        "documents": stats["documents"],
+        "chunks": stats["chunks"],
+        "model": stats["model"],
+        "dim": stats["dim"],
+        "catalog_loaded": services.catalogs.loaded(),
+        "jobs": services.jobs.counts(),
+        "auth": "disabled" if services.keyring is None else "api-keys",
+    }

@@ -1,0 +1,306 @@
+"""Pydantic models of the HTTP edge only: what requests carry and what /docs promises back.
+
+Domain values (kb's Hit, the recommender's reports) stay dataclasses with ``to_dict``; these
+models describe those dictionaries for OpenAPI and check the few request bodies. Response
+models allow extra keys, so that a field added to a domain ``to_dict`` reaches clients
+without breaking the service.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Bounds of query parameters, in the schema so that clients (and schemathesis) see them.
+K_MAX = 100
+OFFSET_MAX = 1000
+HOURS_MAX = 500.0
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# -- errors -----------------------------------------------------------------------------------
+class ErrorDetail(_Out):
+    status: int = Field(description="the HTTP status, repeated for logs and proxies")
+    code: str = Field(description="a stable word: unauthorized, forbidden, not_found, invalid...")
+    message: str = Field(description="a sentence saying what went wrong and what to do")
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer has this shape (validation errors add `fields`, a faulty catalogue
+    adds `faults`, an upload refused for one file adds `file`)."""
+
+    error: ErrorDetail
+
+
+# -- health -----------------------------------------------------------------------------------
+class JobCounts(BaseModel):
+    queued: int
+    running: int
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    documents: int
+    chunks: int
+    model: str
+    dim: int
+    catalog_loaded: bool
+    jobs: JobCounts
+    auth: Literal["api-keys", "disabled"]
+
+
+# -- search and documents ---------------------------------------------------------------------
+class HitOut(_Out):
+    doc_id: str
+    chunk_id: int
+    source: str
+    title: str
+    type: str
+    location: str
+    anchor: str
+    score: float
+    snippet: str = Field(description="HTML-escaped text with the matched words in <mark>")
+    team: str | None
+    course: str | None
+    module: str | None
+    skills: list[str]
+    tags: list[str]
+    author: str | None
+
+
+class SearchResponse(_Out):
+    query: str
+    k: int
+    offset: int
+    hits: list[HitOut]
+
+
+class DocumentOut(_Out):
+    doc_id: str
+    source: str
+    title: str
+    type: str
+    team: str | None
+    course: str | None
+    module: str | None
+    skills: list[str]
+    tags: list[str]
+    author: str | None
+    date: str | None
+    n_chunks: int
+    visibility: list[str] = Field(description="team ids allowed to see it; empty: everyone")
+
+
+class ChunkOut(_Out):
+    chunk_id: int
+    ordinal: int
+    heading: str
+    text: str
+    location: str
+    anchor: str
+    detail: dict[str, Any]
+
+
+class DocumentWithChunks(DocumentOut):
+    chunks: list[ChunkOut]
+
+
+class DocumentList(_Out):
+    total: int
+    offset: int
+    documents: list[DocumentOut]
+
+
+class Deleted(_Out):
+    deleted: DocumentOut
+
+
+# -- ingest jobs ------------------------------------------------------------------------------
+class JobAccepted(_Out):
+    job_id: str
+    state: Literal["queued"]
+    status_url: str
+    files: list[str] = Field(description="the uploaded files, as named by the uploader")
+    expected_documents: int = Field(description="documents found in the files and archives")
+
+
+class UploadOut(_Out):
+    name: str
+    size: int
+
+
+class Progress(_Out):
+    done: int = Field(description="files (archive entries count one each) processed so far")
+    total: int | None = Field(description="files to process; null until the job starts")
+    current: str | None
+
+
+class FileResult(_Out):
+    source: str
+    status: Literal["added", "updated", "unchanged", "failed"]
+    doc_id: str | None = None
+    error: str | None = None
+
+
+class JobOut(_Out):
+    id: str
+    state: Literal["queued", "running", "done", "failed", "interrupted"]
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    submitted_by: str
+    team: str | None
+    course: str | None
+    visibility: list[str]
+    uploads: list[UploadOut]
+    progress: Progress
+    files: list[FileResult] = Field(description="one per file once the job is done")
+    summary: dict[str, Any] | None
+    error: str | None
+
+
+# -- recommender ------------------------------------------------------------------------------
+class SkillGapOut(_Out):
+    skill: str
+    name: str
+    current: int
+    target: int
+    target_source: str
+    gap: int
+    weight: float
+    weighted_gap: float
+
+
+class GapReportOut(_Out):
+    employee: str
+    name: str
+    team: str
+    total_weighted_gap: float
+    gaps: list[SkillGapOut]
+
+
+class ModuleOut(_Out):
+    id: str
+    title: str
+    course: str | None = None
+    team: str | None = None
+    format: str | None = None
+    hours: float | None = None
+    skills: dict[str, int] | None = None
+    prerequisites: list[str] | None = None
+    materials: list[str] | None = None
+    reason: str | None = None
+
+
+class NextModuleOut(_Out):
+    employee: str
+    status: Literal["ok", "no-gaps", "blocked", "no-module"]
+    module: ModuleOut | None
+    reason: str
+    alternatives: list[ModuleOut]
+    blocked: list[dict[str, Any]]
+
+
+class MaterialOut(_Out):
+    doc_id: str
+    chunk_id: int
+    title: str
+    source: str
+    location: str
+    snippet: str
+    team: str | None
+    course: str | None
+    module: str | None
+    author: str | None
+    skill: str
+    score: float
+    cross_team: bool
+    moved_down: bool
+    reason: str
+
+
+class ColleagueOut(_Out):
+    employee: str
+    name: str
+    team: str
+    reason: str
+
+
+class RecommendationOut(_Out):
+    employee: str
+    name: str
+    team: str
+    signals: str
+    gaps: list[SkillGapOut]
+    modules: list[ModuleOut]
+    materials: list[MaterialOut]
+    colleagues: list[ColleagueOut]
+    notes: list[str]
+
+
+class PlanOut(_Out):
+    employee: str
+    hours_budget: float
+    method: Literal["exact", "greedy"]
+    total_hours: float
+    gap_closed: float
+    gap_before: float
+    gap_after: float
+    modules: list[ModuleOut]
+    reason: str
+
+
+class TeamSkillOut(_Out):
+    skill: str
+    name: str
+    weight: float
+    members_with_gap: list[str]
+    total_gap: int
+    weighted_gap: float
+
+
+class TeamReportOut(_Out):
+    team: str
+    name: str
+    members: list[str]
+    total_weighted_gap: float
+    skills: list[TeamSkillOut]
+    modules: list[ModuleOut] = Field(description="suggested trainings, most gap closed first")
+
+
+class CompletionIn(BaseModel):
+    """The employee completed a catalogue module; the score (0..1) scales the level reached."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    kind: Literal["completion"]
+    module: str = Field(min_length=1, max_length=200)
+    score: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
+class RatingIn(BaseModel):
+    """The employee rated a document of the knowledge base, 1 (useless) to 5 (excellent)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["rating"]
+    doc_id: str = Field(min_length=1, max_length=200)
+    rating: int = Field(ge=1, le=5)
+
+
+EventIn = Annotated[CompletionIn | RatingIn, Field(discriminator="kind")]
+
+
+class EventOut(_Out):
+    employee: str
+    event: dict[str, Any]
+
+
+class CatalogLoaded(_Out):
+    loaded: Literal[True]
+    counts: dict[str, int]
+    events_applied: int
+    events_skipped: int

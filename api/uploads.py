@@ -1,0 +1,237 @@
+"""Checking uploads before a job is accepted: names, types, sizes and the insides of archives.
+
+Everything that can be known without parsing is checked here, synchronously, so that a
+client learns at once (a 4xx naming the file) rather than from a failed job later: the count
+of files, each file's size and the total, unknown file types, and for a .zip its entry count,
+its unpacked size, unsafe paths (absolute or with ``..``) and entries of unknown type.
+Files are copied to the job's spool folder under safe names; the names their uploader gave
+them are kept apart and shown to users.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from api.errors import ApiError
+from api.jobs import Upload
+from ingest.parsers import SUPPORTED
+from ingest.sources import SIDECAR_SUFFIX
+
+MB = 1024 * 1024
+ARCHIVE = ".zip"
+_SKIPPED_DIRS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", "node_modules"}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
+_COPY_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class UploadLimits:
+    max_files: int
+    max_file_bytes: int
+    max_total_bytes: int
+    max_zip_entries: int
+    max_zip_bytes: int
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """What the HTTP layer received: the client's file name and a readable stream."""
+
+    filename: str | None
+    stream: BinaryIO
+
+
+def _mb(n: int) -> str:
+    return f"{n / MB:g} MB"
+
+
+def _supported_list() -> str:
+    return ", ".join((*SUPPORTED, ARCHIVE, SIDECAR_SUFFIX))
+
+
+def display_name(filename: str | None) -> str:
+    """The uploader's file name without any folder part (a browser may send a path)."""
+    name = PurePosixPath((filename or "").replace("\\", "/")).name.strip()
+    return name
+
+
+def _kind(name: str) -> str | None:
+    lower = name.lower()
+    if lower.endswith(SIDECAR_SUFFIX):
+        return "sidecar"
+    suffix = PurePosixPath(lower).suffix
+    if suffix == ARCHIVE:
+        return "archive"
+    if suffix in SUPPORTED:
+        return "document"
+    return None
+
+
+def _safe_name(name: str) -> str:
+    cleaned = _UNSAFE.sub("_", name).lstrip(". ") or "file"
+    return cleaned[-150:]
+
+
+def _hidden(part: str) -> bool:
+    return part.startswith(".") or part in _SKIPPED_DIRS
+
+
+def check_archive(path: Path, name: str, limits: UploadLimits) -> int:
+    """Refuse an archive that is unreadable, too big, unsafe or holds unknown types; return
+    how many documents it holds (hidden entries and sidecars are not documents)."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = [info for info in zf.infolist() if not info.is_dir()]
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ApiError(422, f"{name} is not a readable .zip archive ({exc}).", file=name) from None
+    if len(infos) > limits.max_zip_entries:
+        raise ApiError(
+            413,
+            f"{name} has {len(infos)} entries, over the limit of {limits.max_zip_entries} "
+            "(KB_ZIP_MAX_ENTRIES); split it into smaller archives.",
+            file=name,
+        )
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > limits.max_zip_bytes:
+        raise ApiError(
+            413,
+            f"{name} unpacks to {_mb(unpacked)}, over the limit of {_mb(limits.max_zip_bytes)} "
+            "(KB_ZIP_MAX_UNCOMPRESSED_MB); split it into smaller archives.",
+            file=name,
+        )
+    documents = 0
+    for info in infos:
+        raw = info.filename.replace("\\", "/")
+        entry = PurePosixPath(raw)
+        shown = f"{name}/{raw}"
+        if (
+            raw.startswith("/")
+            or entry.is_absolute()
+            or ".." in entry.parts
+            or (entry.parts and ":" in entry.parts[0])
+        ):
+            raise ApiError(
+                422,
+                f"{shown}: unsafe path inside the archive (absolute or with '..'); "
+                "rebuild the archive with relative paths.",
+                file=shown,
+            )
+        if any(_hidden(part) for part in entry.parts):
+            continue  # .DS_Store, __MACOSX/...: skipped by ingestion, as on disk
+        kind = _kind(entry.name)
+        if kind is None or kind == "archive":
+            raise ApiError(
+                415,
+                f"{shown}: unsupported file type inside the archive; supported: "
+                f"{', '.join((*SUPPORTED, SIDECAR_SUFFIX))}. Remove it (nested archives too) "
+                "and upload again.",
+                file=shown,
+            )
+        if info.file_size > limits.max_file_bytes:
+            raise ApiError(
+                413,
+                f"{shown} is {_mb(info.file_size)}, over the per-file limit of "
+                f"{_mb(limits.max_file_bytes)} (KB_UPLOAD_MAX_FILE_MB).",
+                file=shown,
+            )
+        if kind == "document":
+            documents += 1
+    if documents == 0:
+        raise ApiError(
+            422, f"{name} holds no document to ingest (supported: {_supported_list()}).", file=name
+        )
+    return documents
+
+
+def spool_uploads(
+    files: list[IncomingFile], dest: Path, limits: UploadLimits
+) -> tuple[list[Upload], int]:
+    """Check and copy the files into `dest`; return the uploads to ingest (sidecars travel
+    beside their file) and the number of documents expected. Raises ApiError, leaving `dest`
+    for the caller to remove."""
+    if not files:
+        raise ApiError(422, "No file was sent: add one or more 'files' parts.")
+    if len(files) > limits.max_files:
+        raise ApiError(
+            413,
+            f"{len(files)} files in one request, over the limit of {limits.max_files} "
+            "(KB_UPLOAD_MAX_FILES): send a .zip, or several requests.",
+        )
+    names: dict[str, str] = {}  # safe name (lower case) -> given name
+    safe_names: set[str] = set()
+    plan: list[tuple[str, str, str, IncomingFile]] = []
+    for item in files:
+        name = display_name(item.filename)
+        if not name:
+            raise ApiError(422, "A file part has no file name: give each file its name.")
+        kind = _kind(name)
+        if kind is None:
+            raise ApiError(
+                415,
+                f"{name}: unsupported file type; supported: {_supported_list()}.",
+                file=name,
+            )
+        safe = _safe_name(name)
+        if safe.lower() in names:
+            raise ApiError(
+                422,
+                f"{name}: two files in this upload have the same name "
+                f"({names[safe.lower()]!r}); rename one.",
+                file=name,
+            )
+        names[safe.lower()] = name
+        safe_names.add(safe)
+        plan.append((name, safe, kind, item))
+    for name, safe, kind, _ in plan:
+        if kind == "sidecar":
+            if safe[: -len(SIDECAR_SUFFIX)] not in safe_names:
+                raise ApiError(
+                    422,
+                    f"{name} is a metadata sidecar without its file "
+                    f"({name[: -len(SIDECAR_SUFFIX)]}) in the same upload.",
+                    file=name,
+                )
+    dest.mkdir(parents=True, exist_ok=True)
+    total = 0
+    uploads: list[Upload] = []
+    expected = 0
+    for name, safe, kind, item in plan:
+        target = dest / safe
+        size = 0
+        with target.open("wb") as out:
+            while chunk := item.stream.read(_COPY_CHUNK):
+                size += len(chunk)
+                total += len(chunk)
+                if size > limits.max_file_bytes:
+                    raise ApiError(
+                        413,
+                        f"{name} is over the per-file limit of {_mb(limits.max_file_bytes)} "
+                        "(KB_UPLOAD_MAX_FILE_MB).",
+                        file=name,
+                    )
+                if total > limits.max_total_bytes:
+                    raise ApiError(
+                        413,
+                        f"The upload is over the total limit of {_mb(limits.max_total_bytes)} "
+                        f"(KB_UPLOAD_MAX_TOTAL_MB), reached at {name}: send fewer files per "
+                        "request.",
+                        file=name,
+                    )
+                out.write(chunk)
+        if kind == "archive":
+            expected += check_archive(target, name, limits)
+        if kind == "sidecar":
+            continue
+        if kind == "document":
+            expected += 1
+        uploads.append(Upload(name=name, size=size, path=str(target)))
+    return uploads, expected
+
+
+def discard(dest: Path) -> None:
+    shutil.rmtree(dest, ignore_errors=True)
