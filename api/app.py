@@ -11,17 +11,22 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import KeyRing, load_api_keys
 from api.deps import Catalogs, Services
-from api.errors import install_error_handlers
+from api.errors import ApiError, error_response, install_error_handlers
 from api.jobs import JobManager
 from api.routes import ingest, kb, recommender, system
 from api.settings import Settings
 from api.uploads import MB
+from api.web import mount_web
 from ingest import Limits
 from kb import Embedder, KnowledgeBase, SentenceTransformerEmbedder
 
@@ -59,6 +64,45 @@ the service logs a warning at start. Never use it on a shared machine.
 """
 
 
+class BodyLimit:
+    """Refuse request bodies over a per-path limit, before they are read whole.
+
+    A declared Content-Length over the limit is answered at once; a body streamed without one
+    is counted as it arrives and cut off. Both answer 413 in the service's error shape.
+    """
+
+    def __init__(
+        self, app: ASGIApp, limits: dict[str, tuple[int, str]], default: tuple[int, str]
+    ) -> None:
+        self.app = app
+        self.limits = limits
+        self.default = default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit, label = self.limits.get(scope["path"], self.default)
+        message = f"The request body is over the limit of {label}; send less per request."
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length", b"").decode("latin-1").strip()
+        if declared.isdigit() and int(declared) > limit:
+            await error_response(413, message)(scope, receive, send)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            event = await receive()
+            if event["type"] == "http.request":
+                received += len(event.get("body", b""))
+                if received > limit:
+                    raise ApiError(413, message)
+            return event
+
+        await self.app(scope, counting_receive, send)
+
+
 class ConfigurationError(RuntimeError):
     """The service cannot start with these settings; the message says what to change."""
 
@@ -76,6 +120,38 @@ def _keyring(settings: Settings) -> KeyRing | None:
             "(or KB_AUTH_DISABLED=1 for local development only)."
         )
     return KeyRing(load_api_keys(settings.api_keys_file))
+
+
+DOCS_ASSETS = "/docs-assets"
+
+
+def _mount_docs(app: FastAPI) -> None:
+    """/docs (Swagger UI) and /redoc from the assets that the fastapi-offline package ships,
+    instead of FastAPI's default CDN links, which an offline network cannot load."""
+    import fastapi_offline
+
+    assets = Path(fastapi_offline.__file__).resolve().parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API docs",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API reference",
+            redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
@@ -122,30 +198,35 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=JSON_BODY_LIMIT,
+        docs_url=None,  # served below from local files: the company network may be offline
+        redoc_url=None,
     )
-    upload_limit = int(settings.upload_max_total_mb * MB) + MULTIPART_SLACK
-    app.state.body_limit_hint = (
-        f"uploads: at most {settings.upload_max_total_mb:g} MB per request "
-        f"(KB_UPLOAD_MAX_TOTAL_MB); the catalogue: {settings.catalog_max_mb:g} MB; "
-        f"other requests: {JSON_BODY_LIMIT // MB} MB"
+    _mount_docs(app)
+    app.add_middleware(
+        BodyLimit,
+        limits={
+            "/ingest": (
+                int(settings.upload_max_total_mb * MB) + MULTIPART_SLACK,
+                f"{settings.upload_max_total_mb:g} MB per upload (KB_UPLOAD_MAX_TOTAL_MB)",
+            ),
+            "/catalog": (
+                int(settings.catalog_max_mb * MB) + MULTIPART_SLACK,
+                f"{settings.catalog_max_mb:g} MB per catalogue (KB_CATALOG_MAX_MB)",
+            ),
+        },
+        default=(JSON_BODY_LIMIT, f"{JSON_BODY_LIMIT // MB} MB"),
     )
     install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(kb.router)
     app.include_router(
         ingest.router,
-        max_body_size=upload_limit,
-        form_limits={"max_files": settings.upload_max_files, "max_fields": 100},
+        # a backstop only: the route counts files itself, with a message naming the setting
+        form_limits={"max_files": settings.upload_max_files * 10 + 10, "max_fields": 100},
     )
     app.include_router(
         recommender.router,
-        max_body_size=int(settings.catalog_max_mb * MB) + MULTIPART_SLACK,
         form_limits={"max_files": 10, "max_fields": 10},
     )
+    mount_web(app)  # the web pages: /web/search, /web/learning, /web/organiser
     return app
-
-
-def openapi_schema(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI document (for tests and tools that do not start the lifespan)."""
-    return app.openapi()

@@ -74,8 +74,9 @@ def _parse_entry(position: int, entry: Any, where: str) -> ApiKey:
     label = f"{where}: entry {position}" + (f" (role {role!r})" if isinstance(role, str) else "")
     unknown = sorted(set(map(str, entry)) - _FIELDS)
     if unknown:
-        raise ApiKeysError(f"{label}: unknown field(s) {', '.join(unknown)}; allowed: "
-                           f"{', '.join(sorted(_FIELDS))}")
+        raise ApiKeysError(
+            f"{label}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_FIELDS))}"
+        )
     key = entry.get("key")
     if not isinstance(key, str) or len(key.strip()) < MIN_KEY_LENGTH or key != key.strip():
         raise ApiKeysError(

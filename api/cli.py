@@ -272,9 +272,10 @@ def evaluate_cmd(obj: CliContext, queries: Path, k: int, as_json: bool) -> None:
 
 
 def _register_extensions() -> None:
-    from api import cli_recommender
+    from api import cli_recommender, cli_serve
 
     cli_recommender.register(main)
+    cli_serve.register(main)
 
 
 try:

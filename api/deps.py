@@ -161,7 +161,8 @@ def get_principal(
     principal = services.keyring.identify(credentials.credentials)
     if principal is None:
         raise ApiError(
-            401, "Unknown API key: check the key you sent, or ask for a new one.",
+            401,
+            "Unknown API key: check the key you sent, or ask for a new one.",
             headers=_CHALLENGE,
         )
     return principal

@@ -63,8 +63,14 @@ class ApiError(HTTPException):
 
 
 def error_payload(status: int, message: str, **details: Any) -> dict[str, Any]:
-    return {"error": {"status": status, "code": CODES.get(status, "error"), "message": message,
-                      **details}}
+    return {
+        "error": {
+            "status": status,
+            "code": CODES.get(status, "error"),
+            "message": message,
+            **details,
+        }
+    }
 
 
 def error_response(
@@ -107,13 +113,8 @@ def _http_response(request: Request, exc: Exception) -> JSONResponse:
     headers = dict(exc.headers or {})
     if isinstance(exc, ApiError):
         return error_response(status, exc.message, headers or None, **exc.details)
-    if status == 413:
-        limit = getattr(request.app.state, "body_limit_hint", "")
-        message = "The request body is too large" + (f" ({limit})" if limit else "") + "."
-    elif status in _DEFAULT_MESSAGES and exc.detail in ("Not Found", "Method Not Allowed"):
-        message = _DEFAULT_MESSAGES[status].format(
-            method=request.method, path=request.url.path
-        )
+    if status in _DEFAULT_MESSAGES and exc.detail in ("Not Found", "Method Not Allowed"):
+        message = _DEFAULT_MESSAGES[status].format(method=request.method, path=request.url.path)
     else:
         message = str(exc.detail)
         cause = exc.__cause__

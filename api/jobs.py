@@ -126,7 +126,7 @@ class JobManager:
         self.spool_dir = home / "uploads"
         self.limits = limits
         self.chunk_tokens = chunk_tokens
-        self._ingest = ingest
+        self.ingest = ingest  # the pipeline entry point; tests wrap it to pause a job
         self._lock = threading.Lock()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -168,8 +168,10 @@ class JobManager:
         self._thread.join(timeout=wait)
         stopped = not self._thread.is_alive()
         if not stopped:
-            log.warning("an ingest job is still running at shutdown; it will be reported "
-                        "interrupted at the next start")
+            log.warning(
+                "an ingest job is still running at shutdown; it will be reported "
+                "interrupted at the next start"
+            )
         return stopped
 
     # -- requests -------------------------------------------------------------------------
@@ -240,7 +242,7 @@ class JobManager:
         paths = [Path(u.path) for u in job.uploads]
         names = {Path(u.path): u.name for u in job.uploads}
         try:
-            report = self._ingest(
+            report = self.ingest(
                 self.kb,
                 paths,
                 job.team,
@@ -257,8 +259,7 @@ class JobManager:
                 job.state = "failed"
                 job.error = f"the ingest stopped: {exc}; files already stored are kept"
                 job.files = [
-                    {"source": u.name, "status": "failed", "error": job.error}
-                    for u in job.uploads
+                    {"source": u.name, "status": "failed", "error": job.error} for u in job.uploads
                 ]
                 job.finished_at = _now()
                 job.current = None

@@ -58,7 +58,8 @@ def fill(kb: KnowledgeBase, target: int, seed: int = 1) -> None:
     missing = target - kb.store.count_chunks()
     per_doc = 10
     started = time.perf_counter()
-    for number in range(max(0, missing) // per_doc):
+    first = sum(1 for doc in kb.list_documents() if doc.source.startswith("synthetic/"))
+    for number in range(first, first + max(0, missing) // per_doc):
         chunks = tuple(
             ChunkInput(
                 f"Synthetic {number} > part {j}",

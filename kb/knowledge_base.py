@@ -174,6 +174,7 @@ class KnowledgeBase:
                 self._saved_version = version
 
     def close(self) -> None:
+        self.searcher.close()
         self.flush()
         self.store.close()
 

@@ -9,6 +9,7 @@ Filters are applied inside each candidate search, before any cut to k.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy as np
 from kb.embed import Embedder
 from kb.errors import EmptyQueryError, EmptyStoreError
 from kb.snippets import make_snippet
-from kb.store import Store
+from kb.store import LEXICAL_POSTINGS_BUDGET, Store
 from kb.types import SEARCH_MODES, Hit, SearchFilters
 from kb.vectors import VectorIndex
 
@@ -61,6 +62,7 @@ class Searcher:
         self.embedder = embedder
         self._allowed_cache: dict[tuple[SearchFilters, int], np.ndarray] = {}
         self._count_cache: tuple[int, int] | None = None
+        self._executor: ThreadPoolExecutor | None = None
 
     def _allowed(self, filters: SearchFilters) -> np.ndarray:
         """Chunk ids passing the filters, cached per store version (filters repeat a lot)."""
@@ -72,6 +74,16 @@ class Searcher:
             cached = self.store.chunk_ids_matching(filters)
             self._allowed_cache[key] = cached
         return cached
+
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kb-lexical")
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
 
     def _chunk_count(self) -> int:
         version = self.store.version
@@ -87,10 +99,10 @@ class Searcher:
         return self.index.search(vector, limit, allowed)
 
     def lexical_candidates(
-        self, query: str, limit: int, filters: SearchFilters | None
+        self, query: str, limit: int, filters: SearchFilters | None, budget: int | None = None
     ) -> list[tuple[int, float]]:
         active = None if filters is None or filters.is_empty() else filters
-        return self.store.lexical_search(query, limit, active)
+        return self.store.lexical_search(query, limit, active, budget)
 
     def search(
         self,
@@ -114,10 +126,20 @@ class Searcher:
         # Several chunks of one document compete for places: fetch more chunks than documents.
         limit = max(50, wanted * 8)
         lists: list[list[tuple[int, float]]] = []
-        if mode in ("hybrid", "dense"):
+        if mode == "dense":
             lists.append(self.dense_candidates(query, limit, filters))
-        if mode in ("hybrid", "lexical"):
+        elif mode == "lexical":
             lists.append(self.lexical_candidates(query, limit, filters))
+        else:
+            # BM25 in SQLite (which releases the GIL) runs while the model encodes the query;
+            # very common words are left to the dense side (see the store's postings budget).
+            if filters is not None and not filters.is_empty():
+                self._allowed(filters)  # warm the cache here, not under the lexical query
+            lexical = self._pool().submit(
+                self.lexical_candidates, query, limit, filters, LEXICAL_POSTINGS_BUDGET
+            )
+            lists.append(self.dense_candidates(query, limit, filters))
+            lists.append(lexical.result())
         doc_of = self.store.doc_ids_of([cid for candidates in lists for cid, _ in candidates])
         ranked = [collapse(candidates, doc_of) for candidates in lists]
         if len(ranked) == 1:

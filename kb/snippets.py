@@ -8,26 +8,14 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 
-from kb.store import _STOPWORDS
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s")
-
-
-def stem(word: str) -> str:
-    """A light suffix stripper, so 'tuning' marks 'tuned' and 'tune' (FTS5 uses Porter)."""
-    word = word.lower()
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+from kb.terms import WORD as _WORD
+from kb.terms import query_words, stem
 
 
 def query_stems(query: str) -> set[str]:
-    words = [w.lower() for w in _WORD.findall(query)]
-    content = [w for w in words if w not in _STOPWORDS] or words
-    return {stem(w) for w in content}
+    return {stem(w) for w in query_words(query)}
 
 
 def make_snippet(text: str, query: str, width: int = 32) -> str:
@@ -36,29 +24,41 @@ def make_snippet(text: str, query: str, width: int = 32) -> str:
     tokens = list(_WORD.finditer(text))
     if not tokens:
         return html.escape(text[:240])
-    matched = [stem(t.group()) in stems for t in tokens]
-    best_start, best_score = 0, -1
-    for start in range(0, max(1, len(tokens) - width + 1)):
-        window = {
-            stem(tokens[i].group())
-            for i in range(start, min(len(tokens), start + width))
-            if matched[i]
-        }
-        if len(window) > best_score:
-            best_start, best_score = start, len(window)
-        if start > 400:  # long chunks: the first few hundred words are enough to choose from
-            break
+    prefixes = {s[:3] for s in stems}
+    token_stems: list[str | None] = []
+    for token in tokens:  # stemming every word is the slow part: only plausible ones
+        word = token.group().lower()
+        found = stem(word) if word[:3] in prefixes else None
+        token_stems.append(found if found in stems else None)
+    matched = [s is not None for s in token_stems]
+    # Slide the window once, counting the distinct matched stems inside it.
+    inside: Counter[str | None] = Counter(s for s in token_stems[:width] if s)
+    best_start, best_score = 0, len(inside)
+    for start in range(1, max(1, len(tokens) - width + 1)):
+        leaving, entering = token_stems[start - 1], token_stems[start + width - 1]
+        if leaving:
+            inside[leaving] -= 1
+            if not inside[leaving]:
+                del inside[leaving]
+        if entering:
+            inside[entering] += 1
+        if len(inside) > best_score:
+            best_start, best_score = start, len(inside)
+    if best_score:  # lead in a few words before the first match rather than end on it
+        first = next(i for i in range(best_start, len(tokens)) if matched[i])
+        best_start = max(0, first - 6)
     end_token = min(len(tokens), best_start + width) - 1
     begin = tokens[best_start].start()
     end = tokens[end_token].end()
     pieces: list[str] = ["… " if begin > 0 else ""]
     cursor = begin
     for i in range(best_start, end_token + 1):
-        token = tokens[i]
-        pieces.append(html.escape(text[cursor : token.start()]))
-        word = html.escape(token.group())
-        pieces.append(f"<mark>{word}</mark>" if matched[i] else word)
-        cursor = token.end()
+        if matched[i]:
+            token = tokens[i]
+            pieces.append(html.escape(text[cursor : token.start()]))
+            pieces.append(f"<mark>{html.escape(token.group())}</mark>")
+            cursor = token.end()
+    pieces.append(html.escape(text[cursor:end]))
     if end < len(text):
         pieces.append(" …")
     return re.sub(r"\s+", " ", "".join(pieces)).strip()

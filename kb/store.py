@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from kb.errors import KBError, NotFoundError
+from kb.terms import document_frequencies, query_words, stem
 from kb.types import ChunkInfo, DocumentInfo, DocumentInput, Location, SearchFilters
 
 SCHEMA = """
@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     embedding BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunks_text_hash ON chunks(text_hash);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     heading, body, content='chunks', content_rowid='chunk_id', tokenize='porter unicode61'
@@ -142,24 +143,43 @@ def filter_clause(filters: SearchFilters | None) -> tuple[str, list[Any]]:
     return (" AND ".join(clauses) or "1"), params
 
 
-_FTS_WORD = re.compile(r"\w+", re.UNICODE)
-_STOPWORDS = frozenset(
-    "a an and are as at be but by can do does for from how i if in into is it its me my of on "
-    "or our should so than that the their then there these this to was we what when where which "
-    "who why will with you your".split()
-)
+LEXICAL_POSTINGS_BUDGET = 6000
 
 
-def fts_query(query: str) -> str:
-    """Turn free text into a safe FTS5 query: each word quoted, any word may match (OR).
+def fts_query(words: Sequence[str]) -> str:
+    """Words as a safe FTS5 query: each one quoted, any may match (OR).
 
     Users type punctuation, quotes and operators (C++, "AND", col:val) that are FTS5 syntax;
     quoting every word makes any input valid and BM25 still rewards documents matching more.
     """
-    words = [w.lower() for w in _FTS_WORD.findall(query)]
-    content = [w for w in words if w not in _STOPWORDS] or words
-    unique = list(dict.fromkeys(content))
-    return " OR ".join(f'"{w}"' for w in unique)
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
+
+
+def _frequencies_of(db: sqlite3.Connection, words: Sequence[str]) -> dict[str, int]:
+    stems = list({stem(w) for w in words})
+    marks = ",".join("?" * len(stems))
+    rows = db.execute(f"SELECT term, df FROM term_df WHERE term IN ({marks})", stems).fetchall()
+    return {term: int(df) for term, df in rows}
+
+
+def affordable_words(words: Sequence[str], df: dict[str, int], budget: int) -> list[str]:
+    """The rarest words whose postings fit the budget.
+
+    BM25 scores every chunk that matches any word; a word in a third of a 100k-chunk store
+    costs over 100 ms and, having almost no IDF, barely moves the ranking. Dropping such words
+    keeps lexical search fast at scale; on small stores nothing is dropped. When every word is
+    that common, nothing is left: the dense side answers alone.
+    """
+    ranked = sorted(words, key=lambda w: df.get(stem(w), 0))
+    kept: list[str] = []
+    spent = 0
+    for word in ranked:
+        cost = df.get(stem(word), 0)
+        if spent + cost > budget:
+            continue
+        kept.append(word)
+        spent += cost
+    return [w for w in words if w in kept]
 
 
 class Store:
@@ -174,6 +194,7 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(SCHEMA)
+            self._ensure_term_counts()
         except sqlite3.DatabaseError as exc:
             raise KBError(
                 f"{path} is not a readable knowledge-base database ({exc}); "
@@ -205,6 +226,42 @@ class Store:
         )
 
     # -- writes -------------------------------------------------------------------------
+    def _count_terms(self, texts: Sequence[str], sign: int) -> None:
+        counts = document_frequencies(texts)
+        self._db.executemany(
+            "INSERT INTO term_df(term, df) VALUES (?, ?) "
+            "ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
+            [(term, sign * count) for term, count in counts.items()],
+        )
+
+    def _ensure_term_counts(self) -> None:
+        """Stores written before the term table existed get it filled once."""
+        if self._db.execute("SELECT 1 FROM term_df LIMIT 1").fetchone():
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        last = -1
+        while True:
+            rows = self._db.execute(
+                "SELECT chunk_id, heading || char(10) || body FROM chunks WHERE chunk_id > ? "
+                "ORDER BY chunk_id LIMIT 5000",
+                (last,),
+            ).fetchall()
+            if not rows:
+                break
+            self._count_terms([row[1] for row in rows], +1)
+            last = rows[-1][0]
+        self._db.execute("COMMIT")
+
+    def _forget_terms(self, doc_id: str) -> None:
+        texts = [
+            f"{heading}\n{body}"
+            for heading, body in self._db.execute(
+                "SELECT heading, body FROM chunks WHERE doc_id = ?", (doc_id,)
+            )
+        ]
+        if texts:
+            self._count_terms(texts, -1)
+
     def content_hash_of(self, origin: str) -> str | None:
         with self._lock:
             row = self._db.execute(
@@ -250,6 +307,7 @@ class Store:
                 existed = self._db.execute(
                     "SELECT 1 FROM documents WHERE doc_id = ?", (doc_id,)
                 ).fetchone()
+                self._forget_terms(doc_id)
                 self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
                 self._db.execute(
                     "INSERT INTO documents(doc_id, origin, source, root, type, title, team, "
@@ -296,6 +354,7 @@ class Store:
                         ),
                     )
                     added.append(int(cursor.lastrowid or 0))
+                self._count_terms([c.heading + "\n" + c.body for c in doc.chunks], +1)
                 self._bump_version()
                 self._db.execute("COMMIT")
             except BaseException:
@@ -314,6 +373,7 @@ class Store:
                         "SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,)
                     )
                 ]
+                self._forget_terms(doc_id)
                 cursor = self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
                 if cursor.rowcount == 0:
                     raise NotFoundError(f"No document with id {doc_id!r}.")
@@ -436,15 +496,26 @@ class Store:
         return np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
 
     def lexical_search(
-        self, query: str, limit: int, filters: SearchFilters | None = None
+        self,
+        query: str,
+        limit: int,
+        filters: SearchFilters | None = None,
+        postings_budget: int | None = None,
     ) -> list[tuple[int, float]]:
         """(chunk_id, score) by BM25, best first; score is -bm25 so that higher is better.
 
         Headings weigh double: a word in a section's title says more than one in passing.
         """
-        match = fts_query(query)
-        if not match:
+        words = query_words(query)
+        if not words:
             return []
+        if postings_budget is not None:
+            with self._lock:
+                df = _frequencies_of(self._db, words)
+            words = affordable_words(words, df, postings_budget)
+            if not words:
+                return []
+        match = fts_query(words)
         where, params = filter_clause(filters)
         join = (
             ""

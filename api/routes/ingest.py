@@ -83,9 +83,7 @@ def ingest(
         ),
     ],
     team: Annotated[str | None, Form(description="default team for files naming none")] = None,
-    course: Annotated[
-        str | None, Form(description="default course for files naming none")
-    ] = None,
+    course: Annotated[str | None, Form(description="default course for files naming none")] = None,
     visibility: Annotated[
         list[str] | None,
         Form(

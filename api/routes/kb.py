@@ -40,7 +40,9 @@ def _not_found(doc_id: str) -> ApiError:
     )
 
 
-def _visible_document(kb: KnowledgeBase, doc_id: str, teams: tuple[str, ...] | None) -> DocumentInfo:
+def _visible_document(
+    kb: KnowledgeBase, doc_id: str, teams: tuple[str, ...] | None
+) -> DocumentInfo:
     doc = kb.get_document(doc_id)
     if doc is None or not can_see(doc, teams):
         raise _not_found(doc_id)

@@ -17,9 +17,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, File, Path, Query, UploadFile
 
-from api.deps import KB, Caller, CatalogsDep, Organiser, SettingsDep, ViewerDep, VisibleSource
+from api.deps import (
+    KB,
+    Caller,
+    CatalogsDep,
+    Organiser,
+    SettingsDep,
+    ViewerDep,
+    VisibleSource,
+    can_see,
+)
 from api.deps import check_employee_access as _check_access
-from api.deps import can_see
 from api.errors import ApiError
 from api.routes import errors
 from api.schemas import (
@@ -44,6 +52,7 @@ from recommender import (
     employee_gaps,
     greedy_plan,
     load_catalog,
+    load_catalog_dir,
     next_module,
     plan_modules,
     recommend,
@@ -51,7 +60,6 @@ from recommender import (
     record_rating,
     team_report,
 )
-from recommender.catalog import load_catalog_dir
 
 router = APIRouter(tags=["recommender"])
 
@@ -128,7 +136,7 @@ def plan(
     "/employees/{employee_id}/events",
     response_model=EventOut,
     status_code=201,
-    responses=_READ,
+    responses=errors(400, 401, 403, 404, 409, 413, 422),
     summary="Record a module completion (with score) or a document rating",
 )
 def post_event(
@@ -189,25 +197,44 @@ def _unpack_catalog_zip(
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir()]
             if sum(i.file_size for i in infos) > limit or len(infos) > 100:
-                faults.append(Fault(name, "file", f"unpacks to more than {limit // MB} MB "
-                                    "or 100 entries; a catalogue is four YAML files"))
+                faults.append(
+                    Fault(
+                        name,
+                        "file",
+                        f"unpacks to more than {limit // MB} MB "
+                        "or 100 entries; a catalogue is four YAML files",
+                    )
+                )
                 return found
             for info in infos:
                 entry = PurePosixPath(info.filename.replace("\\", "/"))
-                if any(p.startswith(".") or p == "__MACOSX" for p in entry.parts):
-                    continue
                 if entry.is_absolute() or ".." in entry.parts or len(entry.parts) > 2:
-                    faults.append(Fault(f"{name}/{info.filename}", "file",
-                                        "unexpected path; put the four files at the top level "
-                                        "(or in one folder)"))
+                    faults.append(
+                        Fault(
+                            f"{name}/{info.filename}",
+                            "file",
+                            "unexpected path; put the four files at the top level "
+                            "(or in one folder)",
+                        )
+                    )
+                    continue
+                if any(p.startswith(".") or p == "__MACOSX" for p in entry.parts):
                     continue
                 target = _catalog_name(entry.name)
                 if target is None:
-                    faults.append(Fault(f"{name}/{info.filename}", "file",
-                                        f"not a catalogue file; expected {', '.join(CATALOG_FILES)}"))
+                    faults.append(
+                        Fault(
+                            f"{name}/{info.filename}",
+                            "file",
+                            f"not a catalogue file; expected {', '.join(CATALOG_FILES)}",
+                        )
+                    )
                 elif target in found:
-                    faults.append(Fault(f"{name}/{info.filename}", "file",
-                                        f"a second {target} in the archive"))
+                    faults.append(
+                        Fault(
+                            f"{name}/{info.filename}", "file", f"a second {target} in the archive"
+                        )
+                    )
                 else:
                     found[target] = zf.read(info)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -258,8 +285,11 @@ def put_catalog(
         target = _catalog_name(name)
         if target is None:
             faults.append(
-                Fault(name, "file", f"not a catalogue file; expected {', '.join(CATALOG_FILES)} "
-                      "or a .zip of them")
+                Fault(
+                    name,
+                    "file",
+                    f"not a catalogue file; expected {', '.join(CATALOG_FILES)} or a .zip of them",
+                )
             )
         elif target in contents:
             faults.append(Fault(name, "file", f"{target} was sent twice"))
@@ -280,5 +310,8 @@ def put_catalog(
             report = load_catalog(store, folder)
     finally:
         discard(folder)
-    return {"loaded": True, "source": "upload", **{
-        k: v for k, v in report.to_dict().items() if k != "source"}}
+    return {
+        "loaded": True,
+        "source": "upload",
+        **{k: v for k, v in report.to_dict().items() if k != "source"},
+    }

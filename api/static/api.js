@@ -1,0 +1,174 @@
+// Shared by every page: the session (the API key in sessionStorage), authenticated fetch calls,
+// a tiny DOM builder, the page header, and the safe rendering of search snippets.
+// Keys stay in sessionStorage (gone when the tab closes) and travel only in the Authorization
+// header, never in a URL.
+
+const SESSION = "kb.session";
+
+/** The signed-in user: {key, employee: catalogue id or null (organisers)}, or null. */
+export function session() {
+  try {
+    const raw = sessionStorage.getItem(SESSION);
+    const value = raw ? JSON.parse(raw) : null;
+    return value && typeof value.key === "string" ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+export function saveSession(value) {
+  sessionStorage.setItem(SESSION, JSON.stringify(value));
+}
+
+export function signOut() {
+  sessionStorage.removeItem(SESSION);
+  location.assign("/web/signin");
+}
+
+/** The session, or a trip to the sign-in page that comes back here afterwards. */
+export function requireSession() {
+  const current = session();
+  if (!current) {
+    const next = location.pathname + location.search;
+    location.assign("/web/signin?next=" + encodeURIComponent(next));
+    throw new Error("not signed in"); // stops the page module; the browser is leaving
+  }
+  return current;
+}
+
+/** An answer other than 2xx, with the API's sentence for the user. */
+export class ApiFailure extends Error {
+  constructor(status, error) {
+    super(error?.message || `The service answered ${status}.`);
+    this.status = status;
+    this.error = error || {};
+  }
+}
+
+/**
+ * Call the API with the session's key. `query` becomes the query string (empty values are
+ * dropped), `json` a JSON body, `form` a FormData body. A 401 means the key is no longer
+ * valid: the user is sent back to sign in.
+ */
+export async function api(path, { method = "GET", query, json, form, key } = {}) {
+  const url = new URL(path, location.origin);
+  for (const [name, value] of Object.entries(query || {})) {
+    if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
+  }
+  const headers = { Authorization: "Bearer " + (key || session()?.key || "") };
+  let body;
+  if (json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(json);
+  } else if (form) {
+    body = form;
+  }
+  const response = await fetch(url, { method, headers, body });
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    if (response.status === 401 && !key) {
+      sessionStorage.removeItem(SESSION);
+      requireSession();
+    }
+    throw new ApiFailure(response.status, data?.error);
+  }
+  return data;
+}
+
+/** el("a", {href: "/x", class: "y"}, "text", child): children are nodes or plain text. */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  node.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
+/** Replace a container's content. */
+export function fill(container, ...children) {
+  container.replaceChildren(...children.flat().filter((c) => c !== null && c !== undefined));
+  return container;
+}
+
+const ENTITIES = { "&amp;": "&", "&lt;": "<", "&gt;": ">", "&quot;": '"', "&#x27;": "'", "&#39;": "'" };
+
+function unescapeText(text) {
+  return text.replace(/&(amp|lt|gt|quot|#x27|#39);/g, (entity) => ENTITIES[entity]);
+}
+
+/**
+ * A snippet as DOM nodes, never through innerHTML. The API sends HTML-escaped text with the
+ * matched words in <mark>; anything else (another tag, a stray "<") means the snippet is not
+ * what we expect, and it is then shown as plain text, marks and all, rather than trusted.
+ */
+export function snippetNodes(snippet) {
+  const text = String(snippet);
+  // Even indices: the text between marks; odd ones: a whole <mark>...</mark> (split's group).
+  const parts = text.split(/(<mark>[^<>]*<\/mark>)/);
+  if (parts.some((part, i) => i % 2 === 0 && /[<>]/.test(part))) {
+    return [document.createTextNode(text)];
+  }
+  return parts
+    .map((part, i) =>
+      i % 2 === 1
+        ? el("mark", {}, unescapeText(part.slice("<mark>".length, -"</mark>".length)))
+        : document.createTextNode(unescapeText(part)),
+    )
+    .filter((node) => node.textContent !== "");
+}
+
+/** The shared header: the pages, who is signed in, and a way out. */
+export function renderHeader(active) {
+  const who = session();
+  const header = document.querySelector("header.site");
+  const pages = [
+    ["search", "Search"],
+    ["learning", "My learning"],
+    ["organiser", "Organiser"],
+  ];
+  const links = pages.map(([page, label]) =>
+    el("li", {}, el("a", { href: "/web/" + page, "aria-current": page === active ? "page" : null }, label)),
+  );
+  const identity = who ? who.employee || "organiser key" : "";
+  fill(
+    header,
+    el("a", { class: "brand", href: "/web/search" }, "Training knowledge base"),
+    el("nav", { "aria-label": "Pages" }, el("ul", {}, links)),
+    who
+      ? el(
+          "div",
+          { class: "who" },
+          el("span", {}, "Signed in as ", el("strong", {}, identity)),
+          el("button", { type: "button", class: "secondary", onclick: signOut }, "Sign out"),
+        )
+      : null,
+  );
+}
+
+/** A message in a status region (role=status or alert in the page), or an error's sentence. */
+export function say(region, message, kind = "info") {
+  region.dataset.kind = kind;
+  region.textContent = message instanceof Error ? message.message : message;
+  region.hidden = !region.textContent;
+}
+
+/** "0:42", "12:05" or "1:02:03" from seconds, for transcript times. */
+export function clock(seconds) {
+  const s = Math.floor(Number(seconds) || 0);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${h ? h + ":" : ""}${h ? pad(m) : m}:${pad(s % 60)}`;
+}
+
+/** The document page's address for a hit: the document, the chunk to open at, the query. */
+export function documentHref(docId, chunkId, query) {
+  const params = new URLSearchParams({ id: docId });
+  if (chunkId !== undefined && chunkId !== null) params.set("chunk", chunkId);
+  if (query) params.set("q", query);
+  return "/web/document?" + params.toString();
+}

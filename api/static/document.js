@@ -1,0 +1,157 @@
+// One document, opened at the place a search hit points to: its chunks in order, rendered for
+// their kind (notebook cells, transcript cues with times and speakers, document sections),
+// with the hit's chunk highlighted, scrolled to and focused.
+import { api, clock, el, fill, renderHeader, requireSession, say } from "./api.js";
+
+requireSession();
+renderHeader("search");
+
+const params = new URLSearchParams(location.search);
+const docId = params.get("id") || "";
+const hitChunk = params.get("chunk");
+const query = params.get("q") || "";
+const status = document.getElementById("doc-status");
+const article = document.getElementById("doc");
+
+if (query) document.getElementById("back").href = "/web/search?" + new URLSearchParams({ q: query });
+
+/** A notebook chunk's text back into cells: fenced code, its "Output:", and markdown. */
+function notebookCells(text) {
+  const cells = [];
+  const pattern = /```[a-z]*\n([\s\S]*?)\n```(?:\nOutput:\n([\s\S]*?)(?=\n\n|$))?/g;
+  let last = 0;
+  for (const match of text.matchAll(pattern)) {
+    const before = text.slice(last, match.index).trim();
+    if (before) cells.push(["markdown", before]);
+    cells.push(["code", match[1]]);
+    if (match[2]) cells.push(["output", match[2]]);
+    last = match.index + match[0].length;
+  }
+  const rest = text.slice(last).trim();
+  if (rest) cells.push(["markdown", rest]);
+  return cells.map(([kind, body]) =>
+    el(
+      "div",
+      { class: "cell " + kind },
+      el("div", { class: "label" }, { markdown: "Markdown", code: "Code", output: "Output" }[kind]),
+      kind === "markdown" ? el("p", { class: "prose" }, body) : el("pre", {}, el("code", {}, body)),
+    ),
+  );
+}
+
+/** A transcript window's lines ("Speaker: words"), the first one stamped with its time. */
+function transcriptCues(chunk) {
+  const start = chunk.detail?.start;
+  return el(
+    "ol",
+    { class: "cues" },
+    chunk.text.split("\n").map((line, i) => {
+      const match = /^([^:]{1,60}):\s+(.*)$/.exec(line);
+      return el(
+        "li",
+        {},
+        el("span", { class: "muted small" }, i === 0 && start !== undefined ? el("time", {}, clock(start)) : ""),
+        el("span", {}, match ? [el("span", { class: "speaker" }, match[1] + ": "), match[2]] : line),
+      );
+    }),
+  );
+}
+
+function place(doc, chunk) {
+  const d = chunk.detail || {};
+  if (doc.type === "transcript" && d.start !== undefined) {
+    const speakers = (d.speakers || []).join(", ");
+    return `${clock(d.start)}–${clock(d.end)}` + (speakers ? ` · ${speakers}` : "");
+  }
+  return chunk.location;
+}
+
+/** A chunk; its place is labelled unless it continues the previous chunk's section. */
+function chunkSection(doc, chunk, previous) {
+  let body;
+  if (doc.type === "notebook") body = notebookCells(chunk.text);
+  else if (doc.type === "transcript") body = transcriptCues(chunk);
+  else body = el("p", { class: "prose" }, chunk.text);
+  return el(
+    "section",
+    {
+      class: "chunk",
+      id: "chunk-" + chunk.chunk_id,
+      "data-anchor": chunk.anchor,
+      "data-location": place(doc, chunk),
+      "aria-label": chunk.location,
+    },
+    previous?.location === chunk.location && doc.type === "markdown"
+      ? null
+      : el("p", { class: "place" }, el("span", { class: "where" }, place(doc, chunk))),
+    body,
+  );
+}
+
+/** Mark the query's words inside the hit's chunk, through text nodes only. */
+function markWords(root, words) {
+  if (!words.length) return;
+  const escaped = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+  const pattern = new RegExp(`\\b(${escaped.join("|")})\\w*`, "gi");
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const nodes = [];
+  while (walker.nextNode()) nodes.push(walker.currentNode);
+  for (const node of nodes) {
+    const text = node.textContent;
+    if (!pattern.test(text)) continue;
+    pattern.lastIndex = 0;
+    const pieces = [];
+    let last = 0;
+    for (const match of text.matchAll(pattern)) {
+      pieces.push(text.slice(last, match.index), el("mark", {}, match[0]));
+      last = match.index + match[0].length;
+    }
+    pieces.push(text.slice(last));
+    node.replaceWith(...pieces.filter((p) => p !== ""));
+  }
+}
+
+function metadata(doc) {
+  const rows = [
+    ["Type", doc.type],
+    ["Team", doc.team],
+    ["Course", doc.course],
+    ["Module", doc.module],
+    ["Author", doc.author],
+    ["Date", doc.date],
+    ["Skills", (doc.skills || []).join(", ")],
+    ["Visible to", doc.visibility?.length ? doc.visibility.join(", ") : null],
+    ["Source", doc.source],
+  ].filter(([, value]) => value);
+  return el("dl", { class: "meta" }, rows.map(([k, v]) => el("div", {}, el("dt", {}, k), el("dd", {}, v))));
+}
+
+async function load() {
+  if (!docId) {
+    say(status, "No document named: open one from the search results.", "error");
+    return;
+  }
+  try {
+    const doc = await api(`/documents/${encodeURIComponent(docId)}`);
+    document.title = `${doc.title} · Training knowledge base`;
+    fill(article, el("h1", {}, doc.title), metadata(doc), doc.chunks.map((c, i) => chunkSection(doc, c, doc.chunks[i - 1])));
+    article.hidden = false;
+    const target = hitChunk && document.getElementById("chunk-" + hitChunk);
+    if (target) {
+      target.classList.add("hit-chunk");
+      target.setAttribute("tabindex", "-1");
+      const where = target.querySelector(".place") || el("p", { class: "place" }, el("span", { class: "where" }, target.dataset.location));
+      target.prepend(el("p", { class: "small" }, el("strong", {}, "Your search hit")), where);
+      markWords(target, query.split(/\W+/).filter((w) => w.length > 2));
+      target.scrollIntoView({ block: "center" });
+      target.focus({ preventScroll: true });
+      say(status, `Opened at ${place(doc, doc.chunks.find((c) => String(c.chunk_id) === hitChunk))}.`);
+    } else {
+      say(status, "");
+    }
+  } catch (error) {
+    say(status, error.status === 404 ? "This document does not exist, or you may not see it." : error, "error");
+  }
+}
+
+load();

@@ -1,0 +1,236 @@
+// Organiser: a teams x skills heat map of weighted gaps and the trainings that close the most,
+// bulk upload of write-ups with live progress and per-file results, and loading the catalogue
+// with its validation faults shown in the page.
+import { api, documentHref, el, fill, renderHeader, requireSession } from "./api.js";
+
+requireSession();
+renderHeader("organiser");
+
+const TEAMS_KEY = "kb.organiser.teams";
+const POLL_MS = 400;
+const teamsForm = document.getElementById("teams-form");
+const heat = document.getElementById("heat");
+const trainings = document.getElementById("trainings");
+const uploadForm = document.getElementById("upload-form");
+const jobBox = document.getElementById("job");
+const catalogForm = document.getElementById("catalog-form");
+const catalogBox = document.getElementById("catalog");
+
+const note = (text, kind = "info") => el("p", { class: "status", "data-kind": kind, role: kind === "error" ? "alert" : null }, text);
+const num = (x) => (Math.round(x * 10) / 10).toString();
+const ids = (text) => [...new Set(text.split(",").map((t) => t.trim()).filter(Boolean))];
+
+/** The heat map: rows are teams, columns skills (largest gap overall first). */
+function heatTable(reports) {
+  const totals = new Map();
+  for (const r of reports) for (const s of r.skills) totals.set(s.skill, (totals.get(s.skill) || 0) + s.weighted_gap);
+  const skills = [...totals.keys()].sort((a, b) => totals.get(b) - totals.get(a));
+  const names = new Map(reports.flatMap((r) => r.skills.map((s) => [s.skill, s.name])));
+  const max = Math.max(1e-9, ...reports.flatMap((r) => r.skills.map((s) => s.weighted_gap)));
+  const header = el("tr", {}, el("th", { scope: "col" }, "Team"), skills.map((s) => el("th", { scope: "col" }, names.get(s))));
+  const rows = reports.map((r) => {
+    const bySkill = new Map(r.skills.map((s) => [s.skill, s]));
+    return el(
+      "tr",
+      {},
+      el("th", { scope: "row" }, r.name, el("div", { class: "small muted" }, `${r.members.length} people · total ${num(r.total_weighted_gap)}`)),
+      skills.map((id) => {
+        const s = bySkill.get(id);
+        if (!s || !s.weighted_gap) return el("td", { class: "muted" }, "–");
+        const share = s.weighted_gap / max;
+        const cell = el(
+          "td",
+          { class: share > 0.55 ? "hot" : null, title: `${s.members_with_gap.length} short: ${s.members_with_gap.join(", ")}; weight ×${s.weight}` },
+          num(s.weighted_gap),
+        );
+        cell.style.backgroundColor = `rgb(${255 - 55 * share}, ${255 - 215 * share}, ${255 - 225 * share})`;
+        return cell;
+      }),
+    );
+  });
+  return [
+    el(
+      "div",
+      { class: "scroll", tabindex: "0", role: "region", "aria-label": "Heat map of weighted gaps (scrolls sideways)" },
+      el("table", { class: "heat" }, el("caption", { class: "small muted" }, "Weighted gap (levels short × skill weight), summed over each team's members"), el("thead", {}, header), el("tbody", {}, rows)),
+    ),
+    el("p", { class: "heat-legend", "aria-hidden": "true" }, "0", el("span", { class: "heat-scale" }), num(max)),
+  ];
+}
+
+function trainingList(reports) {
+  const rows = reports.flatMap((r) =>
+    r.modules.slice(0, 3).map((m, i) =>
+      el(
+        "tr",
+        {},
+        i === 0 ? el("th", { scope: "row", rowspan: Math.min(3, r.modules.length) }, r.name) : null,
+        el("td", {}, el("strong", {}, m.title), el("div", { class: "small muted" }, [m.id, m.hours ? `${m.hours} h` : null].filter(Boolean).join(" · "))),
+        el("td", { class: "small" }, m.reason || ""),
+      ),
+    ),
+  );
+  if (!rows.length) return el("p", { class: "muted" }, "No training would close a gap for these teams.");
+  return el(
+    "div",
+    { class: "scroll", tabindex: "0", role: "region", "aria-label": "Trainings by team" },
+    el("table", {}, el("thead", {}, el("tr", {}, ["Team", "Training", "Why"].map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, rows)),
+  );
+}
+
+async function showTeams() {
+  const teams = ids(teamsForm.teams.value);
+  if (!teams.length) {
+    fill(heat, note("Name the teams to compare (their catalogue ids)."));
+    return;
+  }
+  localStorage.setItem(TEAMS_KEY, teams.join(", "));
+  fill(heat, note("Loading…"));
+  const answers = await Promise.allSettled(teams.map((t) => api(`/teams/${encodeURIComponent(t)}`)));
+  const reports = answers.filter((a) => a.status === "fulfilled").map((a) => a.value);
+  const problems = answers.filter((a) => a.status === "rejected").map((a) => a.reason.message);
+  const problemNotes = [...new Set(problems)].map((p) => note(p, "error"));
+  fill(heat, reports.length ? heatTable(reports) : [], problemNotes);
+  fill(trainings, reports.length ? trainingList(reports) : note("No team to show."));
+}
+
+/**
+ * The API lists no teams, so the page starts from the ones it was last shown, else from the
+ * teams that documents name; organisers can edit the list.
+ */
+async function initialTeams() {
+  const saved = localStorage.getItem(TEAMS_KEY);
+  if (saved) return saved;
+  try {
+    const body = await api("/documents", { query: { limit: 100 } });
+    return [...new Set(body.documents.map((d) => d.team).filter(Boolean))].sort().join(", ");
+  } catch {
+    return "";
+  }
+}
+
+// -- upload -----------------------------------------------------------------------------
+function jobView(job) {
+  const { done, total, current } = job.progress;
+  const finished = ["done", "failed", "interrupted"].includes(job.state);
+  const bar = el("progress", { max: total || 1, value: finished ? total || 1 : done, "aria-label": "Upload progress" });
+  const parts = [
+    el("p", {}, el("strong", {}, { queued: "Queued", running: "Ingesting", done: "Done", failed: "Failed", interrupted: "Interrupted" }[job.state] || job.state), total ? ` · ${done} of ${total} files` : "", current ? ` · ${current}` : ""),
+    bar,
+  ];
+  if (job.error) parts.push(note(job.error, "error"));
+  if (finished && job.files.length) {
+    const failed = job.files.filter((f) => f.status === "failed").length;
+    parts.push(
+      note(`${job.files.length - failed} stored, ${failed} failed.`, failed ? "error" : "ok"),
+      el(
+        "div",
+        { class: "scroll" },
+        el(
+          "table",
+          { id: "job-files" },
+          el("thead", {}, el("tr", {}, ["File", "Result", "Detail"].map((h) => el("th", { scope: "col" }, h)))),
+          el(
+            "tbody",
+            {},
+            job.files.map((f) =>
+              el(
+                "tr",
+                {},
+                el("td", {}, f.source),
+                el("td", { class: f.status }, f.status),
+                el("td", { class: "small" }, f.error ? f.error : f.doc_id ? el("a", { href: documentHref(f.doc_id) }, "open") : ""),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  return parts;
+}
+
+async function poll(jobId) {
+  for (;;) {
+    const job = await api(`/ingest/jobs/${encodeURIComponent(jobId)}`);
+    fill(jobBox, jobView(job));
+    if (["done", "failed", "interrupted"].includes(job.state)) return job;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+uploadForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const files = uploadForm.files.files;
+  if (!files.length) {
+    fill(jobBox, note("Choose the files to upload.", "error"));
+    uploadForm.files.focus();
+    return;
+  }
+  const form = new FormData();
+  for (const file of files) form.append("files", file, file.name);
+  for (const name of ["team", "course", "visibility"]) {
+    const value = uploadForm[name].value.trim();
+    if (value) form.append(name, value);
+  }
+  const button = uploadForm.querySelector("button");
+  button.disabled = true;
+  fill(jobBox, note(`Uploading ${files.length} file${files.length === 1 ? "" : "s"}…`));
+  try {
+    const accepted = await api("/ingest", { method: "POST", form });
+    await poll(accepted.job_id);
+    uploadForm.files.value = "";
+  } catch (error) {
+    const file = error.error?.file;
+    fill(jobBox, note(error.message, "error"), file ? el("p", {}, "File: ", el("strong", {}, file)) : null);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+// -- catalogue --------------------------------------------------------------------------
+function faultTable(faults) {
+  return el(
+    "div",
+    { class: "scroll" },
+    el(
+      "table",
+      { id: "catalog-faults" },
+      el("thead", {}, el("tr", {}, ["File", "Entry", "What to fix"].map((h) => el("th", { scope: "col" }, h)))),
+      el("tbody", {}, faults.map((f) => el("tr", {}, el("td", {}, f.file), el("td", {}, f.entry), el("td", {}, f.message)))),
+    ),
+  );
+}
+
+catalogForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const files = catalogForm.files.files;
+  if (!files.length) {
+    fill(catalogBox, note("Choose the four catalogue files, or a .zip of them.", "error"));
+    return;
+  }
+  const form = new FormData();
+  for (const file of files) form.append("files", file, file.name);
+  const button = catalogForm.querySelector("button");
+  button.disabled = true;
+  fill(catalogBox, note("Loading the catalogue…"));
+  try {
+    const loaded = await api("/catalog", { method: "PUT", form });
+    const counts = Object.entries(loaded.counts).map(([k, v]) => `${v} ${k}`).join(", ");
+    fill(catalogBox, note(`Catalogue loaded: ${counts}.`, "ok"));
+    showTeams();
+  } catch (error) {
+    const faults = error.error?.faults || [];
+    fill(catalogBox, note(error.message, "error"), faults.length ? faultTable(faults) : null);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+teamsForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  showTeams();
+});
+
+teamsForm.teams.value = await initialTeams();
+showTeams();

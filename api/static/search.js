@@ -1,0 +1,118 @@
+// Search: the box and filters, hits with their marked snippets and exact place, and links
+// that open each document at the hit. The query lives in the page's URL (never the key), so
+// that Back returns to the results and a search can be shared.
+import { api, documentHref, el, fill, renderHeader, requireSession, say, snippetNodes } from "./api.js";
+
+requireSession();
+renderHeader("search");
+
+const PAGE = 10;
+const FILTERS = ["team", "course", "type", "skill"];
+const form = document.getElementById("search-form");
+const status = document.getElementById("search-status");
+const panel = document.getElementById("results-panel");
+const list = document.getElementById("hits");
+const more = document.getElementById("more");
+let current = null; // {q, filters, offset}
+
+const TYPE_NAMES = { markdown: "Document", notebook: "Notebook", transcript: "Transcript", text: "Text" };
+
+/** Where in the document the hit is, in words a reader knows. */
+function placeOf(hit) {
+  const kind = {
+    notebook: "Notebook",
+    transcript: "Transcript at",
+    markdown: "Section",
+    text: "Text",
+  }[hit.type] || "At";
+  return el("p", { class: "place" }, kind + " ", el("span", { class: "where" }, hit.location || "start"));
+}
+
+function hitItem(hit, query) {
+  const tags = [TYPE_NAMES[hit.type] || hit.type, hit.team, hit.course, ...(hit.skills || [])]
+    .filter(Boolean)
+    .map((t) => el("span", { class: "tag" }, t));
+  return el(
+    "li",
+    { class: "hit" },
+    el("h3", {}, el("a", { href: documentHref(hit.doc_id, hit.chunk_id, query) }, hit.title || hit.source)),
+    placeOf(hit),
+    el("p", { class: "snippet" }, snippetNodes(hit.snippet)),
+    el("p", { class: "small" }, tags, hit.author ? el("span", { class: "muted" }, " by " + hit.author) : null),
+  );
+}
+
+async function run(append = false) {
+  const { q, filters, offset } = current;
+  say(status, append ? "Loading more…" : "Searching…");
+  more.hidden = true;
+  try {
+    const body = await api("/search", { query: { q, k: PAGE, offset, ...filters } });
+    if (!append) list.replaceChildren();
+    list.append(...body.hits.map((hit) => hitItem(hit, q)));
+    panel.hidden = false;
+    const shown = list.children.length;
+    say(status, shown ? `${shown} result${shown === 1 ? "" : "s"} for “${q}”.` : `No results for “${q}”. Try other words or fewer filters.`);
+    more.hidden = body.hits.length < PAGE;
+    if (!append && !shown) panel.hidden = true;
+  } catch (error) {
+    say(status, error, "error");
+  }
+}
+
+/** The form's search, or null (and a prompt) when the box is empty. */
+function fromForm() {
+  const q = form.q.value.trim();
+  const filters = Object.fromEntries(FILTERS.map((n) => [n, form[n].value.trim()]).filter(([, v]) => v));
+  return q ? { q, filters, offset: 0 } : null;
+}
+
+/** Fill the form from the page's URL and run that search, if any. */
+function fromUrl() {
+  const params = new URLSearchParams(location.search);
+  form.q.value = params.get("q") || "";
+  for (const name of FILTERS) form[name].value = params.get(name) || "";
+  current = fromForm();
+  if (current) run();
+  return current;
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  current = fromForm();
+  if (!current) {
+    say(status, "Type some words to search for.", "error");
+    form.q.focus();
+    return;
+  }
+  history.pushState(null, "", "?" + new URLSearchParams({ q: current.q, ...current.filters }));
+  run();
+});
+
+more.addEventListener("click", () => {
+  current.offset += PAGE;
+  run(true);
+});
+
+window.addEventListener("popstate", fromUrl);
+
+/** Suggestions for the filters, from the documents this user may see. */
+async function suggest() {
+  try {
+    const body = await api("/documents", { query: { limit: 100 } });
+    const values = { teams: new Set(), courses: new Set(), skills: new Set() };
+    for (const doc of body.documents) {
+      if (doc.team) values.teams.add(doc.team);
+      if (doc.course) values.courses.add(doc.course);
+      for (const skill of doc.skills || []) values.skills.add(skill);
+    }
+    for (const [id, set] of Object.entries(values)) {
+      fill(document.getElementById(id), [...set].sort().map((v) => el("option", { value: v })));
+    }
+  } catch {
+    // suggestions are a convenience; the filters still work typed by hand
+  }
+}
+
+suggest();
+if (!fromUrl()) form.q.focus();

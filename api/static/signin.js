@@ -1,0 +1,54 @@
+// Sign-in: check the key against the API, then keep it (and the employee id) in sessionStorage.
+import { ApiFailure, api, saveSession, say } from "./api.js";
+
+const form = document.getElementById("signin-form");
+const status = document.getElementById("signin-status");
+
+/**
+ * The API has no "who am I" endpoint, so the user names themselves, as with a user name and
+ * password: an employee id is checked by reading that employee's gaps with the key (allowed for
+ * the employee themselves and for organisers); without one, listing documents checks the key.
+ */
+async function check(key, employee) {
+  try {
+    if (employee) await api(`/employees/${encodeURIComponent(employee)}/gaps`, { key });
+    else await api("/documents", { key, query: { limit: 1 } });
+  } catch (failure) {
+    if (!(failure instanceof ApiFailure)) throw failure;
+    if (failure.status === 401) {
+      throw new Error("That key is not known to the service: check it, or ask an organiser for one.");
+    }
+    if (failure.status === 409) return; // no catalogue loaded yet: the key itself is fine
+    throw failure; // 403: another employee's id; 404: an id not in the catalogue
+  }
+}
+
+/** Only a path of this site's pages, so that the sign-in form cannot send users elsewhere. */
+function nextPage() {
+  const next = new URLSearchParams(location.search).get("next") || "";
+  return /^\/web\/[a-z]+(\?[^#]*)?$/.test(next) ? next : "/web/search";
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const key = form.key.value.trim();
+  const employee = form.employee.value.trim();
+  if (!key) {
+    say(status, "Enter your API key.", "error");
+    form.key.focus();
+    return;
+  }
+  const button = form.querySelector("button");
+  button.disabled = true;
+  say(status, "Checking the key…");
+  try {
+    await check(key, employee);
+    saveSession({ key, employee: employee || null });
+    location.assign(nextPage());
+  } catch (error) {
+    say(status, error, "error");
+    form.key.focus();
+  } finally {
+    button.disabled = false;
+  }
+});

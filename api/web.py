@@ -1,0 +1,67 @@
+"""The web pages: plain HTML, CSS and JS modules served by the API's own process.
+
+Employees will not use curl, and the company network may have no internet, so every asset is
+a local file under ``api/static`` (no CDN, no build step). The pages are static: they carry no
+data and no key. Each page asks the signed-in user's browser for the API key it keeps in
+``sessionStorage`` and calls the same HTTP endpoints as any other client, with a Bearer
+header, so the API's checks (roles, visibility) are the only ones, and nothing here can widen
+them. Keys never appear in URLs.
+
+A strict Content-Security-Policy on the pages (scripts and styles from this origin only, no
+inline script) is a second line of defence behind the pages' own escaping of snippets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.errors import ApiError
+
+STATIC = Path(__file__).resolve().parent / "static"
+PAGES = ("search", "document", "learning", "organiser", "signin")
+PREFIX = "/web"
+
+# No inline scripts or styles, nothing from elsewhere; `style-src 'self'` still lets the
+# modules set element.style (CSSOM), which the bar charts and the heat map use.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def _page(name: str) -> FileResponse:
+    return FileResponse(STATIC / f"{name}.html", media_type="text/html", headers=PAGE_HEADERS)
+
+
+def mount_web(app: FastAPI) -> None:
+    """Serve the pages under ``/web/<page>`` and their assets under ``/web/static``.
+
+    ``/`` and ``/web`` lead to the search page, the one most people want. The routes stay
+    out of the OpenAPI schema: they are not part of the HTTP API.
+    """
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="web-static")
+
+    @app.get("/", include_in_schema=False)
+    @app.get(PREFIX, include_in_schema=False)
+    @app.get(f"{PREFIX}/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse(f"{PREFIX}/search", status_code=307)
+
+    @app.get(PREFIX + "/{page}", include_in_schema=False)
+    def page(page: str) -> FileResponse:
+        if page not in PAGES:
+            raise ApiError(
+                404, f"No page {page[:50]!r}: the pages are {', '.join(PAGES)} under {PREFIX}/."
+            )
+        return _page(page)
