@@ -154,3 +154,29 @@ def test_faiss_matches_brute_force_numpy() -> None:
         mask = np.isin(ids, allowed) & keep
         expected_allowed = ids[mask][np.argsort(-(vectors[mask] @ query))[:5]]
         assert [i for i, _ in index.search(query, 5, allowed)] == list(expected_allowed)
+
+
+def test_common_words_are_left_to_the_dense_side_only_when_over_budget() -> None:
+    from kb.store import affordable_words
+
+    df = {"model": 40_000, "label": 12_000, "major": 500, "stop": 3_000}
+    words = ["stop", "model", "majority", "label"]
+    assert affordable_words(words, df, 6_000) == ["stop", "majority"]
+    assert affordable_words(words, df, 10**9) == words
+    assert affordable_words(["model"], df, 6_000) == []
+
+
+def test_term_counts_follow_updates_and_deletes(kb: KnowledgeBase, tmp_path: Path) -> None:
+    from kb.terms import document_frequencies
+
+    corpus = tmp_path / "c"
+    write(corpus / "a.md", markdown_doc("Drift", {"Alerts": "Drift alerts fire weekly."}))
+    write(corpus / "b.md", markdown_doc("Serving", {"Latency": "Serving latency alerts."}))
+    ingest_paths(kb, [corpus])
+    write(corpus / "a.md", markdown_doc("Drift", {"Checks": "Population checks run daily."}))
+    ingest_paths(kb, [corpus])
+    kb.delete(kb.find_documents("b.md")[0].doc_id)
+    texts = [f"{c.heading}\n{c.body}" for d in kb.list_documents() for c in kb.get_chunks(d.doc_id)]
+    expected = dict(document_frequencies(texts))
+    stored = dict(kb.store._db.execute("SELECT term, df FROM term_df WHERE df != 0").fetchall())
+    assert stored == expected
