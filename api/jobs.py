@@ -153,6 +153,8 @@ class JobManager:
             count += 1
         if count:
             log.warning("%d ingest job(s) were interrupted by the last shutdown", count)
+        for leftover in self.spool_dir.iterdir():  # no job runs yet: all of it is stale
+            shutil.rmtree(leftover, ignore_errors=True)
         return count
 
     def start(self) -> None:

@@ -2,7 +2,7 @@
 concurrent clients, with no ingest running and while an ingest job runs; then checks that
 every uploaded file was either stored or reported failed.
 
-Run: .venv/bin/python bench/load_test.py [--clients 8] [--seconds 15] [--docs 400]
+Run: .venv/bin/python bench/load_test.py [--clients 8] [--seconds 15] [--docs 150]
 
 It starts `kb serve` (one process, the real model) on 127.0.0.1 over a temporary home holding
 the sample corpus and catalogue, drives it with asyncio + httpx, stops it, and writes
@@ -242,7 +242,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=15.0, help="length of the idle phase")
-    parser.add_argument("--docs", type=int, default=400, help="write-ups in the bulk upload")
+    parser.add_argument("--docs", type=int, default=150, help="write-ups in the bulk upload")
     parser.add_argument("--max-ingest-seconds", type=float, default=240.0)
     args = parser.parse_args()
     queries = [

@@ -22,6 +22,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from kb import SentenceTransformerEmbedder  # noqa: E402
 from tests.test_web_pages import chromium, seeded_service, sign_in  # noqa: E402
 
+SEARCH = "q=model+keeps+favouring+the+majority+label&course=nlp-sentiment"
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -36,7 +38,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, seeded_service(Path(tmp), embedder) as base:
         with chromium() as browser:
             page = browser.new_page(viewport={"width": width, "height": height})
-            sign_in(page, base, "liam", "/web/search?q=model+keeps+favouring+the+majority+label")
+            sign_in(page, base, "liam", "/web/search?" + SEARCH)
             page.locator("#hits > li").first.wait_for()
             page.locator("main").click(position={"x": 5, "y": 5})  # no focus ring in the shot
             page.screenshot(path=out / f"search{suffix}.png", full_page=not args.phone)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -105,6 +106,20 @@ def test_schema_documents_every_issue_endpoint(tmp_path: Path) -> None:
         "/teams/{team_id}",
         "/catalog",
     }
-    assert "skills.yaml" in paths["/catalog"]["put"]["requestBody"]["content"][
-        "multipart/form-data"
-    ]["schema"]["$ref"] or "skills.yaml" in str(app.openapi())
+    catalog_body = app.openapi()["components"]["schemas"]["Body_put_catalog_catalog_put"]
+    assert "skills.yaml" in catalog_body["properties"]["files"]["description"]
+
+
+def test_docs_are_served_without_a_cdn(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    app = create_app(
+        settings_for(tmp_path / "home", write_keys(tmp_path / "keys.yaml")), embedder=embedder
+    )
+    with TestClient(app) as client:
+        page = client.get("/docs").text
+        assert "/docs-assets/swagger-ui-bundle.js" in page
+        assert "cdn." not in page
+        assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+        assert "cdn." not in client.get("/redoc").text
+        assert client.get("/openapi.json").json()["components"]["securitySchemes"]
