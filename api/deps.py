@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -87,7 +87,7 @@ class VisibleSource:
             teams = self._teams
         else:
             teams = tuple(t for t in base.viewer_teams if t in self._teams)
-        return SearchFilters(**{**base.__dict__, "viewer_teams": teams})
+        return replace(base, viewer_teams=teams)
 
     def search(
         self,
