@@ -78,13 +78,19 @@ def fill(kb: KnowledgeBase, target: int, seed: int = 1) -> None:
             skills=(f"skill-{number % 11}",),
         )
         doc = DocumentInput(
-            origin=f"synthetic:{number}", source=f"synthetic/{number}.md", type=TYPES[number % 4],
-            content_hash=str(number), meta=meta, chunks=chunks,
+            origin=f"synthetic:{number}",
+            source=f"synthetic/{number}.md",
+            type=TYPES[number % 4],
+            content_hash=str(number),
+            meta=meta,
+            chunks=chunks,
         )
         kb.add_embedded(doc, vectors.astype(np.float32))
         if number % 1000 == 0:
-            print(f"filled {number * per_doc} chunks ({time.perf_counter() - started:.0f}s)",
-                  file=sys.stderr)
+            print(
+                f"filled {number * per_doc} chunks ({time.perf_counter() - started:.0f}s)",
+                file=sys.stderr,
+            )
     kb.flush()
 
 
@@ -118,7 +124,10 @@ def main() -> None:
     kb.search("warm up the caches", k=10)
 
     timings: dict[str, list[float]] = {
-        "raw_encode_plus_faiss": [], "hybrid": [], "dense": [], "lexical": [],
+        "raw_encode_plus_faiss": [],
+        "hybrid": [],
+        "dense": [],
+        "lexical": [],
         "hybrid_filtered": [],
     }
     team_filter = SearchFilters(team="nlp")
