@@ -1,5 +1,6 @@
 # Two commands do everything on a fresh machine with Python 3.11:
-#   make run   - install, ingest the sample corpus, load the sample catalogue, search
+#   make run   - install, ingest the sample corpus, load the sample catalogue, search, and
+#                serve the API and web pages on 127.0.0.1:8000 (keys made on first run)
 #   make test  - install, lint, type-check and run the test suite
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,6 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export KB_HOME ?= .kb
+KEYS := $(KB_HOME)/api-keys.yaml
 
 .PHONY: install run test lint bench clean
 
@@ -23,7 +25,12 @@ install: $(STAMP)
 run: install
 	$(BIN)/kb ingest data/sample
 	$(BIN)/kb catalog load data/sample/catalog
-	$(BIN)/kb search "how do I stop the model from favouring the majority label" -k 5
+	$(BIN)/kb search "how do I stop the model from favouring the majority label" -k 3
+	@test -f $(KEYS) || { \
+	  $(BIN)/kb keys add --file $(KEYS) --role organiser && \
+	  $(BIN)/kb keys add --file $(KEYS) --role employee --employee liam-chen; }
+	@echo "Sign in at http://127.0.0.1:8000/ with a key from $(KEYS) (API docs at /docs)."
+	KB_API_KEYS_FILE=$(KEYS) $(BIN)/kb serve
 
 lint: install
 	$(BIN)/ruff check .

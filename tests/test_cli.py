@@ -146,3 +146,24 @@ def test_killed_ingest_leaves_a_store_that_works_and_finishes_on_rerun(
     assert report.unchanged == survivors and report.added == 60 - survivors
     assert base.stats()["documents"] == 60 and len(base.index) == base.stats()["chunks"]
     base.close()
+
+
+def test_keys_add_writes_a_loadable_keys_file(tmp_path: Path) -> None:
+    from api.auth import load_api_keys
+
+    keys_file = tmp_path / "keys.yaml"
+    runner = CliRunner()
+    first = runner.invoke(main, ["keys", "add", "--file", str(keys_file), "--role", "organiser"])
+    second = runner.invoke(
+        main,
+        ["keys", "add", "--file", str(keys_file), "--role", "employee", "--employee", "liam-chen"],
+    )
+    assert first.exit_code == second.exit_code == 0
+    loaded = load_api_keys(keys_file)
+    assert [(k.role, k.employee) for k in loaded] == [
+        ("organiser", None),
+        ("employee", "liam-chen"),
+    ]
+    assert loaded[1].key in second.stdout
+    refused = runner.invoke(main, ["keys", "add", "--file", str(keys_file), "--role", "employee"])
+    assert refused.exit_code == 2 and "--employee" in refused.stderr
