@@ -92,9 +92,14 @@ class Searcher:
         return self._count_cache[1]
 
     def dense_candidates(
-        self, query: str, limit: int, filters: SearchFilters | None
+        self,
+        query: str,
+        limit: int,
+        filters: SearchFilters | None,
+        vector: np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
-        vector = self.embedder.encode_query(query)
+        if vector is None:
+            vector = self.embedder.encode_query(query)
         allowed = None if filters is None or filters.is_empty() else self._allowed(filters)
         return self.index.search(vector, limit, allowed)
 
@@ -124,21 +129,23 @@ class Searcher:
             )
         wanted = offset + k
         # Several chunks of one document compete for places: fetch more chunks than documents.
-        limit = max(50, wanted * 8)
+        limit = max(50, wanted * 5)
         lists: list[list[tuple[int, float]]] = []
         if mode == "dense":
             lists.append(self.dense_candidates(query, limit, filters))
         elif mode == "lexical":
             lists.append(self.lexical_candidates(query, limit, filters))
         else:
-            # BM25 in SQLite (which releases the GIL) runs while the model encodes the query;
-            # very common words are left to the dense side (see the store's postings budget).
+            # The encoder uses both cores; faiss then scans on one, so BM25 (SQLite releases
+            # the GIL) runs on the other meanwhile. Very common words are left to the dense
+            # side (see the store's postings budget).
+            vector = self.embedder.encode_query(query)
             if filters is not None and not filters.is_empty():
                 self._allowed(filters)  # warm the cache here, not under the lexical query
             lexical = self._pool().submit(
                 self.lexical_candidates, query, limit, filters, LEXICAL_POSTINGS_BUDGET
             )
-            lists.append(self.dense_candidates(query, limit, filters))
+            lists.append(self.dense_candidates(query, limit, filters, vector))
             lists.append(lexical.result())
         doc_of = self.store.doc_ids_of([cid for candidates in lists for cid, _ in candidates])
         ranked = [collapse(candidates, doc_of) for candidates in lists]

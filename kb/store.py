@@ -12,6 +12,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,7 @@ def filter_clause(filters: SearchFilters | None) -> tuple[str, list[Any]]:
     return (" AND ".join(clauses) or "1"), params
 
 
-LEXICAL_POSTINGS_BUDGET = 6000
+LEXICAL_POSTINGS_BUDGET = 2500
 
 
 def fts_query(words: Sequence[str]) -> str:
@@ -226,6 +227,22 @@ class Store:
         )
 
     # -- writes -------------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write transaction under the lock: all of it lands, or none of it."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _chunk_ids_of(self, doc_id: str) -> list[int]:
+        rows = self._db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))
+        return [int(row[0]) for row in rows]
+
     def _count_terms(self, texts: Sequence[str], sign: int) -> None:
         counts = document_frequencies(texts)
         self._db.executemany(
@@ -238,7 +255,10 @@ class Store:
         """Stores written before the term table existed get it filled once."""
         if self._db.execute("SELECT 1 FROM term_df LIMIT 1").fetchone():
             return
-        self._db.execute("BEGIN IMMEDIATE")
+        with self._transaction():
+            self._count_all_terms()
+
+    def _count_all_terms(self) -> None:
         last = -1
         while True:
             rows = self._db.execute(
@@ -250,7 +270,6 @@ class Store:
                 break
             self._count_terms([row[1] for row in rows], +1)
             last = rows[-1][0]
-        self._db.execute("COMMIT")
 
     def _forget_terms(self, doc_id: str) -> None:
         texts = [
@@ -295,93 +314,71 @@ class Store:
         doc_id = doc_id_for(doc.origin)
         meta = doc.meta
         now = datetime.now(UTC).isoformat(timespec="seconds")
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                removed = [
-                    row[0]
-                    for row in self._db.execute(
-                        "SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,)
-                    )
-                ]
-                existed = self._db.execute(
-                    "SELECT 1 FROM documents WHERE doc_id = ?", (doc_id,)
-                ).fetchone()
-                self._forget_terms(doc_id)
-                self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
-                self._db.execute(
-                    "INSERT INTO documents(doc_id, origin, source, root, type, title, team, "
-                    "course, module, author, date, skills, tags, visibility, content_hash, "
-                    "ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-                    "ON CONFLICT(doc_id) DO UPDATE SET origin=excluded.origin, "
-                    "source=excluded.source, root=excluded.root, type=excluded.type, "
-                    "title=excluded.title, team=excluded.team, course=excluded.course, "
-                    "module=excluded.module, author=excluded.author, date=excluded.date, "
-                    "skills=excluded.skills, tags=excluded.tags, visibility=excluded.visibility, "
-                    "content_hash=excluded.content_hash, ingested_at=excluded.ingested_at",
+        with self._transaction():
+            removed = self._chunk_ids_of(doc_id)
+            existed = self._db.execute(
+                "SELECT 1 FROM documents WHERE doc_id = ?", (doc_id,)
+            ).fetchone()
+            self._forget_terms(doc_id)
+            self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+            self._db.execute(
+                "INSERT INTO documents(doc_id, origin, source, root, type, title, team, "
+                "course, module, author, date, skills, tags, visibility, content_hash, "
+                "ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT(doc_id) DO UPDATE SET origin=excluded.origin, "
+                "source=excluded.source, root=excluded.root, type=excluded.type, "
+                "title=excluded.title, team=excluded.team, course=excluded.course, "
+                "module=excluded.module, author=excluded.author, date=excluded.date, "
+                "skills=excluded.skills, tags=excluded.tags, visibility=excluded.visibility, "
+                "content_hash=excluded.content_hash, ingested_at=excluded.ingested_at",
+                (
+                    doc_id,
+                    doc.origin,
+                    doc.source,
+                    doc.root,
+                    doc.type,
+                    meta.title,
+                    meta.team,
+                    meta.course,
+                    meta.module,
+                    meta.author,
+                    meta.date,
+                    json.dumps(list(meta.skills)),
+                    json.dumps(list(meta.tags)),
+                    json.dumps(list(meta.visibility)),
+                    doc.content_hash,
+                    now,
+                ),
+            )
+            added: list[int] = []
+            for ordinal, (chunk, vector) in enumerate(zip(doc.chunks, vectors, strict=True)):
+                cursor = self._db.execute(
+                    "INSERT INTO chunks(doc_id, ordinal, heading, body, location, text_hash, "
+                    "embedding) VALUES (?,?,?,?,?,?,?)",
                     (
                         doc_id,
-                        doc.origin,
-                        doc.source,
-                        doc.root,
-                        doc.type,
-                        meta.title,
-                        meta.team,
-                        meta.course,
-                        meta.module,
-                        meta.author,
-                        meta.date,
-                        json.dumps(list(meta.skills)),
-                        json.dumps(list(meta.tags)),
-                        json.dumps(list(meta.visibility)),
-                        doc.content_hash,
-                        now,
+                        ordinal,
+                        chunk.heading,
+                        chunk.body,
+                        _location_to_json(chunk.location),
+                        text_hash(chunk.embedding_text),
+                        np.asarray(vector, dtype=np.float32).tobytes(),
                     ),
                 )
-                added: list[int] = []
-                for ordinal, (chunk, vector) in enumerate(zip(doc.chunks, vectors, strict=True)):
-                    cursor = self._db.execute(
-                        "INSERT INTO chunks(doc_id, ordinal, heading, body, location, text_hash, "
-                        "embedding) VALUES (?,?,?,?,?,?,?)",
-                        (
-                            doc_id,
-                            ordinal,
-                            chunk.heading,
-                            chunk.body,
-                            _location_to_json(chunk.location),
-                            text_hash(chunk.embedding_text),
-                            np.asarray(vector, dtype=np.float32).tobytes(),
-                        ),
-                    )
-                    added.append(int(cursor.lastrowid or 0))
-                self._count_terms([c.heading + "\n" + c.body for c in doc.chunks], +1)
-                self._bump_version()
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+                added.append(int(cursor.lastrowid or 0))
+            self._count_terms([c.heading + "\n" + c.body for c in doc.chunks], +1)
+            self._bump_version()
         return doc_id, ("updated" if existed else "added"), removed, added
 
     def delete_document(self, doc_id: str) -> list[int]:
         """Remove a document and its chunks; returns the removed chunk ids."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                removed = [
-                    row[0]
-                    for row in self._db.execute(
-                        "SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,)
-                    )
-                ]
-                self._forget_terms(doc_id)
-                cursor = self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
-                if cursor.rowcount == 0:
-                    raise NotFoundError(f"No document with id {doc_id!r}.")
-                self._bump_version()
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._transaction():
+            removed = self._chunk_ids_of(doc_id)
+            self._forget_terms(doc_id)
+            cursor = self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+            if cursor.rowcount == 0:
+                raise NotFoundError(f"No document with id {doc_id!r}.")
+            self._bump_version()
         return removed
 
     # -- reads --------------------------------------------------------------------------
