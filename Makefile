@@ -43,6 +43,7 @@ test: lint
 bench: install
 	$(BIN)/python bench/ingest_speed.py
 	$(BIN)/python bench/search_speed.py
+	$(BIN)/python bench/load_test.py
 
 clean:
 	rm -rf $(VENV) .kb .pytest_cache .mypy_cache .ruff_cache

@@ -19,8 +19,7 @@ from typing import BinaryIO
 
 from api.errors import ApiError
 from api.jobs import Upload
-from ingest.parsers import SUPPORTED
-from ingest.sources import SIDECAR_SUFFIX
+from ingest import SIDECAR_SUFFIX, SUPPORTED
 
 MB = 1024 * 1024
 ARCHIVE = ".zip"

@@ -134,7 +134,9 @@ class Searcher:
         if mode == "dense":
             lists.append(self.dense_candidates(query, limit, filters))
         elif mode == "lexical":
-            lists.append(self.lexical_candidates(query, limit, filters))
+            # Asked for by name: drop only the commonest words, and only while others remain.
+            found = self.lexical_candidates(query, limit, filters, 4 * LEXICAL_POSTINGS_BUDGET)
+            lists.append(found or self.lexical_candidates(query, limit, filters))
         else:
             # The encoder uses both cores; faiss then scans on one, so BM25 (SQLite releases
             # the GIL) runs on the other meanwhile. Very common words are left to the dense
