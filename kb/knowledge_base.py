@@ -70,7 +70,8 @@ class KnowledgeBase:
             index = FaissIndex.build(self.dim, self.store.iter_embeddings())
             index.save(home / VECTORS, self._saved_version)
         self.index = index
-        self.searcher = Searcher(self.store, self.index, embedder)
+        self._doc_of_chunk = self.store.all_chunk_docs()
+        self.searcher = Searcher(self.store, self.index, embedder, self._doc_of_chunk)
 
     # -- reading ------------------------------------------------------------------------
     def search(
@@ -148,6 +149,9 @@ class KnowledgeBase:
             doc_id, status, removed, added = self.store.replace_document(doc, vectors)
             self.index.remove(removed)
             self.index.add(np.asarray(added, dtype=np.int64), vectors)
+            for chunk_id in removed:
+                self._doc_of_chunk.pop(chunk_id, None)
+            self._doc_of_chunk.update(dict.fromkeys(added, doc_id))
         return WriteResult(doc_id=doc_id, status=status, embedded=0)
 
     def delete(self, doc_id: str) -> DocumentInfo:
@@ -159,6 +163,8 @@ class KnowledgeBase:
         with self._write_lock:
             removed = self.store.delete_document(doc_id)
             self.index.remove(removed)
+            for chunk_id in removed:
+                self._doc_of_chunk.pop(chunk_id, None)
         return doc
 
     def doc_ids_under(self, root: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ Filters are applied inside each candidate search, before any cut to k.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -56,8 +56,17 @@ def fuse(lists: Sequence[Ranked]) -> list[tuple[str, int, float]]:
 class Searcher:
     """Answers queries over a store, its vector index and the embedder that built both."""
 
-    def __init__(self, store: Store, index: VectorIndex, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        store: Store,
+        index: VectorIndex,
+        embedder: Embedder,
+        doc_of_chunk: Mapping[int, str] | None = None,
+    ) -> None:
+        """`doc_of_chunk`, when the owner keeps one up to date in memory, spares a SQL lookup
+        per search (collapsing candidates to documents needs each chunk's document)."""
         self.store = store
+        self.doc_of_chunk = doc_of_chunk
         self.index = index
         self.embedder = embedder
         self._allowed_cache: dict[tuple[SearchFilters, int], np.ndarray] = {}
@@ -149,7 +158,12 @@ class Searcher:
             )
             lists.append(self.dense_candidates(query, limit, filters, vector))
             lists.append(lexical.result())
-        doc_of = self.store.doc_ids_of([cid for candidates in lists for cid, _ in candidates])
+        candidate_ids = [cid for candidates in lists for cid, _ in candidates]
+        if self.doc_of_chunk is not None:
+            known = self.doc_of_chunk
+            doc_of = {cid: known[cid] for cid in candidate_ids if cid in known}
+        else:
+            doc_of = self.store.doc_ids_of(candidate_ids)
         ranked = [collapse(candidates, doc_of) for candidates in lists]
         if len(ranked) == 1:
             fused = [

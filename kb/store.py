@@ -435,6 +435,13 @@ class Store:
             for row in rows
         ]
 
+    def all_chunk_docs(self) -> dict[int, str]:
+        """chunk_id -> doc_id for every chunk (kept in memory by the knowledge base)."""
+        with self._lock:
+            return {
+                int(c): str(d) for c, d in self._db.execute("SELECT chunk_id, doc_id FROM chunks")
+            }
+
     def doc_ids_of(self, chunk_ids: Sequence[int]) -> dict[int, str]:
         """chunk_id -> doc_id, the light lookup needed to collapse candidates to documents."""
         unique = list(dict.fromkeys(chunk_ids))
