@@ -54,6 +54,14 @@ class Health(BaseModel):
     auth: Literal["api-keys", "disabled"]
 
 
+class Me(BaseModel):
+    """Who the key belongs to, so that a page can sign in with the key alone."""
+
+    role: Literal["employee", "organiser", "admin"]
+    employee: str | None
+    team: str | None
+
+
 # -- search and documents ---------------------------------------------------------------------
 class HitOut(_Out):
     doc_id: str

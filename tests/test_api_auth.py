@@ -109,6 +109,20 @@ def test_an_employee_reads_its_own_data(client: TestClient) -> None:
     assert body["gaps"]
 
 
+def test_me_says_whom_the_key_stands_for(client: TestClient) -> None:
+    assert client.get("/me").status_code == 401
+    assert client.get("/me", headers=auth("liam")).json() == {
+        "role": "employee",
+        "employee": "liam-chen",
+        "team": None,
+    }
+    assert client.get("/me", headers=auth("organiser_recsys")).json() == {
+        "role": "organiser",
+        "employee": None,
+        "team": "recsys",
+    }
+
+
 def test_keys_are_matched_exactly(tmp_path: Path) -> None:
     keys = write_keys(tmp_path / "keys.yaml", [{"key": GOOD_KEY, "role": "admin"}])
     ring = KeyRing(load_api_keys(keys))

@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import ServicesDep
-from api.schemas import Health
+from api.deps import Caller, ServicesDep
+from api.routes import errors
+from api.schemas import Health, Me
 
 router = APIRouter(tags=["system"])
 
@@ -25,3 +26,13 @@ def health(services: ServicesDep) -> dict[str, Any]:
         "jobs": services.jobs.counts(),
         "auth": "disabled" if services.keyring is None else "api-keys",
     }
+
+
+@router.get(
+    "/me",
+    response_model=Me,
+    summary="The role and employee the API key stands for",
+    responses=errors(401),
+)
+def me(caller: Caller) -> dict[str, Any]:
+    return {"role": caller.role, "employee": caller.employee, "team": caller.team}

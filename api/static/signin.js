@@ -5,20 +5,22 @@ const form = document.getElementById("signin-form");
 const status = document.getElementById("signin-status");
 
 /**
- * The API has no "who am I" endpoint, so the user names themselves, as with a user name and
- * password: an employee id is checked by reading that employee's gaps with the key (allowed for
- * the employee themselves and for organisers); without one, listing documents checks the key.
+ * `/me` says whom the key stands for: an employee key signs in as its employee. An organiser
+ * may name an employee to look at; that id is checked by reading the employee's gaps.
+ * Returns the employee id to keep, or null.
  */
 async function check(key, employee) {
   try {
-    if (employee) await api(`/employees/${encodeURIComponent(employee)}/gaps`, { key });
-    else await api("/documents", { key, query: { limit: 1 } });
+    const me = await api("/me", { key });
+    if (!employee) return me.employee || null;
+    await api(`/employees/${encodeURIComponent(employee)}/gaps`, { key });
+    return employee;
   } catch (failure) {
     if (!(failure instanceof ApiFailure)) throw failure;
     if (failure.status === 401) {
       throw new Error("That key is not known to the service: check it, or ask an organiser for one.");
     }
-    if (failure.status === 409) return; // no catalogue loaded yet: the key itself is fine
+    if (failure.status === 409) return employee || null; // no catalogue yet: the key is fine
     throw failure; // 403: another employee's id; 404: an id not in the catalogue
   }
 }
@@ -42,8 +44,7 @@ form.addEventListener("submit", async (event) => {
   button.disabled = true;
   say(status, "Checking the key…");
   try {
-    await check(key, employee);
-    saveSession({ key, employee: employee || null });
+    saveSession({ key, employee: await check(key, employee) });
     location.assign(nextPage());
   } catch (error) {
     say(status, error, "error");
