@@ -23,7 +23,7 @@ from ingest.parsers import parse_bytes
 from ingest.sources import Failure, Limits, SourceFile, discover
 from kb import ChunkInput, DocumentInput, KnowledgeBase
 
-PARSER_VERSION = "1"  # bump when parsing changes, so that every file is re-read once
+PARSER_VERSION = "2"  # bump when parsing changes, so that every file is re-read once
 DEFAULT_CHUNK_TOKENS = 200  # the default model reads 256 word pieces; leave room
 BATCH_CHUNKS = 256
 

@@ -69,17 +69,19 @@ def parse_transcript(text: str, budget: int, fmt: str) -> Parsed:
         if not window:
             return
         lines: list[str] = []
+        line_starts: list[float] = []  # when each line (a speaker's turn) begins
         last_speaker: str | None = None
-        for _, _, speaker, body in window:
+        for cue_start, _, speaker, body in window:
             if lines and speaker == last_speaker:
                 lines[-1] += " " + body
             else:
                 lines.append(f"{speaker}: {body}" if speaker else body)
+                line_starts.append(cue_start)
             last_speaker = speaker
         start, end = window[0][0], window[-1][1]
         speakers = sorted({s for _, _, s, _ in window if s})
         label = f"{clock(start)}-{clock(end)}"
-        detail = {"start": start, "end": end, "speakers": speakers}
+        detail = {"start": start, "end": end, "speakers": speakers, "line_starts": line_starts}
         chunks.append(ChunkInput("", "\n".join(lines), Location(label, f"t={int(start)}", detail)))
         window.clear()
 

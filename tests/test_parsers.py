@@ -143,6 +143,7 @@ def test_zoom_vtt_keeps_speakers_times_and_note_metadata() -> None:
     first = parsed.chunks[0]
     assert first.location.detail["speakers"] == ["Priya Raman", "Tom Okafor"]
     assert first.location.anchor == "t=1"
+    assert first.location.detail["line_starts"] == [1.0, 45.0]  # Priya's turn, then Tom's
     assert first.body.startswith("Priya Raman: Welcome everyone")
     assert "Tom Okafor: Should we" in first.body
     assert "whooshing" not in "".join(c.body for c in parsed.chunks)

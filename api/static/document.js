@@ -39,9 +39,10 @@ function notebookCells(text) {
   );
 }
 
-/** A transcript window's lines ("Speaker: words"), the first one stamped with its time. */
+/** A transcript window's lines ("Speaker: words"), each stamped with the time it begins. */
 function transcriptCues(chunk) {
   const start = chunk.detail?.start;
+  const starts = chunk.detail?.line_starts || [];
   return el(
     "ol",
     { class: "cues" },
@@ -50,11 +51,15 @@ function transcriptCues(chunk) {
       return el(
         "li",
         {},
-        el("span", { class: "muted small" }, i === 0 && start !== undefined ? el("time", {}, clock(start)) : ""),
+        el("span", { class: "muted small" }, timeOf(starts[i] ?? (i === 0 ? start : undefined))),
         el("span", {}, match ? [el("span", { class: "speaker" }, match[1] + ": "), match[2]] : line),
       );
     }),
   );
+}
+
+function timeOf(seconds) {
+  return seconds === undefined ? "" : el("time", {}, clock(seconds));
 }
 
 function place(doc, chunk) {
