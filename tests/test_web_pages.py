@@ -363,7 +363,9 @@ def test_marking_the_next_module_completed_changes_it(
     base_url: str, page: tuple[Page, Console]
 ) -> None:
     tab, console = page
-    sign_in(tab, base_url, "hannah", "/web/learning")
+    sign_in(tab, base_url, "hannah", "/web/learning")  # the key alone: /me names her
+    expect(tab.locator("header.site")).to_contain_text("Signed in as hannah-okafor")
+    expect(tab.get_by_role("link", name="Organiser")).to_have_count(0)  # not hers to see
     before = api_get(base_url, "/employees/hannah-okafor/next-module", "hannah")["module"]
     next_title = tab.locator("#next-module")
     expect(next_title).to_have_text(before["title"])

@@ -129,11 +129,11 @@ export function renderHeader(active) {
     ["search", "Search"],
     ["learning", "My learning"],
     ["organiser", "Organiser"],
-  ];
+  ].filter(([page]) => page !== "organiser" || who?.role !== "employee"); // theirs is a 403
   const links = pages.map(([page, label]) =>
     el("li", {}, el("a", { href: "/web/" + page, "aria-current": page === active ? "page" : null }, label)),
   );
-  const identity = who ? who.employee || "organiser key" : "";
+  const identity = who ? who.employee || `${who.role || "organiser"} key` : "";
   fill(
     header,
     el("a", { class: "brand", href: "/web/search" }, "Training knowledge base"),

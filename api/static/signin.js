@@ -7,20 +7,22 @@ const status = document.getElementById("signin-status");
 /**
  * `/me` says whom the key stands for: an employee key signs in as its employee. An organiser
  * may name an employee to look at; that id is checked by reading the employee's gaps.
- * Returns the employee id to keep, or null.
+ * Returns what the session keeps: the key, the employee id (or null) and the key's role.
  */
 async function check(key, employee) {
+  let role = null;
   try {
     const me = await api("/me", { key });
-    if (!employee) return me.employee || null;
+    role = me.role;
+    if (!employee) return { key, employee: me.employee || null, role };
     await api(`/employees/${encodeURIComponent(employee)}/gaps`, { key });
-    return employee;
+    return { key, employee, role };
   } catch (failure) {
     if (!(failure instanceof ApiFailure)) throw failure;
     if (failure.status === 401) {
       throw new Error("That key is not known to the service: check it, or ask an organiser for one.");
     }
-    if (failure.status === 409) return employee || null; // no catalogue yet: the key is fine
+    if (failure.status === 409) return { key, employee: employee || null, role }; // no catalogue yet
     throw failure; // 403: another employee's id; 404: an id not in the catalogue
   }
 }
@@ -44,7 +46,7 @@ form.addEventListener("submit", async (event) => {
   button.disabled = true;
   say(status, "Checking the key…");
   try {
-    saveSession({ key, employee: await check(key, employee) });
+    saveSession(await check(key, employee));
     location.assign(nextPage());
   } catch (error) {
     say(status, error, "error");
