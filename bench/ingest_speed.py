@@ -50,8 +50,9 @@ def main() -> None:
                 for doc in kb.list_documents()
                 for c in kb.get_chunks(doc.doc_id)
             ]
+            model = embedder._loaded()  # the bare sentence-transformers model, one call
             started = time.perf_counter()
-            embedder.encode_documents(texts)
+            model.encode(texts, batch_size=32, normalize_embeddings=True)
             raw_s.append(time.perf_counter() - started)
             started = time.perf_counter()
             again = ingest_paths(kb, args.paths)

@@ -94,18 +94,25 @@ class SentenceTransformerEmbedder:
         return int(self._loaded().max_seq_length or 256)
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode in model-sized batches, shortest texts first (little padding), taking the
+        model's lock per batch: the tokenizer is not safe to share between threads, and a
+        search's query should wait for one batch of an ingest, not for all of it."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         model = self._loaded()
-        with self._lock:
-            vectors = model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = np.empty((len(texts), self.dim), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            with self._lock:
+                vectors[batch] = model.encode(
+                    [texts[i] for i in batch],
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+        return vectors
 
     def encode_query(self, text: str) -> np.ndarray:
         """Queries repeat (pagination, the web page's refreshes): keep the last few hundred."""
