@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ import numpy as np
 from kb.errors import ModelLoadError
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+QUERY_TURN_S = 0.25
 
 
 @runtime_checkable
@@ -65,6 +67,8 @@ class SentenceTransformerEmbedder:
         self._model: Any = None
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = Lock()
+        self._count_lock = Lock()
+        self._queries_waiting = 0
 
     def _loaded(self) -> Any:
         with self._lock:
@@ -94,6 +98,9 @@ class SentenceTransformerEmbedder:
         return int(self._loaded().max_seq_length or 256)
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, yield_to_queries=True)
+
+    def _encode(self, texts: Sequence[str], yield_to_queries: bool) -> np.ndarray:
         """Encode in model-sized batches, shortest texts first (little padding), taking the
         model's lock per batch: the tokenizer is not safe to share between threads, and a
         search's query should wait for one batch of an ingest, not for all of it."""
@@ -104,6 +111,11 @@ class SentenceTransformerEmbedder:
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
+            # A lock is not fair: this loop would win it back at once and keep searches
+            # waiting. Between batches, waiting queries go first, for up to QUERY_TURN_S.
+            deadline = time.perf_counter() + QUERY_TURN_S
+            while yield_to_queries and self._queries_waiting and time.perf_counter() < deadline:
+                time.sleep(0.002)
             with self._lock:
                 vectors[batch] = model.encode(
                     [texts[i] for i in batch],
@@ -120,7 +132,13 @@ class SentenceTransformerEmbedder:
         if cached is not None:
             self._query_cache.move_to_end(text)
             return cached
-        vector = self.encode_documents([text])[0]
+        with self._count_lock:
+            self._queries_waiting += 1
+        try:
+            vector = self._encode([text], yield_to_queries=False)[0]
+        finally:
+            with self._count_lock:
+                self._queries_waiting -= 1
         self._query_cache[text] = vector
         if len(self._query_cache) > 512:
             self._query_cache.popitem(last=False)
