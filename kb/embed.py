@@ -16,6 +16,7 @@ from kb.errors import ModelLoadError
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 QUERY_TURN_S = 0.25
+SMALL_BATCH = 4
 
 
 @runtime_checkable
@@ -69,6 +70,7 @@ class SentenceTransformerEmbedder:
         self._lock = Lock()
         self._count_lock = Lock()
         self._queries_waiting = 0
+        self._last_query = 0.0
 
     def _loaded(self) -> Any:
         with self._lock:
@@ -109,8 +111,14 @@ class SentenceTransformerEmbedder:
         model = self._loaded()
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors = np.empty((len(texts), self.dim), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            batch = order[start : start + self.batch_size]
+        start = 0
+        while start < len(order):
+            # While searches are coming in, take the model in small steps so a query waits
+            # for a few texts, not for a whole batch.
+            searching = time.perf_counter() - self._last_query < 1.0
+            step = SMALL_BATCH if yield_to_queries and searching else self.batch_size
+            batch = order[start : start + step]
+            start += step
             # A lock is not fair: this loop would win it back at once and keep searches
             # waiting. Between batches, waiting queries go first, for up to QUERY_TURN_S.
             deadline = time.perf_counter() + QUERY_TURN_S
@@ -134,6 +142,7 @@ class SentenceTransformerEmbedder:
             return cached
         with self._count_lock:
             self._queries_waiting += 1
+            self._last_query = time.perf_counter()
         try:
             vector = self._encode([text], yield_to_queries=False)[0]
         finally:
