@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from api import cli_recommender, cli_serve
 from api.cli_common import CliContext, CliError, emit_json
 from api.settings import Settings
 from kb import DOC_TYPES, SEARCH_MODES, KBError, SearchFilters
@@ -271,17 +272,8 @@ def evaluate_cmd(obj: CliContext, queries: Path, k: int, as_json: bool) -> None:
         click.echo(f"{mode:<8}" + "".join(f"{metrics[name]:>12.3f}" for name in names))
 
 
-def _register_extensions() -> None:
-    from api import cli_recommender, cli_serve
-
-    cli_recommender.register(main)
-    cli_serve.register(main)
-
-
-try:
-    _register_extensions()
-except ImportError:  # the recommender's commands are being built alongside; see api/cli_recommender
-    pass
+cli_recommender.register(main)
+cli_serve.register(main)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ class Ranked:
     by_doc: dict[str, tuple[int, int, float]]
 
 
-def collapse(candidates: Sequence[tuple[int, float]], doc_of: dict[int, str]) -> Ranked:
+def collapse(candidates: Sequence[tuple[int, float]], doc_of: Mapping[int, str]) -> Ranked:
     by_doc: dict[str, tuple[int, int, float]] = {}
     for chunk_id, score in candidates:
         doc_id = doc_of.get(chunk_id)
@@ -61,16 +61,15 @@ class Searcher:
         store: Store,
         index: VectorIndex,
         embedder: Embedder,
-        doc_of_chunk: Mapping[int, str] | None = None,
+        doc_of_chunk: Mapping[int, str],
     ) -> None:
-        """`doc_of_chunk`, when the owner keeps one up to date in memory, spares a SQL lookup
-        per search (collapsing candidates to documents needs each chunk's document)."""
+        """`doc_of_chunk` is every stored chunk's document, kept up to date in memory by the
+        owner: collapsing candidates to documents needs it on every search."""
         self.store = store
         self.doc_of_chunk = doc_of_chunk
         self.index = index
         self.embedder = embedder
         self._allowed_cache: dict[tuple[SearchFilters, int], np.ndarray] = {}
-        self._count_cache: tuple[int, int] | None = None
         self._executor: ThreadPoolExecutor | None = None
 
     def _allowed(self, filters: SearchFilters) -> np.ndarray:
@@ -93,12 +92,6 @@ class Searcher:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
-
-    def _chunk_count(self) -> int:
-        version = self.store.version
-        if self._count_cache is None or self._count_cache[0] != version:
-            self._count_cache = (version, self.store.count_chunks())
-        return self._count_cache[1]
 
     def dense_candidates(
         self,
@@ -132,7 +125,7 @@ class Searcher:
             raise EmptyQueryError("The query is empty: give some words to search for.")
         if mode not in SEARCH_MODES:
             raise ValueError(f"Unknown mode {mode!r}: use one of {', '.join(SEARCH_MODES)}.")
-        if self._chunk_count() == 0:
+        if not self.doc_of_chunk:
             raise EmptyStoreError(
                 "The knowledge base is empty: ingest some material first (kb ingest PATH)."
             )
@@ -158,13 +151,7 @@ class Searcher:
             )
             lists.append(self.dense_candidates(query, limit, filters, vector))
             lists.append(lexical.result())
-        candidate_ids = [cid for candidates in lists for cid, _ in candidates]
-        if self.doc_of_chunk is not None:
-            known = self.doc_of_chunk
-            doc_of = {cid: known[cid] for cid in candidate_ids if cid in known}
-        else:
-            doc_of = self.store.doc_ids_of(candidate_ids)
-        ranked = [collapse(candidates, doc_of) for candidates in lists]
+        ranked = [collapse(candidates, self.doc_of_chunk) for candidates in lists]
         if len(ranked) == 1:
             fused = [
                 (doc_id, chunk_id, score)

@@ -442,18 +442,6 @@ class Store:
                 int(c): str(d) for c, d in self._db.execute("SELECT chunk_id, doc_id FROM chunks")
             }
 
-    def doc_ids_of(self, chunk_ids: Sequence[int]) -> dict[int, str]:
-        """chunk_id -> doc_id, the light lookup needed to collapse candidates to documents."""
-        unique = list(dict.fromkeys(chunk_ids))
-        if not unique:
-            return {}
-        marks = ",".join("?" * len(unique))
-        with self._lock:
-            rows = self._db.execute(
-                f"SELECT chunk_id, doc_id FROM chunks WHERE chunk_id IN ({marks})", unique
-            ).fetchall()
-        return {int(row[0]): str(row[1]) for row in rows}
-
     def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, tuple[ChunkInfo, DocumentInfo]]:
         """Chunks with their documents, for turning ranked ids into hits."""
         if not chunk_ids:
