@@ -126,6 +126,7 @@ class KnowledgeBase:
             fresh = self.embedder.encode_documents(list(todo.values()))
             known.update(zip(todo.keys(), fresh, strict=True))
         results: list[WriteResult] = []
+        unclaimed = set(todo)  # a text shared by two documents was embedded once: count it once
         cursor = 0
         for doc in docs:
             doc_hashes = hashes[cursor : cursor + len(doc.chunks)]
@@ -136,8 +137,9 @@ class KnowledgeBase:
                 else np.zeros((0, self.dim), dtype=np.float32)
             )
             stored = self.add_embedded(doc, vectors)
-            embedded = sum(1 for h in dict.fromkeys(doc_hashes) if h in todo)
-            results.append(WriteResult(stored.doc_id, stored.status, embedded))
+            fresh_here = unclaimed.intersection(doc_hashes)
+            unclaimed -= fresh_here
+            results.append(WriteResult(stored.doc_id, stored.status, len(fresh_here)))
         return results
 
     def add_embedded(self, doc: DocumentInput, vectors: np.ndarray) -> WriteResult:

@@ -219,3 +219,13 @@ def test_kbignore_keeps_files_out(kb: KnowledgeBase, tmp_path: Path) -> None:
         "nlp/cleaning.md",
         "notes.txt",
     ]
+
+
+def test_text_shared_by_two_files_is_embedded_and_counted_once(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    same = "---\ntitle: Checklist\n---\nPin the tokenizer version with the model.\n"
+    write(tmp_path / "c" / "a.txt", same)
+    write(tmp_path / "c" / "b.txt", same)
+    report = ingest_paths(kb, [tmp_path / "c"])
+    assert (report.added, report.chunks, report.embedded) == (2, 2, 1)
