@@ -2,8 +2,10 @@
 
 Everything that can be known without parsing is checked here, synchronously, so that a
 client learns at once (a 4xx naming the file) rather than from a failed job later: the count
-of files, each file's size and the total, unknown file types, and for a .zip its entry count,
-its unpacked size, unsafe paths (absolute or with ``..``) and entries of unknown type.
+of files, each file's size and the total, unknown file types, names with control characters,
+and for a .zip its entry count, its unpacked size, unsafe paths (absolute or with ``..``),
+symbolic links, nested archives and entries of unknown type (the same entry checks as the
+command line's, from ``ingest.sources``).
 Files are copied to the job's spool folder under safe names; the names their uploader gave
 them are kept apart and shown to users.
 """
@@ -20,6 +22,7 @@ from typing import BinaryIO
 from api.errors import ApiError
 from api.jobs import Upload
 from ingest import SIDECAR_SUFFIX, SUPPORTED
+from ingest.sources import CONTROL_CHARACTERS, entry_problem, escape_controls, unsafe_path
 
 MB = 1024 * 1024
 ARCHIVE = ".zip"
@@ -108,28 +111,29 @@ def check_archive(path: Path, name: str, limits: UploadLimits) -> int:
     for info in infos:
         raw = info.filename.replace("\\", "/")
         entry = PurePosixPath(raw)
-        shown = f"{name}/{raw}"
-        if (
-            raw.startswith("/")
-            or entry.is_absolute()
-            or ".." in entry.parts
-            or (entry.parts and ":" in entry.parts[0])
-        ):
+        shown = f"{name}/{escape_controls(raw)}"
+        if any(_hidden(part) for part in entry.parts) and not unsafe_path(raw):
+            continue  # .DS_Store, __MACOSX/...: skipped by ingestion, as on disk
+        problem = entry_problem(info)
+        if problem is not None:
+            what, reason = problem
+            fix = {
+                "unsafe": "rebuild the archive with relative paths.",
+                "control": "rename the entry and upload again.",
+                "symlink": "put the file itself in the archive and upload again.",
+                "archive": "unpack it and upload its files, or upload it on its own.",
+            }[what]
             raise ApiError(
-                422,
-                f"{shown}: unsafe path inside the archive (absolute or with '..'); "
-                "rebuild the archive with relative paths.",
+                415 if what == "archive" else 422,
+                f"{shown}: {reason}; {fix}",
                 file=shown,
             )
-        if any(_hidden(part) for part in entry.parts):
-            continue  # .DS_Store, __MACOSX/...: skipped by ingestion, as on disk
         kind = _kind(entry.name)
         if kind is None or kind == "archive":
             raise ApiError(
                 415,
                 f"{shown}: unsupported file type inside the archive; supported: "
-                f"{', '.join((*SUPPORTED, SIDECAR_SUFFIX))}. Remove it (nested archives too) "
-                "and upload again.",
+                f"{', '.join((*SUPPORTED, SIDECAR_SUFFIX))}. Remove it and upload again.",
                 file=shown,
             )
         if info.file_size > limits.max_file_bytes:
@@ -169,6 +173,14 @@ def spool_uploads(
         name = display_name(item.filename)
         if not name:
             raise ApiError(422, "A file part has no file name: give each file its name.")
+        if CONTROL_CHARACTERS.search(name):
+            shown = escape_controls(name)
+            raise ApiError(
+                422,
+                f"{shown}: the file name holds control characters (such as a newline); "
+                "rename the file and upload again.",
+                file=shown,
+            )
         kind = _kind(name)
         if kind is None:
             raise ApiError(

@@ -7,10 +7,14 @@ becomes a `Failure` with a reason, so one bad file never stops a batch.
 from __future__ import annotations
 
 import os
+import re
+import stat
+import threading
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Literal
 
 import pathspec
 
@@ -19,6 +23,10 @@ from ingest.parsers import SUPPORTED
 SIDECAR_SUFFIX = ".meta.yaml"
 IGNORE_FILE = ".kbignore"
 _SKIP_DIRS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", "node_modules"}
+ARCHIVE_SUFFIX = ".zip"
+# C0 and C1 controls, DEL, line/paragraph separators and bidirectional overrides: a name with
+# one of them would break or disguise a line of `kb docs` (and of any log that names it).
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -94,30 +102,124 @@ def _from_file(
     )
 
 
-def _zip_reader(archive: Path, name: str) -> Callable[[], bytes]:
-    def read() -> bytes:
-        with zipfile.ZipFile(archive) as zf:
-            return zf.read(name)
-
-    return read
+def escape_controls(name: str) -> str:
+    """The name with its control characters written as escapes (a newline as ``\\n``)."""
+    return CONTROL_CHARACTERS.sub(lambda m: m.group().encode("unicode_escape").decode(), name)
 
 
-def _zip_sidecar(archive: Path, name: str, names: set[str]) -> Callable[[], bytes | None]:
+def is_symlink(info: zipfile.ZipInfo) -> bool:
+    """A symbolic link stored by a Unix zip tool (its target path is the entry's content)."""
+    return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
+
+
+class _OpenArchive:
+    """One open ZipFile at a time, shared by the readers of one discovery.
+
+    The pipeline reads files in the order they were found, so each archive is opened once
+    (the handle that listed it is kept) instead of once per entry: opening parses the whole
+    central directory, which made an ingest quadratic in the number of entries. Entries are
+    read one at a time, when asked for; moving on to another archive closes the previous one,
+    so at most one file handle is held.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._path: Path | None = None
+        self._zip: zipfile.ZipFile | None = None
+
+    def keep(self, path: Path, opened: zipfile.ZipFile) -> None:
+        with self._lock:
+            self._close()
+            self._path, self._zip = path, opened
+
+    def read(self, path: Path, name: str) -> bytes:
+        with self._lock:
+            if self._zip is None or self._path != path:
+                self._close()
+                self._zip = zipfile.ZipFile(path)
+                self._path = path
+            try:
+                return self._zip.read(name)
+            except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+                raise OSError(f"damaged archive entry: {exc}") from None
+
+    def _close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+        self._path, self._zip = None, None
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
+
+
+def _zip_reader(opened: _OpenArchive, archive: Path, name: str) -> Callable[[], bytes]:
+    return lambda: opened.read(archive, name)
+
+
+def _zip_sidecar(
+    opened: _OpenArchive, archive: Path, name: str, names: set[str]
+) -> Callable[[], bytes | None]:
     sidecar = name + SIDECAR_SUFFIX
     if sidecar not in names:
         return lambda: None
-    return _zip_reader(archive, sidecar)
+    return _zip_reader(opened, archive, sidecar)
+
+
+EntryProblem = Literal["unsafe", "control", "symlink", "archive"]
+
+
+def unsafe_path(name: str) -> bool:
+    """An archive entry name that would land outside the folder it is unpacked in."""
+    raw = name.replace("\\", "/")
+    entry = PurePosixPath(raw)
+    return (
+        raw.startswith("/")
+        or entry.is_absolute()
+        or ".." in entry.parts
+        or bool(entry.parts and ":" in entry.parts[0])
+    )
+
+
+def entry_problem(info: zipfile.ZipInfo) -> tuple[EntryProblem, str] | None:
+    """Why an archive entry is refused outright, as a kind and a reason (without advice), or
+    None: an unsafe path, a name with control characters, a symbolic link, a nested archive.
+    The CLI reports these as failures and the upload checks refuse the upload, each adding
+    its own advice. Hidden entries are skipped before this is asked, unless unsafe."""
+    if unsafe_path(info.filename):
+        return "unsafe", "unsafe path inside the archive (absolute or with '..')"
+    if CONTROL_CHARACTERS.search(info.filename):
+        return "control", "the entry's name holds control characters (such as a newline)"
+    if is_symlink(info):
+        return "symlink", "a symbolic link inside the archive (links are not followed)"
+    if _suffix(info.filename) == ARCHIVE_SUFFIX:
+        return "archive", "an archive inside the archive (nested archives are not opened)"
+    return None
+
+
+_CLI_ADVICE: dict[EntryProblem, str] = {
+    "unsafe": "refused",
+    "control": "refused: rename it and rebuild the archive",
+    "symlink": "put the file itself in the archive",
+    "archive": "unpack it and add its files, or ingest it on its own",
+}
 
 
 def _from_zip(
-    archive: Path, prefix: str, root: str, limits: Limits, origin: str | None = None
+    archive: Path,
+    prefix: str,
+    root: str,
+    limits: Limits,
+    opened: _OpenArchive,
+    origin: str | None = None,
 ) -> Iterator[SourceFile | Failure]:
     try:
-        with zipfile.ZipFile(archive) as zf:
-            infos = [info for info in zf.infolist() if not info.is_dir()]
-    except (zipfile.BadZipFile, OSError) as exc:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
         yield Failure(prefix, f"not a readable .zip archive: {exc}")
         return
+    infos = [info for info in zf.infolist() if not info.is_dir()]
+    opened.keep(archive, zf)  # the entries are read through this same handle
     if len(infos) > limits.max_zip_entries:
         yield Failure(
             prefix,
@@ -135,11 +237,14 @@ def _from_zip(
     base = origin or str(archive.resolve())
     for info in infos:
         entry = PurePosixPath(info.filename.replace("\\", "/"))
-        shown = f"{prefix}/{entry}"
-        if entry.is_absolute() or ".." in entry.parts or (entry.parts and ":" in entry.parts[0]):
-            yield Failure(shown, "unsafe path inside the archive (absolute or with '..'); refused")
-            continue
-        if any(_hidden(part) for part in entry.parts) or info.filename.endswith(SIDECAR_SUFFIX):
+        shown = f"{prefix}/{escape_controls(str(entry))}"
+        hidden = any(_hidden(part) for part in entry.parts)
+        if (hidden or info.filename.endswith(SIDECAR_SUFFIX)) and not unsafe_path(info.filename):
+            continue  # .DS_Store, __MACOSX/...; sidecars are read beside their file
+        problem = entry_problem(info)
+        if problem:
+            what, why = problem
+            yield Failure(shown, f"{why}; {_CLI_ADVICE[what]}")
             continue
         suffix = _suffix(entry.name)
         if suffix not in SUPPORTED:
@@ -154,8 +259,8 @@ def _from_zip(
             root=root,
             suffix=suffix,
             size=info.file_size,
-            read=_zip_reader(archive, info.filename),
-            read_sidecar=_zip_sidecar(archive, info.filename, names),
+            read=_zip_reader(opened, archive, info.filename),
+            read_sidecar=_zip_sidecar(opened, archive, info.filename, names),
         )
 
 
@@ -173,8 +278,10 @@ def discover(
 
     `names` gives uploaded files their own name (the spool path means nothing to users):
     such a file is shown under that name and identified as "upload:<name>", so uploading
-    a new version of a write-up replaces the old one.
+    a new version of a write-up replaces the old one. Files in archives are read through
+    one open archive at a time (see `_OpenArchive`).
     """
+    opened = _OpenArchive()
     for given in paths:
         if not given.exists():
             yield Failure(str(given), "no such file or folder")
@@ -185,7 +292,7 @@ def discover(
         root = origin or str(given.resolve())
         if given.is_file():
             if _suffix(shown) == ".zip":
-                yield from _from_zip(given, shown, root, limits, origin)
+                yield from _from_zip(given, shown, root, limits, opened, origin)
             elif _suffix(shown) not in SUPPORTED:
                 yield Failure(
                     shown,
@@ -210,8 +317,14 @@ def discover(
                 source = path.relative_to(given).as_posix()
                 if ignored.match_file(source):
                     continue
+                if CONTROL_CHARACTERS.search(source):
+                    yield Failure(
+                        escape_controls(source),
+                        "the name holds control characters (such as a newline); rename it",
+                    )
+                    continue
                 suffix = _suffix(name)
                 if suffix == ".zip":
-                    yield from _from_zip(path, source, root, limits)
+                    yield from _from_zip(path, source, root, limits, opened)
                 elif suffix in SUPPORTED:
                     yield _from_file(path, source, root, limits)
