@@ -9,19 +9,28 @@ from typing import Any
 import yaml
 
 from ingest.errors import UnreadableFile
+from kb.safe_yaml import YamlLimitError, load_yaml
 from kb.types import DocumentMeta
 
 KEYS = ("title", "team", "course", "module", "author", "date", "skills", "tags", "visibility")
+MAX_TITLE_CHARS = 300
+MAX_SCALAR_CHARS = 200
+MAX_ITEM_CHARS = 100
+MAX_ITEMS = 50
 
 
 def parse_yaml_mapping(text: str, where: str) -> dict[str, Any]:
     """A YAML mapping, or an UnreadableFile naming `where` and the line of the fault."""
     try:
-        data = yaml.safe_load(text) if text.strip() else {}
+        data = load_yaml(text) if text.strip() else {}
+    except YamlLimitError as exc:
+        raise UnreadableFile(f"{where} was refused: {exc}") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" at line {mark.line + 1}" if mark is not None else ""
-        raise UnreadableFile(f"{where} is not valid YAML{line}: fix or remove it") from exc
+        problem = getattr(exc, "problem", None)
+        detail = f" ({problem.splitlines()[0]})" if problem else ""
+        raise UnreadableFile(f"{where} is not valid YAML{line}{detail}: fix or remove it") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -29,26 +38,74 @@ def parse_yaml_mapping(text: str, where: str) -> dict[str, Any]:
     return {str(key).lower(): value for key, value in data.items()}
 
 
-def _as_list(value: Any) -> tuple[str, ...]:
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float | dt.date)  # bool is an int; datetime a date
+
+
+def _scalar_text(key: str, value: Any) -> str:
+    if not _is_scalar(value):
+        raise UnreadableFile(
+            f"metadata '{key}' must be a single value (text, number or date), "
+            f"not a {_kind(value)}: fix it in the front matter or sidecar"
+        )
+    if isinstance(value, dt.date):  # dt.datetime too
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "mapping"
+    if isinstance(value, list | tuple | set):
+        return "list"
+    return type(value).__name__
+
+
+def _as_list(key: str, value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
         items = [part.strip() for part in value.split(",")]
-    elif isinstance(value, list | tuple | set):
-        items = [str(part).strip() for part in value]
-    elif isinstance(value, Mapping):  # skills given as {skill: level}
-        items = [str(part).strip() for part in value]
+    elif isinstance(value, list | tuple | set | Mapping):  # skills may be {skill: level}
+        items = [_item_text(key, part) for part in value]
     else:
-        items = [str(value).strip()]
-    return tuple(dict.fromkeys(item for item in items if item))
+        items = [_scalar_text(key, value)]
+    kept = tuple(dict.fromkeys(item for item in items if item))
+    if len(kept) > MAX_ITEMS:
+        raise UnreadableFile(
+            f"metadata '{key}' has {len(kept)} items, at most {MAX_ITEMS} are allowed: "
+            "keep the ones that matter"
+        )
+    for item in kept:
+        if len(item) > MAX_ITEM_CHARS:
+            raise UnreadableFile(
+                f"metadata '{key}' has an item of {len(item)} characters "
+                f"({item[:40]!r}...), at most {MAX_ITEM_CHARS} are allowed: shorten it"
+            )
+    return kept
 
 
-def _as_text(value: Any) -> str | None:
+def _item_text(key: str, value: Any) -> str:
+    if value is None:  # an empty `- ` entry
+        return ""
+    if not _is_scalar(value):
+        raise UnreadableFile(
+            f"metadata '{key}' must be a list of single values (or a comma-separated text), "
+            f"but holds a {_kind(value)}: flatten it in the front matter or sidecar"
+        )
+    return _scalar_text(key, value)
+
+
+def _as_text(key: str, value: Any) -> str | None:
     if value is None:
         return None
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    text = str(value).strip()
+    text = _scalar_text(key, value)
+    limit = MAX_TITLE_CHARS if key == "title" else MAX_SCALAR_CHARS
+    if len(text) > limit:
+        raise UnreadableFile(
+            f"metadata '{key}' is {len(text):,} characters long, at most {limit} are "
+            "allowed: shorten it"
+        )
     return text or None
 
 
@@ -63,14 +120,16 @@ def merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def to_meta(raw: Mapping[str, Any], fallback_title: str) -> DocumentMeta:
+    """Validated, normalised metadata; an UnreadableFile naming the key for a value of the
+    wrong type (a list as title, a mapping among tags), too long, or a list too long."""
     return DocumentMeta(
-        title=_as_text(raw.get("title")) or fallback_title,
-        team=_as_text(raw.get("team")),
-        course=_as_text(raw.get("course")),
-        module=_as_text(raw.get("module")),
-        author=_as_text(raw.get("author")),
-        date=_as_text(raw.get("date")),
-        skills=_as_list(raw.get("skills")),
-        tags=_as_list(raw.get("tags")),
-        visibility=_as_list(raw.get("visibility")),
+        title=_as_text("title", raw.get("title")) or fallback_title,
+        team=_as_text("team", raw.get("team")),
+        course=_as_text("course", raw.get("course")),
+        module=_as_text("module", raw.get("module")),
+        author=_as_text("author", raw.get("author")),
+        date=_as_text("date", raw.get("date")),
+        skills=_as_list("skills", raw.get("skills")),
+        tags=_as_list("tags", raw.get("tags")),
+        visibility=_as_list("visibility", raw.get("visibility")),
     )

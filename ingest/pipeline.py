@@ -80,6 +80,15 @@ def _fingerprint(data: bytes, sidecar: bytes | None, defaults: Defaults) -> str:
     return digest.hexdigest()
 
 
+_TOO_DEEP = "is nested too deeply to read (lists or mappings inside each other): flatten it"
+
+
+def _unexpected(exc: Exception) -> str:
+    """A failure entry for an error no parser meant to raise; short, one line."""
+    detail = " ".join(str(exc).split())[:200]
+    return f"could not be read ({type(exc).__name__}: {detail}); the rest of the batch went on"
+
+
 def _title_from(source: str) -> str:
     stem = re.sub(r"^[\d_\-\s.]+", "", Path(source).name.split(".")[0]) or Path(source).name
     return stem.replace("_", " ").replace("-", " ").strip().capitalize() or source
@@ -115,6 +124,26 @@ def build_document(
         chunks=tuple(chunks),
         root=file.root,
     )
+
+
+def _parse_one(
+    file: SourceFile,
+    data: bytes,
+    sidecar: bytes | None,
+    fingerprint: str,
+    defaults: Defaults,
+    budget: int,
+) -> DocumentInput | str:
+    """The document, or why it failed: whatever parsing one file raises costs that file only
+    (KeyboardInterrupt and other BaseExceptions still stop the run)."""
+    try:
+        return build_document(file, data, sidecar, fingerprint, defaults, budget)
+    except UnreadableFile as exc:
+        return str(exc)
+    except RecursionError:
+        return _TOO_DEEP
+    except Exception as exc:  # a parser's bug must cost one file, never the batch
+        return _unexpected(exc)
 
 
 def ingest_paths(
@@ -168,17 +197,21 @@ def ingest_paths(
             try:
                 data = item.read()
                 sidecar = item.read_sidecar()
-                fingerprint = _fingerprint(data, sidecar, defaults)
-                if kb.is_unchanged(item.origin, fingerprint):
-                    report.unchanged += 1
-                else:
-                    doc = build_document(item, data, sidecar, fingerprint, defaults, chunk_tokens)
-                    pending.append(doc)
-                    pending_chunks += len(doc.chunks)
             except UnreadableFile as exc:
                 report.failed.append({"path": item.source, "error": str(exc)})
             except OSError as exc:
                 report.failed.append({"path": item.source, "error": f"cannot read: {exc}"})
+            else:
+                fingerprint = _fingerprint(data, sidecar, defaults)
+                if kb.is_unchanged(item.origin, fingerprint):
+                    report.unchanged += 1
+                else:
+                    doc = _parse_one(item, data, sidecar, fingerprint, defaults, chunk_tokens)
+                    if isinstance(doc, str):
+                        report.failed.append({"path": item.source, "error": doc})
+                    else:
+                        pending.append(doc)
+                        pending_chunks += len(doc.chunks)
             if pending_chunks >= BATCH_CHUNKS:
                 store_pending()
         if progress is not None:

@@ -14,12 +14,18 @@ from typing import Any
 
 import yaml
 
+from kb.safe_yaml import YamlLimitError, load_yaml
 from recommender.errors import CatalogInvalidError, Fault, UnknownIdError
 
 LEVEL_MIN = 0
 LEVEL_MAX = 5
 FORMATS = ("lecture", "hands-on")
 CATALOG_FILES = ("skills", "teams", "courses", "employees")
+# A catalogue file is bigger than front matter (hundreds of employees), but stays bounded:
+# at most 10,000,000 characters (KB_CATALOG_MAX_MB caps uploads at 10 MB by default) and
+# 1,000,000 values once aliases are expanded; nesting 64 levels deep at most.
+CATALOG_MAX_CHARS = 10_000_000
+CATALOG_MAX_NODES = 1_000_000
 
 # The training programme's own model: optimisation and innovation count most, then preparing
 # data; every other category counts half.
@@ -259,7 +265,13 @@ def read_catalog_dir(directory: Path) -> RawCatalog:
             faults.append(Fault(f"{name}.yaml", "file", "missing"))
             continue
         try:
-            raw[name] = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw[name] = load_yaml(
+                path.read_text(encoding="utf-8"),
+                max_chars=CATALOG_MAX_CHARS,
+                max_nodes=CATALOG_MAX_NODES,
+            )
+        except YamlLimitError as exc:
+            faults.append(Fault(path.name, "file", f"refused: {exc}"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
             detail = str(exc).replace("\n", " ")
             faults.append(Fault(path.name, "file", f"not valid YAML: {detail}"))
