@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,8 +37,17 @@ def read_manifest(home: Path) -> dict[str, Any] | None:
     return data
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Two processes creating one home at once each write the whole file or nothing."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
 class KnowledgeBase:
-    """Documents in, hits out. Safe to share between threads (searches during an ingest)."""
+    """Documents in, hits out. Safe to share between threads (searches during an ingest) and
+    between processes on one home (a server, CLI ingests, `kb rm`): each sees the others'
+    committed writes before it answers."""
 
     def __init__(self, home: Path, embedder: Embedder) -> None:
         self.home = home
@@ -59,19 +69,85 @@ class KnowledgeBase:
             self.dim = int(manifest["dim"])
         else:
             self.dim = embedder.dim
-            (home / MANIFEST).write_text(
-                json.dumps({"format": FORMAT_VERSION, "model": embedder.name, "dim": self.dim})
+            _write_atomically(
+                home / MANIFEST,
+                json.dumps({"format": FORMAT_VERSION, "model": embedder.name, "dim": self.dim}),
             )
         self.store = Store(home / DATABASE)
-        self._write_lock = threading.Lock()
-        self._saved_version = self.store.version
-        index = FaissIndex.load_if_current(home / VECTORS, self.dim, self._saved_version)
-        if index is None:
-            index = FaissIndex.build(self.dim, self.store.iter_embeddings())
-            index.save(home / VECTORS, self._saved_version)
-        self.index = index
-        self._doc_of_chunk = self.store.all_chunk_docs()
+        # The index and the chunk -> document map mirror the store at `_synced_version`;
+        # every change to them comes from the store (see `refresh`), under this lock.
+        self._sync_lock = threading.RLock()
+        self._doc_of_chunk: dict[int, str] = {}
+        self._synced_version, self._saved_version = -1, -1
+        self.index = self._open_index()
         self.searcher = Searcher(self.store, self.index, embedder, self._doc_of_chunk)
+
+    # -- keeping the in-memory index in step with the store ---------------------------------
+    def _open_index(self) -> FaissIndex:
+        """The saved index if it is this store's, mended to hold exactly the store's chunks."""
+        loaded = FaissIndex.load(self.home / VECTORS, self.dim)
+        index = FaissIndex(self.dim)
+        if loaded is not None and loaded[1].get("store_id") == self.store.store_id:
+            index, stamp = loaded
+            self._saved_version = int(stamp.get("version", -1))
+        version, doc_of_chunk = self.store.chunk_docs()
+        mended = self._mend(index, doc_of_chunk)
+        self._doc_of_chunk.update(doc_of_chunk)
+        self._synced_version = version
+        if mended or self._saved_version != version:
+            self._save(index, version)
+        return index
+
+    def _mend(self, index: FaissIndex, doc_of_chunk: dict[int, str]) -> bool:
+        """Make the index hold exactly the chunks of `doc_of_chunk`: drop the others, add the
+        missing ones from their stored embeddings. True when anything changed."""
+        held = index.ids()
+        wanted = np.fromiter(doc_of_chunk, dtype=np.int64, count=len(doc_of_chunk))
+        extra = np.setdiff1d(held, wanted, assume_unique=True)
+        missing = np.setdiff1d(wanted, held, assume_unique=True)
+        index.remove(extra.tolist())
+        for start in range(0, len(missing), 20_000):
+            index.add(*self.store.vectors_of(missing[start : start + 20_000].tolist()))
+        return bool(len(extra) or len(missing))
+
+    def refresh(self) -> None:
+        """Catch up with every committed write, this process's or another's, before answering.
+
+        Costs one SQLite read when nothing changed; otherwise replays only the chunks that
+        changed since (the store's change log), or, for a process too far behind for the log,
+        re-reads the chunk map and mends the index.
+        """
+        if self.store.version == self._synced_version:
+            return
+        with self._sync_lock:
+            changes = self.store.changes_since(self._synced_version)
+            if changes is None:
+                version, doc_of_chunk = self.store.chunk_docs()
+                self._mend(self.index, doc_of_chunk)
+                for chunk_id in set(self._doc_of_chunk).difference(doc_of_chunk):
+                    del self._doc_of_chunk[chunk_id]
+                self._doc_of_chunk.update(doc_of_chunk)
+                self._synced_version = version
+                return
+            self.index.remove(changes.removed)
+            for chunk_id in changes.removed:
+                self._doc_of_chunk.pop(chunk_id, None)
+            ids, vectors = changes.added_vectors
+            new = np.fromiter(
+                (chunk_id not in self._doc_of_chunk for chunk_id in ids.tolist()),
+                dtype=bool,
+                count=len(ids),
+            )
+            self.index.add(ids[new], vectors[new])
+            self._doc_of_chunk.update(changes.added)
+            self._synced_version = changes.version
+
+    def _save(self, index: FaissIndex, version: int) -> None:
+        """Save only an index that holds exactly the chunks of `version`."""
+        if len(index) != len(self._doc_of_chunk):
+            return
+        index.save(self.home / VECTORS, {"store_id": self.store.store_id, "version": version})
+        self._saved_version = version
 
     # -- reading ------------------------------------------------------------------------
     def search(
@@ -82,6 +158,7 @@ class KnowledgeBase:
         mode: str = "hybrid",
         offset: int = 0,
     ) -> list[Hit]:
+        self.refresh()
         return self.searcher.search(query, k=k, filters=filters, mode=mode, offset=offset)
 
     def get_document(self, doc_id: str) -> DocumentInfo | None:
@@ -147,13 +224,8 @@ class KnowledgeBase:
         from another store of the same model, the benchmarks' synthetic fill)."""
         if vectors.shape != (len(doc.chunks), self.dim):
             raise ValueError(f"expected {len(doc.chunks)} vectors of dimension {self.dim}")
-        with self._write_lock:
-            doc_id, status, removed, added = self.store.replace_document(doc, vectors)
-            self.index.remove(removed)
-            self.index.add(np.asarray(added, dtype=np.int64), vectors)
-            for chunk_id in removed:
-                self._doc_of_chunk.pop(chunk_id, None)
-            self._doc_of_chunk.update(dict.fromkeys(added, doc_id))
+        doc_id, status, _, _ = self.store.replace_document(doc, vectors)
+        self.refresh()
         return WriteResult(doc_id=doc_id, status=status, embedded=0)
 
     def delete(self, doc_id: str) -> DocumentInfo:
@@ -162,11 +234,8 @@ class KnowledgeBase:
             raise NotFoundError(
                 f"No document with id {doc_id!r}: `kb search` or `kb docs` show document ids."
             )
-        with self._write_lock:
-            removed = self.store.delete_document(doc_id)
-            self.index.remove(removed)
-            for chunk_id in removed:
-                self._doc_of_chunk.pop(chunk_id, None)
+        self.store.delete_document(doc_id)
+        self.refresh()
         return doc
 
     def doc_ids_under(self, root: str) -> dict[str, str]:
@@ -175,11 +244,10 @@ class KnowledgeBase:
 
     def flush(self) -> None:
         """Persist the vector index if the store changed since it was last saved."""
-        with self._write_lock:
-            version = self.store.version
-            if version != self._saved_version:
-                self.index.save(self.home / VECTORS, version)
-                self._saved_version = version
+        with self._sync_lock:
+            self.refresh()
+            if self._synced_version != self._saved_version:
+                self._save(self.index, self._synced_version)
 
     def close(self) -> None:
         self.searcher.close()

@@ -165,6 +165,8 @@ class Searcher:
         rows = self.store.chunk_rows([chunk_id for _, chunk_id, _ in page])
         hits: list[Hit] = []
         for doc_id, chunk_id, score in page:
+            if chunk_id not in rows:  # deleted by another process since the candidates
+                continue
             chunk, doc = rows[chunk_id]
             hits.append(
                 Hit(

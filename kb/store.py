@@ -1,8 +1,10 @@
 """SQLite store: documents, chunks, their embeddings, and an FTS5 index for lexical search.
 
-Every change to one document happens in one transaction and bumps `version`, so a vector
-index saved with an older version is known to be stale and is rebuilt from the embeddings
-held here. The store is the single source of truth; the faiss index is a cache of it.
+The store is the single source of truth; the faiss index and the chunk-to-document map that
+each process keeps in memory are caches of it. Several processes may share one store (a
+server, CLI ingests, `kb rm`): every change to one document happens in one write transaction
+that bumps `version` and records the chunk ids it removed and added in `chunk_log`, so a
+process that sees a newer version catches up by reading only what changed.
 """
 
 from __future__ import annotations
@@ -11,8 +13,10 @@ import hashlib
 import json
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -54,6 +58,11 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunks_text_hash ON chunks(text_hash);
+-- What each write did to the chunks, by store version: other processes replay it.
+CREATE TABLE IF NOT EXISTS chunk_log (
+    version INTEGER NOT NULL, chunk_id INTEGER NOT NULL, added INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunk_log_version ON chunk_log(version);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     heading, body, content='chunks', content_rowid='chunk_id', tokenize='porter unicode61'
 );
@@ -144,6 +153,11 @@ def filter_clause(filters: SearchFilters | None) -> tuple[str, list[Any]]:
     return (" AND ".join(clauses) or "1"), params
 
 
+_VERSION_SQL = "SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'version'), 0)"
+_LOG_FLOOR_SQL = (
+    "SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'log_floor'), 0)"
+)
+
 LEXICAL_POSTINGS_BUDGET = 2500
 
 
@@ -183,26 +197,74 @@ def affordable_words(words: Sequence[str], df: dict[str, int], budget: int) -> l
     return [w for w in words if w in kept]
 
 
+# The change log keeps this many versions; a process further behind re-reads the chunk map.
+LOG_KEEP_VERSIONS = 20_000
+LOG_PRUNE_EVERY = 1_000
+# How long a write waits for another process's write transaction before giving up.
+WRITE_WAIT_SECONDS = 60.0
+
+
+class StoreBusyError(KBError):
+    """Another process held the store's write lock for longer than a write may wait."""
+
+
+@dataclass(frozen=True)
+class ChunkChanges:
+    """What happened to the chunks between two store versions (see `Store.changes_since`)."""
+
+    version: int
+    removed: list[int]
+    added: dict[int, str]  # chunk_id -> doc_id, for chunks still present at `version`
+    added_vectors: tuple[np.ndarray, np.ndarray]  # (ids, vectors) of those chunks
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(
+        str(path), check_same_thread=False, isolation_level=None, timeout=WRITE_WAIT_SECONDS
+    )
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=ON")
+    return db
+
+
 class Store:
-    """All reads and writes of the SQLite database. Thread-safe through one lock."""
+    """All reads and writes of the SQLite database; thread-safe, and safe to share between
+    processes.
+
+    Reads and writes use separate connections, each behind its own lock: in WAL mode a read
+    never waits for a write, so searches go on while this or another process writes.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the reading connection
+        self._write_lock = threading.RLock()  # the writing connection
         try:
-            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(SCHEMA)
+            self._writer = _connect(path)
+            self._writer.executescript(SCHEMA)
+            self._db = _connect(path)
+            with self._transaction():
+                self._writer.execute(
+                    "INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', ?)",
+                    (uuid.uuid4().hex,),
+                )
+                # A store written before the log existed: the log starts at its version.
+                self._writer.execute(
+                    "INSERT OR IGNORE INTO meta(key, value) SELECT 'log_floor', "
+                    "COALESCE((SELECT value FROM meta WHERE key = 'version'), '0')"
+                )
             self._ensure_term_counts()
         except sqlite3.DatabaseError as exc:
             raise KBError(
                 f"{path} is not a readable knowledge-base database ({exc}); "
                 "point --home at another folder or move this file away."
             ) from exc
+        self.store_id = self.get_meta("store_id") or ""
 
     def close(self) -> None:
+        with self._write_lock:
+            self._writer.close()
         with self._lock:
             self._db.close()
 
@@ -212,40 +274,59 @@ class Store:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def set_meta(self, key: str, value: str) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
-
     @property
     def version(self) -> int:
+        """Bumped by every committed write, in this process or another."""
         return int(self.get_meta("version") or 0)
 
-    def _bump_version(self) -> None:
-        self._db.execute(
+    def _bump_version(self, removed: Sequence[int], added: Sequence[int]) -> int:
+        """Inside a write transaction: the next version, with the chunk changes it carries."""
+        row = self._writer.execute(
             "INSERT INTO meta(key, value) VALUES ('version', '1') ON CONFLICT(key) "
-            "DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)"
+            "DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) RETURNING value"
+        ).fetchone()
+        version = int(row[0])
+        self._writer.executemany(
+            "INSERT INTO chunk_log(version, chunk_id, added) VALUES (?, ?, ?)",
+            [(version, chunk_id, 0) for chunk_id in removed]
+            + [(version, chunk_id, 1) for chunk_id in added],
         )
+        if version % LOG_PRUNE_EVERY == 0 and version > LOG_KEEP_VERSIONS:
+            floor = version - LOG_KEEP_VERSIONS
+            self._writer.execute("DELETE FROM chunk_log WHERE version <= ?", (floor,))
+            self._writer.execute("UPDATE meta SET value = ? WHERE key = 'log_floor'", (str(floor),))
+        return version
 
     # -- writes -------------------------------------------------------------------------
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """One write transaction under the lock: all of it lands, or none of it."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+        """One write transaction: all of it lands, or none of it. Writers in other processes
+        are serialised by SQLite; this one waits up to WRITE_WAIT_SECONDS for them."""
+        with self._write_lock:
+            try:
+                self._writer.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                raise StoreBusyError(
+                    f"Another process has been writing to {self.path} for over "
+                    f"{WRITE_WAIT_SECONDS:.0f} s; nothing was written. Try again when it "
+                    "has finished (kb ingest, kb rm or a server's ingest job)."
+                ) from exc
             try:
                 yield
             except BaseException:
-                self._db.execute("ROLLBACK")
+                self._writer.execute("ROLLBACK")
                 raise
-            self._db.execute("COMMIT")
+            self._writer.execute("COMMIT")
 
     def _chunk_ids_of(self, doc_id: str) -> list[int]:
-        rows = self._db.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))
+        rows = self._writer.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))
         return [int(row[0]) for row in rows]
 
     def _count_terms(self, texts: Sequence[str], sign: int) -> None:
         counts = document_frequencies(texts)
-        self._db.executemany(
+        self._writer.executemany(
             "INSERT INTO term_df(term, df) VALUES (?, ?) "
             "ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
             [(term, sign * count) for term, count in counts.items()],
@@ -253,15 +334,15 @@ class Store:
 
     def _ensure_term_counts(self) -> None:
         """Stores written before the term table existed get it filled once."""
-        if self._db.execute("SELECT 1 FROM term_df LIMIT 1").fetchone():
-            return
         with self._transaction():
+            if self._writer.execute("SELECT 1 FROM term_df LIMIT 1").fetchone():
+                return
             self._count_all_terms()
 
     def _count_all_terms(self) -> None:
         last = -1
         while True:
-            rows = self._db.execute(
+            rows = self._writer.execute(
                 "SELECT chunk_id, heading || char(10) || body FROM chunks WHERE chunk_id > ? "
                 "ORDER BY chunk_id LIMIT 5000",
                 (last,),
@@ -274,7 +355,7 @@ class Store:
     def _forget_terms(self, doc_id: str) -> None:
         texts = [
             f"{heading}\n{body}"
-            for heading, body in self._db.execute(
+            for heading, body in self._writer.execute(
                 "SELECT heading, body FROM chunks WHERE doc_id = ?", (doc_id,)
             )
         ]
@@ -316,12 +397,12 @@ class Store:
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._transaction():
             removed = self._chunk_ids_of(doc_id)
-            existed = self._db.execute(
+            existed = self._writer.execute(
                 "SELECT 1 FROM documents WHERE doc_id = ?", (doc_id,)
             ).fetchone()
             self._forget_terms(doc_id)
-            self._db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
-            self._db.execute(
+            self._writer.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
+            self._writer.execute(
                 "INSERT INTO documents(doc_id, origin, source, root, type, title, team, "
                 "course, module, author, date, skills, tags, visibility, content_hash, "
                 "ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
@@ -352,7 +433,7 @@ class Store:
             )
             added: list[int] = []
             for ordinal, (chunk, vector) in enumerate(zip(doc.chunks, vectors, strict=True)):
-                cursor = self._db.execute(
+                cursor = self._writer.execute(
                     "INSERT INTO chunks(doc_id, ordinal, heading, body, location, text_hash, "
                     "embedding) VALUES (?,?,?,?,?,?,?)",
                     (
@@ -367,7 +448,7 @@ class Store:
                 )
                 added.append(int(cursor.lastrowid or 0))
             self._count_terms([c.heading + "\n" + c.body for c in doc.chunks], +1)
-            self._bump_version()
+            self._bump_version(removed, added)
         return doc_id, ("updated" if existed else "added"), removed, added
 
     def delete_document(self, doc_id: str) -> list[int]:
@@ -375,10 +456,10 @@ class Store:
         with self._transaction():
             removed = self._chunk_ids_of(doc_id)
             self._forget_terms(doc_id)
-            cursor = self._db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
+            cursor = self._writer.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
             if cursor.rowcount == 0:
                 raise NotFoundError(f"No document with id {doc_id!r}.")
-            self._bump_version()
+            self._bump_version(removed, [])
         return removed
 
     # -- reads --------------------------------------------------------------------------
@@ -435,12 +516,75 @@ class Store:
             for row in rows
         ]
 
-    def all_chunk_docs(self) -> dict[int, str]:
-        """chunk_id -> doc_id for every chunk (kept in memory by the knowledge base)."""
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every read inside it sees one committed state of the store."""
         with self._lock:
-            return {
-                int(c): str(d) for c, d in self._db.execute("SELECT chunk_id, doc_id FROM chunks")
-            }
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            finally:
+                self._db.execute("COMMIT")
+
+    def chunk_docs(self) -> tuple[int, dict[int, str]]:
+        """(version, chunk_id -> doc_id of every chunk at that version), read as one state."""
+        with self._snapshot() as db:
+            version = int(db.execute(_VERSION_SQL).fetchone()[0])
+            docs = {int(c): str(d) for c, d in db.execute("SELECT chunk_id, doc_id FROM chunks")}
+        return version, docs
+
+    def changes_since(self, version: int) -> ChunkChanges | None:
+        """The chunks removed and added by the writes after `version`, as one state; None when
+        the log no longer reaches back that far (then re-read everything with `chunk_docs`)."""
+        with self._snapshot() as db:
+            current = int(db.execute(_VERSION_SQL).fetchone()[0])
+            floor = int(db.execute(_LOG_FLOOR_SQL).fetchone()[0])
+            if version < floor or version > current:
+                return None
+            removed: list[int] = []
+            added: dict[int, str] = {}
+            for chunk_id, was_added in db.execute(
+                "SELECT chunk_id, added FROM chunk_log WHERE version > ? AND version <= ? "
+                "ORDER BY version, rowid",
+                (version, current),
+            ):
+                if was_added:
+                    added[int(chunk_id)] = ""
+                else:
+                    added.pop(int(chunk_id), None)
+                    removed.append(int(chunk_id))
+            ids, vectors, docs = self._vectors_of(db, list(added))
+        return ChunkChanges(
+            current, removed, dict(zip(ids.tolist(), docs, strict=True)), (ids, vectors)
+        )
+
+    def vectors_of(self, chunk_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of those chunks that exist, in id order."""
+        with self._snapshot() as db:
+            ids, vectors, _ = self._vectors_of(db, chunk_ids)
+        return ids, vectors
+
+    @staticmethod
+    def _vectors_of(
+        db: sqlite3.Connection, chunk_ids: Sequence[int]
+    ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        rows: list[tuple[int, str, bytes]] = []
+        wanted = sorted(chunk_ids)
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows.extend(
+                db.execute(
+                    f"SELECT chunk_id, doc_id, embedding FROM chunks WHERE chunk_id IN ({marks}) "
+                    "ORDER BY chunk_id",
+                    part,
+                )
+            )
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        if not rows:
+            return ids, np.zeros((0, 0), dtype=np.float32), []
+        vectors = np.frombuffer(b"".join(row[2] for row in rows), dtype=np.float32)
+        return ids, vectors.reshape(len(rows), -1), [str(row[1]) for row in rows]
 
     def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, tuple[ChunkInfo, DocumentInfo]]:
         """Chunks with their documents, for turning ranked ids into hits."""

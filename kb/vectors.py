@@ -1,19 +1,21 @@
 """The dense index: faiss over the stored embeddings, a cache that can always be rebuilt.
 
 `VectorIndex` is the seam; `FaissIndex` (exact inner product over unit vectors = cosine) is
-the implementation. It is saved beside the database with the store version it reflects;
-on open, a missing or stale file is rebuilt from the store, so a crash mid-ingest costs at
-most a rebuild, never a wrong answer.
+the implementation. It is saved beside the database, stamped with the store it came from and
+the version it reflects; on open the knowledge base checks its ids against the store's chunks
+and mends any difference from the stored embeddings, so a crash, a stale file or another
+process's writes cost at most a partial rebuild, never a wrong answer.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import tempfile
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -36,16 +38,23 @@ class VectorIndex(Protocol):
 
     def __len__(self) -> int: ...
 
+    def ids(self) -> np.ndarray: ...
+
+
+MAGIC = b"KBVECTORS1\n"
+
 
 class FaissIndex:
     """Exact cosine search with `IndexIDMap2(IndexFlatIP)`; ids are the store's chunk ids."""
 
-    def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
+    def __init__(self, dim: int, index: faiss.IndexIDMap2 | None = None) -> None:
         # One query at a time is faster on one thread (OpenMP start-up costs more than it
         # saves at 100k x 384), and it leaves the other core to the encoder and SQLite.
         faiss.omp_set_num_threads(1)
         self.dim = dim
-        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._index: faiss.IndexIDMap2 = (
+            index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        )
         self._lock = threading.RLock()
 
     def __len__(self) -> int:
@@ -86,36 +95,47 @@ class FaissIndex:
             )
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
-    # -- persistence ----------------------------------------------------------------------
-    def save(self, path: Path, version: int) -> None:
-        """Write atomically (temp file + rename) so a crash never leaves a half-written index."""
+    def ids(self) -> np.ndarray:
+        """The chunk ids held, in no particular order."""
         with self._lock:
-            tmp = path.with_suffix(".tmp")
-            faiss.write_index(self._index, str(tmp))
+            return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
+    # -- persistence ----------------------------------------------------------------------
+    def save(self, path: Path, stamp: dict[str, Any]) -> None:
+        """Write `stamp` (what the index reflects) and the index as one file, atomically: a
+        temporary file of this process's own, then a rename, so a crash or another process
+        saving at the same moment never leaves a half-written or mismatched index."""
+        header = json.dumps({**stamp, "count": len(self)}).encode("utf-8")
+        with self._lock:
+            data = faiss.serialize_index(self._index)
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(MAGIC + len(header).to_bytes(4, "little") + header)
+                data.tofile(out)
             os.replace(tmp, path)
-            stamp = path.with_suffix(".json")
-            stamp_tmp = stamp.with_suffix(".json.tmp")
-            stamp_tmp.write_text(json.dumps({"version": version, "count": len(self)}))
-            os.replace(stamp_tmp, stamp)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     @classmethod
-    def load_if_current(cls, path: Path, dim: int, version: int) -> FaissIndex | None:
-        """The saved index, or None when it is missing, unreadable or older than the store."""
-        stamp = path.with_suffix(".json")
+    def load(cls, path: Path, dim: int) -> tuple[FaissIndex, dict[str, Any]] | None:
+        """The saved index and its stamp, or None when it is missing, unreadable, of another
+        dimension or in an older format (the caller then rebuilds it from the store)."""
         try:
-            saved = json.loads(stamp.read_text())
-            if saved.get("version") != version or not path.exists():
+            raw = path.read_bytes()
+            if not raw.startswith(MAGIC):
                 return None
-            index = faiss.read_index(str(path))
+            size = int.from_bytes(raw[len(MAGIC) : len(MAGIC) + 4], "little")
+            start = len(MAGIC) + 4
+            stamp = json.loads(raw[start : start + size])
+            index = faiss.deserialize_index(np.frombuffer(raw, dtype=np.uint8, offset=start + size))
         except (OSError, ValueError, RuntimeError):
             return None
-        if index.d != dim:
+        if (
+            not isinstance(index, faiss.IndexIDMap2)
+            or index.d != dim
+            or not isinstance(stamp, dict)
+        ):
             return None
-        return cls(dim, index)
-
-    @classmethod
-    def build(cls, dim: int, batches: Iterable[tuple[np.ndarray, np.ndarray]]) -> FaissIndex:
-        index = cls(dim)
-        for ids, vectors in batches:
-            index.add(ids, vectors)
-        return index
+        return cls(dim, index), stamp
