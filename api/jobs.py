@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +36,7 @@ FINISHED: tuple[JobState, ...] = ("done", "failed", "interrupted")
 JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 PERSIST_EVERY = 1.0  # seconds between writes of a running job's progress
 KEEP_IN_MEMORY = 256  # finished jobs kept in memory; older ones are read back from disk
+HIDDEN = "(hidden: restricted to teams you are not in)"
 
 
 def _now() -> str:
@@ -83,7 +84,10 @@ def per_file_results(
     kb: KnowledgeBase, processed: list[str], report: IngestReport
 ) -> list[dict[str, Any]]:
     """One result per file the ingest saw, in order: added/updated/unchanged with its document
-    id, or failed with the reason. `processed` is what the progress callback reported."""
+    id, or failed with the reason. `processed` is what the progress callback reported.
+
+    Each stored result also records the document's visibility, so that a job still hides it
+    from other teams after the document is deleted (see `job_view`)."""
     failed: dict[str, str] = {}
     for failure in report.failed:
         failed.setdefault(failure["path"], failure["error"])
@@ -94,7 +98,15 @@ def per_file_results(
             results.append({"source": source, "status": "failed", "error": failed[source]})
         elif source in stored:
             doc = stored[source]
-            results.append({"source": source, "status": doc["status"], "doc_id": doc["doc_id"]})
+            info = kb.get_document(doc["doc_id"])
+            results.append(
+                {
+                    "source": source,
+                    "status": doc["status"],
+                    "doc_id": doc["doc_id"],
+                    "visibility": list(info.visibility) if info else [],
+                }
+            )
         else:
             known = [d for d in kb.find_documents(source) if d.origin.startswith("upload:")]
             results.append(
@@ -102,12 +114,86 @@ def per_file_results(
                     "source": source,
                     "status": "unchanged",
                     "doc_id": known[0].doc_id if known else None,
+                    "visibility": list(known[0].visibility) if known else [],
                 }
             )
     for path, error in failed.items():  # failures the progress callback never named
         if path not in processed:
             results.append({"source": path, "status": "failed", "error": error})
     return results
+
+
+Sees = Callable[[Sequence[str]], bool]  # may the viewer see a document restricted to these?
+
+
+def _result_hidden(result: dict[str, Any], kb: KnowledgeBase, sees: Sees, job: Job) -> bool:
+    """A result names a document the viewer may not see: by its current visibility, or the
+    one recorded when it was stored if it is gone; a failed file, by any stored document of
+    the same name (a broken new version of a restricted write-up)."""
+    doc_id = result.get("doc_id")
+    if doc_id:
+        doc = kb.get_document(doc_id)
+        visibility = doc.visibility if doc else result.get("visibility", job.visibility)
+        return not sees(visibility)
+    return any(not sees(doc.visibility) for doc in kb.find_documents(result["source"]))
+
+
+def job_view(job: Job, kb: KnowledgeBase, sees: Sees | None) -> dict[str, Any]:
+    """The job as `GET /ingest/jobs/{id}` shows it to a viewer (`sees` None: one who sees
+    every document, such as an admin).
+
+    The documents' own visibility rule applies to the job: a result whose document the viewer
+    may not see keeps its status (so the job still counts it: "3 stored") but loses its name,
+    document id and error (`hidden: true`, and `hidden_files` counts them). When the upload
+    itself was restricted (the `visibility` field) to teams the viewer is not in, every file
+    name in the job is hidden, and so are those teams. The name of the file being ingested
+    right now is shown only to viewers who see everything: a file's own metadata may
+    restrict it, and that is known only once it is parsed.
+    """
+    data = job.to_dict()
+    files: list[dict[str, Any]] = [
+        {k: v for k, v in result.items() if k != "visibility"} for result in job.files
+    ]
+    view: dict[str, Any] = {
+        **{k: v for k, v in data.items() if k not in ("done", "total", "current", "files")},
+        "uploads": [{"name": u.name, "size": u.size} for u in job.uploads],
+        "progress": {"done": job.done, "total": job.total, "current": job.current},
+        "files": files,
+    }
+    if sees is None:
+        return view
+    job_hidden = not sees(job.visibility)
+    hidden: set[str] = set()
+    for n, result in enumerate(job.files):
+        if job_hidden or _result_hidden(result, kb, sees, job):
+            hidden.add(result["source"])
+            files[n] = {
+                "source": HIDDEN,
+                "status": result["status"],
+                "doc_id": None,
+                "error": None,
+                "hidden": True,
+            }
+    view["hidden_files"] = sum(1 for f in files if f.get("hidden"))
+    view["progress"]["current"] = None
+    view["uploads"] = [
+        {"name": HIDDEN if job_hidden or u.name in hidden else u.name, "size": u.size}
+        for u in job.uploads
+    ]
+    if job.summary is not None:
+        view["summary"] = {
+            **job.summary,
+            "failed": [
+                {"path": HIDDEN, "error": HIDDEN} if job_hidden or f["path"] in hidden else f
+                for f in job.summary.get("failed", [])
+            ],
+        }
+    if job_hidden:
+        view["visibility"] = []
+        view["visibility_hidden"] = True
+        if job.error:
+            view["error"] = "the ingest did not finish; " + HIDDEN
+    return view
 
 
 class JobManager:

@@ -284,3 +284,55 @@ def test_a_restart_reports_finished_and_interrupted_jobs(
         assert lost["state"] == "interrupted"
         assert "upload the files again" in lost["error"]
     assert not (tmp_path / "home" / "uploads" / ("f" * 32)).exists()
+
+
+def test_a_job_hides_documents_the_caller_may_not_see_but_counts_them(
+    client: TestClient,
+) -> None:
+    secret = markdown_doc(
+        "Recsys retention plan", {"Plan": "The wombatfig retention plan."}, visibility=["recsys"]
+    )
+    job = ingest(client, {"open-notes.md": "# Open\n\nDropout notes.", "retention.md": secret})
+    by_source = {f["source"]: f for f in job["files"]}
+    secret_id = by_source["retention.md"]["doc_id"]
+    assert client.get(f"/documents/{secret_id}", headers=auth("organiser")).status_code == 404
+
+    def seen_by(who: str, job_id: str) -> dict[str, Any]:
+        response = client.get(f"/ingest/jobs/{job_id}", headers=auth(who))
+        assert response.status_code == 200
+        body: dict[str, Any] = response.json()
+        return body
+
+    outsider = seen_by("organiser", job["id"])  # an organiser of no team
+    assert [f["status"] for f in outsider["files"]] == ["added", "added"]  # still counted
+    assert outsider["hidden_files"] == 1
+    hidden = [f for f in outsider["files"] if f.get("hidden")]
+    assert len(hidden) == 1 and hidden[0]["doc_id"] is None
+    text = json.dumps(outsider)
+    assert "retention.md" not in text and secret_id not in text
+    assert "open-notes.md" in text
+    for who in ("organiser_recsys", "admin"):  # the team, and admins, see it all
+        assert {f["source"] for f in seen_by(who, job["id"])["files"]} == {
+            "open-notes.md",
+            "retention.md",
+        }
+    # deleted, the document stays hidden (by the visibility recorded with the result)
+    assert client.delete(f"/documents/{secret_id}", headers=auth("admin")).status_code == 200
+    assert "retention.md" not in json.dumps(seen_by("organiser", job["id"]))
+
+    # an upload restricted as a whole: every name hidden, the count kept
+    restricted = ingest(
+        client,
+        {"quarterly.md": "# Quarterly\n\nThe kiwiplum numbers.", "broken.ipynb": "{not json"},
+        visibility="recsys",
+    )
+    outsider = seen_by("organiser", restricted["id"])
+    assert [f["status"] for f in outsider["files"]] == ["added", "failed"]
+    assert outsider["hidden_files"] == 2 and outsider["visibility"] == []
+    assert outsider["visibility_hidden"] is True
+    text = json.dumps(outsider)
+    for name in ("quarterly.md", "broken.ipynb", restricted["files"][0]["doc_id"], "recsys"):
+        assert name not in text, name
+    insider = seen_by("organiser_recsys", restricted["id"])
+    assert insider["visibility"] == ["recsys"] and not insider["hidden_files"]
+    assert [u["name"] for u in insider["uploads"]] == ["quarterly.md", "broken.ipynb"]

@@ -14,9 +14,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Path, UploadFile, status
 from fastapi.responses import JSONResponse
 
-from api.deps import Jobs, Organiser, SettingsDep
+from api.deps import KB, Jobs, Organiser, SettingsDep, ViewerDep, may_see
 from api.errors import ApiError
-from api.jobs import Job
+from api.jobs import Job, job_view
 from api.routes import errors
 from api.schemas import JobAccepted, JobOut
 from api.uploads import MB, IncomingFile, UploadLimits, discard, spool_uploads
@@ -135,15 +135,15 @@ def ingest(
 )
 def get_job(
     caller: Organiser,
+    viewer: ViewerDep,
+    kb: KB,
     jobs: Jobs,
     job_id: Annotated[str, Path(max_length=64, description="the id POST /ingest answered")],
 ) -> dict[str, Any]:
+    """Results naming a document the caller may not see (restricted to other teams) keep
+    their status but not their name or document id (`hidden: true`)."""
     job = jobs.get(job_id)
     if job is None:
         raise ApiError(404, f"No ingest job {job_id!r}: use the job_id that POST /ingest gave.")
-    data = job.to_dict()
-    return {
-        **{k: v for k, v in data.items() if k not in ("done", "total", "current")},
-        "uploads": [{"name": u.name, "size": u.size} for u in job.uploads],
-        "progress": {"done": job.done, "total": job.total, "current": job.current},
-    }
+    teams = viewer.teams
+    return job_view(job, kb, None if teams is None else lambda vis: may_see(vis, teams))
