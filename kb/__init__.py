@@ -1,4 +1,11 @@
-"""Knowledge base: stores documents and chunks, indexes them, and answers hybrid searches."""
+"""Knowledge base: stores documents and chunks, indexes them, and answers hybrid searches.
+
+`KnowledgeBase` (and with it faiss) is imported on first use, so that the value types and
+errors (`kb.types`, `kb.errors`, `kb.safe_yaml`) cost nothing to import for ingest and the
+recommender.
+"""
+
+from typing import TYPE_CHECKING, Any
 
 from kb.embed import DEFAULT_MODEL_NAME, Embedder, SentenceTransformerEmbedder, default_model_path
 from kb.errors import (
@@ -9,7 +16,6 @@ from kb.errors import (
     NotFoundError,
     StoreMismatchError,
 )
-from kb.knowledge_base import KnowledgeBase, read_manifest
 from kb.store import doc_id_for
 from kb.types import (
     DOC_TYPES,
@@ -24,6 +30,20 @@ from kb.types import (
     SearchFilters,
     WriteResult,
 )
+
+if TYPE_CHECKING:
+    from kb.knowledge_base import KnowledgeBase, read_manifest
+
+_LAZY = {"KnowledgeBase": "kb.knowledge_base", "read_manifest": "kb.knowledge_base"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'kb' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_MODEL_NAME",

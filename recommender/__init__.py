@@ -15,7 +15,6 @@ from recommender.catalog import (
     Team,
     build_catalog,
     default_weight,
-    load_catalog_dir,
 )
 from recommender.colleagues import Colleague, who_to_ask
 from recommender.errors import (
@@ -36,6 +35,7 @@ from recommender.feedback import (
     record_rating,
 )
 from recommender.gaps import GapReport, SkillGap, employee_gaps
+from recommender.loading import load_catalog_dir, read_catalog_dir
 from recommender.materials import MaterialItem, MaterialSource, recommend_materials
 from recommender.next_module import ModuleOption, NextModuleResult, next_module
 from recommender.plan import Plan, PlanStep, greedy_plan, plan_modules
@@ -86,6 +86,7 @@ __all__ = [
     "greedy_plan",
     "load_catalog",
     "load_catalog_dir",
+    "read_catalog_dir",
     "next_module",
     "open_store",
     "plan_modules",

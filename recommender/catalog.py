@@ -9,13 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from kb.safe_yaml import YamlLimitError, load_yaml
-from recommender.errors import CatalogInvalidError, Fault, UnknownIdError
+from recommender.errors import UnknownIdError
 
 LEVEL_MIN = 0
 LEVEL_MAX = 5
@@ -248,44 +244,3 @@ def build_catalog(raw: RawCatalog) -> Catalog:
     return Catalog(
         skills=skills, teams=teams, courses=courses, modules=modules, employees=employees
     )
-
-
-def read_catalog_dir(directory: Path) -> RawCatalog:
-    """Raw YAML of the four files, faults only for unreadable files (the rest is validation's)."""
-    faults: list[Fault] = []
-    raw: RawCatalog = {}
-    if not directory.is_dir():
-        raise CatalogInvalidError([Fault(str(directory), "folder", "not a directory")])
-    for name in CATALOG_FILES:
-        path = directory / f"{name}.yaml"
-        if not path.exists():
-            alt = directory / f"{name}.yml"
-            path = alt if alt.exists() else path
-        if not path.exists():
-            faults.append(Fault(f"{name}.yaml", "file", "missing"))
-            continue
-        try:
-            raw[name] = load_yaml(
-                path.read_text(encoding="utf-8"),
-                max_chars=CATALOG_MAX_CHARS,
-                max_nodes=CATALOG_MAX_NODES,
-            )
-        except YamlLimitError as exc:
-            faults.append(Fault(path.name, "file", f"refused: {exc}"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            detail = str(exc).replace("\n", " ")
-            faults.append(Fault(path.name, "file", f"not valid YAML: {detail}"))
-    if faults:
-        raise CatalogInvalidError(faults)
-    return raw
-
-
-def load_catalog_dir(directory: Path) -> tuple[Catalog, RawCatalog]:
-    """Read, validate (all faults at once) and build; raises `CatalogInvalidError` on any fault."""
-    from recommender.validate import validate_catalog
-
-    raw = read_catalog_dir(directory)
-    faults = validate_catalog(raw)
-    if faults:
-        raise CatalogInvalidError(faults)
-    return build_catalog(raw), raw

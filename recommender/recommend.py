@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kb.errors import KBError
 from recommender.catalog import Catalog
 from recommender.collaborative import module_support, similar_colleagues
 from recommender.colleagues import Colleague, who_to_ask
@@ -98,11 +99,7 @@ def recommend(
     elif gaps:
         try:
             materials = recommend_materials(catalog, employee, gaps, source, k, neighbours)
-        except Exception as exc:  # the kb's own errors (e.g. empty store) become a note
-            from kb import KBError
-
-            if not isinstance(exc, KBError):
-                raise
+        except KBError as exc:  # the kb's own errors (e.g. an empty store) become a note
             notes.append(f"materials unavailable: {exc}")
     authors: dict[str, list[str]] = {}
     for item in materials:

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from recommender.catalog import Catalog, build_catalog, load_catalog_dir
+from recommender.catalog import Catalog, build_catalog
 from recommender.errors import NoCatalogError
 from recommender.feedback import apply_events
+from recommender.loading import load_catalog_dir
 from recommender.store import CatalogStore
 
 
