@@ -29,6 +29,7 @@ from kb.types import (
     Location,
     SearchFilters,
     WriteResult,
+    visible_to,
 )
 
 if TYPE_CHECKING:
@@ -70,4 +71,5 @@ __all__ = [
     "default_model_path",
     "doc_id_for",
     "read_manifest",
+    "visible_to",
 ]

@@ -143,14 +143,20 @@ def filter_clause(filters: SearchFilters | None) -> tuple[str, list[Any]]:
             )
             params.append(value)
     if filters.viewer_teams is not None:
-        teams = list(filters.viewer_teams)
-        marks = ",".join("?" * len(teams)) or "NULL"
-        clauses.append(
-            "(d.visibility = '[]' OR EXISTS (SELECT 1 FROM json_each(d.visibility) j "
-            f"WHERE j.value IN ({marks})))"
-        )
+        clause, teams = visibility_clause(filters.viewer_teams)
+        clauses.append(clause)
         params.extend(teams)
     return (" AND ".join(clauses) or "1"), params
+
+
+def visibility_clause(teams: tuple[str, ...]) -> tuple[str, list[str]]:
+    """`kb.types.visible_to` in SQL (over alias `d`): unrestricted, or a team in common."""
+    marks = ",".join("?" * len(teams)) or "NULL"
+    return (
+        "(d.visibility = '[]' OR EXISTS (SELECT 1 FROM json_each(d.visibility) j "
+        f"WHERE j.value IN ({marks})))",
+        list(teams),
+    )
 
 
 _VERSION_SQL = "SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'version'), 0)"

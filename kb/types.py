@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -70,6 +71,16 @@ class DocumentInput:
     root: str | None = None
 
 
+def visible_to(visibility: Sequence[str], teams: tuple[str, ...] | None) -> bool:
+    """The visibility rule: `teams` None (a trusted caller) sees everything; otherwise a
+    document restricted to some teams needs one of them in `teams`.
+
+    `kb.store.visibility_clause` is the same rule in SQL, for searches and listings; a test
+    checks the two against each other.
+    """
+    return teams is None or not visibility or bool(set(visibility) & set(teams))
+
+
 @dataclass(frozen=True)
 class DocumentInfo:
     doc_id: str
@@ -87,6 +98,9 @@ class DocumentInfo:
     visibility: tuple[str, ...] = ()
     origin: str = ""
     content_hash: str = ""
+
+    def visible_to(self, teams: tuple[str, ...] | None) -> bool:
+        return visible_to(self.visibility, teams)
 
     def to_dict(self) -> dict[str, Any]:
         return {
