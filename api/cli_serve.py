@@ -7,6 +7,7 @@ worker thread. Configuration problems (keys file, store) are reported as one sen
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -25,7 +26,8 @@ from api.cli_common import CliContext, CliError
 @click.pass_obj
 def serve(obj: CliContext, host: str, port: int, log_level: str) -> None:
     """Serve the HTTP API (OpenAPI at /docs). Needs KB_API_KEYS_FILE, a YAML list of
-    {key, role, employee}; KB_AUTH_DISABLED=1 runs without keys, for development only."""
+    {key_sha256, role, employee} (see `kb keys add`); KB_AUTH_DISABLED=1 runs without keys,
+    for development only."""
     import uvicorn
 
     from api.app import ConfigurationError, create_app
@@ -45,45 +47,82 @@ def keys() -> None:
     """API keys for the HTTP service and the web pages (a YAML file, KB_API_KEYS_FILE)."""
 
 
-@keys.command("add")
-@click.option(
+_KEYS_FILE = click.option(
     "--file",
     "keys_file",
     type=click.Path(dir_okay=False, path_type=Path),
     required=True,
-    help="The keys file to append to (created if missing; keep it out of version control).",
+    help="The keys file (KB_API_KEYS_FILE; keep it out of version control).",
 )
+
+
+def _valid_entries(keys_file: Path, doing: str) -> list[Any]:
+    from api.auth import ApiKeysError, load_api_keys, read_entries
+
+    try:
+        load_api_keys(keys_file)
+    except ApiKeysError as exc:
+        raise CliError(f"Not {doing} a faulty keys file: {exc}") from None
+    return read_entries(keys_file)
+
+
+@keys.command("add")
+@_KEYS_FILE
 @click.option("--role", type=click.Choice(["employee", "organiser", "admin"]), required=True)
 @click.option("--employee", default=None, help="The employee id an employee key acts as.")
 @click.option("--team", default=None, help="An organiser's team (for restricted documents).")
 def add_key(keys_file: Path, role: str, employee: str | None, team: str | None) -> None:
-    """Generate a random key, append it to the keys file, and print it once."""
+    """Generate a random key, store its SHA-256 in the keys file (created with mode 0600 if
+    missing) and print the key: this is the only time it is shown."""
     import secrets
 
-    import yaml
-
-    from api.auth import ApiKeysError, load_api_keys
+    from api.auth import hash_key, write_keys_file
 
     if role == "employee" and not employee:
         raise CliError("An employee key needs --employee ID (the employee it acts as).")
-    entries: list[dict[str, str]] = []
-    if keys_file.exists():
-        try:
-            load_api_keys(keys_file)
-        except ApiKeysError as exc:
-            raise CliError(f"Not adding to a faulty keys file: {exc}") from None
-        entries = yaml.safe_load(keys_file.read_text()) or []
-    entry = {"key": secrets.token_urlsafe(24), "role": role}
+    entries = _valid_entries(keys_file, "adding to") if keys_file.exists() else []
+    key = secrets.token_urlsafe(24)
+    entry = {"key_sha256": hash_key(key), "role": role}
     if employee:
         entry["employee"] = employee
     if team:
         entry["team"] = team
-    entries.append(entry)
-    keys_file.parent.mkdir(parents=True, exist_ok=True)
-    keys_file.write_text(yaml.safe_dump(entries, sort_keys=False))
-    keys_file.chmod(0o600)
+    write_keys_file(keys_file, [*entries, entry])
     who = f" for {employee}" if employee else (f" (team {team})" if team else "")
-    click.echo(f"{role}{who}: {entry['key']}")
+    click.echo(f"{role}{who}: {key}")
+    click.echo(
+        f"Shown only now: {keys_file} keeps the key's SHA-256, not the key. Pass it on to "
+        "its holder, or lose it and add another.",
+        err=True,
+    )
+    plain = sum(1 for e in entries if "key" in e)
+    if plain:
+        click.echo(
+            f"{keys_file} still stores {plain} other key(s) in plain text: "
+            f"`kb keys hash --file {keys_file}` keeps only their SHA-256.",
+            err=True,
+        )
+
+
+@keys.command("hash")
+@_KEYS_FILE
+def hash_keys(keys_file: Path) -> None:
+    """Replace every plain `key` in the keys file by its `key_sha256` (rewritten atomically,
+    mode 0600). The keys themselves keep working; the file no longer reveals them."""
+    from api.auth import hash_entries, write_keys_file
+
+    if not keys_file.exists():
+        raise CliError(f"{keys_file}: no such file.")
+    entries, converted = hash_entries(_valid_entries(keys_file, "converting"))
+    if not converted:
+        click.echo(f"{keys_file}: all {len(entries)} key(s) are already stored as hashes.")
+        return
+    write_keys_file(keys_file, entries)
+    click.echo(
+        f"{keys_file}: {converted} plain key(s) replaced by their SHA-256 "
+        f"({len(entries) - converted} already were). Copies and backups of the old file "
+        "still hold the plain keys: delete them."
+    )
 
 
 def register(group: click.Group) -> None:

@@ -5,7 +5,8 @@ a local file under ``api/static`` (no CDN, no build step). The pages are static:
 data and no key. Each page asks the signed-in user's browser for the API key it keeps in
 ``sessionStorage`` and calls the same HTTP endpoints as any other client, with a Bearer
 header, so the API's checks (roles, visibility) are the only ones, and nothing here can widen
-them. Keys never appear in URLs.
+them. Keys never appear in URLs: the sign-in form posts (its body is never read) should its
+script fail, rather than fall back to a GET with the key in the query string.
 
 A strict Content-Security-Policy on the pages (scripts and styles from this origin only, no
 inline script) is a second line of defence behind the pages' own escaping of snippets.
@@ -65,3 +66,9 @@ def mount_web(app: FastAPI) -> None:
                 404, f"No page {page[:50]!r}: the pages are {', '.join(PAGES)} under {PREFIX}/."
             )
         return _page(page)
+
+    @app.post(f"{PREFIX}/signin", include_in_schema=False)
+    def signin_without_script() -> RedirectResponse:
+        """The sign-in form posts here only when its script did not run: the key came in the
+        request body (so not in any URL or log line) and is not read. Back to the form."""
+        return RedirectResponse(f"{PREFIX}/signin", status_code=303)

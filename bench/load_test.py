@@ -37,6 +37,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from _common import ROOT, save, summary_ms  # noqa: E402
 
+from api.auth import hash_key  # noqa: E402
+
 HOST = "127.0.0.1"
 SAMPLE = ROOT / "data" / "sample"
 TOPICS = [
@@ -273,8 +275,8 @@ def main() -> None:
         keys.write_text(
             yaml.safe_dump(
                 [
-                    {"key": admin, "role": "admin"},
-                    {"key": employee, "role": "employee", "employee": "liam-chen"},
+                    {"key_sha256": hash_key(admin), "role": "admin"},
+                    {"key_sha256": hash_key(employee), "role": "employee", "employee": "liam-chen"},
                 ]
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -200,3 +201,22 @@ def test_the_cli_refuses_a_malformed_keys_file(tmp_path: Path) -> None:
 
 def test_sample_keys_cover_every_role() -> None:
     assert {e["role"] for e in KEY_ENTRIES} == {"employee", "organiser", "admin"}
+
+
+def test_the_sign_in_form_posts_and_the_post_never_reads_the_key(client: TestClient) -> None:
+    """Should its script fail to load, the form must not fall back to a GET, which would put
+    the key in the URL (history, access log)."""
+    html = client.get("/web/signin").text
+    form = re.search(r"<form[^>]*id=\"signin-form\"[^>]*>", html)
+    assert form is not None and 'method="post"' in form.group(0), form
+    response = client.post(
+        "/web/signin", data={"employee": "", "key": KEYS["admin"]}, follow_redirects=False
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/web/signin"
+    assert KEYS["admin"] not in response.text + response.headers["location"]
+
+
+def test_both_key_formats_in_one_file_are_accepted(client: TestClient) -> None:
+    assert "key" in KEY_ENTRIES[0] and "key_sha256" in KEY_ENTRIES[1]
+    for who in ("admin", "organiser"):
+        assert client.get("/me", headers=auth(who)).status_code == 200
