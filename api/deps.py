@@ -6,7 +6,7 @@ signature says what it needs (``kb: KB, caller: Organiser``) and the checks live
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -62,13 +62,10 @@ class Services:
     keyring: KeyRing | None  # None: authentication disabled (development only)
 
 
-def may_see(visibility: Sequence[str], teams: tuple[str, ...] | None) -> bool:
-    """`teams` None sees everything; otherwise a restricted document needs a team in common."""
-    return teams is None or not visibility or bool(set(visibility) & set(teams))
-
-
 def can_see(doc: DocumentInfo, teams: tuple[str, ...] | None) -> bool:
-    return may_see(doc.visibility, teams)
+    """`teams` None sees everything; otherwise a restricted document needs a team in common
+    (kb's rule, `kb.visible_to`)."""
+    return doc.visible_to(teams)
 
 
 class VisibleSource:

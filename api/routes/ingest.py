@@ -14,12 +14,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Path, UploadFile, status
 from fastapi.responses import JSONResponse
 
-from api.deps import KB, Jobs, Organiser, SettingsDep, ViewerDep, may_see
+from api.deps import KB, Jobs, Organiser, SettingsDep, ViewerDep
 from api.errors import ApiError
 from api.jobs import Job, job_view
 from api.routes import errors
 from api.schemas import JobAccepted, JobOut
 from api.uploads import MB, IncomingFile, UploadLimits, discard, spool_uploads
+from kb import visible_to
 
 router = APIRouter(tags=["ingest"])
 
@@ -146,4 +147,4 @@ def get_job(
     if job is None:
         raise ApiError(404, f"No ingest job {job_id!r}: use the job_id that POST /ingest gave.")
     teams = viewer.teams
-    return job_view(job, kb, None if teams is None else lambda vis: may_see(vis, teams))
+    return job_view(job, kb, None if teams is None else lambda vis: visible_to(vis, teams))
