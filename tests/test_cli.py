@@ -164,6 +164,9 @@ def test_keys_add_writes_a_loadable_keys_file(tmp_path: Path) -> None:
         ("organiser", None),
         ("employee", "liam-chen"),
     ]
-    assert loaded[1].key in second.stdout
+    from api.auth import hash_key
+
+    printed = second.stdout.strip().splitlines()[0].rsplit(": ", 1)[1]
+    assert loaded[1].key_sha256 == hash_key(printed) and printed not in keys_file.read_text()
     refused = runner.invoke(main, ["keys", "add", "--file", str(keys_file), "--role", "employee"])
     assert refused.exit_code == 2 and "--employee" in refused.stderr
