@@ -18,9 +18,11 @@ from typing import Literal
 
 import pathspec
 
+from ingest.errors import UnreadableFile
 from ingest.parsers import SUPPORTED
 
 SIDECAR_SUFFIX = ".meta.yaml"
+SIDECAR_MAX_BYTES = 1024 * 1024
 IGNORE_FILE = ".kbignore"
 _SKIP_DIRS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", "node_modules"}
 ARCHIVE_SUFFIX = ".zip"
@@ -67,9 +69,24 @@ def _read_file(path: Path) -> Callable[[], bytes]:
     return path.read_bytes
 
 
+def _check_sidecar_size(name: str, size: int) -> None:
+    if size > SIDECAR_MAX_BYTES:
+        raise UnreadableFile(
+            f"its sidecar {name} is {size:,} bytes, over the limit of {SIDECAR_MAX_BYTES:,}: "
+            "a sidecar holds a few lines of metadata"
+        )
+
+
 def _read_sidecar(path: Path) -> Callable[[], bytes | None]:
     sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
-    return lambda: sidecar.read_bytes() if sidecar.is_file() else None
+
+    def read() -> bytes | None:
+        if not sidecar.is_file():
+            return None
+        _check_sidecar_size(sidecar.name, sidecar.stat().st_size)  # before reading it
+        return sidecar.read_bytes()
+
+    return read
 
 
 def _too_big(size: int, limits: Limits) -> str | None:
@@ -163,7 +180,14 @@ def _zip_sidecar(
     sidecar = name + SIDECAR_SUFFIX
     if sidecar not in names:
         return lambda: None
-    return _zip_reader(opened, archive, sidecar)
+    read = _zip_reader(opened, archive, sidecar)
+
+    def read_checked() -> bytes:
+        data = read()  # the archive's own limits bound this read
+        _check_sidecar_size(sidecar, len(data))
+        return data
+
+    return read_checked
 
 
 EntryProblem = Literal["unsafe", "control", "symlink", "archive"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -333,3 +334,21 @@ def test_upload_job_with_a_hostile_file_stores_the_good_one(client: TestClient) 
     assert "levels deep" in results["hostile.md"]["error"]
     assert results["bomb.md"]["status"] == "failed"
     assert "aliases" in results["bomb.md"]["error"]
+
+
+def test_an_oversized_sidecar_is_refused_before_it_is_read(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    folder = tmp_path / "c"
+    write(folder / "good.md", "# Calibration\n\nReliability diagrams.\n")
+    write(folder / "notes.txt", "Drift notes.\n")
+    write(folder / "notes.txt.meta.yaml", "tags: [" + "x, " * 600_000 + "y]\n")
+    archive = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("inner.txt", "Serving notes.\n")
+        bundle.writestr("inner.txt.meta.yaml", "title: " + "t" * 2_000_000 + "\n")
+    report = ingest_paths(kb, [folder, archive])
+    reasons = {f["path"]: f["error"] for f in report.failed}
+    assert set(reasons) == {"notes.txt", "bundle.zip/inner.txt"}
+    assert all("over the limit of 1,048,576" in reason for reason in reasons.values())
+    assert report.added == 1
