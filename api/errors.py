@@ -131,12 +131,13 @@ def _recommender_response(request: Request, exc: Exception) -> JSONResponse:
             409, "No catalogue loaded yet: load one with PUT /catalog (organisers), then retry."
         )
     if isinstance(exc, CatalogInvalidError):
-        faults = [f.to_dict() for f in exc.faults]
+        shown = "" if exc.total == len(exc.faults) else f" (the first {len(exc.faults)} listed)"
         return error_response(
             422,
-            f"The catalogue has {len(faults)} fault(s) and nothing was loaded; fix them all "
-            "and upload it again.",
-            faults=faults,
+            f"The catalogue has {exc.total} fault(s){shown} and nothing was loaded; fix them "
+            "all and upload it again.",
+            faults=[f.to_dict() for f in exc.faults],
+            total_faults=exc.total,
         )
     if isinstance(exc, InvalidValueError):
         return error_response(422, str(exc))

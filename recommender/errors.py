@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+# A catalogue of thousands of bad entries is reported by its first faults and a count: the
+# organiser fixes the pattern, and the answer stays small.
+FAULTS_SHOWN = 200
+
 
 @dataclass(frozen=True)
 class Fault:
@@ -50,7 +54,10 @@ class CatalogInvalidError(RecommenderError):
     """A catalogue with faults; carries all of them so that organisers can fix them in one pass."""
 
     def __init__(self, faults: Sequence[Fault]) -> None:
-        self.faults = tuple(faults)
-        lines = [f"catalogue has {len(self.faults)} fault(s); nothing was loaded:"]
+        self.total = len(faults)
+        self.faults = tuple(faults[:FAULTS_SHOWN])
+        lines = [f"catalogue has {self.total} fault(s); nothing was loaded:"]
         lines += [f"  - {fault}" for fault in self.faults]
+        if self.total > len(self.faults):
+            lines.append(f"  ... and {self.total - len(self.faults)} more like these")
         super().__init__("\n".join(lines))

@@ -318,6 +318,22 @@ def test_put_catalog_with_hostile_yaml_is_422_not_500(
     assert fault["file"] == name and message in fault["message"]
 
 
+def test_a_catalogue_of_thousands_of_faults_answers_with_the_first_and_a_count(
+    client: TestClient,
+) -> None:
+    people = "".join(f"- {{id: p{i}, name: P, team: nowhere}}\n" for i in range(3000))
+    response = client.put(
+        "/catalog",
+        files=files_part(_catalogue_parts(**{"employees.yaml": people})),
+        headers=auth("admin"),
+    )
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert len(error["faults"]) == 200 and error["total_faults"] >= 3000
+    assert "the first 200 listed" in error["message"]
+    assert len(response.content) < 100_000
+
+
 def test_upload_job_with_a_hostile_file_stores_the_good_one(client: TestClient) -> None:
     job = ingest(
         client,
