@@ -37,7 +37,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from _common import ROOT, save, summary_ms  # noqa: E402
 
-from api.auth import hash_key  # noqa: E402
+from api.http.auth import hash_key  # noqa: E402
 
 HOST = "127.0.0.1"
 SAMPLE = ROOT / "data" / "sample"

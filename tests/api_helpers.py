@@ -13,8 +13,8 @@ from typing import Any
 import yaml
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from api.auth import hash_key
+from api.http.app import create_app
+from api.http.auth import hash_key
 from api.settings import Settings
 from kb import Embedder
 from tests.helpers import markdown_doc

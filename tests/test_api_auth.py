@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import ConfigurationError, create_app
-from api.auth import ApiKeysError, KeyRing, load_api_keys
+from api.http.app import ConfigurationError, create_app
+from api.http.auth import ApiKeysError, KeyRing, load_api_keys
 from api.settings import Settings
 from kb import SentenceTransformerEmbedder
 from tests.api_helpers import (

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from api.http.app import create_app
 from ingest import IngestReport, ingest_paths
 from kb import SentenceTransformerEmbedder
 from tests.api_helpers import (

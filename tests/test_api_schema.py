@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.app import create_app
+from api.http.app import create_app
 from ingest import ingest_paths
 from kb import KnowledgeBase, SentenceTransformerEmbedder
 from recommender import load_catalog, open_store

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from api.errors import ApiError
-from api.uploads import IncomingFile, UploadLimits, spool_uploads
 from ingest import ingest_paths
+from ingest.errors import UploadRefused
+from ingest.uploads import IncomingFile, UploadLimits, spool_uploads
 from kb import KnowledgeBase, SentenceTransformerEmbedder
 from tests.api_helpers import auth, files_part, running_client, wait_for_job
 from tests.helpers import markdown_doc
@@ -152,47 +152,52 @@ def test_kb_ingest_exits_1_naming_each_refused_entry_on_one_line(tmp_path: Path)
 
 
 @pytest.mark.parametrize(
-    ("entries", "status", "named", "says"),
+    ("entries", "kind", "named", "says"),
     [
         (
             {"a.md": "# A", "inner.zip": b"PK\x05\x06" + b"\x00" * 18},
-            415,
+            "unsupported",
             "up.zip/inner.zip",
             "nested",
         ),
         (
             {"a.md": "# A", symlink_info("link.md"): "/etc/passwd"},
-            422,
+            "invalid",
             "up.zip/link.md",
             "symbolic link",
         ),
-        ({"a.md": "# A", "bad\nname.md": "# B"}, 422, "up.zip/bad\\nname.md", "control characters"),
+        (
+            {"a.md": "# A", "bad\nname.md": "# B"},
+            "invalid",
+            "up.zip/bad\\nname.md",
+            "control characters",
+        ),
         (
             {"a.md": "# A", "rtl\u202egpj.md": "# B"},
-            422,
+            "invalid",
             "up.zip/rtl\\u202egpj.md",
             "control characters",
         ),
     ],
 )
 def test_uploads_refuse_the_same_entries(
-    tmp_path: Path, entries: dict[Any, Any], status: int, named: str, says: str
+    tmp_path: Path, entries: dict[Any, Any], kind: str, named: str, says: str
 ) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
         for name, data in entries.items():
             zf.writestr(name, data)
     limits = UploadLimits(10, 10**6, 10**7, 100, 10**7)
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(UploadRefused) as info:
         spool_uploads([IncomingFile("up.zip", io.BytesIO(buffer.getvalue()))], tmp_path, limits)
-    assert info.value.status_code == status
-    assert info.value.details.get("file") == named
+    assert info.value.kind == kind
+    assert info.value.file == named
     assert says in info.value.message and "\n" not in info.value.message
 
 
 def test_uploads_refuse_a_file_name_with_control_characters(tmp_path: Path) -> None:
     limits = UploadLimits(10, 10**6, 10**7, 100, 10**7)
-    with pytest.raises(ApiError) as info:
+    with pytest.raises(UploadRefused) as info:
         spool_uploads([IncomingFile("two\nlines.md", io.BytesIO(b"# A"))], tmp_path, limits)
-    assert info.value.status_code == 422 and "control characters" in info.value.message
+    assert info.value.kind == "invalid" and "control characters" in info.value.message
     assert "\n" not in info.value.message

@@ -149,7 +149,7 @@ def test_killed_ingest_leaves_a_store_that_works_and_finishes_on_rerun(
 
 
 def test_keys_add_writes_a_loadable_keys_file(tmp_path: Path) -> None:
-    from api.auth import load_api_keys
+    from api.http.auth import load_api_keys
 
     keys_file = tmp_path / "keys.yaml"
     runner = CliRunner()
@@ -164,7 +164,7 @@ def test_keys_add_writes_a_loadable_keys_file(tmp_path: Path) -> None:
         ("organiser", None),
         ("employee", "liam-chen"),
     ]
-    from api.auth import hash_key
+    from api.http.auth import hash_key
 
     printed = second.stdout.strip().splitlines()[0].rsplit(": ", 1)[1]
     assert loaded[1].key_sha256 == hash_key(printed) and printed not in keys_file.read_text()

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from api.auth import ApiKeysError, KeyRing, hash_key, load_api_keys
 from api.cli import main
+from api.http.auth import ApiKeysError, KeyRing, hash_key, load_api_keys
 
 PLAIN = "plain-key-0123456789abcdef"
 

@@ -12,8 +12,8 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from api.cli_common import CliContext
-from api.cli_recommender import register
+from api.cli.common import CliContext
+from api.cli.recommender import register
 from recommender import open_store
 
 CATALOGS = Path(__file__).parent / "catalogs"

@@ -23,8 +23,8 @@ import pytest
 import uvicorn
 import yaml
 
-from api.app import create_app
-from api.auth import hash_key
+from api.http.app import create_app
+from api.http.auth import hash_key
 from api.settings import Settings
 from kb import Embedder
 

@@ -29,7 +29,7 @@ from typing import Any, Literal
 from ingest import IngestReport, Limits, ingest_paths
 from kb import KnowledgeBase
 
-log = logging.getLogger("api.jobs")
+log = logging.getLogger("ingest.jobs")
 
 JobState = Literal["queued", "running", "done", "failed", "interrupted"]
 FINISHED: tuple[JobState, ...] = ("done", "failed", "interrupted")

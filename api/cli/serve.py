@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from api.cli_common import CliContext, CliError
+from api.cli.common import CliContext, CliError
 
 
 @click.command("serve")
@@ -30,8 +30,8 @@ def serve(obj: CliContext, host: str, port: int, log_level: str) -> None:
     for development only."""
     import uvicorn
 
-    from api.app import ConfigurationError, create_app
-    from api.auth import ApiKeysError
+    from api.http.app import ConfigurationError, create_app
+    from api.http.auth import ApiKeysError
     from api.settings import Settings
 
     settings = Settings().model_copy(update={"home": Path(obj.home), "model": obj.model})
@@ -57,7 +57,7 @@ _KEYS_FILE = click.option(
 
 
 def _valid_entries(keys_file: Path, doing: str) -> list[Any]:
-    from api.auth import ApiKeysError, load_api_keys, read_entries
+    from api.http.auth import ApiKeysError, load_api_keys, read_entries
 
     try:
         load_api_keys(keys_file)
@@ -76,7 +76,7 @@ def add_key(keys_file: Path, role: str, employee: str | None, team: str | None) 
     missing) and print the key: this is the only time it is shown."""
     import secrets
 
-    from api.auth import hash_key, write_keys_file
+    from api.http.auth import hash_key, write_keys_file
 
     if role == "employee" and not employee:
         raise CliError("An employee key needs --employee ID (the employee it acts as).")
@@ -109,7 +109,7 @@ def add_key(keys_file: Path, role: str, employee: str | None, team: str | None) 
 def hash_keys(keys_file: Path) -> None:
     """Replace every plain `key` in the keys file by its `key_sha256` (rewritten atomically,
     mode 0600). The keys themselves keep working; the file no longer reveals them."""
-    from api.auth import hash_entries, write_keys_file
+    from api.http.auth import hash_entries, write_keys_file
 
     if not keys_file.exists():
         raise CliError(f"{keys_file}: no such file.")

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from api.errors import ApiError
-from api.jobs import Upload
 from ingest import SIDECAR_SUFFIX, SUPPORTED
+from ingest.errors import UploadRefused
+from ingest.jobs import Upload
 from ingest.sources import CONTROL_CHARACTERS, entry_problem, escape_controls, unsafe_path
 
 MB = 1024 * 1024
@@ -91,18 +91,20 @@ def check_archive(path: Path, name: str, limits: UploadLimits) -> int:
         with zipfile.ZipFile(path) as zf:
             infos = [info for info in zf.infolist() if not info.is_dir()]
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ApiError(422, f"{name} is not a readable .zip archive ({exc}).", file=name) from None
+        raise UploadRefused(
+            "invalid", f"{name} is not a readable .zip archive ({exc}).", file=name
+        ) from None
     if len(infos) > limits.max_zip_entries:
-        raise ApiError(
-            413,
+        raise UploadRefused(
+            "too_large",
             f"{name} has {len(infos)} entries, over the limit of {limits.max_zip_entries} "
             "(KB_ZIP_MAX_ENTRIES); split it into smaller archives.",
             file=name,
         )
     unpacked = sum(info.file_size for info in infos)
     if unpacked > limits.max_zip_bytes:
-        raise ApiError(
-            413,
+        raise UploadRefused(
+            "too_large",
             f"{name} unpacks to {_mb(unpacked)}, over the limit of {_mb(limits.max_zip_bytes)} "
             "(KB_ZIP_MAX_UNCOMPRESSED_MB); split it into smaller archives.",
             file=name,
@@ -123,22 +125,22 @@ def check_archive(path: Path, name: str, limits: UploadLimits) -> int:
                 "symlink": "put the file itself in the archive and upload again.",
                 "archive": "unpack it and upload its files, or upload it on its own.",
             }[what]
-            raise ApiError(
-                415 if what == "archive" else 422,
+            raise UploadRefused(
+                "unsupported" if what == "archive" else "invalid",
                 f"{shown}: {reason}; {fix}",
                 file=shown,
             )
         kind = _kind(entry.name)
         if kind is None or kind == "archive":
-            raise ApiError(
-                415,
+            raise UploadRefused(
+                "unsupported",
                 f"{shown}: unsupported file type inside the archive; supported: "
                 f"{', '.join((*SUPPORTED, SIDECAR_SUFFIX))}. Remove it and upload again.",
                 file=shown,
             )
         if info.file_size > limits.max_file_bytes:
-            raise ApiError(
-                413,
+            raise UploadRefused(
+                "too_large",
                 f"{shown} is {_mb(info.file_size)}, over the per-file limit of "
                 f"{_mb(limits.max_file_bytes)} (KB_UPLOAD_MAX_FILE_MB).",
                 file=shown,
@@ -146,8 +148,10 @@ def check_archive(path: Path, name: str, limits: UploadLimits) -> int:
         if kind == "document":
             documents += 1
     if documents == 0:
-        raise ApiError(
-            422, f"{name} holds no document to ingest (supported: {_supported_list()}).", file=name
+        raise UploadRefused(
+            "invalid",
+            f"{name} holds no document to ingest (supported: {_supported_list()}).",
+            file=name,
         )
     return documents
 
@@ -156,13 +160,13 @@ def spool_uploads(
     files: list[IncomingFile], dest: Path, limits: UploadLimits
 ) -> tuple[list[Upload], int]:
     """Check and copy the files into `dest`; return the uploads to ingest (sidecars travel
-    beside their file) and the number of documents expected. Raises ApiError, leaving `dest`
+    beside their file) and the number of documents expected. Raises UploadRefused, leaving `dest`
     for the caller to remove."""
     if not files:
-        raise ApiError(422, "No file was sent: add one or more 'files' parts.")
+        raise UploadRefused("invalid", "No file was sent: add one or more 'files' parts.")
     if len(files) > limits.max_files:
-        raise ApiError(
-            413,
+        raise UploadRefused(
+            "too_large",
             f"{len(files)} files in one request, over the limit of {limits.max_files} "
             "(KB_UPLOAD_MAX_FILES): send a .zip, or several requests.",
         )
@@ -172,26 +176,26 @@ def spool_uploads(
     for item in files:
         name = display_name(item.filename)
         if not name:
-            raise ApiError(422, "A file part has no file name: give each file its name.")
+            raise UploadRefused("invalid", "A file part has no file name: give each file its name.")
         if CONTROL_CHARACTERS.search(name):
             shown = escape_controls(name)
-            raise ApiError(
-                422,
+            raise UploadRefused(
+                "invalid",
                 f"{shown}: the file name holds control characters (such as a newline); "
                 "rename the file and upload again.",
                 file=shown,
             )
         kind = _kind(name)
         if kind is None:
-            raise ApiError(
-                415,
+            raise UploadRefused(
+                "unsupported",
                 f"{name}: unsupported file type; supported: {_supported_list()}.",
                 file=name,
             )
         safe = _safe_name(name)
         if safe.lower() in names:
-            raise ApiError(
-                422,
+            raise UploadRefused(
+                "invalid",
                 f"{name}: two files in this upload have the same name "
                 f"({names[safe.lower()]!r}); rename one.",
                 file=name,
@@ -202,8 +206,8 @@ def spool_uploads(
     for name, safe, kind, _ in plan:
         if kind == "sidecar":
             if safe[: -len(SIDECAR_SUFFIX)] not in safe_names:
-                raise ApiError(
-                    422,
+                raise UploadRefused(
+                    "invalid",
                     f"{name} is a metadata sidecar without its file "
                     f"({name[: -len(SIDECAR_SUFFIX)]}) in the same upload.",
                     file=name,
@@ -220,15 +224,15 @@ def spool_uploads(
                 size += len(chunk)
                 total += len(chunk)
                 if size > limits.max_file_bytes and kind != "archive":
-                    raise ApiError(
-                        413,
+                    raise UploadRefused(
+                        "too_large",
                         f"{name} is over the per-file limit of {_mb(limits.max_file_bytes)} "
                         "(KB_UPLOAD_MAX_FILE_MB).",
                         file=name,
                     )
                 if total > limits.max_total_bytes:
-                    raise ApiError(
-                        413,
+                    raise UploadRefused(
+                        "too_large",
                         f"The upload is over the total limit of {_mb(limits.max_total_bytes)} "
                         f"(KB_UPLOAD_MAX_TOTAL_MB), reached at {name}: send fewer files per "
                         "request.",

@@ -1,7 +1,7 @@
 """The web pages: plain HTML, CSS and JS modules served by the API's own process.
 
 Employees will not use curl, and the company network may have no internet, so every asset is
-a local file under ``api/static`` (no CDN, no build step). The pages are static: they carry no
+a local file under ``api/web/static`` (no CDN, no build step). The pages are static: they carry no
 data and no key. Each page asks the signed-in user's browser for the API key it keeps in
 ``sessionStorage`` and calls the same HTTP endpoints as any other client, with a Bearer
 header, so the API's checks (roles, visibility) are the only ones, and nothing here can widen
@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.errors import ApiError
+from api.http.errors import ApiError
 
 STATIC = Path(__file__).resolve().parent / "static"
 PAGES = ("search", "document", "learning", "organiser", "signin")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from api.cli_common import CliContext, CliError, emit_json
+from api.cli.common import CliContext, CliError, emit_json
 from recommender import (
     Catalog,
     CatalogInvalidError,

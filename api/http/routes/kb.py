@@ -12,10 +12,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import KB, Organiser, ViewerDep, can_see
-from api.errors import ApiError
-from api.routes import errors
-from api.schemas import (
+from api.http.deps import KB, Organiser, ViewerDep, can_see
+from api.http.errors import ApiError
+from api.http.routes import errors
+from api.http.schemas import (
     K_MAX,
     OFFSET_MAX,
     Deleted,

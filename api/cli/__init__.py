@@ -1,5 +1,5 @@
 """The `kb` command line: ingest, search, evaluate, manage documents (and, registered from
-api.cli_recommender, the recommender's commands)."""
+api.cli.recommender, the recommender's commands)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from typing import Any
 
 import click
 
-from api import cli_recommender, cli_serve
-from api.cli_common import CliContext, CliError, emit_json
+from api.cli import recommender as cli_recommender
+from api.cli import serve as cli_serve
+from api.cli.common import CliContext, CliError, emit_json
 from api.settings import Settings
 from kb import DOC_TYPES, SEARCH_MODES, KBError, SearchFilters
 

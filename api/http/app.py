@@ -19,15 +19,15 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import KeyRing, load_api_keys
-from api.deps import Catalogs, Services
-from api.errors import ApiError, error_response, install_error_handlers
-from api.jobs import JobManager
-from api.routes import ingest, kb, recommender, system
+from api.http.auth import KeyRing, load_api_keys
+from api.http.deps import Catalogs, Services
+from api.http.errors import ApiError, error_response, install_error_handlers
+from api.http.routes import ingest, kb, recommender, system
 from api.settings import Settings
-from api.uploads import MB
 from api.web import mount_web
 from ingest import Limits
+from ingest.jobs import JobManager
+from ingest.uploads import MB
 from kb import Embedder, KnowledgeBase, SentenceTransformerEmbedder
 
 log = logging.getLogger("api")

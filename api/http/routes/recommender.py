@@ -2,7 +2,7 @@
 and `kb catalog load` do, over HTTP.
 
 Employees may read and post only their own data; organisers and admins anyone's. The
-recommender's errors map to statuses in api.errors (unknown id 404, invalid value 422,
+recommender's errors map to statuses in api.http.errors (unknown id 404, invalid value 422,
 no catalogue 409).
 """
 
@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, File, Path, Query, UploadFile
 
-from api.deps import (
+from api.http.deps import (
     KB,
     Caller,
     CatalogsDep,
@@ -27,10 +27,10 @@ from api.deps import (
     VisibleSource,
     can_see,
 )
-from api.deps import check_employee_access as _check_access
-from api.errors import ApiError
-from api.routes import errors
-from api.schemas import (
+from api.http.deps import check_employee_access as _check_access
+from api.http.errors import ApiError
+from api.http.routes import errors
+from api.http.schemas import (
     HOURS_MAX,
     K_MAX,
     CatalogLoaded,
@@ -43,7 +43,7 @@ from api.schemas import (
     RecommendationOut,
     TeamReportOut,
 )
-from api.uploads import MB, discard, display_name
+from ingest.uploads import MB, discard, display_name
 from recommender import (
     CatalogInvalidError,
     Fault,

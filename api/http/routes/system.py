@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.deps import Caller, ServicesDep
-from api.routes import errors
-from api.schemas import Health, Me
+from api.http.deps import Caller, ServicesDep
+from api.http.routes import errors
+from api.http.schemas import Health, Me
 
 router = APIRouter(tags=["system"])
 

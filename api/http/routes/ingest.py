@@ -1,7 +1,7 @@
 """Uploads: checked and spooled at once (202 with a job id), ingested by the worker thread.
 
 Everything knowable without parsing is refused synchronously with a 4xx naming the file
-(see api.uploads); what only parsing reveals (an empty or broken file) is reported per file
+(see ingest.uploads); what only parsing reveals (an empty or broken file) is reported per file
 in the job's results. Searches keep being served while jobs run.
 """
 
@@ -14,12 +14,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Path, UploadFile, status
 from fastapi.responses import JSONResponse
 
-from api.deps import KB, Jobs, Organiser, SettingsDep, ViewerDep
-from api.errors import ApiError
-from api.jobs import Job, job_view
-from api.routes import errors
-from api.schemas import JobAccepted, JobOut
-from api.uploads import MB, IncomingFile, UploadLimits, discard, spool_uploads
+from api.http.deps import KB, Jobs, Organiser, SettingsDep, ViewerDep
+from api.http.errors import ApiError
+from api.http.routes import errors
+from api.http.schemas import JobAccepted, JobOut
+from ingest.jobs import Job, job_view
+from ingest.uploads import MB, IncomingFile, UploadLimits, discard, spool_uploads
 from kb import visible_to
 
 router = APIRouter(tags=["ingest"])

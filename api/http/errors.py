@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from ingest.errors import UploadRefused
 from kb import EmptyQueryError, EmptyStoreError, KBError, NotFoundError
 from recommender import (
     CatalogInvalidError,
@@ -144,6 +145,16 @@ def _recommender_response(request: Request, exc: Exception) -> JSONResponse:
     return error_response(400, str(exc))
 
 
+# Rule kinds of refused uploads, as HTTP statuses.
+_UPLOAD_STATUS = {"too_large": 413, "unsupported": 415, "invalid": 422}
+
+
+def _upload_response(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, UploadRefused)
+    details: dict[str, Any] = {} if exc.file is None else {"file": exc.file}
+    return error_response(_UPLOAD_STATUS[exc.kind], exc.message, **details)
+
+
 def _kb_response(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, EmptyQueryError):
         return error_response(422, str(exc))
@@ -168,4 +179,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, _http_response)
     app.add_exception_handler(RecommenderError, _recommender_response)
     app.add_exception_handler(KBError, _kb_response)
+    app.add_exception_handler(UploadRefused, _upload_response)
     app.add_exception_handler(Exception, _unexpected_response)

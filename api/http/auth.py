@@ -35,7 +35,7 @@ MIN_KEY_LENGTH = 16
 _FIELDS = {"key", "key_sha256", "role", "employee", "team"}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
-log = logging.getLogger("api.auth")
+log = logging.getLogger("api.http.auth")
 
 
 class ApiKeysError(ValueError):

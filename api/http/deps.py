@@ -15,10 +15,10 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.auth import ADMIN, KeyRing, Principal
-from api.errors import ApiError
-from api.jobs import JobManager
+from api.http.auth import ADMIN, KeyRing, Principal
+from api.http.errors import ApiError
 from api.settings import Settings
+from ingest.jobs import JobManager
 from kb import DocumentInfo, Hit, KnowledgeBase, SearchFilters
 from recommender import Catalog, CatalogStore, NoCatalogError, current_catalog, open_store
 
