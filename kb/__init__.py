@@ -33,9 +33,14 @@ from kb.types import (
 )
 
 if TYPE_CHECKING:
+    from kb.factory import open_knowledge_base
     from kb.knowledge_base import KnowledgeBase, read_manifest
 
-_LAZY = {"KnowledgeBase": "kb.knowledge_base", "read_manifest": "kb.knowledge_base"}
+_LAZY = {
+    "KnowledgeBase": "kb.knowledge_base",
+    "read_manifest": "kb.knowledge_base",
+    "open_knowledge_base": "kb.factory",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -70,6 +75,7 @@ __all__ = [
     "WriteResult",
     "default_model_path",
     "doc_id_for",
+    "open_knowledge_base",
     "read_manifest",
     "visible_to",
 ]

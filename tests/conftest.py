@@ -10,7 +10,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from kb import KnowledgeBase, SentenceTransformerEmbedder  # noqa: E402
+from kb import KnowledgeBase, SentenceTransformerEmbedder, open_knowledge_base  # noqa: E402
+from tests.fakes import HashingEmbedder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "data" / "sample"
@@ -25,9 +26,16 @@ def embedder() -> SentenceTransformerEmbedder:
     return model
 
 
+@pytest.fixture(scope="session")
+def fake_embedder() -> HashingEmbedder:
+    """For tests of mechanics, not of search quality: deterministic and instant."""
+    return HashingEmbedder()
+
+
 @pytest.fixture
-def kb(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> Iterator[KnowledgeBase]:
-    base = KnowledgeBase(tmp_path / "home", embedder)
+def kb(tmp_path: Path, fake_embedder: HashingEmbedder) -> Iterator[KnowledgeBase]:
+    """A fresh knowledge base for checks of ingestion and storage (not of ranking quality)."""
+    base = open_knowledge_base(tmp_path / "home", embedder=fake_embedder)
     yield base
     base.close()
 
@@ -40,7 +48,7 @@ def sample_kb(
     from ingest import ingest_paths
 
     home = tmp_path_factory.mktemp("sample-home")
-    base = KnowledgeBase(home, embedder)
+    base = open_knowledge_base(home, embedder=embedder)
     report = ingest_paths(base, [SAMPLE])
     assert not report.failed, report.failed
     yield base

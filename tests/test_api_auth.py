@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.http.app import ConfigurationError, create_app
 from api.http.auth import ApiKeysError, KeyRing, load_api_keys
 from api.settings import Settings
-from kb import SentenceTransformerEmbedder
+from kb import Embedder
 from tests.api_helpers import (
     KEY_ENTRIES,
     KEYS,
@@ -30,9 +30,9 @@ GOOD_KEY = "x" * 20
 
 @pytest.fixture(scope="module")
 def client(
-    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+    tmp_path_factory: pytest.TempPathFactory, fake_embedder: Embedder
 ) -> Iterator[TestClient]:
-    with running_client(tmp_path_factory.mktemp("api-auth"), embedder) as c:
+    with running_client(tmp_path_factory.mktemp("api-auth"), fake_embedder) as c:
         load_sample_catalog(c)
         yield c
 
@@ -171,13 +171,13 @@ def test_unreadable_keys_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_refuses_to_start_without_keys_unless_auth_is_disabled(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder
+    tmp_path: Path, fake_embedder: Embedder
 ) -> None:
     with pytest.raises(ConfigurationError, match="KB_API_KEYS_FILE"):
         create_app(Settings(home=tmp_path / "home", api_keys_file=None))
     app = create_app(
         Settings(home=tmp_path / "home", api_keys_file=None, auth_disabled=True),
-        embedder=embedder,
+        embedder=fake_embedder,
     )
     with TestClient(app) as client:
         assert client.get("/teams/nlp").status_code == 409  # admin, but no catalogue yet

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api.http.app import create_app
 from ingest import IngestReport, ingest_paths
-from kb import SentenceTransformerEmbedder
+from kb import Embedder
 from tests.api_helpers import (
     CORPUS,
     auth,
@@ -31,9 +31,9 @@ from tests.helpers import markdown_doc
 
 @pytest.fixture(scope="module")
 def client(
-    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+    tmp_path_factory: pytest.TempPathFactory, fake_embedder: Embedder
 ) -> Iterator[TestClient]:
-    with running_client(tmp_path_factory.mktemp("api-ingest"), embedder) as c:
+    with running_client(tmp_path_factory.mktemp("api-ingest"), fake_embedder) as c:
         yield c
 
 
@@ -224,7 +224,7 @@ def test_searches_are_served_while_a_job_runs(client: TestClient) -> None:
 
 
 def test_limits_are_refused_with_413_naming_the_limit(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder
+    tmp_path: Path, fake_embedder: Embedder
 ) -> None:
     small = {
         "upload_max_files": 2,
@@ -234,7 +234,7 @@ def test_limits_are_refused_with_413_naming_the_limit(
         "zip_max_uncompressed_mb": 0.012,
     }
     big = "x" * 11_000
-    with running_client(tmp_path, embedder, **small) as c:
+    with running_client(tmp_path, fake_embedder, **small) as c:
         cases: list[tuple[dict[str, bytes | str], str]] = [
             ({"a.md": "a", "b.md": "b", "c.md": "c"}, "KB_UPLOAD_MAX_FILES"),
             ({"big.md": big}, "KB_UPLOAD_MAX_FILE_MB"),
@@ -264,11 +264,11 @@ def test_limits_are_refused_with_413_naming_the_limit(
 
 
 def test_a_restart_reports_finished_and_interrupted_jobs(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder
+    tmp_path: Path, fake_embedder: Embedder
 ) -> None:
     keys = write_keys(tmp_path / "keys.yaml")
     settings = settings_for(tmp_path / "home", keys)
-    with TestClient(create_app(settings, embedder=embedder)) as first:
+    with TestClient(create_app(settings, embedder=fake_embedder)) as first:
         finished = ingest(first, {"kept.md": "# Kept\n\nSurvives restarts."})
     # what a crash in the middle of a job leaves behind
     jobs_dir = tmp_path / "home" / "jobs"
@@ -276,7 +276,7 @@ def test_a_restart_reports_finished_and_interrupted_jobs(
     crashed = {**record, "id": "f" * 32, "state": "running", "finished_at": None, "files": []}
     (jobs_dir / f"{'f' * 32}.json").write_text(json.dumps(crashed))
     (tmp_path / "home" / "uploads" / ("f" * 32)).mkdir(parents=True)
-    with TestClient(create_app(settings, embedder=embedder)) as second:
+    with TestClient(create_app(settings, embedder=fake_embedder)) as second:
         again = second.get(f"/ingest/jobs/{finished['id']}", headers=auth("admin")).json()
         assert again["state"] == "done"
         assert again["files"] == finished["files"]

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from ingest import ingest_paths
 from ingest.errors import UploadRefused
 from ingest.uploads import IncomingFile, UploadLimits, spool_uploads
-from kb import KnowledgeBase, SentenceTransformerEmbedder
+from kb import Embedder, KnowledgeBase
 from tests.api_helpers import auth, files_part, running_client, wait_for_job
 from tests.helpers import markdown_doc
 
@@ -107,10 +107,10 @@ def test_several_archives_in_a_folder_are_each_opened_a_few_times(
 
 
 def test_an_uploaded_archive_is_opened_a_bounded_number_of_times(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder, count_opens: type[CountingZipFile]
+    tmp_path: Path, fake_embedder: Embedder, count_opens: type[CountingZipFile]
 ) -> None:
     data = many_entries(1500, skipped="__MACOSX/._{i:05d}.txt")  # others are refused
-    with running_client(tmp_path, embedder, zip_max_entries=5000) as client:
+    with running_client(tmp_path, fake_embedder, zip_max_entries=5000) as client:
         count_opens.opened = 0
         response = client.post(
             "/ingest", files=files_part({"big.zip": data}), headers=auth("organiser")

@@ -14,23 +14,22 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import api.wiring
 from api.cli import main
+from api.cli.common import CliContext
 from ingest import ingest_paths
 from kb import KnowledgeBase, SentenceTransformerEmbedder
 from tests.helpers import markdown_doc, write
 
 
 @pytest.fixture
-def run(tmp_path: Path, embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def run(tmp_path: Path, embedder: SentenceTransformerEmbedder):  # type: ignore[no-untyped-def]
     """Invoke `kb --home <tmp> ...` in-process, sharing the session's loaded model."""
-    monkeypatch.setattr(
-        api.wiring, "open_knowledge_base", lambda home, model=None: KnowledgeBase(home, embedder)
-    )
     home = tmp_path / "home"
 
     def invoke(*args: str) -> tuple[int, str, str]:
-        result = CliRunner().invoke(main, ["--home", str(home), *args])
+        result = CliRunner().invoke(
+            main, ["--home", str(home), *args], obj=CliContext(home, embedder=embedder)
+        )
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
         return result.exit_code, result.stdout, result.stderr

@@ -18,13 +18,13 @@ import yaml
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-import api.wiring
 import ingest.pipeline as pipeline
 from api.cli import main
+from api.cli.common import CliContext
 from ingest import ingest_paths
 from ingest.errors import UnreadableFile
 from ingest.metadata import parse_yaml_mapping, to_meta
-from kb import KnowledgeBase, SentenceTransformerEmbedder
+from kb import Embedder, KnowledgeBase
 from kb.safe_yaml import MAX_DEPTH, YamlLimitError, load_yaml
 from recommender import CatalogInvalidError, load_catalog_dir
 from tests.api_helpers import CATALOG, auth, files_part, ingest, running_client
@@ -212,21 +212,21 @@ def test_hostile_files_fail_alone_and_the_good_ones_are_stored(
 
 
 def test_ingest_cli_stores_the_good_files_beside_a_deep_one(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fake_embedder: Embedder
 ) -> None:
-    monkeypatch.setattr(
-        api.wiring, "open_knowledge_base", lambda home, model=None: KnowledgeBase(home, embedder)
-    )
+    home = tmp_path / "home"
     folder = tmp_path / "c"
     write(folder / "a.md", good_doc("Drift alerts"))
     write(folder / "b.md", front_matter(f"title: {deep_list()}\n"))
     write(folder / "c.md", good_doc("LoRA"))
     write(folder / "c.md.meta.yaml", "tags: " + alias_bomb().replace("\n", "\n  ") + "\n")
-    result = CliRunner().invoke(main, ["--home", str(tmp_path / "home"), "ingest", str(folder)])
+    result = CliRunner().invoke(
+        main, ["ingest", str(folder)], obj=CliContext(home, embedder=fake_embedder)
+    )
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "Traceback" not in result.output
     result = CliRunner().invoke(
-        main, ["--home", str(tmp_path / "home"), "ingest", str(folder), "--json"]
+        main, ["ingest", str(folder), "--json"], obj=CliContext(home, embedder=fake_embedder)
     )
     summary = json.loads(result.stdout)
     assert result.exit_code == 1
@@ -293,9 +293,9 @@ def test_catalogue_load_reports_hostile_yaml_as_faults(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def client(
-    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+    tmp_path_factory: pytest.TempPathFactory, fake_embedder: Embedder
 ) -> Iterator[TestClient]:
-    with running_client(tmp_path_factory.mktemp("api-hostile"), embedder) as c:
+    with running_client(tmp_path_factory.mktemp("api-hostile"), fake_embedder) as c:
         yield c
 
 

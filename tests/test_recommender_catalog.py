@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -143,8 +144,8 @@ def test_a_faulty_catalogue_leaves_the_previous_one_in_force(tmp_path: Path) -> 
 def test_store_uses_wal_and_lives_in_the_home_folder(tmp_path: Path) -> None:
     with open_store(tmp_path) as store:
         assert store.path == tmp_path / "catalog.sqlite"
-        mode = store._db.execute("PRAGMA journal_mode").fetchone()[0]
-        assert mode == "wal"
+    with sqlite3.connect(tmp_path / "catalog.sqlite") as db:  # the mode is the file's
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_events_survive_a_catalogue_reload_and_are_applied_again(tmp_path: Path) -> None:

@@ -48,8 +48,7 @@ def run(tmp_path: Path) -> Any:
     runner = CliRunner()
 
     def invoke(*args: str) -> Result:
-        obj = CliContext(home=tmp_path)
-        obj._kb = FakeKnowledgeBase()  # type: ignore[assignment]
+        obj = CliContext(home=tmp_path, knowledge_base=FakeKnowledgeBase())  # type: ignore[arg-type]
         return runner.invoke(kb, list(args), obj=obj, catch_exceptions=False)
 
     assert invoke("catalog", "load", str(CATALOGS / "small")).exit_code == 0

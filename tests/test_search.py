@@ -4,6 +4,7 @@ per document, clear messages for empty input, and a faiss index that matches bru
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -178,5 +179,6 @@ def test_term_counts_follow_updates_and_deletes(kb: KnowledgeBase, tmp_path: Pat
     kb.delete(kb.find_documents("b.md")[0].doc_id)
     texts = [f"{c.heading}\n{c.body}" for d in kb.list_documents() for c in kb.get_chunks(d.doc_id)]
     expected = dict(document_frequencies(texts))
-    stored = dict(kb.store._db.execute("SELECT term, df FROM term_df WHERE df != 0").fetchall())
+    with sqlite3.connect(kb.home / "kb.sqlite") as db:
+        stored = dict(db.execute("SELECT term, df FROM term_df WHERE df != 0").fetchall())
     assert stored == expected

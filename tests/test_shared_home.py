@@ -22,7 +22,7 @@ import pytest
 
 import kb.store
 from ingest import ingest_paths
-from kb import KnowledgeBase, SentenceTransformerEmbedder
+from kb import Embedder, KnowledgeBase, SentenceTransformerEmbedder
 from kb.vectors import FaissIndex
 from tests.helpers import markdown_doc, write
 
@@ -45,9 +45,9 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def pair(home: Path, embedder: SentenceTransformerEmbedder) -> Iterator[tuple[KnowledgeBase, ...]]:
+def pair(home: Path, fake_embedder: Embedder) -> Iterator[tuple[KnowledgeBase, ...]]:
     """Two knowledge bases open on one home at the same time, as two processes would be."""
-    first, second = KnowledgeBase(home, embedder), KnowledgeBase(home, embedder)
+    first, second = KnowledgeBase(home, fake_embedder), KnowledgeBase(home, fake_embedder)
     yield first, second
     first.close()
     second.close()
@@ -123,7 +123,7 @@ def test_two_writers_never_save_a_stale_index(
     home: Path,
     pair: tuple[KnowledgeBase, KnowledgeBase],
     tmp_path: Path,
-    embedder: SentenceTransformerEmbedder,
+    fake_embedder: Embedder,
 ) -> None:
     first, second = pair
     ingest_paths(first, [doc(tmp_path / "one", "drift", "drift")])
@@ -135,7 +135,7 @@ def test_two_writers_never_save_a_stale_index(
     saved, stamp = loaded
     assert stamp["version"] == first.store.version
     assert set(saved.ids().tolist()) == all_chunk_ids(first)
-    fresh = KnowledgeBase(home, embedder)
+    fresh = KnowledgeBase(home, fake_embedder)
     try:
         assert titles(fresh, "population stability index", "dense")[0] == "Drift alerts"
         assert titles(fresh, "low rank adapters", "dense")[0] == "LoRA adapters"
@@ -144,15 +144,15 @@ def test_two_writers_never_save_a_stale_index(
 
 
 def test_a_saved_index_that_misses_chunks_is_mended_on_open(
-    home: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path
+    home: Path, fake_embedder: Embedder, tmp_path: Path
 ) -> None:
-    base = KnowledgeBase(home, embedder)
+    base = KnowledgeBase(home, fake_embedder)
     ingest_paths(base, [doc(tmp_path / "d", "drift", "drift")])
     stale = FaissIndex(base.dim)  # what an older, buggy writer could leave behind
     stale.save(home / "vectors.faiss", {"store_id": base.store.store_id, "version": 10**6})
     ingest_paths(base, [doc(tmp_path / "e", "rag", "rag")])
     base.store.close()
-    reopened = KnowledgeBase(home, embedder)
+    reopened = KnowledgeBase(home, fake_embedder)
     try:
         assert set(reopened.index.ids().tolist()) == all_chunk_ids(reopened)
         assert titles(reopened, "population stability", "dense")[0] == "Drift alerts"
@@ -161,15 +161,15 @@ def test_a_saved_index_that_misses_chunks_is_mended_on_open(
 
 
 def test_an_index_left_from_a_deleted_database_is_not_reused(
-    home: Path, embedder: SentenceTransformerEmbedder, tmp_path: Path
+    home: Path, fake_embedder: Embedder, tmp_path: Path
 ) -> None:
     """Chunk ids restart at 1 in a new database: the old vectors must not answer for them."""
-    base = KnowledgeBase(home, embedder)
+    base = KnowledgeBase(home, fake_embedder)
     ingest_paths(base, [doc(tmp_path / "old", "drift", "drift")])
     base.close()
     for leftover in home.glob("kb.sqlite*"):
         leftover.unlink()
-    base = KnowledgeBase(home, embedder)
+    base = KnowledgeBase(home, fake_embedder)
     try:
         ingest_paths(base, [doc(tmp_path / "new", "quant", "quant")])
         assert titles(base, "population stability index", "dense") == ["Quantisation"]

@@ -43,8 +43,11 @@ def user_errors() -> Iterator[None]:
 def main(ctx: click.Context, home: Path | None, model: str | None) -> None:
     """Search and recommendations over the training programme's material."""
     settings = Settings()
-    ctx.obj = CliContext(home=home or settings.home, model=model or settings.model)
-    ctx.call_on_close(ctx.obj.close)
+    given = ctx.obj if isinstance(ctx.obj, CliContext) else CliContext(home=settings.home)
+    given.home = home or given.home
+    given.model = model or given.model or settings.model
+    ctx.obj = given
+    ctx.call_on_close(given.close)
 
 
 class _Bar:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from kb import KnowledgeBase
+    from kb import Embedder, KnowledgeBase
 
 
 class CliError(click.ClickException):
@@ -22,23 +22,30 @@ class CliError(click.ClickException):
 
 @dataclass
 class CliContext:
-    """Carried in `ctx.obj`; the knowledge base is opened lazily, once, on first use."""
+    """Carried in `ctx.obj`; the knowledge base is opened lazily, once, on first use.
+
+    `embedder` (a model already loaded) and `knowledge_base` (one already open) are the
+    injection points for tests and embedding programs: `main` keeps them when given an object.
+    """
 
     home: Path
     model: str | None = None
-    _kb: KnowledgeBase | None = field(default=None, repr=False)
+    embedder: Embedder | None = None
+    knowledge_base: KnowledgeBase | None = field(default=None, repr=False)
 
     def open_kb(self) -> KnowledgeBase:
-        if self._kb is None:
-            from api.wiring import open_knowledge_base
+        if self.knowledge_base is None:
+            from kb import open_knowledge_base
 
-            self._kb = open_knowledge_base(self.home, self.model)
-        return self._kb
+            self.knowledge_base = open_knowledge_base(
+                self.home, model=self.model, embedder=self.embedder
+            )
+        return self.knowledge_base
 
     def close(self) -> None:
-        if self._kb is not None:
-            self._kb.close()
-            self._kb = None
+        if self.knowledge_base is not None:
+            self.knowledge_base.close()
+            self.knowledge_base = None
 
 
 def emit_json(payload: Any) -> None:

@@ -28,7 +28,7 @@ from api.web import mount_web
 from ingest import Limits
 from ingest.jobs import JobManager
 from ingest.uploads import MB
-from kb import Embedder, KnowledgeBase, SentenceTransformerEmbedder
+from kb import Embedder, open_knowledge_base
 
 log = logging.getLogger("api")
 
@@ -166,9 +166,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        model = embedder or SentenceTransformerEmbedder(settings.model)
-        knowledge_base = KnowledgeBase(settings.home, model)
-        model.encode_query("warm up")  # load the model now, not on the first user's search
+        knowledge_base = open_knowledge_base(settings.home, model=settings.model, embedder=embedder)
+        knowledge_base.embedder.encode_query("warm up")  # load the model before the first user
         catalogs = Catalogs(settings.home)
         catalogs.loaded()  # create or check the recommender's store before serving
         jobs = JobManager(
