@@ -7,28 +7,30 @@ becomes a `Failure` with a reason, so one bad file never stops a batch.
 from __future__ import annotations
 
 import os
-import re
-import stat
 import threading
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Literal
 
 import pathspec
 
+from ingest.archives import (
+    CONTROL_CHARACTERS,
+    ArchiveLimits,
+    ArchiveRefused,
+    EntryProblem,
+    escape_controls,
+    is_hidden,
+    open_archive,
+    survey,
+)
 from ingest.errors import UnreadableFile
 from ingest.parsers import SUPPORTED
 
 SIDECAR_SUFFIX = ".meta.yaml"
 SIDECAR_MAX_BYTES = 1024 * 1024
 IGNORE_FILE = ".kbignore"
-_SKIP_DIRS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", "node_modules"}
-ARCHIVE_SUFFIX = ".zip"
-# C0 and C1 controls, DEL, line/paragraph separators and bidirectional overrides: a name with
-# one of them would break or disguise a line of `kb docs` (and of any log that names it).
-CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True)
@@ -55,10 +57,6 @@ class SourceFile:
 class Failure:
     path: str
     error: str
-
-
-def _hidden(name: str) -> bool:
-    return name.startswith(".") or name in _SKIP_DIRS
 
 
 def _suffix(name: str) -> str:
@@ -117,16 +115,6 @@ def _from_file(
         read=_read_file(path),
         read_sidecar=_read_sidecar(path),
     )
-
-
-def escape_controls(name: str) -> str:
-    """The name with its control characters written as escapes (a newline as ``\\n``)."""
-    return CONTROL_CHARACTERS.sub(lambda m: m.group().encode("unicode_escape").decode(), name)
-
-
-def is_symlink(info: zipfile.ZipInfo) -> bool:
-    """A symbolic link stored by a Unix zip tool (its target path is the entry's content)."""
-    return info.create_system == 3 and stat.S_ISLNK(info.external_attr >> 16)
 
 
 class _OpenArchive:
@@ -190,42 +178,12 @@ def _zip_sidecar(
     return read_checked
 
 
-EntryProblem = Literal["unsafe", "control", "symlink", "archive"]
-
-
-def unsafe_path(name: str) -> bool:
-    """An archive entry name that would land outside the folder it is unpacked in."""
-    raw = name.replace("\\", "/")
-    entry = PurePosixPath(raw)
-    return (
-        raw.startswith("/")
-        or entry.is_absolute()
-        or ".." in entry.parts
-        or bool(entry.parts and ":" in entry.parts[0])
-    )
-
-
-def entry_problem(info: zipfile.ZipInfo) -> tuple[EntryProblem, str] | None:
-    """Why an archive entry is refused outright, as a kind and a reason (without advice), or
-    None: an unsafe path, a name with control characters, a symbolic link, a nested archive.
-    The CLI reports these as failures and the upload checks refuse the upload, each adding
-    its own advice. Hidden entries are skipped before this is asked, unless unsafe."""
-    if unsafe_path(info.filename):
-        return "unsafe", "unsafe path inside the archive (absolute or with '..')"
-    if CONTROL_CHARACTERS.search(info.filename):
-        return "control", "the entry's name holds control characters (such as a newline)"
-    if is_symlink(info):
-        return "symlink", "a symbolic link inside the archive (links are not followed)"
-    if _suffix(info.filename) == ARCHIVE_SUFFIX:
-        return "archive", "an archive inside the archive (nested archives are not opened)"
-    return None
-
-
 _CLI_ADVICE: dict[EntryProblem, str] = {
     "unsafe": "refused",
     "control": "refused: rename it and rebuild the archive",
     "symlink": "put the file itself in the archive",
     "archive": "unpack it and add its files, or ingest it on its own",
+    "too_big": "raise it with --max-file-mb",
 }
 
 
@@ -238,53 +196,32 @@ def _from_zip(
     origin: str | None = None,
 ) -> Iterator[SourceFile | Failure]:
     try:
-        zf = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        yield Failure(prefix, f"not a readable .zip archive: {exc}")
-        return
-    infos = [info for info in zf.infolist() if not info.is_dir()]
-    opened.keep(archive, zf)  # the entries are read through this same handle
-    if len(infos) > limits.max_zip_entries:
-        yield Failure(
+        zf = open_archive(archive, prefix)
+        opened.keep(archive, zf)  # the entries are read through this same handle
+        found = survey(
+            zf,
             prefix,
-            f"the archive has {len(infos)} entries, over the limit of {limits.max_zip_entries}",
+            ArchiveLimits(limits.max_zip_entries, limits.max_zip_bytes, limits.max_file_bytes),
         )
+    except ArchiveRefused as exc:
+        yield Failure(prefix, exc.message)
         return
-    total = sum(info.file_size for info in infos)
-    if total > limits.max_zip_bytes:
-        yield Failure(
-            prefix,
-            f"the archive unpacks to {total:,} bytes, over the limit of {limits.max_zip_bytes:,}",
-        )
-        return
-    names = {info.filename for info in infos}
+    for refused in found.refused:
+        yield Failure(refused.shown, f"{refused.reason}; {_CLI_ADVICE[refused.kind]}")
+    names = {entry.info.filename for entry in found.entries}
     base = origin or str(archive.resolve())
-    for info in infos:
-        entry = PurePosixPath(info.filename.replace("\\", "/"))
-        shown = f"{prefix}/{escape_controls(str(entry))}"
-        hidden = any(_hidden(part) for part in entry.parts)
-        if (hidden or info.filename.endswith(SIDECAR_SUFFIX)) and not unsafe_path(info.filename):
-            continue  # .DS_Store, __MACOSX/...; sidecars are read beside their file
-        problem = entry_problem(info)
-        if problem:
-            what, why = problem
-            yield Failure(shown, f"{why}; {_CLI_ADVICE[what]}")
-            continue
-        suffix = _suffix(entry.name)
-        if suffix not in SUPPORTED:
-            continue
-        reason = _too_big(info.file_size, limits)
-        if reason:
-            yield Failure(shown, reason)
-            continue
+    for entry in found.entries:
+        suffix = _suffix(entry.path.name)
+        if entry.info.filename.endswith(SIDECAR_SUFFIX) or suffix not in SUPPORTED:
+            continue  # sidecars are read beside their file; other types are not material
         yield SourceFile(
-            origin=f"{base}!/{entry}",
-            source=shown,
+            origin=f"{base}!/{entry.path}",
+            source=entry.shown,
             root=root,
             suffix=suffix,
-            size=info.file_size,
-            read=_zip_reader(opened, archive, info.filename),
-            read_sidecar=_zip_sidecar(opened, archive, info.filename, names),
+            size=entry.info.file_size,
+            read=_zip_reader(opened, archive, entry.info.filename),
+            read_sidecar=_zip_sidecar(opened, archive, entry.info.filename, names),
         )
 
 
@@ -332,10 +269,10 @@ def discover(
             dirs[:] = sorted(
                 d
                 for d in dirs
-                if not _hidden(d) and not ignored.match_file((here / d).as_posix() + "/")
+                if not is_hidden(d) and not ignored.match_file((here / d).as_posix() + "/")
             )
             for name in sorted(files):
-                if _hidden(name) or name.endswith(SIDECAR_SUFFIX):
+                if is_hidden(name) or name.endswith(SIDECAR_SUFFIX):
                     continue
                 path = Path(folder) / name
                 source = path.relative_to(given).as_posix()

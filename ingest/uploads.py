@@ -14,19 +14,26 @@ from __future__ import annotations
 
 import re
 import shutil
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from ingest import SIDECAR_SUFFIX, SUPPORTED
-from ingest.errors import UploadRefused
+from ingest.archives import (
+    CONTROL_CHARACTERS,
+    ArchiveLimits,
+    ArchiveProblem,
+    ArchiveRefused,
+    EntryProblem,
+    escape_controls,
+    open_archive,
+    survey,
+)
+from ingest.errors import RefusalKind, UploadRefused
 from ingest.jobs import Upload
-from ingest.sources import CONTROL_CHARACTERS, entry_problem, escape_controls, unsafe_path
 
 MB = 1024 * 1024
 ARCHIVE = ".zip"
-_SKIPPED_DIRS = {"__MACOSX", ".ipynb_checkpoints", "__pycache__", "node_modules"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._ -]+")
 _COPY_CHUNK = 1024 * 1024
 
@@ -80,72 +87,58 @@ def _safe_name(name: str) -> str:
     return cleaned[-150:]
 
 
-def _hidden(part: str) -> bool:
-    return part.startswith(".") or part in _SKIPPED_DIRS
+_UPLOAD_ADVICE: dict[EntryProblem, str] = {
+    "unsafe": "rebuild the archive with relative paths.",
+    "control": "rename the entry and upload again.",
+    "symlink": "put the file itself in the archive and upload again.",
+    "archive": "unpack it and upload its files, or upload it on its own.",
+    "too_big": "raise KB_UPLOAD_MAX_FILE_MB, or leave it out.",
+}
+_ENTRY_REFUSAL: dict[EntryProblem, RefusalKind] = {
+    "unsafe": "invalid",
+    "control": "invalid",
+    "symlink": "invalid",
+    "archive": "unsupported",
+    "too_big": "too_large",
+}
+_ARCHIVE_ADVICE: dict[ArchiveProblem, tuple[RefusalKind, str]] = {
+    "unreadable": ("invalid", "."),
+    "too_many": ("too_large", " (KB_ZIP_MAX_ENTRIES); split it into smaller archives."),
+    "too_big": ("too_large", " (KB_ZIP_MAX_UNCOMPRESSED_MB); split it into smaller archives."),
+}
 
 
 def check_archive(path: Path, name: str, limits: UploadLimits) -> int:
     """Refuse an archive that is unreadable, too big, unsafe or holds unknown types; return
     how many documents it holds (hidden entries and sidecars are not documents)."""
     try:
-        with zipfile.ZipFile(path) as zf:
-            infos = [info for info in zf.infolist() if not info.is_dir()]
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        with open_archive(path, name) as zf:
+            found = survey(
+                zf,
+                name,
+                ArchiveLimits(limits.max_zip_entries, limits.max_zip_bytes, limits.max_file_bytes),
+            )
+    except ArchiveRefused as exc:
+        kind, advice = _ARCHIVE_ADVICE[exc.kind]
+        raise UploadRefused(kind, exc.message + advice, file=name) from None
+    if found.refused:
+        first = found.refused[0]
         raise UploadRefused(
-            "invalid", f"{name} is not a readable .zip archive ({exc}).", file=name
-        ) from None
-    if len(infos) > limits.max_zip_entries:
-        raise UploadRefused(
-            "too_large",
-            f"{name} has {len(infos)} entries, over the limit of {limits.max_zip_entries} "
-            "(KB_ZIP_MAX_ENTRIES); split it into smaller archives.",
-            file=name,
-        )
-    unpacked = sum(info.file_size for info in infos)
-    if unpacked > limits.max_zip_bytes:
-        raise UploadRefused(
-            "too_large",
-            f"{name} unpacks to {_mb(unpacked)}, over the limit of {_mb(limits.max_zip_bytes)} "
-            "(KB_ZIP_MAX_UNCOMPRESSED_MB); split it into smaller archives.",
-            file=name,
+            _ENTRY_REFUSAL[first.kind],
+            f"{first.shown}: {first.reason}; {_UPLOAD_ADVICE[first.kind]}",
+            file=first.shown,
         )
     documents = 0
-    for info in infos:
-        raw = info.filename.replace("\\", "/")
-        entry = PurePosixPath(raw)
-        shown = f"{name}/{escape_controls(raw)}"
-        if any(_hidden(part) for part in entry.parts) and not unsafe_path(raw):
-            continue  # .DS_Store, __MACOSX/...: skipped by ingestion, as on disk
-        problem = entry_problem(info)
-        if problem is not None:
-            what, reason = problem
-            fix = {
-                "unsafe": "rebuild the archive with relative paths.",
-                "control": "rename the entry and upload again.",
-                "symlink": "put the file itself in the archive and upload again.",
-                "archive": "unpack it and upload its files, or upload it on its own.",
-            }[what]
-            raise UploadRefused(
-                "unsupported" if what == "archive" else "invalid",
-                f"{shown}: {reason}; {fix}",
-                file=shown,
-            )
-        kind = _kind(entry.name)
-        if kind is None or kind == "archive":
+    for entry in found.entries:
+        what = _kind(entry.path.name)
+        if what is None or what == "archive":
             raise UploadRefused(
                 "unsupported",
-                f"{shown}: unsupported file type inside the archive; supported: "
+                f"{entry.shown}: unsupported file type inside the archive; supported: "
                 f"{', '.join((*SUPPORTED, SIDECAR_SUFFIX))}. Remove it and upload again.",
-                file=shown,
+                file=entry.shown,
             )
-        if info.file_size > limits.max_file_bytes:
-            raise UploadRefused(
-                "too_large",
-                f"{shown} is {_mb(info.file_size)}, over the per-file limit of "
-                f"{_mb(limits.max_file_bytes)} (KB_UPLOAD_MAX_FILE_MB).",
-                file=shown,
-            )
-        if kind == "document":
+        if what == "document":
             documents += 1
     if documents == 0:
         raise UploadRefused(

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from ingest import ingest_paths
+from ingest.archives import ArchiveLimits, ArchiveRefused, survey
 from ingest.errors import UploadRefused
 from ingest.uploads import IncomingFile, UploadLimits, spool_uploads
 from kb import Embedder, KnowledgeBase
@@ -201,3 +202,39 @@ def test_uploads_refuse_a_file_name_with_control_characters(tmp_path: Path) -> N
         spool_uploads([IncomingFile("two\nlines.md", io.BytesIO(b"# A"))], tmp_path, limits)
     assert info.value.kind == "invalid" and "control characters" in info.value.message
     assert "\n" not in info.value.message
+
+
+def test_one_survey_sorts_every_entry_for_every_caller() -> None:
+    """The CLI, uploads and catalogue uploads all read archives through `survey`."""
+    with zipfile.ZipFile(io.BytesIO(odd_archive())) as zf:
+        found = survey(zf, "odd.zip", ArchiveLimits(100, 10**7, max_entry_bytes=40))
+    kinds = {refused.shown: refused.kind for refused in found.refused}
+    assert kinds == {
+        "odd.zip/good.md": "too_big",
+        "odd.zip/bundle/inner.zip": "archive",
+        "odd.zip/passwd.md": "symlink",
+        "odd.zip/bad\\nname.md": "control",
+        "odd.zip/tab\\tname.txt": "control",
+    }
+    assert found.entries == []
+    with zipfile.ZipFile(io.BytesIO(odd_archive())) as zf:
+        with pytest.raises(ArchiveRefused) as too_many:
+            survey(zf, "odd.zip", ArchiveLimits(max_entries=4, max_unpacked_bytes=10**7))
+        assert too_many.value.kind == "too_many"
+        with pytest.raises(ArchiveRefused) as bomb:
+            survey(zf, "odd.zip", ArchiveLimits(max_entries=100, max_unpacked_bytes=100))
+        assert bomb.value.kind == "too_big"
+
+
+def test_a_catalogue_archive_gets_the_same_entry_checks(
+    tmp_path: Path, fake_embedder: Embedder
+) -> None:
+    with running_client(tmp_path, fake_embedder) as client:
+        response = client.put(
+            "/catalog", files=files_part({"c.zip": odd_archive()}), headers=auth("admin")
+        )
+    assert response.status_code == 422
+    messages = {f["file"]: f["message"] for f in response.json()["error"]["faults"]}
+    assert "nested archives are not opened" in messages["c.zip/bundle/inner.zip"]
+    assert "symbolic link" in messages["c.zip/passwd.md"]
+    assert "control characters" in messages["c.zip/bad\\nname.md"]

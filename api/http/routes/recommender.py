@@ -8,11 +8,9 @@ no catalogue 409).
 
 from __future__ import annotations
 
-import io
 import uuid
 import zipfile
 from pathlib import Path as FsPath
-from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, File, Path, Query, UploadFile
@@ -43,6 +41,7 @@ from api.http.schemas import (
     RecommendationOut,
     TeamReportOut,
 )
+from ingest.archives import ArchiveLimits, ArchiveRefused, open_archive, survey
 from ingest.uploads import MB, discard, display_name
 from recommender import (
     CatalogInvalidError,
@@ -188,56 +187,44 @@ def _catalog_name(name: str) -> str | None:
     return lower if lower in CATALOG_FILES else None
 
 
+_WHERE = "unexpected path; put the four files at the top level (or in one folder)"
+
+
 def _unpack_catalog_zip(
     data: bytes, name: str, limit: int, faults: list[Fault]
 ) -> dict[str, bytes]:
     """The catalogue files of an archive: at its top level or in one folder."""
     found: dict[str, bytes] = {}
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            infos = [i for i in zf.infolist() if not i.is_dir()]
-            if sum(i.file_size for i in infos) > limit or len(infos) > 100:
-                faults.append(
-                    Fault(
-                        name,
-                        "file",
-                        f"unpacks to more than {limit // MB} MB "
-                        "or 100 entries; a catalogue is four YAML files",
-                    )
-                )
-                return found
-            for info in infos:
-                entry = PurePosixPath(info.filename.replace("\\", "/"))
-                if entry.is_absolute() or ".." in entry.parts or len(entry.parts) > 2:
+        with open_archive(data, name) as zf:
+            surveyed = survey(zf, name, ArchiveLimits(max_entries=100, max_unpacked_bytes=limit))
+            faults.extend(Fault(r.shown, "file", f"{r.reason}; {_WHERE}") for r in surveyed.refused)
+            for entry in surveyed.entries:
+                if len(entry.path.parts) > 2:
                     faults.append(
                         Fault(
-                            f"{name}/{info.filename}",
+                            entry.shown,
                             "file",
-                            "unexpected path; put the four files at the top level "
-                            "(or in one folder)",
+                            _WHERE,
                         )
                     )
                     continue
-                if any(p.startswith(".") or p == "__MACOSX" for p in entry.parts):
-                    continue
-                target = _catalog_name(entry.name)
+                target = _catalog_name(entry.path.name)
                 if target is None:
                     faults.append(
                         Fault(
-                            f"{name}/{info.filename}",
+                            entry.shown,
                             "file",
                             f"not a catalogue file; expected {', '.join(CATALOG_FILES)}",
                         )
                     )
                 elif target in found:
-                    faults.append(
-                        Fault(
-                            f"{name}/{info.filename}", "file", f"a second {target} in the archive"
-                        )
-                    )
+                    faults.append(Fault(entry.shown, "file", f"a second {target} in the archive"))
                 else:
-                    found[target] = zf.read(info)
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+                    found[target] = zf.read(entry.info)
+    except ArchiveRefused as exc:
+        faults.append(Fault(name, "file", f"{exc.message}; a catalogue is four YAML files"))
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:  # a damaged entry
         faults.append(Fault(name, "file", f"not a readable .zip archive: {exc}"))
     return found
 
