@@ -62,12 +62,6 @@ class Services:
     keyring: KeyRing | None  # None: authentication disabled (development only)
 
 
-def can_see(doc: DocumentInfo, teams: tuple[str, ...] | None) -> bool:
-    """`teams` None sees everything; otherwise a restricted document needs a team in common
-    (kb's rule, `kb.visible_to`)."""
-    return doc.visible_to(teams)
-
-
 class VisibleSource:
     """The knowledge base as a recommender MaterialSource, limited to what a caller may see.
 
@@ -101,7 +95,7 @@ class VisibleSource:
 
     def get_document(self, doc_id: str) -> DocumentInfo | None:
         doc = self._kb.get_document(doc_id)
-        return doc if doc is not None and can_see(doc, self._teams) else None
+        return doc if doc is not None and doc.visible_to(self._teams) else None
 
 
 @dataclass(frozen=True)

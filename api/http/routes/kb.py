@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from api.http.deps import KB, Organiser, ViewerDep, can_see
+from api.http.deps import KB, Organiser, ViewerDep
 from api.http.errors import ApiError
 from api.http.routes import errors
 from api.http.schemas import (
@@ -44,7 +44,7 @@ def _visible_document(
     kb: KnowledgeBase, doc_id: str, teams: tuple[str, ...] | None
 ) -> DocumentInfo:
     doc = kb.get_document(doc_id)
-    if doc is None or not can_see(doc, teams):
+    if doc is None or not doc.visible_to(teams):
         raise _not_found(doc_id)
     return doc
 

@@ -23,7 +23,6 @@ from api.http.deps import (
     SettingsDep,
     ViewerDep,
     VisibleSource,
-    can_see,
 )
 from api.http.deps import check_employee_access as _check_access
 from api.http.errors import ApiError
@@ -157,7 +156,7 @@ def post_event(
                 store, catalog, employee_id, event.module, event.score
             ).to_dict()
         doc = kb.get_document(event.doc_id)
-        if doc is not None and not can_see(doc, (employee.team,)):
+        if doc is not None and not doc.visible_to((employee.team,)):
             raise UnknownIdError("document", event.doc_id, "it is not in the knowledge base")
         source = VisibleSource(kb, viewer.teams)
         return record_rating(
