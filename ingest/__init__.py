@@ -1,4 +1,17 @@
-"""Ingestion: files, folders and archives in; chunked documents with metadata out, into kb."""
+"""Ingestion: files, folders and archives in; chunked documents with metadata out, into kb.
+
+- `sources.py` walks folders and archives (`archives.py`: the one archive-safety survey);
+  `parsers.py` maps a file suffix to its parser; one module per format (`markdown.py`,
+  `notebook.py`, `transcript.py`, `plaintext.py`) turns bytes into chunks with their exact
+  place; `metadata.py` reads front matter and sidecars; `pipeline.py` stores what changed.
+- `jobs.py` (background ingest jobs) and `uploads.py` (checking and spooling uploads) are
+  the application services that the HTTP interface drives.
+
+A new format: a parser module returning `Parsed` (see `parsed.py`) and one line in
+`parsers.py`; discovery, incremental re-ingest, sidecars, `.kbignore`, archives and uploads
+then cover it.
+"""
+
 
 from ingest.errors import UnreadableFile
 from ingest.parsers import SUPPORTED

@@ -1,8 +1,16 @@
 """Knowledge base: stores documents and chunks, indexes them, and answers hybrid searches.
 
-`KnowledgeBase` (and with it faiss) is imported on first use, so that the value types and
-errors (`kb.types`, `kb.errors`, `kb.safe_yaml`) cost nothing to import for ingest and the
-recommender.
+- `types.py` (the value types), `errors.py`; `store.py` (SQLite: documents, chunks,
+  embeddings, FTS5, the change log other processes replay); `vectors.py` (the vector index
+  seam, `VectorIndex`, and faiss behind it); `embed.py` (the `Embedder` seam and the
+  sentence-transformers model); `search.py` (dense + lexical, fused); `knowledge_base.py`
+  (the three kept in step, across threads and processes); `factory.py`
+  (`open_knowledge_base`, the one constructor every interface and test uses).
+
+A new embedder implements `Embedder` and is chosen in `factory.py`; a new vector index
+implements `VectorIndex`; a new store backend is chosen in `factory.py` too. `KnowledgeBase`
+(and with it faiss) is imported on first use, so that the value types and errors (`kb.types`,
+`kb.errors`, `kb.safe_yaml`) cost nothing to import for ingest and the recommender.
 """
 
 from typing import TYPE_CHECKING, Any

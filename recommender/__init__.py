@@ -1,8 +1,12 @@
 """Recommender: what each employee should learn next, from skill gaps, teams and the kb.
 
 Rules (gaps, next module, plan, team) work on a `Catalog` alone; materials need a
-`MaterialSource` (the knowledge base). State lives in `<home>/catalog.sqlite`.
+`MaterialSource` (the knowledge base, or anything with its `search` and `get_document`).
+The catalogue's types are in `catalog.py`, its rules in `validate.py`, reading a folder in
+`loading.py`; state (the catalogue and events) lives in `<home>/catalog.sqlite` (`store.py`).
+A new rule is a module of its own over `Catalog`, exported here.
 """
+
 
 from recommender.catalog import (
     CATEGORY_WEIGHTS,
