@@ -357,7 +357,7 @@ class JobManager:
         files = per_file_results(self.kb, processed, report)
         with self._lock:
             job.files = files
-            job.summary = report.to_dict()
+            job.summary = asdict(report.summary())
             job.state = "done"
             job.current = None
             job.finished_at = _now()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from kb.types import ChunkInput
+from kb.types import ChunkInput, DocType
 
 
 @dataclass
 class Parsed:
-    type: str
+    type: DocType
     chunks: list[ChunkInput]
     meta: dict[str, Any] = field(default_factory=dict)
     title: str | None = None

@@ -22,6 +22,7 @@ from ingest.metadata import merge, parse_yaml_mapping, to_meta
 from ingest.parsers import parse_bytes
 from ingest.sources import Failure, Limits, SourceFile, discover
 from kb import ChunkInput, DocumentInput, KnowledgeBase
+from kb.types import view_as
 
 PARSER_VERSION = "2"  # bump when parsing changes, so that every file is re-read once
 DEFAULT_CHUNK_TOKENS = 200  # the default model reads 256 word pieces; leave room
@@ -31,7 +32,12 @@ Progress = Callable[[int, int, str], None]
 
 
 @dataclass
-class IngestReport:
+class IngestSummary:
+    """What an ingest did, as `kb ingest --json` prints it and an ingest job's `summary`.
+
+    failed: one {"path", "error"} per file skipped; seconds: wall time, to the millisecond.
+    """
+
     added: int = 0
     updated: int = 0
     unchanged: int = 0
@@ -40,23 +46,20 @@ class IngestReport:
     chunks: int = 0
     embedded: int = 0
     seconds: float = 0.0
+
+
+@dataclass
+class IngestReport(IngestSummary):
+    """The summary plus each stored document ({"source", "doc_id", "status"}), for jobs."""
+
     documents: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "added": self.added,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "removed": self.removed,
-            "failed": self.failed,
-            "chunks": self.chunks,
-            "embedded": self.embedded,
-            "seconds": round(self.seconds, 3),
-        }
+    def summary(self) -> IngestSummary:
+        return view_as(self, IngestSummary)
 
 
 @dataclass(frozen=True)
@@ -228,5 +231,5 @@ def ingest_paths(
                     kb.delete(doc_id)
                     report.removed += 1
     kb.flush()
-    report.seconds = time.perf_counter() - started
+    report.seconds = round(time.perf_counter() - started, 3)
     return report

@@ -177,7 +177,7 @@ class Searcher:
                     type=doc.type,
                     location=chunk.location.label,
                     anchor=chunk.location.anchor,
-                    score=score,
+                    score=round(float(score), 6),
                     snippet=make_snippet(chunk.body, query),
                     team=doc.team,
                     course=doc.course,

@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, TypeVar, get_args
 
 DocType = Literal["markdown", "notebook", "transcript", "text"]
-DOC_TYPES: tuple[str, ...] = ("markdown", "notebook", "transcript", "text")
+DOC_TYPES: tuple[DocType, ...] = get_args(DocType)
 SearchMode = Literal["hybrid", "dense", "lexical"]
-SEARCH_MODES: tuple[str, ...] = ("hybrid", "dense", "lexical")
+SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)
+
+# The value types below that leave the process (Hit, Document, DocumentDetail, ChunkView) are
+# their own JSON shape: the CLI's `--json` and the HTTP responses serialise their fields as
+# they are, so a field added here shows up in both (and in the OpenAPI schema) by itself.
+
+_View = TypeVar("_View")
+
+
+def view_as(value: object, shape: type[_View]) -> _View:
+    """`value`'s public view: the dataclass `shape` (a base class of its type) built from the
+    fields they share, leaving out what only the process needs (origins, hashes...)."""
+    return shape(**{f.name: getattr(value, f.name) for f in fields(shape)})  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -64,7 +76,7 @@ class DocumentInput:
 
     origin: str
     source: str
-    type: str
+    type: DocType
     content_hash: str
     meta: DocumentMeta
     chunks: tuple[ChunkInput, ...]
@@ -82,11 +94,16 @@ def visible_to(visibility: Sequence[str], teams: tuple[str, ...] | None) -> bool
 
 
 @dataclass(frozen=True)
-class DocumentInfo:
+class Document:
+    """A stored document as clients see it (`kb docs --json`, `GET /documents`).
+
+    visibility: the team ids allowed to see it; empty: everyone.
+    """
+
     doc_id: str
     source: str
     title: str
-    type: str
+    type: DocType
     team: str | None
     course: str | None
     module: str | None
@@ -96,28 +113,34 @@ class DocumentInfo:
     date: str | None
     n_chunks: int
     visibility: tuple[str, ...] = ()
-    origin: str = ""
-    content_hash: str = ""
 
     def visible_to(self, teams: tuple[str, ...] | None) -> bool:
         return visible_to(self.visibility, teams)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "doc_id": self.doc_id,
-            "source": self.source,
-            "title": self.title,
-            "type": self.type,
-            "team": self.team,
-            "course": self.course,
-            "module": self.module,
-            "skills": list(self.skills),
-            "tags": list(self.tags),
-            "author": self.author,
-            "date": self.date,
-            "n_chunks": self.n_chunks,
-            "visibility": list(self.visibility),
-        }
+
+@dataclass(frozen=True)
+class DocumentInfo(Document):
+    """A stored document with what only ingestion needs: where it came from, its hash."""
+
+    origin: str = ""
+    content_hash: str = ""
+
+    def public(self) -> Document:
+        return view_as(self, Document)
+
+
+@dataclass(frozen=True)
+class ChunkView:
+    """A chunk as clients see it (`kb show`, `GET /documents/{id}`): its text (heading not
+    repeated), the place's label and anchor, and the format's details (cells, times...)."""
+
+    chunk_id: int
+    ordinal: int
+    heading: str
+    text: str
+    location: str
+    anchor: str
+    detail: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -129,16 +152,27 @@ class ChunkInfo:
     body: str
     location: Location
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "chunk_id": self.chunk_id,
-            "ordinal": self.ordinal,
-            "heading": self.heading,
-            "text": self.body,
-            "location": self.location.label,
-            "anchor": self.location.anchor,
-            "detail": self.location.detail,
-        }
+    def view(self) -> ChunkView:
+        return ChunkView(
+            chunk_id=self.chunk_id,
+            ordinal=self.ordinal,
+            heading=self.heading,
+            text=self.body,
+            location=self.location.label,
+            anchor=self.location.anchor,
+            detail=self.location.detail,
+        )
+
+
+@dataclass(frozen=True)
+class DocumentDetail(Document):
+    """A document with its chunks, in order (`kb show`, `GET /documents/{id}`)."""
+
+    chunks: tuple[ChunkView, ...] = ()
+
+    @classmethod
+    def of(cls, doc: Document, chunks: Sequence[ChunkInfo]) -> DocumentDetail:
+        return cls(**vars(view_as(doc, Document)), chunks=tuple(c.view() for c in chunks))
 
 
 @dataclass(frozen=True)
@@ -169,11 +203,18 @@ class SearchFilters:
 
 @dataclass(frozen=True)
 class Hit:
+    """One search result: the best chunk of a document, with the document's metadata.
+
+    location/anchor: the chunk's place (label, and the anchor that opens it); score: the
+    fused (or dense, or BM25) score, rounded to 6 decimals; snippet: HTML-escaped text with the
+    matched words in <mark>.
+    """
+
     doc_id: str
     chunk_id: int
     source: str
     title: str
-    type: str
+    type: DocType
     location: str
     anchor: str
     score: float
@@ -184,25 +225,6 @@ class Hit:
     skills: tuple[str, ...]
     tags: tuple[str, ...]
     author: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "doc_id": self.doc_id,
-            "chunk_id": self.chunk_id,
-            "source": self.source,
-            "title": self.title,
-            "type": self.type,
-            "location": self.location,
-            "anchor": self.anchor,
-            "score": round(self.score, 6),
-            "snippet": self.snippet,
-            "team": self.team,
-            "course": self.course,
-            "module": self.module,
-            "skills": list(self.skills),
-            "tags": list(self.tags),
-            "author": self.author,
-        }
 
 
 @dataclass(frozen=True)

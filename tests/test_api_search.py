@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api.cli.common import to_json
 from kb import KnowledgeBase, SearchFilters, SentenceTransformerEmbedder
 from tests.api_helpers import (
     CORPUS,
@@ -61,7 +62,7 @@ def test_search_gives_the_same_hits_as_the_cli(client: TestClient) -> None:
     body = _search(client, "admin", q=query, k=3)
     direct = _kb(client).search(query, k=3)
     assert body["query"] == query
-    assert body["hits"] == [hit.to_dict() for hit in direct]
+    assert body["hits"] == to_json(direct)
     assert body["hits"][0]["source"] == "imbalance.md"
 
 
@@ -71,7 +72,7 @@ def test_search_filters_and_modes(client: TestClient) -> None:
     filtered = _kb(client).search(
         "latency batching", filters=SearchFilters(team="mlops"), mode="lexical"
     )
-    assert body["hits"] == [h.to_dict() for h in filtered]
+    assert body["hits"] == to_json(filtered)
 
 
 def test_pagination_pages_are_slices_of_one_ranking(client: TestClient) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from dataclasses import asdict
 from pathlib import Path
 
 from ingest import Limits, ingest_paths
@@ -181,7 +182,7 @@ def test_missing_path_and_unknown_type_are_failures(kb: KnowledgeBase, tmp_path:
 
 def test_report_json_has_the_contract_fields(kb: KnowledgeBase, tmp_path: Path) -> None:
     report = ingest_paths(kb, [small_corpus(tmp_path / "c")])
-    payload = json.loads(json.dumps(report.to_dict()))
+    payload = json.loads(json.dumps(asdict(report.summary())))
     for key in ("added", "updated", "unchanged", "removed", "failed"):
         assert key in payload
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from api.cli.common import to_json
 from ingest import ingest_paths
 from kb import (
     EmptyQueryError,
@@ -33,7 +34,7 @@ def test_paraphrase_finds_the_document_that_shares_no_words(sample_kb: Knowledge
 
 
 def test_hits_carry_the_contract_fields(sample_kb: KnowledgeBase) -> None:
-    hit = sample_kb.search("LoRA rank and alpha", k=1)[0].to_dict()
+    hit = to_json(sample_kb.search("LoRA rank and alpha", k=1)[0])
     for key in (
         "doc_id",
         "chunk_id",

@@ -18,6 +18,7 @@ from api.cli import serve as cli_serve
 from api.cli.common import CliContext, CliError, emit_json
 from api.settings import Settings
 from kb import DOC_TYPES, SEARCH_MODES, KBError, SearchFilters
+from kb.types import DocumentDetail
 
 
 @contextmanager
@@ -121,7 +122,7 @@ def ingest(
         finally:
             bar.close()
     if as_json:
-        emit_json(report.to_dict())
+        emit_json(report.summary())
     else:
         click.echo(
             f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
@@ -176,7 +177,7 @@ def search(
     with user_errors():
         hits = obj.open_kb().search(text, k=k, filters=filters, mode=mode, offset=offset)
     if as_json:
-        emit_json({"query": text, "hits": [hit.to_dict() for hit in hits]})
+        emit_json({"query": text, "hits": hits})
         return
     if not hits:
         click.echo("No matching documents (check the filters, or try other words).")
@@ -228,7 +229,7 @@ def list_docs(
     """List stored documents."""
     docs = obj.open_kb().list_documents(SearchFilters(team=team, course=course, type=doc_type))
     if as_json:
-        emit_json({"documents": [doc.to_dict() for doc in docs]})
+        emit_json({"documents": [doc.public() for doc in docs]})
         return
     for doc in docs:
         click.echo(f"{doc.doc_id}  {doc.type:<10} {doc.n_chunks:>4} chunks  {doc.source}")
@@ -244,7 +245,7 @@ def show(obj: CliContext, ref: str) -> None:
     if not found:
         raise CliError(f"No document with id or source {ref!r}: `kb docs` lists what is stored.")
     doc = found[0]
-    emit_json({**doc.to_dict(), "chunks": [c.to_dict() for c in kb.get_chunks(doc.doc_id)]})
+    emit_json(DocumentDetail.of(doc, kb.get_chunks(doc.doc_id)))
 
 
 @main.command("stats")

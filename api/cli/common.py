@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from pydantic_core import to_jsonable_python
 
 if TYPE_CHECKING:
     from kb import Embedder, KnowledgeBase
@@ -48,6 +49,13 @@ class CliContext:
             self.knowledge_base = None
 
 
+def to_json(payload: Any) -> Any:
+    """The JSON value of a domain value: a dataclass becomes its fields (in their order),
+    tuples lists, nested values likewise. The HTTP responses serialise the same dataclasses
+    with the same library (FastAPI's response models), so both print the same fields."""
+    return to_jsonable_python(payload, fallback=str)
+
+
 def emit_json(payload: Any) -> None:
     """Print one JSON document on stdout (UTF-8, stable key order as given)."""
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.write(json.dumps(to_json(payload), ensure_ascii=False, indent=2) + "\n")

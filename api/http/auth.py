@@ -25,12 +25,12 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 
 Role = Literal["employee", "organiser", "admin"]
-ROLES: tuple[Role, ...] = ("employee", "organiser", "admin")
+ROLES: tuple[Role, ...] = get_args(Role)
 MIN_KEY_LENGTH = 16
 _FIELDS = {"key", "key_sha256", "role", "employee", "team"}
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")

@@ -12,6 +12,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.http.auth import Role
+from ingest.jobs import JobState
+from kb.types import DocType, Document, Hit, SearchMode
+
 # Bounds of query parameters, in the schema so that clients (and schemathesis) see them.
 K_MAX = 100
 OFFSET_MAX = 1000
@@ -54,78 +58,38 @@ class Health(BaseModel):
     auth: Literal["api-keys", "disabled"]
 
 
+class Meta(BaseModel):
+    """The lists the pages (and other clients) offer: document types and search modes."""
+
+    doc_types: list[DocType]
+    modes: list[SearchMode]
+
+
 class Me(BaseModel):
     """Who the key belongs to, so that a page can sign in with the key alone."""
 
-    role: Literal["employee", "organiser", "admin"]
+    role: Role
     employee: str | None
     team: str | None
 
 
 # -- search and documents ---------------------------------------------------------------------
-class HitOut(_Out):
-    doc_id: str
-    chunk_id: int
-    source: str
-    title: str
-    type: str
-    location: str
-    anchor: str
-    score: float
-    snippet: str = Field(description="HTML-escaped text with the matched words in <mark>")
-    team: str | None
-    course: str | None
-    module: str | None
-    skills: list[str]
-    tags: list[str]
-    author: str | None
-
-
-class SearchResponse(_Out):
+# Hits and documents are kb's own dataclasses (kb.types): the envelopes below only wrap them.
+class SearchResponse(BaseModel):
     query: str
     k: int
     offset: int
-    hits: list[HitOut]
+    hits: list[Hit]
 
 
-class DocumentOut(_Out):
-    doc_id: str
-    source: str
-    title: str
-    type: str
-    team: str | None
-    course: str | None
-    module: str | None
-    skills: list[str]
-    tags: list[str]
-    author: str | None
-    date: str | None
-    n_chunks: int
-    visibility: list[str] = Field(description="team ids allowed to see it; empty: everyone")
-
-
-class ChunkOut(_Out):
-    chunk_id: int
-    ordinal: int
-    heading: str
-    text: str
-    location: str
-    anchor: str
-    detail: dict[str, Any]
-
-
-class DocumentWithChunks(DocumentOut):
-    chunks: list[ChunkOut]
-
-
-class DocumentList(_Out):
+class DocumentList(BaseModel):
     total: int
     offset: int
-    documents: list[DocumentOut]
+    documents: list[Document]
 
 
-class Deleted(_Out):
-    deleted: DocumentOut
+class Deleted(BaseModel):
+    deleted: Document
 
 
 # -- ingest jobs ------------------------------------------------------------------------------
@@ -157,7 +121,7 @@ class FileResult(_Out):
 
 class JobOut(_Out):
     id: str
-    state: Literal["queued", "running", "done", "failed", "interrupted"]
+    state: JobState
     created_at: str
     started_at: str | None
     finished_at: str | None

@@ -8,7 +8,7 @@ existence is not revealed.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
@@ -20,15 +20,13 @@ from api.http.schemas import (
     OFFSET_MAX,
     Deleted,
     DocumentList,
-    DocumentWithChunks,
     SearchResponse,
 )
 from kb import DocumentInfo, EmptyStoreError, KnowledgeBase, SearchFilters
+from kb.types import DocType, DocumentDetail, SearchMode
 
 router = APIRouter(tags=["knowledge base"])
 
-DocType = Literal["markdown", "notebook", "transcript", "text"]
-Mode = Literal["hybrid", "dense", "lexical"]
 Filter = Annotated[str | None, Query(max_length=200)]
 DocId = Annotated[str, Path(max_length=200, description="a document id, as in search hits")]
 
@@ -67,8 +65,8 @@ def search(
     skill: Filter = None,
     module: Filter = None,
     tag: Filter = None,
-    mode: Mode = "hybrid",
-) -> dict[str, Any]:
+    mode: SearchMode = "hybrid",
+) -> SearchResponse:
     """Hits as `kb search --json` gives them; documents restricted to teams the caller is not
     in are left out before ranking. For the next page, ask again with `offset` + `k`."""
     text = q.strip()
@@ -87,7 +85,7 @@ def search(
         hits = kb.search(text, k=k, filters=filters, mode=mode, offset=offset)
     except EmptyStoreError:
         hits = []  # nothing ingested yet: an empty page, as for a query that matches nothing
-    return {"query": text, "k": k, "offset": offset, "hits": [hit.to_dict() for hit in hits]}
+    return SearchResponse(query=text, k=k, offset=offset, hits=hits)
 
 
 @router.get(
@@ -104,22 +102,22 @@ def list_documents(
     type: Annotated[DocType | None, Query(description="document type")] = None,
     limit: Annotated[int, Query(ge=1, le=K_MAX)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> DocumentList:
     filters = SearchFilters(team=team, course=course, type=type, viewer_teams=viewer.teams)
     docs = kb.list_documents(filters)
     page = docs[offset : offset + limit]
-    return {"total": len(docs), "offset": offset, "documents": [d.to_dict() for d in page]}
+    return DocumentList(total=len(docs), offset=offset, documents=[d.public() for d in page])
 
 
 @router.get(
     "/documents/{doc_id}",
-    response_model=DocumentWithChunks,
+    response_model=DocumentDetail,
     responses=errors(401, 404, 422),
     summary="A document's metadata and chunks (as `kb show`)",
 )
-def get_document(kb: KB, viewer: ViewerDep, doc_id: DocId) -> dict[str, Any]:
+def get_document(kb: KB, viewer: ViewerDep, doc_id: DocId) -> DocumentDetail:
     doc = _visible_document(kb, doc_id, viewer.teams)
-    return {**doc.to_dict(), "chunks": [c.to_dict() for c in kb.get_chunks(doc.doc_id)]}
+    return DocumentDetail.of(doc, kb.get_chunks(doc.doc_id))
 
 
 @router.delete(
@@ -128,8 +126,8 @@ def get_document(kb: KB, viewer: ViewerDep, doc_id: DocId) -> dict[str, Any]:
     responses=errors(401, 403, 404, 422),
     summary="Delete a document (organisers; as `kb rm`)",
 )
-def delete_document(kb: KB, caller: Organiser, viewer: ViewerDep, doc_id: DocId) -> dict[str, Any]:
+def delete_document(kb: KB, caller: Organiser, viewer: ViewerDep, doc_id: DocId) -> Deleted:
     doc = _visible_document(kb, doc_id, viewer.teams)
     kb.delete(doc.doc_id)
     kb.flush()
-    return {"deleted": doc.to_dict()}
+    return Deleted(deleted=doc.public())

@@ -8,7 +8,8 @@ from fastapi import APIRouter
 
 from api.http.deps import Caller, ServicesDep
 from api.http.routes import errors
-from api.http.schemas import Health, Me
+from api.http.schemas import Health, Me, Meta
+from kb.types import DOC_TYPES, SEARCH_MODES
 
 router = APIRouter(tags=["system"])
 
@@ -26,6 +27,13 @@ def health(services: ServicesDep) -> dict[str, Any]:
         "jobs": services.jobs.counts(),
         "auth": "disabled" if services.keyring is None else "api-keys",
     }
+
+
+@router.get("/meta", response_model=Meta, summary="Document types and search modes")
+def meta() -> Meta:
+    """The values the `type` and `mode` filters accept, for pages and clients to offer;
+    like /health, it needs no key."""
+    return Meta(doc_types=list(DOC_TYPES), modes=list(SEARCH_MODES))
 
 
 @router.get(

@@ -15,6 +15,7 @@ const list = document.getElementById("hits");
 const more = document.getElementById("more");
 let current = null; // {q, filters, offset}
 
+// Display names only; the list of types comes from the service (GET /meta).
 const TYPE_NAMES = { markdown: "Document", notebook: "Notebook", transcript: "Transcript", text: "Text" };
 
 /** Where in the document the hit is, in words a reader knows. */
@@ -114,5 +115,16 @@ async function suggest() {
   }
 }
 
+/** The type filter's options: the document types the service knows (GET /meta). */
+async function loadTypes() {
+  try {
+    const meta = await api("/meta");
+    form.type.append(...meta.doc_types.map((t) => el("option", { value: t }, TYPE_NAMES[t] || t)));
+  } catch {
+    // without the list the filter offers "Any type" only; searches still work
+  }
+}
+
 suggest();
+await loadTypes(); // before reading the URL, so that ?type=... selects its option
 if (!fromUrl()) form.q.focus();
