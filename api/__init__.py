@@ -12,4 +12,3 @@ in `api.web`; a new command in `api.cli`. None of them holds logic of their own:
 in `ingest`, `kb` and `recommender`, and `kb.open_knowledge_base` builds the knowledge base
 for all of them.
 """
-

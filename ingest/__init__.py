@@ -12,7 +12,6 @@ A new format: a parser module returning `Parsed` (see `parsed.py`) and one line 
 then cover it.
 """
 
-
 from ingest.errors import UnreadableFile
 from ingest.parsers import SUPPORTED
 from ingest.pipeline import DEFAULT_CHUNK_TOKENS, IngestReport, build_document, ingest_paths

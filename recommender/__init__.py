@@ -7,7 +7,6 @@ The catalogue's types are in `catalog.py`, its rules in `validate.py`, reading a
 A new rule is a module of its own over `Catalog`, exported here.
 """
 
-
 from recommender.catalog import (
     CATEGORY_WEIGHTS,
     Catalog,
