@@ -15,57 +15,44 @@ from recommender.catalog import Catalog, Employee, Module
 
 @dataclass(frozen=True)
 class SkillGap:
+    """One targeted skill of one learner. `gap` = max(0, target - current) and `weighted_gap`
+    = gap * weight are fields (built by `SkillGap.of`), so that they are part of the shape
+    that the CLI and HTTP print."""
+
     skill: str
     name: str
     current: int
     target: int
     target_source: str  # "personal" or "team"
+    gap: int
     weight: float
+    weighted_gap: float
 
-    @property
-    def gap(self) -> int:
-        return max(0, self.target - self.current)
-
-    @property
-    def weighted_gap(self) -> float:
-        return self.gap * self.weight
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "skill": self.skill,
-            "name": self.name,
-            "current": self.current,
-            "target": self.target,
-            "target_source": self.target_source,
-            "gap": self.gap,
-            "weight": self.weight,
-            "weighted_gap": self.weighted_gap,
-        }
+    @classmethod
+    def of(
+        cls, skill: str, name: str, current: int, target: int, target_source: str, weight: float
+    ) -> SkillGap:
+        gap = max(0, target - current)
+        return cls(skill, name, current, target, target_source, gap, weight, gap * weight)
 
 
 @dataclass(frozen=True)
 class GapReport:
+    """`kb gaps`: every targeted skill, largest weighted gap first, and their total."""
+
     employee: str
     name: str
     team: str
+    total_weighted_gap: float
     gaps: tuple[SkillGap, ...]
+
+    @classmethod
+    def of(cls, employee: str, name: str, team: str, gaps: tuple[SkillGap, ...]) -> GapReport:
+        return cls(employee, name, team, sum(g.weighted_gap for g in gaps), gaps)
 
     @property
     def open_gaps(self) -> tuple[SkillGap, ...]:
         return tuple(g for g in self.gaps if g.gap > 0)
-
-    @property
-    def total_weighted_gap(self) -> float:
-        return sum(g.weighted_gap for g in self.gaps)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "employee": self.employee,
-            "name": self.name,
-            "team": self.team,
-            "total_weighted_gap": self.total_weighted_gap,
-            "gaps": [g.to_dict() for g in self.gaps],
-        }
 
 
 def targets_of(catalog: Catalog, employee: Employee) -> dict[str, tuple[int, str]]:
@@ -82,7 +69,7 @@ def skill_gaps(catalog: Catalog, employee: Employee) -> list[SkillGap]:
     """One row per targeted skill, largest weighted gap first (then gap, then catalogue order)."""
     order = {skill: i for i, skill in enumerate(catalog.skills)}
     rows = [
-        SkillGap(
+        SkillGap.of(
             skill=skill,
             name=catalog.skills[skill].name,
             current=employee.level(skill),
@@ -99,7 +86,7 @@ def skill_gaps(catalog: Catalog, employee: Employee) -> list[SkillGap]:
 def employee_gaps(catalog: Catalog, employee_id: str) -> GapReport:
     """`kb gaps EMPLOYEE`."""
     employee = catalog.employee(employee_id)
-    return GapReport(
+    return GapReport.of(
         employee=employee.id,
         name=employee.name,
         team=employee.team,

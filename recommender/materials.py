@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from recommender.catalog import Catalog, Employee
 from recommender.collaborative import Neighbour, doc_opinion
@@ -76,6 +76,8 @@ class _Candidate:
 
 @dataclass(frozen=True)
 class MaterialItem:
+    """A suggested chunk of the knowledge base for one gap; score rounded to 4 decimals."""
+
     doc_id: str
     chunk_id: int
     title: str
@@ -91,25 +93,6 @@ class MaterialItem:
     cross_team: bool
     moved_down: bool
     reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "doc_id": self.doc_id,
-            "chunk_id": self.chunk_id,
-            "title": self.title,
-            "source": self.source,
-            "location": self.location,
-            "snippet": self.snippet,
-            "team": self.team,
-            "course": self.course,
-            "module": self.module,
-            "author": self.author,
-            "skill": self.skill,
-            "score": round(self.score, 4),
-            "cross_team": self.cross_team,
-            "moved_down": self.moved_down,
-            "reason": self.reason,
-        }
 
 
 def _words(text: str) -> set[str]:
@@ -307,7 +290,7 @@ def _item(catalog: Catalog, employee: Employee, cand: _Candidate) -> MaterialIte
         module=hit.module,
         author=hit.author,
         skill=gap.skill,
-        score=cand.score,
+        score=round(cand.score, 4),
         cross_team=cross,
         moved_down=bool(cand.moved_down),
         reason="; ".join(parts),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from kb.errors import KBError
@@ -59,9 +59,9 @@ class Recommendation:
             "name": self.name,
             "team": self.team,
             "signals": self.signals,
-            "gaps": [g.to_dict() for g in self.gaps],
+            "gaps": [asdict(g) for g in self.gaps],
             "modules": [m.to_dict() for m in self.modules],
-            "materials": [m.to_dict() for m in self.materials],
+            "materials": [asdict(m) for m in self.materials],
             "colleagues": [c.to_dict() for c in self.colleagues],
             "notes": list(self.notes),
         }

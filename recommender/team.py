@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from recommender.catalog import Catalog, Module
@@ -13,25 +13,14 @@ MODULES_SHOWN = 5
 
 @dataclass(frozen=True)
 class TeamSkillGap:
+    """One skill's gap summed over a team's members; weighted_gap = total_gap * weight."""
+
     skill: str
     name: str
     weight: float
     members_with_gap: tuple[str, ...]
     total_gap: int
-
-    @property
-    def weighted_gap(self) -> float:
-        return self.total_gap * self.weight
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "skill": self.skill,
-            "name": self.name,
-            "weight": self.weight,
-            "members_with_gap": list(self.members_with_gap),
-            "total_gap": self.total_gap,
-            "weighted_gap": self.weighted_gap,
-        }
+    weighted_gap: float
 
 
 @dataclass(frozen=True)
@@ -101,7 +90,7 @@ class TeamReport:
             "name": self.name,
             "members": list(self.members),
             "total_weighted_gap": self.total_weighted_gap,
-            "skills": [s.to_dict() for s in self.skills],
+            "skills": [asdict(s) for s in self.skills],
             "modules": [m.to_dict() for m in self.modules],
         }
 
@@ -122,6 +111,7 @@ def team_report(catalog: Catalog, team_id: str, top: int = MODULES_SHOWN) -> Tea
             weight=catalog.weight(skill),
             members_with_gap=tuple(m for m, _ in rows),
             total_gap=sum(g for _, g in rows),
+            weighted_gap=sum(g for _, g in rows) * catalog.weight(skill),
         )
         for skill, rows in totals.items()
     ]

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from api.cli.common import to_json
 from recommender import (
     Catalog,
     Completion,
@@ -102,7 +103,7 @@ def test_personal_target_beats_team_target_and_gap_never_negative(small: Catalog
 
 
 def test_gaps_json_shape(small: Catalog) -> None:
-    data = employee_gaps(small, "alice").to_dict()
+    data = to_json(employee_gaps(small, "alice"))
     assert set(data["gaps"][0]) >= {"skill", "current", "target", "gap", "weight", "weighted_gap"}
 
 

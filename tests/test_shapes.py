@@ -20,7 +20,9 @@ from fastapi.testclient import TestClient
 from api.cli import main
 from api.cli.common import CliContext, to_json
 from kb.types import DOC_TYPES, SEARCH_MODES, ChunkView, Document, DocumentDetail, Hit
-from tests.api_helpers import CORPUS, auth, ingest, running_client
+from recommender.gaps import GapReport, SkillGap
+from recommender.team import TeamSkillGap
+from tests.api_helpers import CATALOG, CORPUS, auth, ingest, load_sample_catalog, running_client
 from tests.fakes import HashingEmbedder
 from tests.helpers import write
 
@@ -33,6 +35,7 @@ def names(shape: type) -> set[str]:
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     with running_client(tmp_path_factory.mktemp("shapes-http"), HashingEmbedder()) as c:
         assert ingest(c, CORPUS)["state"] == "done"
+        load_sample_catalog(c)
         yield c
 
 
@@ -52,6 +55,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> Any:
         return json.loads(result.output)
 
     invoke("ingest", str(corpus), "--json")
+    invoke("catalog", "load", str(CATALOG), "--json")
     return invoke
 
 
@@ -81,6 +85,20 @@ def test_document_fields_are_the_cli_http_and_schema_fields(client: TestClient, 
     assert schema_properties(client, "DocumentDetail") == names(DocumentDetail)
     for chunk in [*shown["chunks"], *detail["chunks"]]:
         assert set(chunk) == names(ChunkView) == schema_properties(client, "ChunkView")
+
+
+def test_gap_fields_are_the_cli_http_and_schema_fields(client: TestClient, cli: Any) -> None:
+    shown = cli("gaps", "liam-chen", "--json")
+    served = client.get("/employees/liam-chen/gaps", headers=auth("admin")).json()
+    assert shown == served
+    assert list(shown) == [f.name for f in dataclasses.fields(GapReport)]
+    assert schema_properties(client, "GapReport") == names(GapReport)
+    for gap in shown["gaps"]:
+        assert list(gap) == [f.name for f in dataclasses.fields(SkillGap)]
+    assert schema_properties(client, "SkillGap") == names(SkillGap)
+    team = client.get("/teams/nlp", headers=auth("admin")).json()
+    assert all(set(s) == names(TeamSkillGap) for s in team["skills"])
+    assert schema_properties(client, "TeamSkillGap") == names(TeamSkillGap)
 
 
 def test_a_field_added_to_a_shape_reaches_the_json_by_itself() -> None:

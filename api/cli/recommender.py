@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 import click
 
@@ -31,6 +31,7 @@ from recommender import (
     record_rating,
     team_report,
 )
+from recommender.plan import PlanMethod
 
 if TYPE_CHECKING:
     from kb import DocumentInfo, Hit, SearchFilters
@@ -133,7 +134,7 @@ def gaps_cmd(ctx: click.Context, employee: str, as_json: bool) -> None:
     with _session(ctx) as (_, store):
         report = employee_gaps(_catalog(store), employee)
     if as_json:
-        emit_json(report.to_dict())
+        emit_json(report)
         return
     click.echo(f"{report.name} ({report.team}): total weighted gap {report.total_weighted_gap:g}")
     click.echo(f"  {'skill':<24}{'now':>4}{'target':>8}{'gap':>5}{'weight':>8}{'weighted':>10}")
@@ -206,7 +207,7 @@ def recommend_cmd(ctx: click.Context, employee: str, k: int, as_json: bool) -> N
 @click.option("--hours", type=float, required=True, help="Training hours available.")
 @click.option(
     "--method",
-    type=click.Choice(["exact", "greedy"]),
+    type=click.Choice(get_args(PlanMethod)),
     default="exact",
     show_default=True,
     help="greedy is only a baseline to compare with.",

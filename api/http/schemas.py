@@ -1,9 +1,10 @@
-"""Pydantic models of the HTTP edge only: what requests carry and what /docs promises back.
+"""Pydantic models of the HTTP edge only: request bodies, errors, envelopes, and the
+recommender's reports that still nest modules with their own keys.
 
-Domain values (kb's Hit, the recommender's reports) stay dataclasses with ``to_dict``; these
-models describe those dictionaries for OpenAPI and check the few request bodies. Response
-models allow extra keys, so that a field added to a domain ``to_dict`` reaches clients
-without breaking the service.
+Hits, documents, chunks, gaps and materials are the domain's dataclasses (kb.types,
+recommender): FastAPI serialises their fields as the CLI's `--json` does, so a field added to
+one shows up in both, and in /docs, by itself. Response models here allow extra keys, so that
+a key added to a remaining `to_dict` reaches clients without breaking the service.
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.http.auth import Role
 from ingest.jobs import JobState
 from kb.types import DocType, Document, Hit, SearchMode
+from recommender.gaps import SkillGap
+from recommender.materials import MaterialItem
+from recommender.next_module import NextStatus
+from recommender.plan import PlanMethod
+from recommender.team import TeamSkillGap
 
 # Bounds of query parameters, in the schema so that clients (and schemathesis) see them.
 K_MAX = 100
@@ -137,25 +143,6 @@ class JobOut(_Out):
 
 
 # -- recommender ------------------------------------------------------------------------------
-class SkillGapOut(_Out):
-    skill: str
-    name: str
-    current: int
-    target: int
-    target_source: str
-    gap: int
-    weight: float
-    weighted_gap: float
-
-
-class GapReportOut(_Out):
-    employee: str
-    name: str
-    team: str
-    total_weighted_gap: float
-    gaps: list[SkillGapOut]
-
-
 class ModuleOut(_Out):
     id: str
     title: str
@@ -171,29 +158,11 @@ class ModuleOut(_Out):
 
 class NextModuleOut(_Out):
     employee: str
-    status: Literal["ok", "no-gaps", "blocked", "no-module"]
+    status: NextStatus
     module: ModuleOut | None
     reason: str
     alternatives: list[ModuleOut]
     blocked: list[dict[str, Any]]
-
-
-class MaterialOut(_Out):
-    doc_id: str
-    chunk_id: int
-    title: str
-    source: str
-    location: str
-    snippet: str
-    team: str | None
-    course: str | None
-    module: str | None
-    author: str | None
-    skill: str
-    score: float
-    cross_team: bool
-    moved_down: bool
-    reason: str
 
 
 class ColleagueOut(_Out):
@@ -208,9 +177,9 @@ class RecommendationOut(_Out):
     name: str
     team: str
     signals: str
-    gaps: list[SkillGapOut]
+    gaps: list[SkillGap]
     modules: list[ModuleOut]
-    materials: list[MaterialOut]
+    materials: list[MaterialItem]
     colleagues: list[ColleagueOut]
     notes: list[str]
 
@@ -218,7 +187,7 @@ class RecommendationOut(_Out):
 class PlanOut(_Out):
     employee: str
     hours_budget: float
-    method: Literal["exact", "greedy"]
+    method: PlanMethod
     total_hours: float
     gap_closed: float
     gap_before: float
@@ -227,21 +196,12 @@ class PlanOut(_Out):
     reason: str
 
 
-class TeamSkillOut(_Out):
-    skill: str
-    name: str
-    weight: float
-    members_with_gap: list[str]
-    total_gap: int
-    weighted_gap: float
-
-
 class TeamReportOut(_Out):
     team: str
     name: str
     members: list[str]
     total_weighted_gap: float
-    skills: list[TeamSkillOut]
+    skills: list[TeamSkillGap]
     modules: list[ModuleOut] = Field(description="suggested trainings, most gap closed first")
 
 

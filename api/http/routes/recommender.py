@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 import zipfile
 from pathlib import Path as FsPath
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Path, Query, UploadFile
 
@@ -34,7 +34,6 @@ from api.http.schemas import (
     CompletionIn,
     EventIn,
     EventOut,
-    GapReportOut,
     NextModuleOut,
     PlanOut,
     RecommendationOut,
@@ -58,6 +57,8 @@ from recommender import (
     record_rating,
     team_report,
 )
+from recommender.gaps import GapReport
+from recommender.plan import PlanMethod
 
 router = APIRouter(tags=["recommender"])
 
@@ -68,13 +69,13 @@ _READ = errors(401, 403, 404, 409, 422)
 
 @router.get(
     "/employees/{employee_id}/gaps",
-    response_model=GapReportOut,
+    response_model=GapReport,
     responses=_READ,
     summary="Skill gaps, largest weighted gap first",
 )
-def gaps(caller: Caller, catalogs: CatalogsDep, employee_id: EmployeeId) -> dict[str, Any]:
+def gaps(caller: Caller, catalogs: CatalogsDep, employee_id: EmployeeId) -> GapReport:
     _check_access(caller, employee_id)
-    return employee_gaps(catalogs.current(), employee_id).to_dict()
+    return employee_gaps(catalogs.current(), employee_id)
 
 
 @router.get(
@@ -121,9 +122,7 @@ def plan(
     catalogs: CatalogsDep,
     employee_id: EmployeeId,
     hours: Annotated[float, Query(gt=0, le=HOURS_MAX, description="training hours available")],
-    method: Annotated[
-        Literal["exact", "greedy"], Query(description="greedy is only a baseline")
-    ] = "exact",
+    method: Annotated[PlanMethod, Query(description="greedy is only a baseline")] = "exact",
 ) -> dict[str, Any]:
     _check_access(caller, employee_id)
     build = plan_modules if method == "exact" else greedy_plan

@@ -68,11 +68,23 @@ function fromForm() {
   return q ? { q, filters, offset: 0 } : null;
 }
 
+/** A type option, once: from the service's list, or from a URL read before the list came. */
+function typeOption(type) {
+  if (![...form.type.options].some((o) => o.value === type)) {
+    form.type.append(el("option", { value: type }, TYPE_NAMES[type] || type));
+  }
+}
+
+function setFilter(name, value) {
+  if (name === "type" && value) typeOption(value);
+  form[name].value = value;
+}
+
 /** Fill the form from the page's URL and run that search, if any. */
 function fromUrl() {
   const params = new URLSearchParams(location.search);
   form.q.value = params.get("q") || "";
-  for (const name of FILTERS) form[name].value = params.get(name) || "";
+  for (const name of FILTERS) setFilter(name, params.get(name) || "");
   current = fromForm();
   if (current) run();
   return current;
@@ -119,12 +131,15 @@ async function suggest() {
 async function loadTypes() {
   try {
     const meta = await api("/meta");
-    form.type.append(...meta.doc_types.map((t) => el("option", { value: t }, TYPE_NAMES[t] || t)));
+    const chosen = form.type.value; // perhaps set from the URL already
+    const options = meta.doc_types.map((t) => el("option", { value: t }, TYPE_NAMES[t] || t));
+    form.type.replaceChildren(form.type.options[0], ...options); // "Any type", then the list
+    form.type.value = chosen;
   } catch {
     // without the list the filter offers "Any type" only; searches still work
   }
 }
 
 suggest();
-await loadTypes(); // before reading the URL, so that ?type=... selects its option
+loadTypes();
 if (!fromUrl()) form.q.focus();
