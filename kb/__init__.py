@@ -15,7 +15,16 @@ implements `VectorIndex`; a new store backend is chosen in `factory.py` too. `Kn
 
 from typing import TYPE_CHECKING, Any
 
-from kb.embed import DEFAULT_MODEL_NAME, Embedder, SentenceTransformerEmbedder, default_model_path
+from kb.embed import (
+    DEFAULT_MODEL_NAME,
+    DEFAULT_VARIANT,
+    VARIANTS,
+    Embedder,
+    SentenceTransformerEmbedder,
+    default_cache_dir,
+    default_model_path,
+    make_embedder,
+)
 from kb.errors import (
     EmptyQueryError,
     EmptyStoreError,
@@ -43,6 +52,9 @@ from kb.types import (
 if TYPE_CHECKING:
     from kb.factory import open_knowledge_base
     from kb.knowledge_base import KnowledgeBase, read_manifest
+from kb.onnx_embed import OnnxEmbedder
+from kb.reembed import ReembedReport, reembed
+from kb.scheduler import BatchEncoder, EncoderScheduler
 
 _LAZY = {
     "KnowledgeBase": "kb.knowledge_base",
@@ -61,14 +73,18 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
+    "DEFAULT_VARIANT",
     "DOC_TYPES",
     "SEARCH_MODES",
+    "VARIANTS",
+    "BatchEncoder",
     "ChunkInfo",
     "ChunkInput",
     "DocumentInfo",
     "DocumentInput",
     "DocumentMeta",
     "Embedder",
+    "EncoderScheduler",
     "EmptyQueryError",
     "EmptyStoreError",
     "Hit",
@@ -77,13 +93,18 @@ __all__ = [
     "Location",
     "ModelLoadError",
     "NotFoundError",
+    "OnnxEmbedder",
+    "ReembedReport",
     "SearchFilters",
     "SentenceTransformerEmbedder",
     "StoreMismatchError",
     "WriteResult",
+    "default_cache_dir",
     "default_model_path",
     "doc_id_for",
     "open_knowledge_base",
+    "make_embedder",
     "read_manifest",
+    "reembed",
     "visible_to",
 ]

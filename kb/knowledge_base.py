@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.embed import Embedder
+from kb.embed import LEGACY_VARIANT, Embedder
 from kb.errors import NotFoundError, StoreMismatchError
 from kb.search import Searcher
 from kb.store import Store, doc_id_for, text_hash
@@ -54,11 +54,21 @@ class KnowledgeBase:
         self.embedder = embedder
         home.mkdir(parents=True, exist_ok=True)
         manifest = read_manifest(home)
+        # The manifest names the model and its variant (backend and precision): vectors of
+        # two variants never mix in one store. A manifest without a variant predates them.
+        variant = getattr(embedder, "variant", LEGACY_VARIANT)
         if manifest is not None:
             if manifest.get("format") != FORMAT_VERSION:
                 raise StoreMismatchError(
                     f"The store in {home} has format {manifest.get('format')}, this version "
                     f"reads format {FORMAT_VERSION}: re-ingest into a new --home."
+                )
+            if manifest.get("reembed"):
+                target = manifest["reembed"]
+                raise StoreMismatchError(
+                    f"A `kb reembed` of the store in {home} to {target.get('model')} "
+                    f"({target.get('variant')}) was interrupted while switching its vectors: "
+                    "run it again to finish."
                 )
             if manifest.get("model") != embedder.name:
                 raise StoreMismatchError(
@@ -66,12 +76,26 @@ class KnowledgeBase:
                     f"not {embedder.name!r}: use that model (--model / KB_MODEL), or another "
                     "--home for this one."
                 )
+            stored_variant = manifest.get("variant", LEGACY_VARIANT)
+            if stored_variant != variant:
+                raise StoreMismatchError(
+                    f"The store in {home} holds {stored_variant} vectors of {embedder.name}, "
+                    f"not {variant} ones: open it with the variant {stored_variant} "
+                    f"(KB_MODEL_VARIANT), or move it to {variant} with `kb reembed`."
+                )
             self.dim = int(manifest["dim"])
         else:
             self.dim = embedder.dim
             _write_atomically(
                 home / MANIFEST,
-                json.dumps({"format": FORMAT_VERSION, "model": embedder.name, "dim": self.dim}),
+                json.dumps(
+                    {
+                        "format": FORMAT_VERSION,
+                        "model": embedder.name,
+                        "variant": variant,
+                        "dim": self.dim,
+                    }
+                ),
             )
         self.store = Store(home / DATABASE)
         # The index and the chunk -> document map mirror the store at `_synced_version`;

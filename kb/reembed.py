@@ -1,0 +1,300 @@
+"""Move a store to another model variant (or model) in place: the engine of `kb reembed`.
+
+Nothing is parsed again: each chunk's stored text (heading + body, exactly the text that
+was embedded) is encoded by the new embedder. The work is resumable and the store stays
+searchable with its old vectors until the switch:
+
+1. New vectors are staged, a batch per transaction, in the table `reembed_vectors`, with
+   the target recorded in the database's meta table; a killed run resumes where it stopped
+   (a run for another target starts the staging afresh).
+2. The manifest is marked as switching (`"reembed": target`), so no process opens the
+   store half-way; then one transaction copies the staged vectors over the stored ones and
+   records the change in the chunk log (running processes replay it like any write).
+3. The saved vector index is deleted, the manifest names the new model and variant, and
+   the index is rebuilt from the store.
+
+A kill during 2-3 leaves the manifest marked: the next run sees from the database whether
+the copy was committed, and finishes or redoes it.
+
+Run it while no other process writes to the store: a server still running with the old
+embedder after the switch would encode its queries and new documents with the old variant.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kb.embed import LEGACY_VARIANT, Embedder
+from kb.errors import KBError, StoreMismatchError
+from kb.knowledge_base import (
+    DATABASE,
+    FORMAT_VERSION,
+    MANIFEST,
+    VECTORS,
+    KnowledgeBase,
+    _write_atomically,
+    read_manifest,
+)
+from kb.store import Store, text_hash
+
+STAGING = "reembed_vectors"
+TARGET_KEY = "reembed_target"  # the model and variant being staged
+VECTORS_KEY = "vectors_of"  # the model and variant of the stored vectors, after a reembed
+MAX_SWITCH_TRIES = 5
+
+
+@dataclass(frozen=True)
+class ReembedReport:
+    model: str
+    variant: str
+    previous_model: str
+    previous_variant: str
+    chunks: int  # chunks in the store
+    encoded: int  # texts encoded by this run
+    resumed: int  # chunks whose new vectors an interrupted run had already staged
+    changed: bool  # False when the store already had this model and variant
+    seconds: float
+
+
+def _key(model: str, variant: str) -> str:
+    return json.dumps({"model": model, "variant": variant}, sort_keys=True)
+
+
+def _write_manifest(home: Path, model: str, variant: str, dim: int, **extra: Any) -> None:
+    manifest = {"format": FORMAT_VERSION, "model": model, "variant": variant, "dim": dim}
+    _write_atomically(home / MANIFEST, json.dumps({**manifest, **extra}))
+
+
+def _chunk_text(heading: str, body: str) -> str:
+    """The text that was embedded for a chunk (`ChunkInput.embedding_text`)."""
+    return f"{heading}\n{body}" if heading else body
+
+
+def reembed(
+    home: Path,
+    embedder: Embedder,
+    batch: int = 256,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReembedReport:
+    """Re-encode every chunk of the store in `home` with `embedder` and switch the store to
+    its model and variant. `progress(done, total)` is called after each batch of `batch`
+    chunks. Safe to run again after a kill: it resumes."""
+    started = time.perf_counter()
+    manifest = read_manifest(home)
+    if manifest is None or not (home / DATABASE).is_file():
+        raise KBError(f"No knowledge base in {home}: there is nothing to re-embed.")
+    if manifest.get("format") != FORMAT_VERSION:
+        raise StoreMismatchError(
+            f"The store in {home} has format {manifest.get('format')}, this version reads "
+            f"format {FORMAT_VERSION}: re-ingest into a new --home."
+        )
+    store = Store(home / DATABASE)
+    try:
+        manifest = _settle_interrupted_switch(home, store, manifest)
+        old_model = str(manifest["model"])
+        old_variant = str(manifest.get("variant", LEGACY_VARIANT))
+        if (old_model, old_variant) == (embedder.name, embedder.variant):
+            _drop_staging(store)
+            return ReembedReport(
+                embedder.name,
+                embedder.variant,
+                old_model,
+                old_variant,
+                store.count_chunks(),
+                0,
+                0,
+                False,
+                time.perf_counter() - started,
+            )
+        target = _key(embedder.name, embedder.variant)
+        resumed = _start_staging(store, target)
+        encoded = 0
+        for _ in range(MAX_SWITCH_TRIES):
+            encoded += _stage(store, embedder, batch, progress)
+            dim = embedder.dim
+            _write_manifest(
+                home,
+                old_model,
+                old_variant,
+                int(manifest["dim"]),
+                reembed={"model": embedder.name, "variant": embedder.variant, "dim": dim},
+            )
+            if _switch(store, target):
+                break
+            # Chunks were written while switching (another process ingesting): stage them.
+        else:
+            raise KBError(
+                f"The store in {home} kept changing while it was being re-embedded: stop "
+                "the other ingests and run it again (it resumes)."
+            )
+        _finish(home, embedder.name, embedder.variant, dim)
+        chunks = store.count_chunks()
+    finally:
+        store.close()
+    # Rebuild the vector index from the new vectors (and save it).
+    KnowledgeBase(home, embedder).close()
+    return ReembedReport(
+        embedder.name,
+        embedder.variant,
+        old_model,
+        old_variant,
+        chunks,
+        encoded,
+        resumed,
+        True,
+        time.perf_counter() - started,
+    )
+
+
+def _settle_interrupted_switch(
+    home: Path, store: Store, manifest: dict[str, Any]
+) -> dict[str, Any]:
+    """A manifest still marked as switching: finish the switch if the database committed it,
+    else go back to the old manifest (the staged vectors stay, and the run resumes)."""
+    pending = manifest.get("reembed")
+    if not pending:
+        return manifest
+    if store.get_meta(VECTORS_KEY) == _key(pending["model"], pending["variant"]):
+        _finish(home, pending["model"], pending["variant"], int(pending["dim"]))
+    else:
+        _write_manifest(
+            home,
+            manifest["model"],
+            manifest.get("variant", LEGACY_VARIANT),
+            int(manifest["dim"]),
+        )
+    settled = read_manifest(home)
+    assert settled is not None
+    return settled
+
+
+def _finish(home: Path, model: str, variant: str, dim: int) -> None:
+    """After the vectors were switched: drop the saved index (it holds the old vectors under
+    a version stamp that would pass for current) and name the new variant."""
+    (home / VECTORS).unlink(missing_ok=True)
+    _write_manifest(home, model, variant, dim)
+
+
+def _drop_staging(store: Store) -> None:
+    with store._transaction():
+        store._writer.execute(f"DROP TABLE IF EXISTS {STAGING}")
+        store._writer.execute("DELETE FROM meta WHERE key = ?", (TARGET_KEY,))
+
+
+def _start_staging(store: Store, target: str) -> int:
+    """Create the staging table (kept from an interrupted run for the same target); returns
+    how many chunks already have their new vector."""
+    with store._transaction():
+        db = store._writer
+        db.execute(
+            f"CREATE TABLE IF NOT EXISTS {STAGING} (chunk_id INTEGER PRIMARY KEY, "
+            "text_hash TEXT NOT NULL, embedding BLOB NOT NULL)"
+        )
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (TARGET_KEY,)).fetchone()
+        if row is None or row[0] != target:
+            db.execute(f"DELETE FROM {STAGING}")
+            db.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (TARGET_KEY, target),
+            )
+        # Chunks deleted since they were staged need no vector.
+        db.execute(f"DELETE FROM {STAGING} WHERE chunk_id NOT IN (SELECT chunk_id FROM chunks)")
+        return int(db.execute(f"SELECT COUNT(*) FROM {STAGING}").fetchone()[0])
+
+
+def _stage(
+    store: Store,
+    embedder: Embedder,
+    batch: int,
+    progress: Callable[[int, int], None] | None,
+) -> int:
+    """Encode the chunks that have no staged vector yet, `batch` at a time, each batch
+    committed on its own. Returns how many texts were encoded."""
+    encoded = 0
+    last = -1
+    while True:
+        with store._snapshot() as db:
+            total = int(db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+            done = int(db.execute(f"SELECT COUNT(*) FROM {STAGING}").fetchone()[0])
+            rows = db.execute(
+                f"SELECT c.chunk_id, c.text_hash, c.heading, c.body FROM chunks c "
+                f"WHERE c.chunk_id > ? AND NOT EXISTS (SELECT 1 FROM {STAGING} r "
+                "WHERE r.chunk_id = c.chunk_id) ORDER BY c.chunk_id LIMIT ?",
+                (last, batch),
+            ).fetchall()
+            hashes = list(dict.fromkeys(str(row[1]) for row in rows))
+            known: dict[str, bytes] = {}
+            for start in range(0, len(hashes), 500):
+                part = hashes[start : start + 500]
+                marks = ",".join("?" * len(part))
+                known.update(
+                    db.execute(
+                        f"SELECT text_hash, embedding FROM {STAGING} WHERE text_hash IN ({marks})",
+                        part,
+                    ).fetchall()
+                )
+        if not rows:
+            return encoded
+        texts: dict[str, str] = {}
+        for _, digest, heading, body in rows:
+            if digest not in known and digest not in texts:
+                text = _chunk_text(heading, body)
+                # The hash names the text the vector is for; a text saved otherwise than
+                # ChunkInput.embedding_text would be encoded as saved.
+                texts[digest if text_hash(text) == digest else text_hash(text)] = text
+        if texts:
+            vectors = embedder.encode_documents(list(texts.values()))
+            for digest, vector in zip(texts, vectors, strict=True):
+                known[digest] = np.asarray(vector, dtype=np.float32).tobytes()
+            encoded += len(texts)
+        staged = [
+            (row[0], row[1], known.get(row[1]) or known[text_hash(_chunk_text(row[2], row[3]))])
+            for row in rows
+        ]
+        with store._transaction():
+            store._writer.executemany(
+                f"INSERT OR REPLACE INTO {STAGING}(chunk_id, text_hash, embedding) VALUES (?,?,?)",
+                staged,
+            )
+        last = int(rows[-1][0])
+        if progress is not None:
+            progress(min(done + len(rows), total), total)
+
+
+def _switch(store: Store, target: str) -> bool:
+    """In one transaction: every chunk's vector replaced by its staged one, the change logged
+    for other processes, the staging dropped. False (nothing changed) when some chunk has no
+    staged vector yet."""
+    with store._transaction():
+        db = store._writer
+        missing = db.execute(
+            f"SELECT 1 FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM {STAGING} r "
+            "WHERE r.chunk_id = c.chunk_id) LIMIT 1"
+        ).fetchone()
+        if missing:
+            return False
+        db.execute(
+            f"UPDATE chunks SET embedding = (SELECT r.embedding FROM {STAGING} r "
+            "WHERE r.chunk_id = chunks.chunk_id)"
+        )
+        ids = [int(row[0]) for row in db.execute("SELECT chunk_id FROM chunks")]
+        store._bump_version(ids, ids)  # every vector changed: processes replay them all
+        db.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (VECTORS_KEY, target),
+        )
+        db.execute("DELETE FROM meta WHERE key = ?", (TARGET_KEY,))
+        db.execute(f"DROP TABLE {STAGING}")
+    return True
+
+
+__all__ = ["ReembedReport", "reembed"]
