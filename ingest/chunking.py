@@ -1,15 +1,27 @@
-"""Fitting text to the embedding model's window, without knowing the model.
+"""Fitting text to the embedding model's window.
 
-Token counts are estimated (a word piece per short word, more for long words, one per
-punctuation mark): a slight over-estimate of BERT word pieces, so chunks stay in the window.
+Sizes are counted by a `TokenCounter`: the model's own tokenizer when the knowledge base's
+embedder offers one (`count_tokens`, special tokens included), else an estimate (a word
+piece per short word, more for long words, one per punctuation mark: a slight
+over-estimate of BERT word pieces, so chunks stay in the window). Ingest never imports a
+model: the counter is handed in.
+
+Parsers cut a document at its own boundaries (sections, cells, time windows), then `runs`
+packs small neighbours together up to the budget, measured on the text that is embedded.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+TokenCounter = Callable[[str], int]
 
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+
+Item = TypeVar("Item")
 
 
 def estimate_tokens(text: str) -> int:
@@ -20,57 +32,122 @@ def estimate_tokens(text: str) -> int:
     return total
 
 
+def piece_cost(count: TokenCounter) -> TokenCounter:
+    """What a piece of text adds inside a longer text: its count less the special tokens
+    ([CLS], [SEP]) a counter adds to every text it is given (none for the estimate)."""
+    fixed = count("")
+    if fixed == 0:
+        return count
+    return lambda text: max(0, count(text) - fixed)
+
+
 def _pieces(text: str) -> list[str]:
     """Paragraphs, or lines for code and lists, as the units a chunk is built from."""
     paragraphs = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
     return paragraphs
 
 
-def _split_unit(unit: str, budget: int) -> list[str]:
+def _split_unit(unit: str, budget: int, cost: TokenCounter) -> list[str]:
     """A unit bigger than the budget: by sentences, then lines, then words."""
     for splitter in (_SENTENCE_END.split, str.splitlines):
         parts = [p for p in splitter(unit) if p.strip()]
         if len(parts) > 1:
-            return pack(parts, budget, joiner=" " if splitter is not str.splitlines else "\n")
+            joiner = " " if splitter is not str.splitlines else "\n"
+            return pack(parts, budget, joiner=joiner, cost=cost)
     words = unit.split()
     out: list[str] = []
     current: list[str] = []
     size = 0
     for word in words:
-        cost = estimate_tokens(word)
-        if current and size + cost > budget:
+        word_cost = cost(word)
+        if word_cost > budget:  # text without spaces (CJK, a long URL or formula): by characters
+            if current:
+                out.append(" ".join(current))
+                current, size = [], 0
+            out.extend(_split_characters(word, budget, cost))
+            continue
+        if current and size + word_cost > budget:
             out.append(" ".join(current))
             current, size = [], 0
         current.append(word)
-        size += cost
+        size += word_cost
     if current:
         out.append(" ".join(current))
     return out
 
 
-def pack(units: list[str], budget: int, joiner: str = "\n\n") -> list[str]:
-    """Greedily pack units, in order, into pieces of at most `budget` estimated tokens."""
+def _split_characters(word: str, budget: int, cost: TokenCounter) -> list[str]:
+    out: list[str] = []
+    while word:
+        low, high = 1, len(word)  # the longest prefix that fits, by bisection
+        while low < high:
+            middle = (low + high + 1) // 2
+            if cost(word[:middle]) <= budget:
+                low = middle
+            else:
+                high = middle - 1
+        out.append(word[:low])
+        word = word[low:]
+    return out
+
+
+def pack(
+    units: list[str], budget: int, joiner: str = "\n\n", cost: TokenCounter = estimate_tokens
+) -> list[str]:
+    """Greedily pack units, in order, into pieces of at most `budget` tokens (by `cost`, a
+    counter without special tokens: see `piece_cost`)."""
     out: list[str] = []
     current: list[str] = []
     size = 0
     for unit in units:
-        cost = estimate_tokens(unit)
-        if cost > budget:
+        unit_cost = cost(unit)
+        if unit_cost > budget:
             if current:
                 out.append(joiner.join(current))
                 current, size = [], 0
-            out.extend(_split_unit(unit, budget))
+            out.extend(_split_unit(unit, budget, cost))
             continue
-        if current and size + cost > budget:
+        if current and size + unit_cost > budget:
             out.append(joiner.join(current))
             current, size = [], 0
         current.append(unit)
-        size += cost
+        size += unit_cost
     if current:
         out.append(joiner.join(current))
     return [piece.strip() for piece in out if piece.strip()]
 
 
-def split_to_budget(text: str, budget: int) -> list[str]:
+def split_to_budget(text: str, budget: int, cost: TokenCounter = estimate_tokens) -> list[str]:
     """Split text on paragraph boundaries into pieces that fit the budget."""
-    return pack(_pieces(text), max(16, budget))
+    return pack(_pieces(text), max(16, budget), cost=cost)
+
+
+def runs(
+    items: Sequence[Item],
+    fits: Callable[[Sequence[Item]], bool],
+    joinable: Callable[[Item, Item], bool] = lambda _a, _b: True,
+) -> list[list[Item]]:
+    """Consecutive items packed greedily into runs: an item joins the run before it when
+    `joinable(first item of the run, item)` and the run with it still `fits` (the caller
+    renders the run's chunk and counts it); otherwise it starts a run of its own."""
+    out: list[list[Item]] = []
+    for item in items:
+        if out and joinable(out[-1][0], item) and fits([*out[-1], item]):
+            out[-1].append(item)
+        else:
+            out.append([item])
+    return out
+
+
+HeadingPath = tuple[tuple[int, str], ...]  # (level, title) from the top heading down
+
+
+def shared_path(paths: Sequence[HeadingPath]) -> HeadingPath:
+    """The headings every path starts with."""
+    shared = paths[0]
+    for path in paths[1:]:
+        n = 0
+        while n < min(len(shared), len(path)) and shared[n] == path[n]:
+            n += 1
+        shared = shared[:n]
+    return shared

@@ -1,4 +1,8 @@
-"""Markdown: YAML front matter as metadata, one chunk per heading section (split if long).
+"""Markdown: YAML front matter as metadata, chunks of heading sections.
+
+A long section is split to the budget; short neighbouring sections under the same H1 are
+packed together up to it, their own headings kept as lines of the text and named in the
+chunk's heading; such a chunk opens at its first section and names the first and last.
 
 Sections are cut on the source lines markdown-it reports for each heading, so the chunk
 text is the author's own Markdown (code, tables, lists) rather than a re-rendering.
@@ -7,11 +11,21 @@ text is the author's own Markdown (code, tables, lists) rather than a re-renderi
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from markdown_it import MarkdownIt
 from mdit_py_plugins.front_matter import front_matter_plugin
 
-from ingest.chunking import estimate_tokens, split_to_budget
+from ingest.chunking import (
+    HeadingPath,
+    TokenCounter,
+    estimate_tokens,
+    piece_cost,
+    runs,
+    shared_path,
+    split_to_budget,
+)
 from ingest.metadata import parse_yaml_mapping
 from ingest.parsed import Parsed
 from kb.types import ChunkInput, Location
@@ -35,7 +49,37 @@ def _clean(body: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def parse_markdown(text: str, budget: int) -> Parsed:
+# Sections packed together share their headings down to this level: 1 packs the H2 sections
+# of one H1 (a page's topics) together, 2 would keep each H2 apart. Measured on the labelled
+# sample queries at 256 tokens: level 1 gave 261 chunks and hybrid nDCG@10 0.788, level 2
+# gave 352 chunks and 0.784.
+MERGE_LEVEL = 1
+
+
+@dataclass(frozen=True)
+class _Section:
+    path: tuple[tuple[int, str], ...]  # (level, title) from the H1 down
+    head: int  # line of its heading (== start for the introduction)
+    start: int  # first line after the heading
+    end: int  # line after its last
+
+    @property
+    def names(self) -> list[str]:
+        return [name for _, name in self.path]
+
+    @property
+    def key(self) -> tuple[tuple[int, str], ...]:
+        return tuple((level, name) for level, name in self.path if level <= MERGE_LEVEL)
+
+
+def _heading_of(shared: HeadingPath, run: Sequence[_Section]) -> str:
+    """The headings a run shares, then the sections below them ("Setup > Install · Verify"):
+    headings weigh double in lexical search, and a packed chunk keeps that for each part."""
+    below = dict.fromkeys(s.path[len(shared)][1] for s in run if len(s.path) > len(shared))
+    return " > ".join([name for _, name in shared] + ([" · ".join(below)] if below else []))
+
+
+def parse_markdown(text: str, budget: int, count_tokens: TokenCounter = estimate_tokens) -> Parsed:
     tokens = _PARSER.parse(text)
     lines = text.split("\n")
     meta: dict[str, object] = {}
@@ -49,29 +93,62 @@ def parse_markdown(text: str, budget: int) -> Parsed:
             inline = tokens[i + 1]
             title = inline.content.strip()
             headings.append((token.map[0], token.map[1], int(token.tag[1]), title))
-
-    chunks: list[ChunkInput] = []
-    path: list[tuple[int, str]] = []
     first_h1 = next((h[3] for h in headings if h[2] == 1), None)
 
-    def emit(start: int, end: int) -> None:
-        body = _clean("\n".join(lines[start:end]))
-        if not body:
-            return
-        names = [name for _, name in path]
-        heading = " > ".join(names)
-        label = heading or "(introduction)"
-        anchor = slugify(names[-1]) if names else ""
-        line_range = {"line": start + 1, "end_line": end}
-        for piece in split_to_budget(body, budget - estimate_tokens(heading)):
-            chunks.append(ChunkInput(heading, piece, Location(label, anchor, line_range)))
-
-    cursor = body_start
+    sections: list[_Section] = []
+    path: list[tuple[int, str]] = []
+    head = cursor = body_start
     for start, end, level, title in headings:
-        emit(cursor, start)
+        sections.append(_Section(tuple(path), head, cursor, start))
         while path and path[-1][0] >= level:
             path.pop()
         path.append((level, title))
-        cursor = end
-    emit(cursor, len(lines))
+        head, cursor = start, end
+    sections.append(_Section(tuple(path), head, cursor, len(lines)))
+    sections = [s for s in sections if _clean("\n".join(lines[s.start : s.end]))]
+
+    cost = piece_cost(count_tokens)
+    fixed = count_tokens("")
+
+    def render(run: Sequence[_Section]) -> tuple[str, str]:
+        """(heading, body) of a run: the headings all share, and the text from the first
+        section on, with the headings below the shared ones kept as lines of the body."""
+        shared = shared_path([s.path for s in run])
+        first = run[0].head if len(run[0].path) > len(shared) else run[0].start
+        body = _clean("\n".join(lines[first : run[-1].end]))
+        return _heading_of(shared, run), body
+
+    def fits(run: Sequence[_Section]) -> bool:
+        heading, body = render(run)
+        return fixed + cost(heading) + cost(body) <= budget
+
+    chunks: list[ChunkInput] = []
+    small: list[_Section] = []
+
+    def emit_small() -> None:
+        for run in runs(small, fits, lambda a, b: a.key == b.key):
+            heading, body = render(run)
+            first, last = run[0], run[-1]
+            label = " > ".join(first.names) or "(introduction)"
+            if len(run) > 1:
+                label += " … " + (last.names[-1] if last.names else "(introduction)")
+            anchor = slugify(first.names[-1]) if first.names else ""
+            detail = {"line": first.start + 1, "end_line": last.end}
+            chunks.append(ChunkInput(heading, body, Location(label, anchor, detail)))
+        small.clear()
+
+    for section in sections:
+        if fits([section]):
+            small.append(section)
+            continue
+        emit_small()  # a long section is split on its own and ends the run before it
+        heading = " > ".join(section.names)
+        body = _clean("\n".join(lines[section.start : section.end]))
+        label = heading or "(introduction)"
+        anchor = slugify(section.names[-1]) if section.names else ""
+        detail = {"line": section.start + 1, "end_line": section.end}
+        room = budget - fixed - cost(heading)
+        for piece in split_to_budget(body, room, cost):
+            chunks.append(ChunkInput(heading, piece, Location(label, anchor, detail)))
+    emit_small()
     return Parsed("markdown", chunks, meta, first_h1)

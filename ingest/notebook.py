@@ -1,5 +1,9 @@
 """Jupyter notebooks: markdown and code cells with their text outputs, grouped into chunks.
 
+Runs of cells under the same H1 are packed up to the budget; a chunk's heading is the
+heading path its cells share, the headings below it stay in the cells' text. A cell too
+long for the budget is split and stands alone.
+
 Images and other binary outputs are dropped (base64 is noise for search and can be
 megabytes); long text outputs are truncated. A chunk's location is its 1-based cell range.
 """
@@ -7,14 +11,44 @@ megabytes); long text outputs are truncated. A chunk's location is its 1-based c
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from ingest.chunking import estimate_tokens, split_to_budget
+from ingest.chunking import (
+    HeadingPath,
+    TokenCounter,
+    estimate_tokens,
+    piece_cost,
+    runs,
+    shared_path,
+    split_to_budget,
+)
 from ingest.errors import UnreadableFile
 from ingest.parsed import Parsed
 from kb.types import ChunkInput, Location
 
 MAX_OUTPUT_CHARS = 600
+# Cells packed together share their headings down to this level (as in Markdown).
+MERGE_LEVEL = 1
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A cell's text (or part of a long cell's: `whole` False), under its heading path."""
+
+    number: int  # 1-based cell number
+    path: tuple[tuple[int, str], ...]  # (level, title) of the headings above it
+    text: str
+    whole: bool = True
+
+    @property
+    def heading(self) -> str:
+        return " > ".join(name for _, name in self.path)
+
+    @property
+    def key(self) -> tuple[tuple[int, str], ...]:
+        return tuple((level, name) for level, name in self.path if level <= MERGE_LEVEL)
 
 
 def _text(value: Any) -> str:
@@ -57,6 +91,10 @@ def _cells(notebook: dict[str, Any]) -> list[dict[str, Any]]:
     raise UnreadableFile("not a Jupyter notebook: it has no list of cells (nbformat 4 expected)")
 
 
+def _heading_of(shared: HeadingPath) -> str:
+    return " > ".join(name for _, name in shared)
+
+
 def _title_of(cells: list[Any]) -> str | None:
     """The first H1 of the notebook, or the first line of its opening markdown cell when that
     reads like a title ("**Chapter 4 - Training Models**")."""
@@ -76,7 +114,7 @@ def _title_of(cells: list[Any]) -> str | None:
     return None
 
 
-def parse_notebook(text: str, budget: int) -> Parsed:
+def parse_notebook(text: str, budget: int, count_tokens: TokenCounter = estimate_tokens) -> Parsed:
     try:
         notebook = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -91,21 +129,10 @@ def parse_notebook(text: str, budget: int) -> Parsed:
     meta = {str(k).lower(): v for k, v in raw_meta.items()} if isinstance(raw_meta, dict) else {}
 
     title = _title_of(cells)
-    heading = ""
-    chunks: list[ChunkInput] = []
-    group: list[str] = []
-    group_cells: list[int] = []
-    group_size = 0
-
-    def flush() -> None:
-        nonlocal group, group_cells, group_size
-        if group:
-            first, last = group_cells[0], group_cells[-1]
-            label = f"cell {first}" if first == last else f"cells {first}-{last}"
-            location = Location(label, f"cell-{first}", {"cell": first, "end_cell": last})
-            chunks.append(ChunkInput(heading, "\n\n".join(group), location))
-        group, group_cells, group_size = [], [], 0
-
+    cost = piece_cost(count_tokens)
+    fixed = count_tokens("")
+    path: list[tuple[int, str]] = []
+    pieces: list[_Piece] = []  # cells in order; a cell too long for the budget is split
     for number, cell in enumerate(cells, start=1):
         if not isinstance(cell, dict):
             continue
@@ -114,9 +141,10 @@ def parse_notebook(text: str, budget: int) -> Parsed:
         if kind in ("markdown", "heading"):
             for line in source.splitlines():
                 if line.startswith("#"):
-                    flush()
-                    name = line.lstrip("#").strip()
-                    heading = name
+                    level = min(len(line) - len(line.lstrip("#")), 6)
+                    while path and path[-1][0] >= level:
+                        path.pop()
+                    path.append((level, line.lstrip("#").strip()))
                     break
             content = source
         elif kind == "code":
@@ -128,20 +156,34 @@ def parse_notebook(text: str, budget: int) -> Parsed:
             continue
         if not content.strip():
             continue
-        room = budget - estimate_tokens(heading)
-        cost = estimate_tokens(content)
-        if cost > room:
-            flush()
-            for piece in split_to_budget(content, room):
-                group, group_cells = [piece], [number]
-                flush()
+        piece = _Piece(number, tuple(path), content)
+        if fixed + cost(piece.heading) + cost(content) <= budget:
+            pieces.append(piece)
             continue
-        if group and group_size + cost > room:
-            flush()
-        group.append(content)
-        group_cells.append(number)
-        group_size += cost
-    flush()
+        room = budget - fixed - cost(piece.heading)
+        pieces += [
+            _Piece(number, piece.path, part, whole=False)
+            for part in split_to_budget(content, room, cost)
+        ]
+
+    def render(run: Sequence[_Piece]) -> tuple[str, str]:
+        shared = shared_path([p.path for p in run])
+        return _heading_of(shared), "\n\n".join(p.text for p in run)
+
+    def fits(run: Sequence[_Piece]) -> bool:
+        heading, body = render(run)
+        return fixed + cost(heading) + cost(body) <= budget
+
+    def joinable(first: _Piece, piece: _Piece) -> bool:
+        return first.whole and piece.whole and first.key == piece.key
+
+    chunks: list[ChunkInput] = []
+    for run in runs(pieces, fits, joinable):
+        heading, body = render(run)
+        first, last = run[0].number, run[-1].number
+        label = f"cell {first}" if first == last else f"cells {first}-{last}"
+        location = Location(label, f"cell-{first}", {"cell": first, "end_cell": last})
+        chunks.append(ChunkInput(heading, body, location))
     if not chunks:
         raise UnreadableFile("the notebook has no cells with text or code")
     return Parsed("notebook", chunks, meta, title)

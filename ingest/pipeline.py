@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest.chunking import TokenCounter, estimate_tokens, piece_cost, split_to_budget
 from ingest.errors import UnreadableFile
 from ingest.metadata import merge, parse_yaml_mapping, to_meta
 from ingest.parsers import parse_bytes
@@ -24,8 +25,14 @@ from ingest.sources import Failure, Limits, SourceFile, discover
 from kb import ChunkInput, DocumentInput, KnowledgeBase
 from kb.types import view_as
 
-PARSER_VERSION = "2"  # bump when parsing changes, so that every file is re-read once
-DEFAULT_CHUNK_TOKENS = 200  # the default model reads 256 word pieces; leave room
+PARSER_VERSION = "3"  # bump when parsing changes, so that every file is re-read once
+# A chunk's text (heading and body, special tokens included) in model tokens: the whole
+# window of the default model (256 word pieces); a larger value is capped at the model's.
+# Chosen on the labelled sample queries (see ingest.markdown.MERGE_LEVEL).
+DEFAULT_CHUNK_TOKENS = 256
+# Without the model's tokenizer, chunks are sized by an estimate and kept to this many
+# estimated tokens (the earlier default): some code and CJK still overflow a 256 window.
+ESTIMATED_MAX_TOKENS = 200
 BATCH_CHUNKS = 256
 
 Progress = Callable[[int, int, str], None]
@@ -104,20 +111,32 @@ def build_document(
     fingerprint: str,
     defaults: Defaults,
     budget: int,
+    count_tokens: TokenCounter = estimate_tokens,
 ) -> DocumentInput:
-    """Parse one file into a document with merged metadata and title-prefixed chunk headings."""
+    """Parse one file into a document with merged metadata and title-prefixed chunk headings,
+    each chunk's text (heading and body) at most `budget` tokens by `count_tokens`."""
     side = (
         parse_yaml_mapping(sidecar.decode("utf-8-sig", "replace"), "the sidecar") if sidecar else {}
     )
-    parsed = parse_bytes(data, file.suffix, budget - 16)
+    parsed = parse_bytes(data, file.suffix, budget, count_tokens)
     raw = merge(defaults.as_layer(), side, parsed.meta)
     meta = to_meta(raw, parsed.title or _title_from(file.source))
+    if any(not chunk.heading.startswith(meta.title) for chunk in parsed.chunks):
+        # Headings that do not start with the title get it in front: leave it room.
+        cost = piece_cost(count_tokens)
+        parsed = parse_bytes(data, file.suffix, budget - cost(f"{meta.title} > "), count_tokens)
     chunks = []
     for chunk in parsed.chunks:
         heading = chunk.heading
         if not heading.startswith(meta.title):
             heading = f"{meta.title} > {heading}" if heading else meta.title
-        chunks.append(ChunkInput(heading, chunk.body, chunk.location))
+        titled = ChunkInput(heading, chunk.body, chunk.location)
+        if count_tokens(titled.embedding_text) <= budget:
+            chunks.append(titled)
+            continue
+        room = budget - count_tokens(heading)  # a safety net: the parsers fit their budget
+        for piece in split_to_budget(chunk.body, room, piece_cost(count_tokens)):
+            chunks.append(ChunkInput(heading, piece, chunk.location))
     return DocumentInput(
         origin=file.origin,
         source=file.source,
@@ -136,11 +155,12 @@ def _parse_one(
     fingerprint: str,
     defaults: Defaults,
     budget: int,
+    count_tokens: TokenCounter,
 ) -> DocumentInput | str:
     """The document, or why it failed: whatever parsing one file raises costs that file only
     (KeyboardInterrupt and other BaseExceptions still stop the run)."""
     try:
-        return build_document(file, data, sidecar, fingerprint, defaults, budget)
+        return build_document(file, data, sidecar, fingerprint, defaults, budget, count_tokens)
     except UnreadableFile as exc:
         return str(exc)
     except RecursionError:
@@ -161,11 +181,25 @@ def ingest_paths(
     chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
     progress: Progress | None = None,
     names: Mapping[Path, str] | None = None,
+    count_tokens: TokenCounter | None = None,
 ) -> IngestReport:
     """Ingest files, folders and .zip archives; never raises for a bad file, reports it.
 
-    `names` maps uploaded (spooled) files to the names their uploader gave them.
+    `names` maps uploaded (spooled) files to the names their uploader gave them. Chunks are
+    packed up to `chunk_tokens` (at most the model's window) as counted by `count_tokens`:
+    by default the embedder's own tokenizer when it offers one, else an estimate.
     """
+    counter = count_tokens or getattr(kb.embedder, "count_tokens", None) or estimate_tokens
+    window: list[int] = []  # the model's, asked on the first parse (it may load the model)
+
+    def budget() -> int:
+        if not window:
+            max_tokens = getattr(kb.embedder, "max_tokens", None) or chunk_tokens
+            if counter is estimate_tokens:  # an estimate misjudges code and CJK: keep a margin
+                max_tokens = min(max_tokens, ESTIMATED_MAX_TOKENS)
+            window.append(min(chunk_tokens, max_tokens))
+        return window[0]
+
     started = time.perf_counter()
     limits = limits or Limits()
     defaults = Defaults(team, course, tuple(visibility))
@@ -209,7 +243,7 @@ def ingest_paths(
                 if kb.is_unchanged(item.origin, fingerprint):
                     report.unchanged += 1
                 else:
-                    doc = _parse_one(item, data, sidecar, fingerprint, defaults, chunk_tokens)
+                    doc = _parse_one(item, data, sidecar, fingerprint, defaults, budget(), counter)
                     if isinstance(doc, str):
                         report.failed.append({"path": item.source, "error": doc})
                     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ingest.chunking import pack
+from ingest.chunking import TokenCounter, estimate_tokens, pack, piece_cost
 from ingest.metadata import parse_yaml_mapping
 from ingest.parsed import Parsed
 from kb.types import ChunkInput, Location
@@ -12,7 +12,7 @@ from kb.types import ChunkInput, Location
 _FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
 
 
-def parse_plaintext(text: str, budget: int) -> Parsed:
+def parse_plaintext(text: str, budget: int, count_tokens: TokenCounter = estimate_tokens) -> Parsed:
     meta: dict[str, object] = {}
     offset_lines = 0
     front = _FRONT.match(text)
@@ -29,7 +29,8 @@ def parse_plaintext(text: str, budget: int) -> Parsed:
         line += block.count("\n")
     chunks: list[ChunkInput] = []
     starts = {body: start for start, body in paragraphs}
-    for piece in pack([body for _, body in paragraphs], budget):
+    room = budget - count_tokens("")
+    for piece in pack([body for _, body in paragraphs], room, cost=piece_cost(count_tokens)):
         first = piece.split("\n\n", 1)[0]
         start = starts.get(first, offset_lines + 1)
         end = start + piece.count("\n")

@@ -1,4 +1,5 @@
-"""Transcripts (WebVTT, including Zoom exports, and SubRip): cues grouped into ~1 minute windows.
+"""Transcripts (WebVTT, including Zoom exports, and SubRip): cues grouped into ~1 minute windows,
+neighbouring windows packed together up to the budget (a chunk covers their whole time range).
 
 Parsing is webvtt-py's. A leading NOTE block of `key: value` lines is read as metadata.
 Zoom writes the speaker as "Name: text"; WebVTT voice tags (<v Name>) are read too.
@@ -9,17 +10,19 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 
 import webvtt
 from webvtt.errors import MalformedCaptionError, MalformedFileError
 
-from ingest.chunking import estimate_tokens
+from ingest.chunking import TokenCounter, estimate_tokens, piece_cost, runs
 from ingest.errors import UnreadableFile
 from ingest.metadata import parse_yaml_mapping
 from ingest.parsed import Parsed
 from kb.types import ChunkInput, Location
 
 WINDOW_SECONDS = 60.0
+Cue = tuple[float, float, str | None, str]  # start, end (seconds), speaker, words
 _SPEAKER = re.compile(r"^((?:[A-Z][\w.'\-]*)(?: [A-Z][\w.'\-]*){0,3}):\s+(.+)$", re.DOTALL)
 _SOUND = re.compile(r"^\s*[\(\[][^\)\]]*[\)\]]\s*$")
 
@@ -37,7 +40,9 @@ def clock(value: float) -> str:
     return f"{whole // 3600:02d}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
-def parse_transcript(text: str, budget: int, fmt: str) -> Parsed:
+def parse_transcript(
+    text: str, budget: int, fmt: str, count_tokens: TokenCounter = estimate_tokens
+) -> Parsed:
     try:
         captions = webvtt.from_buffer(io.StringIO(text), format=fmt)
     except (MalformedFileError, MalformedCaptionError, ValueError) as exc:
@@ -48,7 +53,7 @@ def parse_transcript(text: str, budget: int, fmt: str) -> Parsed:
             meta = parse_yaml_mapping(comment, "the NOTE metadata block")
             break
 
-    cues: list[tuple[float, float, str | None, str]] = []
+    cues: list[Cue] = []
     for caption in captions.captions:
         body = " ".join(line.strip() for line in caption.text.split("\n") if line.strip())
         if not body or _SOUND.match(body):
@@ -62,36 +67,46 @@ def parse_transcript(text: str, budget: int, fmt: str) -> Parsed:
     if not cues:
         raise UnreadableFile(f"the {fmt.upper()} transcript has no spoken cues")
 
-    chunks: list[ChunkInput] = []
-    window: list[tuple[float, float, str | None, str]] = []
+    cost = piece_cost(count_tokens)
+    fixed = count_tokens("")
 
-    def flush() -> None:
-        if not window:
-            return
+    def text_of(cues: Sequence[Cue]) -> tuple[str, list[float]]:
+        """The lines (one per speaker's turn) and when each begins."""
         lines: list[str] = []
-        line_starts: list[float] = []  # when each line (a speaker's turn) begins
+        line_starts: list[float] = []
         last_speaker: str | None = None
-        for cue_start, _, speaker, body in window:
+        for cue_start, _, speaker, body in cues:
             if lines and speaker == last_speaker:
                 lines[-1] += " " + body
             else:
                 lines.append(f"{speaker}: {body}" if speaker else body)
                 line_starts.append(cue_start)
             last_speaker = speaker
+        return "\n".join(lines), line_starts
+
+    # Windows of about a minute (fewer cues if those overflow the budget)...
+    windows: list[list[Cue]] = [[]]
+    size = 0
+    for cue in cues:
+        cue_cost = cost(cue[3]) + 2  # the speaker's name and colon, when the turn changes
+        window = windows[-1]
+        if window and (cue[0] - window[0][0] >= WINDOW_SECONDS or size + cue_cost > budget):
+            windows.append([])
+            size = 0
+        windows[-1].append(cue)
+        size += cue_cost
+
+    # ...then neighbouring windows packed together up to the budget.
+    def fits(run: Sequence[list[Cue]]) -> bool:
+        return fixed + cost(text_of([c for w in run for c in w])[0]) <= budget
+
+    chunks: list[ChunkInput] = []
+    for run in runs(windows, fits):
+        window = [cue for w in run for cue in w]
+        body, line_starts = text_of(window)
         start, end = window[0][0], window[-1][1]
         speakers = sorted({s for _, _, s, _ in window if s})
         label = f"{clock(start)}-{clock(end)}"
         detail = {"start": start, "end": end, "speakers": speakers, "line_starts": line_starts}
-        chunks.append(ChunkInput("", "\n".join(lines), Location(label, f"t={int(start)}", detail)))
-        window.clear()
-
-    size = 0
-    for cue in cues:
-        cost = estimate_tokens(cue[3])
-        if window and (cue[0] - window[0][0] >= WINDOW_SECONDS or size + cost > budget):
-            flush()
-            size = 0
-        window.append(cue)
-        size += cost
-    flush()
+        chunks.append(ChunkInput("", body, Location(label, f"t={int(start)}", detail)))
     return Parsed("transcript", chunks, meta, None)
