@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from kb.embed import Variant
+
 
 class Settings(BaseSettings):
     """KB_HOME, KB_MODEL, KB_MAX_FILE_MB, ...: one place for every knob."""
@@ -15,6 +17,11 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=Path(".kb"), description="the data folder")
     model: str | None = Field(default=None, description="path to a sentence-transformers model")
+    model_variant: Variant | None = Field(
+        default=None,
+        description="how the model runs: onnx-int8, onnx-fp32 or torch-fp32; default: the "
+        "store's own variant, onnx-int8 for a new store",
+    )
     max_file_mb: float = Field(default=25.0, gt=0)
     chunk_tokens: int = Field(default=200, ge=32, le=2048)
 

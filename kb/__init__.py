@@ -33,6 +33,8 @@ from kb.errors import (
     NotFoundError,
     StoreMismatchError,
 )
+from kb.onnx_embed import OnnxEmbedder
+from kb.scheduler import BatchEncoder, EncoderScheduler
 from kb.store import doc_id_for
 from kb.types import (
     DOC_TYPES,
@@ -52,14 +54,14 @@ from kb.types import (
 if TYPE_CHECKING:
     from kb.factory import open_knowledge_base
     from kb.knowledge_base import KnowledgeBase, read_manifest
-from kb.onnx_embed import OnnxEmbedder
-from kb.reembed import ReembedReport, reembed
-from kb.scheduler import BatchEncoder, EncoderScheduler
+    from kb.reembed import ReembedReport, reembed
 
 _LAZY = {
     "KnowledgeBase": "kb.knowledge_base",
     "read_manifest": "kb.knowledge_base",
     "open_knowledge_base": "kb.factory",
+    "reembed": "kb.reembed",
+    "ReembedReport": "kb.reembed",
 }
 
 

@@ -9,7 +9,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 import numpy as np
 
@@ -22,7 +22,8 @@ DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 TORCH_FP32 = "torch-fp32"
 ONNX_FP32 = "onnx-fp32"
 ONNX_INT8 = "onnx-int8"
-VARIANTS = (ONNX_INT8, ONNX_FP32, TORCH_FP32)
+Variant = Literal["onnx-int8", "onnx-fp32", "torch-fp32"]
+VARIANTS: tuple[str, ...] = get_args(Variant)
 DEFAULT_VARIANT = ONNX_INT8
 LEGACY_VARIANT = TORCH_FP32  # a store whose manifest names no variant was built with this
 

@@ -5,16 +5,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kb.embed import Embedder, SentenceTransformerEmbedder
-from kb.knowledge_base import KnowledgeBase
+from kb.embed import DEFAULT_VARIANT, LEGACY_VARIANT, Embedder, make_embedder
+from kb.knowledge_base import KnowledgeBase, read_manifest
+
+
+def store_variant(home: Path) -> str | None:
+    """The variant an existing store's vectors were made with (None: no store yet)."""
+    manifest = read_manifest(home)
+    if manifest is None:
+        return None
+    return str(manifest.get("variant", LEGACY_VARIANT))
 
 
 def open_knowledge_base(
-    home: Path, *, model: str | None = None, embedder: Embedder | None = None
+    home: Path,
+    *,
+    model: str | None = None,
+    variant: str | None = None,
+    embedder: Embedder | None = None,
 ) -> KnowledgeBase:
     """Open (or create) the knowledge base in `home`.
 
-    `embedder` shares a model that is already loaded (tests, benchmarks); otherwise the model
-    folder `model` (default: all-MiniLM-L6-v2 from its PyPI package) loads on first embedding.
+    `embedder` shares a model that is already loaded (tests, benchmarks). Otherwise the model
+    folder `model` (default: all-MiniLM-L6-v2 from its PyPI package) is run as `variant`; with
+    no variant asked for, an existing store keeps the one its vectors were made with and a new
+    store gets `DEFAULT_VARIANT`. The model loads on first embedding.
     """
-    return KnowledgeBase(home, embedder or SentenceTransformerEmbedder(model))
+    if embedder is None:
+        chosen = variant or store_variant(home) or DEFAULT_VARIANT
+        embedder = make_embedder(model, chosen)
+    return KnowledgeBase(home, embedder)

@@ -81,7 +81,7 @@ class KnowledgeBase:
                 raise StoreMismatchError(
                     f"The store in {home} holds {stored_variant} vectors of {embedder.name}, "
                     f"not {variant} ones: open it with the variant {stored_variant} "
-                    f"(KB_MODEL_VARIANT), or move it to {variant} with `kb reembed`."
+                    f"(KB_MODEL_VARIANT), or move it to {variant} with `kb reembed --to {variant}`."
                 )
             self.dim = int(manifest["dim"])
         else:
@@ -203,6 +203,7 @@ class KnowledgeBase:
             "documents": self.store.count_documents(),
             "chunks": self.store.count_chunks(),
             "model": self.embedder.name,
+            "variant": getattr(self.embedder, "variant", LEGACY_VARIANT),
             "dim": self.dim,
         }
 

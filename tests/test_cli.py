@@ -19,6 +19,7 @@ from api.cli.common import CliContext
 from ingest import ingest_paths
 from kb import KnowledgeBase, SentenceTransformerEmbedder
 from tests.helpers import markdown_doc, write
+from tests.onnx_helpers import session_onnx_cache
 
 
 @pytest.fixture
@@ -117,7 +118,9 @@ def test_killed_ingest_leaves_a_store_that_works_and_finishes_on_rerun(
     home = tmp_path / "home"
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "--home", str(home), "ingest", str(folder)],
+        # torch-fp32: the variant of the session model that finishes the job below
+        [sys.executable, "-m", "api.cli", "--home", str(home), "--variant", "torch-fp32"]
+        + ["ingest", str(folder)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -169,3 +172,33 @@ def test_keys_add_writes_a_loadable_keys_file(tmp_path: Path) -> None:
     assert loaded[1].key_sha256 == hash_key(printed) and printed not in keys_file.read_text()
     refused = runner.invoke(main, ["keys", "add", "--file", str(keys_file), "--role", "employee"])
     assert refused.exit_code == 2 and "--employee" in refused.stderr
+
+
+def test_reembed_moves_the_store_and_later_commands_keep_its_variant(
+    tmp_path: Path,
+    embedder: SentenceTransformerEmbedder,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KB_MODEL_CACHE", str(session_onnx_cache(tmp_path_factory)))
+    home = tmp_path / "home"
+    runner = CliRunner()
+    ingested = runner.invoke(
+        main, ["ingest", str(corpus(tmp_path / "c"))], obj=CliContext(home, embedder=embedder)
+    )
+    assert ingested.exit_code == 0, ingested.output
+    before = json.loads(runner.invoke(main, ["--home", str(home), "stats"]).stdout)
+    assert before["variant"] == "torch-fp32"  # the store's own, not the default for new ones
+
+    moved = runner.invoke(main, ["--home", str(home), "reembed", "--to", "onnx-int8", "--json"])
+    assert moved.exit_code == 0, moved.output
+    report = json.loads(moved.stdout)
+    assert (report["previous_variant"], report["variant"], report["encoded"]) == (
+        "torch-fp32",
+        "onnx-int8",
+        before["chunks"],
+    )
+    found = runner.invoke(main, ["--home", str(home), "search", "low rank adapters", "--json"])
+    assert json.loads(found.stdout)["hits"][0]["source"] == "b.md"
+    refused = runner.invoke(main, ["--home", str(home), "--variant", "torch-fp32", "stats"])
+    assert refused.exit_code == 2 and "kb reembed --to torch-fp32" in refused.stderr

@@ -18,6 +18,7 @@ from api.cli import serve as cli_serve
 from api.cli.common import CliContext, CliError, emit_json
 from api.settings import Settings
 from kb import DOC_TYPES, SEARCH_MODES, KBError, SearchFilters
+from kb.embed import DEFAULT_VARIANT, VARIANTS
 from kb.types import DocumentDetail
 
 
@@ -40,13 +41,21 @@ def user_errors() -> Iterator[None]:
 @click.option(
     "--model", default=None, help="Path to a sentence-transformers model folder [env KB_MODEL]."
 )
+@click.option(
+    "--variant",
+    type=click.Choice(VARIANTS),
+    default=None,
+    help="How the model runs [env KB_MODEL_VARIANT; default: the store's own, "
+    f"{DEFAULT_VARIANT} for a new store].",
+)
 @click.pass_context
-def main(ctx: click.Context, home: Path | None, model: str | None) -> None:
+def main(ctx: click.Context, home: Path | None, model: str | None, variant: str | None) -> None:
     """Search and recommendations over the training programme's material."""
     settings = Settings()
     given = ctx.obj if isinstance(ctx.obj, CliContext) else CliContext(home=settings.home)
     given.home = home or given.home
     given.model = model or given.model or settings.model
+    given.variant = variant or given.variant or settings.model_variant
     ctx.obj = given
     ctx.call_on_close(given.close)
 
@@ -275,6 +284,43 @@ def evaluate_cmd(obj: CliContext, queries: Path, k: int, as_json: bool) -> None:
     click.echo(f"{'mode':<8}" + "".join(f"{name:>12}" for name in names))
     for mode, metrics in results.items():
         click.echo(f"{mode:<8}" + "".join(f"{metrics[name]:>12.3f}" for name in names))
+
+
+@main.command("reembed")
+@click.option(
+    "--to",
+    "target",
+    type=click.Choice(VARIANTS),
+    default=DEFAULT_VARIANT,
+    show_default=True,
+    help="The variant to move the store to.",
+)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def reembed_cmd(obj: CliContext, target: str, as_json: bool) -> None:
+    """Re-encode every stored chunk with another variant of the model (or another --model),
+    in place, without parsing anything again. Resumable: run it again after an interruption.
+    Stop servers and ingests on this home first."""
+    from kb.embed import make_embedder
+    from kb.reembed import reembed
+
+    bar = _Bar(sys.stderr.isatty() and not as_json)
+    with user_errors():
+        embedder = obj.embedder or make_embedder(obj.model, target)
+        report = reembed(
+            obj.home, embedder, progress=lambda done, total: bar(done, total, "chunks")
+        )
+    bar.close()
+    if as_json:
+        emit_json(report)
+        return
+    if not report.changed:
+        click.echo(f"The store already holds {report.variant} vectors of {report.model}.")
+        return
+    click.echo(
+        f"{report.chunks} chunks moved from {report.previous_variant} to {report.variant} "
+        f"({report.encoded} encoded, {report.resumed} resumed) in {report.seconds:.1f} s."
+    )
 
 
 cli_recommender.register(main)

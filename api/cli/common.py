@@ -31,16 +31,20 @@ class CliContext:
 
     home: Path
     model: str | None = None
+    variant: str | None = None
     embedder: Embedder | None = None
     knowledge_base: KnowledgeBase | None = field(default=None, repr=False)
 
     def open_kb(self) -> KnowledgeBase:
         if self.knowledge_base is None:
-            from kb import open_knowledge_base
+            from kb import KBError, open_knowledge_base
 
-            self.knowledge_base = open_knowledge_base(
-                self.home, model=self.model, embedder=self.embedder
-            )
+            try:
+                self.knowledge_base = open_knowledge_base(
+                    self.home, model=self.model, variant=self.variant, embedder=self.embedder
+                )
+            except KBError as exc:  # another model or variant, a damaged store: one sentence
+                raise CliError(str(exc)) from exc
         return self.knowledge_base
 
     def close(self) -> None:

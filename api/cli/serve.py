@@ -34,7 +34,9 @@ def serve(obj: CliContext, host: str, port: int, log_level: str) -> None:
     from api.http.auth import ApiKeysError
     from api.settings import Settings
 
-    settings = Settings().model_copy(update={"home": Path(obj.home), "model": obj.model})
+    settings = Settings().model_copy(
+        update={"home": Path(obj.home), "model": obj.model, "model_variant": obj.variant}
+    )
     try:
         app = create_app(settings)
     except (ApiKeysError, ConfigurationError) as exc:

@@ -166,7 +166,12 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        knowledge_base = open_knowledge_base(settings.home, model=settings.model, embedder=embedder)
+        knowledge_base = open_knowledge_base(
+            settings.home,
+            model=settings.model,
+            variant=settings.model_variant,
+            embedder=embedder,
+        )
         knowledge_base.embedder.encode_query("warm up")  # load the model before the first user
         catalogs = Catalogs(settings.home)
         catalogs.loaded()  # create or check the recommender's store before serving
