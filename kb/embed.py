@@ -183,17 +183,22 @@ class SentenceTransformerEmbedder(ScheduledEmbedder):
         """Word pieces the model reads for `text`, special tokens included, untruncated (ingest
         packs chunks up to the window by it). Only the tokenizer is loaded, on first use."""
         if self._tokenizer is None:
-            file = self.path / "tokenizer.json"
-            if not file.is_file():  # a model with a slow tokenizer only: the loaded model's
+            if not (self.path / "tokenizer.json").is_file():  # a slow tokenizer only
                 slow = self._loaded().tokenizer
                 return len(slow(text, add_special_tokens=True)["input_ids"])
-            from tokenizers import Tokenizer
-
-            tokenizer = Tokenizer.from_file(str(file))
-            tokenizer.no_truncation()  # the file may carry a shorter truncation and padding
-            tokenizer.no_padding()
-            self._tokenizer = tokenizer
+            self._tokenizer = counting_tokenizer(self.path)
         return len(self._tokenizer.encode(text).ids)
+
+
+def counting_tokenizer(model_path: Path) -> Any:
+    """The model's fast tokenizer (`tokenizer.json`) with truncation and padding off, to count
+    the word pieces of a text as the model would read it whole."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+    tokenizer.no_truncation()  # the file may carry a shorter truncation and padding
+    tokenizer.no_padding()
+    return tokenizer
 
 
 def default_cache_dir() -> Path:

@@ -31,6 +31,7 @@ from kb.embed import (
     ONNX_FP32,
     ONNX_INT8,
     ScheduledEmbedder,
+    counting_tokenizer,
     default_cache_dir,
 )
 from kb.errors import ModelLoadError
@@ -345,11 +346,19 @@ class OnnxEmbedder(ScheduledEmbedder):
         self.variant = variant
         self.cache_dir = cache_dir
         self.threads = threads
+        self._counter: Any = None
 
     @property
     def onnx_path(self) -> Path:
         """The cached ONNX file, exported first if need be."""
         return ensure_onnx(self.path, self.name, self.variant, self.cache_dir)
+
+    def count_tokens(self, text: str) -> int:
+        """Word pieces the model reads for `text`, special tokens included, untruncated (ingest
+        packs chunks up to the window by it); the tokenizer alone, loaded on first use."""
+        if self._counter is None:
+            self._counter = counting_tokenizer(self.path)
+        return len(self._counter.encode(text).ids)
 
     def _load(self) -> OnnxModel:
         layout = read_layout(self.path)

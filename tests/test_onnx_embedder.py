@@ -136,3 +136,12 @@ def test_pooling_the_onnx_runner_cannot_reproduce_is_refused(model_copy: Path) -
     )
     with pytest.raises(ModelLoadError, match="torch-fp32"):
         read_layout(model_copy)
+
+
+def test_onnx_counts_tokens_as_the_model_reads_them(
+    embedder: SentenceTransformerEmbedder, onnx_int8: OnnxEmbedder
+) -> None:
+    """Ingest packs chunks to the window by this count, whichever variant the store uses."""
+    for text in ["Rank 8 adapters, alpha 16.", "低秩适配器 LoRA 微调", "word " * 400]:
+        assert onnx_int8.count_tokens(text) == embedder.count_tokens(text)
+    assert onnx_int8.count_tokens("word " * 400) > onnx_int8.max_tokens  # not truncated
