@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingest.pipeline import DEFAULT_CHUNK_TOKENS
 from kb.embed import Variant
 
 
@@ -23,7 +24,7 @@ class Settings(BaseSettings):
         "store's own variant, onnx-int8 for a new store",
     )
     max_file_mb: float = Field(default=25.0, gt=0)
-    chunk_tokens: int = Field(default=200, ge=32, le=2048)
+    chunk_tokens: int = Field(default=DEFAULT_CHUNK_TOKENS, ge=32, le=2048)
 
     # -- HTTP API (`kb serve`) ------------------------------------------------------------
     api_keys_file: Path | None = Field(
