@@ -148,7 +148,7 @@ def test_document_read_gives_metadata_and_chunks(client: TestClient) -> None:
     body = client.get(f"/documents/{doc_id}", headers=auth("liam")).json()
     assert body["title"] == "Handling class imbalance"
     assert body["team"] == "nlp"
-    assert body["n_chunks"] == len(body["chunks"]) >= 2
+    assert body["n_chunks"] == len(body["chunks"]) >= 1  # two short sections pack into one
     assert {"chunk_id", "text", "location", "anchor"} <= set(body["chunks"][0])
 
 
