@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from kb.embed import (
     DEFAULT_MODEL_NAME,
-    DEFAULT_VARIANT,
     VARIANTS,
     Embedder,
     SentenceTransformerEmbedder,
@@ -75,7 +74,6 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DEFAULT_MODEL_NAME",
-    "DEFAULT_VARIANT",
     "DOC_TYPES",
     "SEARCH_MODES",
     "VARIANTS",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kb.embed import DEFAULT_VARIANT, LEGACY_VARIANT, Embedder, make_embedder
+from kb.embed import LEGACY_VARIANT, Embedder, default_variant, make_embedder
 from kb.knowledge_base import KnowledgeBase, read_manifest
 
 
@@ -29,9 +29,10 @@ def open_knowledge_base(
     `embedder` shares a model that is already loaded (tests, benchmarks). Otherwise the model
     folder `model` (default: all-MiniLM-L6-v2 from its PyPI package) is run as `variant`; with
     no variant asked for, an existing store keeps the one its vectors were made with and a new
-    store gets `DEFAULT_VARIANT`. The model loads on first embedding.
+    store gets `default_variant()` (int8 where the CPU has VNNI). The model loads on first
+    embedding.
     """
     if embedder is None:
-        chosen = variant or store_variant(home) or DEFAULT_VARIANT
+        chosen = variant or store_variant(home) or default_variant()
         embedder = make_embedder(model, chosen)
     return KnowledgeBase(home, embedder)

@@ -33,6 +33,7 @@ from kb.embed import (
     ScheduledEmbedder,
     counting_tokenizer,
     default_cache_dir,
+    has_vnni,
 )
 from kb.errors import ModelLoadError
 
@@ -163,15 +164,6 @@ def export_fp32(model_path: Path, out: Path) -> None:
             do_constant_folding=True,
             dynamo=False,
         )
-
-
-def has_vnni() -> bool:
-    """Whether this CPU has VNNI (int8 dot products with signed weights)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_vnni" in flags or "avx_vnni" in flags
 
 
 def int8_weight_type() -> str:

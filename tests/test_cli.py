@@ -106,13 +106,18 @@ def test_eval_prints_the_three_modes(run, tmp_path: Path) -> None:  # type: igno
     assert result["modes"]["hybrid"]["recall@10"] == 1.0
 
 
+DOCS = 30
+
+
 def test_killed_ingest_leaves_a_store_that_works_and_finishes_on_rerun(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
     folder = tmp_path / "many"
-    for i in range(60):
+    for i in range(DOCS):
         sections = {
-            f"Part {j}": f"Topic {i}-{j}: notes on drift, serving and tuning." for j in range(10)
+            # long enough that sections are not packed together: six chunks a document
+            f"Part {j}": f"Topic {i}-{j}: notes on drift, serving and tuning. " * 12
+            for j in range(6)
         }
         write(folder / f"doc{i:02d}.md", markdown_doc(f"Doc {i}", sections))
     home = tmp_path / "home"
@@ -138,15 +143,15 @@ def test_killed_ingest_leaves_a_store_that_works_and_finishes_on_rerun(
             proc.send_signal(signal.SIGKILL)
             break
     proc.wait()
-    assert 3 <= stored < 60, "the ingest was not caught mid-way"
+    assert 3 <= stored < DOCS, "the ingest was not caught mid-way"
 
     base = KnowledgeBase(home, embedder)
     survivors = base.stats()["documents"]
     assert survivors >= 3
     assert base.search("notes on drift", k=3)
     report = ingest_paths(base, [folder])
-    assert report.unchanged == survivors and report.added == 60 - survivors
-    assert base.stats()["documents"] == 60 and len(base.index) == base.stats()["chunks"]
+    assert report.unchanged == survivors and report.added == DOCS - survivors
+    assert base.stats()["documents"] == DOCS and len(base.index) == base.stats()["chunks"]
     base.close()
 
 

@@ -239,12 +239,12 @@ def test_an_unexpected_parser_error_costs_one_file_only(
 ) -> None:
     real = pipeline.parse_bytes
 
-    def flaky(data: bytes, suffix: str, budget: int) -> Any:
+    def flaky(data: bytes, suffix: str, *rest: Any) -> Any:
         if b"boom" in data:
             raise RuntimeError("a parser bug")
         if b"deep" in data:
             raise RecursionError("maximum recursion depth exceeded")
-        return real(data, suffix, budget)
+        return real(data, suffix, *rest)
 
     monkeypatch.setattr(pipeline, "parse_bytes", flaky)
     folder = tmp_path / "c"

@@ -18,7 +18,7 @@ from api.cli import serve as cli_serve
 from api.cli.common import CliContext, CliError, emit_json
 from api.settings import Settings
 from kb import DOC_TYPES, SEARCH_MODES, KBError, SearchFilters
-from kb.embed import DEFAULT_VARIANT, VARIANTS
+from kb.embed import VARIANTS, default_variant
 from kb.types import DocumentDetail
 
 
@@ -46,7 +46,7 @@ def user_errors() -> Iterator[None]:
     type=click.Choice(VARIANTS),
     default=None,
     help="How the model runs [env KB_MODEL_VARIANT; default: the store's own, "
-    f"{DEFAULT_VARIANT} for a new store].",
+    "onnx-int8 for a new store where the CPU has VNNI, onnx-fp32 elsewhere].",
 )
 @click.pass_context
 def main(ctx: click.Context, home: Path | None, model: str | None, variant: str | None) -> None:
@@ -291,13 +291,13 @@ def evaluate_cmd(obj: CliContext, queries: Path, k: int, as_json: bool) -> None:
     "--to",
     "target",
     type=click.Choice(VARIANTS),
-    default=DEFAULT_VARIANT,
-    show_default=True,
-    help="The variant to move the store to.",
+    default=None,
+    help="The variant to move the store to [default: onnx-int8 where the CPU has VNNI, "
+    "onnx-fp32 elsewhere].",
 )
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def reembed_cmd(obj: CliContext, target: str, as_json: bool) -> None:
+def reembed_cmd(obj: CliContext, target: str | None, as_json: bool) -> None:
     """Re-encode every stored chunk with another variant of the model (or another --model),
     in place, without parsing anything again. Resumable: run it again after an interruption.
     Stop servers and ingests on this home first."""
@@ -306,7 +306,7 @@ def reembed_cmd(obj: CliContext, target: str, as_json: bool) -> None:
 
     bar = _Bar(sys.stderr.isatty() and not as_json)
     with user_errors():
-        embedder = obj.embedder or make_embedder(obj.model, target)
+        embedder = obj.embedder or make_embedder(obj.model, target or default_variant())
         report = reembed(
             obj.home, embedder, progress=lambda done, total: bar(done, total, "chunks")
         )
