@@ -260,7 +260,7 @@ def test_an_unexpected_parser_error_costs_one_file_only(
     assert "nested too deeply" in reasons["c.md"]
     assert report.added == 1
 
-    def interrupted(data: bytes, suffix: str, budget: int) -> Any:
+    def interrupted(data: bytes, suffix: str, *rest: Any) -> Any:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(pipeline, "parse_bytes", interrupted)
