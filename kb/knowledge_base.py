@@ -249,7 +249,7 @@ class KnowledgeBase:
         from another store of the same model, the benchmarks' synthetic fill)."""
         if vectors.shape != (len(doc.chunks), self.dim):
             raise ValueError(f"expected {len(doc.chunks)} vectors of dimension {self.dim}")
-        doc_id, status, _, _ = self.store.replace_document(doc, vectors)
+        doc_id, status = self.store.replace_document(doc, vectors)
         self.refresh()
         return WriteResult(doc_id=doc_id, status=status, embedded=0)
 

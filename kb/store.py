@@ -283,7 +283,8 @@ class Store:
     @property
     def version(self) -> int:
         """Bumped by every committed write, in this process or another."""
-        return int(self.get_meta("version") or 0)
+        with self._lock:
+            return int(self._db.execute(_VERSION_SQL).fetchone()[0])
 
     def _bump_version(self, removed: Sequence[int], added: Sequence[int]) -> int:
         """Inside a write transaction: the next version, with the chunk changes it carries."""
@@ -389,13 +390,10 @@ class Store:
                     found[digest] = np.frombuffer(blob, dtype=np.float32)
         return found
 
-    def replace_document(
-        self, doc: DocumentInput, vectors: np.ndarray
-    ) -> tuple[str, str, list[int], list[int]]:
-        """Insert or replace a document and all its chunks atomically.
-
-        Returns (doc_id, 'added'|'updated', removed chunk ids, new chunk ids).
-        """
+    def replace_document(self, doc: DocumentInput, vectors: np.ndarray) -> tuple[str, str]:
+        """Insert or replace a document and all its chunks atomically; returns (doc_id,
+        'added'|'updated'). The chunk ids it removed and added go to the change log, which every
+        process, this one included, replays (`changes_since`)."""
         if len(vectors) != len(doc.chunks):
             raise ValueError("one vector per chunk is required")
         doc_id = doc_id_for(doc.origin)
@@ -455,10 +453,10 @@ class Store:
                 added.append(int(cursor.lastrowid or 0))
             self._count_terms([c.heading + "\n" + c.body for c in doc.chunks], +1)
             self._bump_version(removed, added)
-        return doc_id, ("updated" if existed else "added"), removed, added
+        return doc_id, ("updated" if existed else "added")
 
-    def delete_document(self, doc_id: str) -> list[int]:
-        """Remove a document and its chunks; returns the removed chunk ids."""
+    def delete_document(self, doc_id: str) -> None:
+        """Remove a document and its chunks (logged for `changes_since`, like every write)."""
         with self._transaction():
             removed = self._chunk_ids_of(doc_id)
             self._forget_terms(doc_id)
@@ -466,7 +464,6 @@ class Store:
             if cursor.rowcount == 0:
                 raise NotFoundError(f"No document with id {doc_id!r}.")
             self._bump_version(removed, [])
-        return removed
 
     # -- reads --------------------------------------------------------------------------
     def count_documents(self) -> int:
