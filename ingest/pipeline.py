@@ -2,8 +2,8 @@
 
 A file whose content (and sidecar, and the defaults it was given) hashes as before is not
 read further: nothing is parsed or embedded. Parsed documents are handed to the knowledge
-base in batches so the model encodes many chunks per call; each document is then stored in
-its own transaction.
+base in batches so the model encodes many chunks per call, one batch while the next is parsed
+and the one before is stored; each document is stored in its own transaction.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from ingest.metadata import merge, parse_yaml_mapping, to_meta
 from ingest.parsers import parse_bytes
 from ingest.sources import Failure, Limits, SourceFile, discover
 from kb import ChunkInput, DocumentInput, KnowledgeBase
-from kb.types import view_as
+from kb.types import EmbeddedBatch, view_as
 
 PARSER_VERSION = "3"  # bump when parsing changes, so that every file is re-read once
 # A chunk's text (heading and body, special tokens included) in model tokens: the whole
@@ -169,6 +170,36 @@ def _parse_one(
         return _unexpected(exc)
 
 
+def _read_and_parse(
+    item: SourceFile,
+    kb: KnowledgeBase,
+    defaults: Defaults,
+    budget: Callable[[], int],
+    counter: TokenCounter,
+    report: IngestReport,
+) -> DocumentInput | None:
+    """The file's document if it is new or changed; None when it is unchanged or failed (the
+    report says which)."""
+    try:
+        data = item.read()
+        sidecar = item.read_sidecar()
+    except UnreadableFile as exc:
+        report.failed.append({"path": item.source, "error": str(exc)})
+        return None
+    except OSError as exc:
+        report.failed.append({"path": item.source, "error": f"cannot read: {exc}"})
+        return None
+    fingerprint = _fingerprint(data, sidecar, defaults)
+    if kb.is_unchanged(item.origin, fingerprint):
+        report.unchanged += 1
+        return None
+    doc = _parse_one(item, data, sidecar, fingerprint, defaults, budget(), counter)
+    if isinstance(doc, str):
+        report.failed.append({"path": item.source, "error": doc})
+        return None
+    return doc
+
+
 def ingest_paths(
     kb: KnowledgeBase,
     paths: Sequence[Path | str],
@@ -182,12 +213,14 @@ def ingest_paths(
     progress: Progress | None = None,
     names: Mapping[Path, str] | None = None,
     count_tokens: TokenCounter | None = None,
+    batch_chunks: int = BATCH_CHUNKS,
 ) -> IngestReport:
     """Ingest files, folders and .zip archives; never raises for a bad file, reports it.
 
     `names` maps uploaded (spooled) files to the names their uploader gave them. Chunks are
     packed up to `chunk_tokens` (at most the model's window) as counted by `count_tokens`:
-    by default the embedder's own tokenizer when it offers one, else an estimate.
+    by default the embedder's own tokenizer when it offers one, else an estimate. About
+    `batch_chunks` chunks go to the model at a time.
     """
     counter = count_tokens or getattr(kb.embedder, "count_tokens", None) or estimate_tokens
     window: list[int] = []  # the model's, asked on the first parse (it may load the model)
@@ -209,12 +242,26 @@ def ingest_paths(
     seen: set[str] = set()
     pending: list[DocumentInput] = []
     pending_chunks = 0
+    # One batch is encoded on a worker thread while this thread parses the next and stores
+    # the one before (the model's kernels release the GIL): a first ingest is bounded by the
+    # encoder alone.
+    encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-encode")
+    encoding: Future[EmbeddedBatch] | None = None
 
-    def store_pending() -> None:
-        nonlocal pending, pending_chunks
-        if not pending:
-            return
-        for doc, result in zip(pending, kb.add_documents(pending), strict=True):
+    def hand_over() -> None:
+        """Start encoding the pending documents, then store the batch encoded before them."""
+        nonlocal pending, pending_chunks, encoding
+        previous = encoding.result() if encoding is not None else None
+        encoding = None
+        if pending:
+            reuse = previous.vectors if previous is not None else None
+            encoding = encoder.submit(kb.embed_documents, pending, reuse)
+        pending, pending_chunks = [], 0
+        if previous is not None:
+            store(previous)
+
+    def store(batch: EmbeddedBatch) -> None:
+        for doc, result in zip(batch.docs, kb.store_embedded(batch), strict=True):
             if result.status == "added":
                 report.added += 1
             else:
@@ -224,36 +271,25 @@ def ingest_paths(
             report.documents.append(
                 {"doc_id": result.doc_id, "source": doc.source, "status": result.status}
             )
-        pending, pending_chunks = [], 0
 
-    for done, item in enumerate(found, start=1):
-        if isinstance(item, Failure):
-            report.failed.append({"path": item.path, "error": item.error})
-        else:
-            seen.add(item.origin)
-            try:
-                data = item.read()
-                sidecar = item.read_sidecar()
-            except UnreadableFile as exc:
-                report.failed.append({"path": item.source, "error": str(exc)})
-            except OSError as exc:
-                report.failed.append({"path": item.source, "error": f"cannot read: {exc}"})
+    try:
+        for done, item in enumerate(found, start=1):
+            if isinstance(item, Failure):
+                report.failed.append({"path": item.path, "error": item.error})
             else:
-                fingerprint = _fingerprint(data, sidecar, defaults)
-                if kb.is_unchanged(item.origin, fingerprint):
-                    report.unchanged += 1
-                else:
-                    doc = _parse_one(item, data, sidecar, fingerprint, defaults, budget(), counter)
-                    if isinstance(doc, str):
-                        report.failed.append({"path": item.source, "error": doc})
-                    else:
-                        pending.append(doc)
-                        pending_chunks += len(doc.chunks)
-            if pending_chunks >= BATCH_CHUNKS:
-                store_pending()
-        if progress is not None:
-            progress(done, total, item.source if isinstance(item, SourceFile) else item.path)
-    store_pending()
+                seen.add(item.origin)
+                doc = _read_and_parse(item, kb, defaults, budget, counter, report)
+                if doc is not None:
+                    pending.append(doc)
+                    pending_chunks += len(doc.chunks)
+                if pending_chunks >= batch_chunks:
+                    hand_over()
+            if progress is not None:
+                progress(done, total, item.source if isinstance(item, SourceFile) else item.path)
+        hand_over()  # the last documents start encoding; the batch before is stored
+        hand_over()  # the last documents are stored
+    finally:
+        encoder.shutdown(wait=True, cancel_futures=True)
 
     if prune:
         for given in paths:

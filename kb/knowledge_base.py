@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,15 @@ from kb.embed import LEGACY_VARIANT, Embedder
 from kb.errors import NotFoundError, StoreMismatchError
 from kb.search import Searcher
 from kb.store import Store, doc_id_for, text_hash
-from kb.types import ChunkInfo, DocumentInfo, DocumentInput, Hit, SearchFilters, WriteResult
+from kb.types import (
+    ChunkInfo,
+    DocumentInfo,
+    DocumentInput,
+    EmbeddedBatch,
+    Hit,
+    SearchFilters,
+    WriteResult,
+)
 from kb.vectors import FaissIndex
 
 FORMAT_VERSION = 1
@@ -217,24 +225,40 @@ class KnowledgeBase:
         Each document is then written in its own transaction: a crash loses at most the
         document being written, and re-running the ingest completes the job.
         """
-        texts = [chunk.embedding_text for doc in docs for chunk in doc.chunks]
-        hashes = [text_hash(text) for text in texts]
+        return self.store_embedded(self.embed_documents(docs))
+
+    def embed_documents(
+        self, docs: Sequence[DocumentInput], reuse: Mapping[str, np.ndarray] | None = None
+    ) -> EmbeddedBatch:
+        """Vectors for every chunk of `docs`, encoding only texts neither stored nor in `reuse`
+        (the previous batch's vectors while it is still being written). Thread-safe, so that
+        an ingest can encode one batch while it parses and stores another."""
+        hashes = [text_hash(chunk.embedding_text) for doc in docs for chunk in doc.chunks]
         known = self.store.embeddings_for(hashes)
         todo: dict[str, str] = {}
+        texts = (chunk.embedding_text for doc in docs for chunk in doc.chunks)
         for digest, text in zip(hashes, texts, strict=True):
-            if digest not in known and digest not in todo:
+            if digest in known or digest in todo:
+                continue
+            if reuse is not None and digest in reuse:
+                known[digest] = reuse[digest]
+            else:
                 todo[digest] = text
         if todo:
             fresh = self.embedder.encode_documents(list(todo.values()))
             known.update(zip(todo.keys(), fresh, strict=True))
+        return EmbeddedBatch(tuple(docs), hashes, known, frozenset(todo))
+
+    def store_embedded(self, batch: EmbeddedBatch) -> list[WriteResult]:
+        """Write an embedded batch, one transaction per document."""
         results: list[WriteResult] = []
-        unclaimed = set(todo)  # a text shared by two documents was embedded once: count it once
+        unclaimed = set(batch.fresh)  # a text shared by two documents was embedded once
         cursor = 0
-        for doc in docs:
-            doc_hashes = hashes[cursor : cursor + len(doc.chunks)]
+        for doc in batch.docs:
+            doc_hashes = batch.hashes[cursor : cursor + len(doc.chunks)]
             cursor += len(doc.chunks)
             vectors = (
-                np.stack([known[h] for h in doc_hashes])
+                np.stack([batch.vectors[h] for h in doc_hashes])
                 if doc_hashes
                 else np.zeros((0, self.dim), dtype=np.float32)
             )

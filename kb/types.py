@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DocType = Literal["markdown", "notebook", "transcript", "text"]
 DOC_TYPES: tuple[DocType, ...] = get_args(DocType)
@@ -225,6 +228,17 @@ class Hit:
     skills: tuple[str, ...]
     tags: tuple[str, ...]
     author: str | None
+
+
+@dataclass(frozen=True)
+class EmbeddedBatch:
+    """Documents with a vector for each chunk text (by text hash), ready to be stored;
+    `fresh` are the hashes this batch had to encode, the others were reused."""
+
+    docs: tuple[DocumentInput, ...]
+    hashes: list[str]
+    vectors: dict[str, np.ndarray]
+    fresh: frozenset[str]
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,8 @@ def test_killed_ingest_leaves_a_store_that_works_and_finishes_on_rerun(
     proc = subprocess.Popen(
         # torch-fp32: the variant of the session model that finishes the job below
         [sys.executable, "-m", "api.cli", "--home", str(home), "--variant", "torch-fp32"]
-        + ["ingest", str(folder)],
+        # a batch of two documents at a time: stored while the rest are still being encoded
+        + ["ingest", "--batch-chunks", "12", str(folder)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -133,7 +134,7 @@ def test_killed_ingest_leaves_a_store_that_works_and_finishes_on_rerun(
     deadline = time.monotonic() + 180
     stored = 0
     while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.2)
+        time.sleep(0.05)
         try:
             with sqlite3.connect(home / "kb.sqlite", timeout=1) as db:
                 stored = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]

@@ -230,3 +230,27 @@ def test_text_shared_by_two_files_is_embedded_and_counted_once(
     write(tmp_path / "c" / "b.txt", same)
     report = ingest_paths(kb, [tmp_path / "c"])
     assert (report.added, report.chunks, report.embedded) == (2, 2, 1)
+
+
+def test_batches_encoded_while_others_are_stored_give_the_same_store(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    same = "---\ntitle: Checklist\n---\nPin the tokenizer version with the model.\n"
+    for name in ("a", "b", "c", "d", "e"):  # one chunk each: five batches of one
+        write(tmp_path / "c" / f"{name}.txt", same if name in "ae" else f"Notes {name} on drift.\n")
+    report = ingest_paths(kb, [tmp_path / "c"], batch_chunks=1)
+    # "e" repeats "a" four batches later, after "a" was stored: reused, not embedded again
+    assert (report.added, report.chunks, report.embedded) == (5, 5, 4)
+    assert [d["source"] for d in report.documents] == ["a.txt", "b.txt", "c.txt", "d.txt", "e.txt"]
+    assert len(kb.index) == kb.stats()["chunks"] == 5
+    assert kb.search("tokenizer version", k=1)[0].source in {"a.txt", "e.txt"}
+
+
+def test_a_repeat_in_the_very_next_batch_reuses_its_vector(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    same = "---\ntitle: Checklist\n---\nPin the tokenizer version with the model.\n"
+    write(tmp_path / "c" / "a.txt", same)
+    write(tmp_path / "c" / "b.txt", same)  # encoded while "a" is not yet stored
+    report = ingest_paths(kb, [tmp_path / "c"], batch_chunks=1)
+    assert (report.added, report.chunks, report.embedded) == (2, 2, 1)

@@ -96,6 +96,12 @@ class _Bar:
     default=None,
     help="Skip files larger than this [env KB_MAX_FILE_MB; default 25].",
 )
+@click.option(
+    "--batch-chunks",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Chunks encoded per model call; smaller batches are stored sooner [default 256].",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
 def ingest(
@@ -106,10 +112,12 @@ def ingest(
     visibility: tuple[str, ...],
     prune: bool,
     max_file_mb: float | None,
+    batch_chunks: int | None,
     as_json: bool,
 ) -> None:
     """Ingest files, folders (recursively) and .zip archives; unchanged files are skipped."""
     from ingest import Limits, ingest_paths
+    from ingest.pipeline import BATCH_CHUNKS
 
     settings = Settings()
     limits = Limits(max_file_bytes=int((max_file_mb or settings.max_file_mb) * 1024 * 1024))
@@ -127,6 +135,7 @@ def ingest(
                 limits=limits,
                 chunk_tokens=settings.chunk_tokens,
                 progress=bar,
+                batch_chunks=batch_chunks or BATCH_CHUNKS,
             )
         finally:
             bar.close()
