@@ -14,7 +14,7 @@ import numpy as np
 from kb.embed import LEGACY_VARIANT, Embedder
 from kb.errors import NotFoundError, StoreMismatchError
 from kb.search import Searcher
-from kb.store import Store, doc_id_for, text_hash
+from kb.store import VECTORS_OF_KEY, Store, doc_id_for, text_hash, vectors_key
 from kb.types import (
     ChunkInfo,
     DocumentInfo,
@@ -45,7 +45,7 @@ def read_manifest(home: Path) -> dict[str, Any] | None:
     return data
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str) -> None:
     """Two processes creating one home at once each write the whole file or nothing."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(text)
@@ -64,7 +64,7 @@ class KnowledgeBase:
         manifest = read_manifest(home)
         # The manifest names the model and its variant (backend and precision): vectors of
         # two variants never mix in one store. A manifest without a variant predates them.
-        variant = getattr(embedder, "variant", LEGACY_VARIANT)
+        variant = embedder.variant
         if manifest is not None:
             if manifest.get("format") != FORMAT_VERSION:
                 raise StoreMismatchError(
@@ -94,7 +94,7 @@ class KnowledgeBase:
             self.dim = int(manifest["dim"])
         else:
             self.dim = embedder.dim
-            _write_atomically(
+            write_atomically(
                 home / MANIFEST,
                 json.dumps(
                     {
@@ -152,6 +152,7 @@ class KnowledgeBase:
         if self.store.version == self._synced_version:
             return
         with self._sync_lock:
+            self._check_vectors_are_ours()
             changes = self.store.changes_since(self._synced_version)
             if changes is None:
                 version, doc_of_chunk = self.store.chunk_docs()
@@ -173,6 +174,20 @@ class KnowledgeBase:
             self.index.add(ids[new], vectors[new])
             self._doc_of_chunk.update(changes.added)
             self._synced_version = changes.version
+
+    def _check_vectors_are_ours(self) -> None:
+        """A `kb reembed` by another process moved the vectors to another model or variant:
+        this process would encode queries and documents with the old one, so it stops."""
+        vectors_of = self.store.get_meta(VECTORS_OF_KEY)
+        ours = vectors_key(self.embedder.name, self.embedder.variant)
+        if vectors_of is not None and vectors_of != ours:
+            target = json.loads(vectors_of)
+            raise StoreMismatchError(
+                f"The store in {self.home} was re-embedded with {target['model']} "
+                f"({target['variant']}) while this process encodes with {self.embedder.name} "
+                f"({self.embedder.variant}): restart it "
+                "(kb serve picks the store's variant) to search the new vectors."
+            )
 
     def _save(self, index: FaissIndex, version: int) -> None:
         """Save only an index that holds exactly the chunks of `version`."""
@@ -211,7 +226,7 @@ class KnowledgeBase:
             "documents": self.store.count_documents(),
             "chunks": self.store.count_chunks(),
             "model": self.embedder.name,
-            "variant": getattr(self.embedder, "variant", LEGACY_VARIANT),
+            "variant": self.embedder.variant,
             "dim": self.dim,
         }
 
@@ -233,6 +248,7 @@ class KnowledgeBase:
         """Vectors for every chunk of `docs`, encoding only texts neither stored nor in `reuse`
         (the previous batch's vectors while it is still being written). Thread-safe, so that
         an ingest can encode one batch while it parses and stores another."""
+        self.refresh()  # a store re-embedded meanwhile to another variant stops us here
         hashes = [text_hash(chunk.embedding_text) for doc in docs for chunk in doc.chunks]
         known = self.store.embeddings_for(hashes)
         todo: dict[str, str] = {}
@@ -273,6 +289,7 @@ class KnowledgeBase:
         from another store of the same model, the benchmarks' synthetic fill)."""
         if vectors.shape != (len(doc.chunks), self.dim):
             raise ValueError(f"expected {len(doc.chunks)} vectors of dimension {self.dim}")
+        self.refresh()  # never write vectors of a variant the store has moved away from
         doc_id, status = self.store.replace_document(doc, vectors)
         self.refresh()
         return WriteResult(doc_id=doc_id, status=status, embedded=0)
@@ -300,8 +317,12 @@ class KnowledgeBase:
 
     def close(self) -> None:
         self.searcher.close()
-        self.flush()
-        self.store.close()
+        try:
+            self.flush()
+        except StoreMismatchError:
+            pass  # re-embedded by another process: its index is not this one's to save
+        finally:
+            self.store.close()
 
 
 __all__ = ["KnowledgeBase", "doc_id_for", "read_manifest"]

@@ -39,14 +39,11 @@ from kb.knowledge_base import (
     MANIFEST,
     VECTORS,
     KnowledgeBase,
-    _write_atomically,
     read_manifest,
+    write_atomically,
 )
-from kb.store import Store, text_hash
+from kb.store import VECTORS_OF_KEY, Store, text_hash, vectors_key
 
-STAGING = "reembed_vectors"
-TARGET_KEY = "reembed_target"  # the model and variant being staged
-VECTORS_KEY = "vectors_of"  # the model and variant of the stored vectors, after a reembed
 MAX_SWITCH_TRIES = 5
 
 
@@ -63,13 +60,9 @@ class ReembedReport:
     seconds: float
 
 
-def _key(model: str, variant: str) -> str:
-    return json.dumps({"model": model, "variant": variant}, sort_keys=True)
-
-
 def _write_manifest(home: Path, model: str, variant: str, dim: int, **extra: Any) -> None:
     manifest = {"format": FORMAT_VERSION, "model": model, "variant": variant, "dim": dim}
-    _write_atomically(home / MANIFEST, json.dumps({**manifest, **extra}))
+    write_atomically(home / MANIFEST, json.dumps({**manifest, **extra}))
 
 
 def _chunk_text(heading: str, body: str) -> str:
@@ -101,7 +94,7 @@ def reembed(
         old_model = str(manifest["model"])
         old_variant = str(manifest.get("variant", LEGACY_VARIANT))
         if (old_model, old_variant) == (embedder.name, embedder.variant):
-            _drop_staging(store)
+            store.drop_staging()
             return ReembedReport(
                 embedder.name,
                 embedder.variant,
@@ -113,8 +106,8 @@ def reembed(
                 False,
                 time.perf_counter() - started,
             )
-        target = _key(embedder.name, embedder.variant)
-        resumed = _start_staging(store, target)
+        target = vectors_key(embedder.name, embedder.variant)
+        resumed = store.start_staging(target)
         encoded = 0
         for _ in range(MAX_SWITCH_TRIES):
             encoded += _stage(store, embedder, batch, progress)
@@ -126,7 +119,7 @@ def reembed(
                 int(manifest["dim"]),
                 reembed={"model": embedder.name, "variant": embedder.variant, "dim": dim},
             )
-            if _switch(store, target):
+            if store.switch_to_staged(target):
                 break
             # Chunks were written while switching (another process ingesting): stage them.
         else:
@@ -161,7 +154,7 @@ def _settle_interrupted_switch(
     pending = manifest.get("reembed")
     if not pending:
         return manifest
-    if store.get_meta(VECTORS_KEY) == _key(pending["model"], pending["variant"]):
+    if store.get_meta(VECTORS_OF_KEY) == vectors_key(pending["model"], pending["variant"]):
         _finish(home, pending["model"], pending["variant"], int(pending["dim"]))
     else:
         _write_manifest(
@@ -182,34 +175,6 @@ def _finish(home: Path, model: str, variant: str, dim: int) -> None:
     _write_manifest(home, model, variant, dim)
 
 
-def _drop_staging(store: Store) -> None:
-    with store._transaction():
-        store._writer.execute(f"DROP TABLE IF EXISTS {STAGING}")
-        store._writer.execute("DELETE FROM meta WHERE key = ?", (TARGET_KEY,))
-
-
-def _start_staging(store: Store, target: str) -> int:
-    """Create the staging table (kept from an interrupted run for the same target); returns
-    how many chunks already have their new vector."""
-    with store._transaction():
-        db = store._writer
-        db.execute(
-            f"CREATE TABLE IF NOT EXISTS {STAGING} (chunk_id INTEGER PRIMARY KEY, "
-            "text_hash TEXT NOT NULL, embedding BLOB NOT NULL)"
-        )
-        row = db.execute("SELECT value FROM meta WHERE key = ?", (TARGET_KEY,)).fetchone()
-        if row is None or row[0] != target:
-            db.execute(f"DELETE FROM {STAGING}")
-            db.execute(
-                "INSERT INTO meta(key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (TARGET_KEY, target),
-            )
-        # Chunks deleted since they were staged need no vector.
-        db.execute(f"DELETE FROM {STAGING} WHERE chunk_id NOT IN (SELECT chunk_id FROM chunks)")
-        return int(db.execute(f"SELECT COUNT(*) FROM {STAGING}").fetchone()[0])
-
-
 def _stage(
     store: Store,
     embedder: Embedder,
@@ -221,30 +186,12 @@ def _stage(
     encoded = 0
     last = -1
     while True:
-        with store._snapshot() as db:
-            total = int(db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
-            done = int(db.execute(f"SELECT COUNT(*) FROM {STAGING}").fetchone()[0])
-            rows = db.execute(
-                f"SELECT c.chunk_id, c.text_hash, c.heading, c.body FROM chunks c "
-                f"WHERE c.chunk_id > ? AND NOT EXISTS (SELECT 1 FROM {STAGING} r "
-                "WHERE r.chunk_id = c.chunk_id) ORDER BY c.chunk_id LIMIT ?",
-                (last, batch),
-            ).fetchall()
-            hashes = list(dict.fromkeys(str(row[1]) for row in rows))
-            known: dict[str, bytes] = {}
-            for start in range(0, len(hashes), 500):
-                part = hashes[start : start + 500]
-                marks = ",".join("?" * len(part))
-                known.update(
-                    db.execute(
-                        f"SELECT text_hash, embedding FROM {STAGING} WHERE text_hash IN ({marks})",
-                        part,
-                    ).fetchall()
-                )
-        if not rows:
+        page = store.unstaged_chunks(last, batch)
+        if not page.chunks:
             return encoded
+        known = page.known
         texts: dict[str, str] = {}
-        for _, digest, heading, body in rows:
+        for _, digest, heading, body in page.chunks:
             if digest not in known and digest not in texts:
                 text = _chunk_text(heading, body)
                 # The hash names the text the vector is for; a text saved otherwise than
@@ -255,46 +202,15 @@ def _stage(
             for digest, vector in zip(texts, vectors, strict=True):
                 known[digest] = np.asarray(vector, dtype=np.float32).tobytes()
             encoded += len(texts)
-        staged = [
-            (row[0], row[1], known.get(row[1]) or known[text_hash(_chunk_text(row[2], row[3]))])
-            for row in rows
-        ]
-        with store._transaction():
-            store._writer.executemany(
-                f"INSERT OR REPLACE INTO {STAGING}(chunk_id, text_hash, embedding) VALUES (?,?,?)",
-                staged,
-            )
-        last = int(rows[-1][0])
+        store.stage_vectors(
+            [
+                (chunk_id, digest, known.get(digest) or known[text_hash(_chunk_text(h, b))])
+                for chunk_id, digest, h, b in page.chunks
+            ]
+        )
+        last = page.chunks[-1][0]
         if progress is not None:
-            progress(min(done + len(rows), total), total)
-
-
-def _switch(store: Store, target: str) -> bool:
-    """In one transaction: every chunk's vector replaced by its staged one, the change logged
-    for other processes, the staging dropped. False (nothing changed) when some chunk has no
-    staged vector yet."""
-    with store._transaction():
-        db = store._writer
-        missing = db.execute(
-            f"SELECT 1 FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM {STAGING} r "
-            "WHERE r.chunk_id = c.chunk_id) LIMIT 1"
-        ).fetchone()
-        if missing:
-            return False
-        db.execute(
-            f"UPDATE chunks SET embedding = (SELECT r.embedding FROM {STAGING} r "
-            "WHERE r.chunk_id = chunks.chunk_id)"
-        )
-        ids = [int(row[0]) for row in db.execute("SELECT chunk_id FROM chunks")]
-        store._bump_version(ids, ids)  # every vector changed: processes replay them all
-        db.execute(
-            "INSERT INTO meta(key, value) VALUES (?, ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (VECTORS_KEY, target),
-        )
-        db.execute("DELETE FROM meta WHERE key = ?", (TARGET_KEY,))
-        db.execute(f"DROP TABLE {STAGING}")
-    return True
+            progress(min(page.staged + len(page.chunks), page.total), page.total)
 
 
 __all__ = ["ReembedReport", "reembed"]

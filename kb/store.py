@@ -87,6 +87,11 @@ def doc_id_for(origin: str) -> str:
     return hashlib.sha1(origin.encode("utf-8")).hexdigest()[:16]
 
 
+def vectors_key(model: str, variant: str) -> str:
+    """How the store's meta names what its vectors are of."""
+    return json.dumps({"model": model, "variant": variant}, sort_keys=True)
+
+
 def text_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
@@ -208,6 +213,21 @@ LOG_KEEP_VERSIONS = 20_000
 LOG_PRUNE_EVERY = 1_000
 # How long a write waits for another process's write transaction before giving up.
 WRITE_WAIT_SECONDS = 60.0
+# Re-embedding (`kb reembed`): vectors staged for the target model and variant.
+_STAGING = "reembed_vectors"
+_TARGET_KEY = "reembed_target"
+VECTORS_OF_KEY = "vectors_of"  # meta: the model and variant of the vectors, after a reembed
+
+
+@dataclass(frozen=True)
+class UnstagedChunks:
+    """A page of chunks still to re-embed: (chunk_id, text_hash, heading, body) each, and
+    staged vectors by text hash for texts already encoded."""
+
+    total: int  # chunks in the store
+    staged: int  # chunks with a staged vector
+    chunks: list[tuple[int, str, str, str]]
+    known: dict[str, bytes]
 
 
 class StoreBusyError(KBError):
@@ -623,6 +643,96 @@ class Store:
             vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype=np.float32)
             yield ids, vectors.reshape(len(rows), -1)
             last = int(ids[-1])
+
+    # -- re-embedding: new vectors staged beside the stored ones, then switched at once ----
+    def start_staging(self, target: str) -> int:
+        """Stage vectors for `target` (a model and variant), keeping those an interrupted run
+        for the same target staged; returns how many chunks already have theirs."""
+        with self._transaction():
+            db = self._writer
+            db.execute(
+                f"CREATE TABLE IF NOT EXISTS {_STAGING} (chunk_id INTEGER PRIMARY KEY, "
+                "text_hash TEXT NOT NULL, embedding BLOB NOT NULL)"
+            )
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (_TARGET_KEY,)).fetchone()
+            if row is None or row[0] != target:
+                db.execute(f"DELETE FROM {_STAGING}")
+                self._set_meta(_TARGET_KEY, target)
+            # Chunks deleted since they were staged need no vector.
+            db.execute(
+                f"DELETE FROM {_STAGING} WHERE chunk_id NOT IN (SELECT chunk_id FROM chunks)"
+            )
+            return int(db.execute(f"SELECT COUNT(*) FROM {_STAGING}").fetchone()[0])
+
+    def unstaged_chunks(self, after: int, limit: int) -> UnstagedChunks:
+        """The next `limit` chunks after id `after` without a staged vector, with the staged
+        vectors of texts they share with chunks staged before, read as one state."""
+        with self._snapshot() as db:
+            total = int(db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+            done = int(db.execute(f"SELECT COUNT(*) FROM {_STAGING}").fetchone()[0])
+            rows = db.execute(
+                f"SELECT c.chunk_id, c.text_hash, c.heading, c.body FROM chunks c "
+                f"WHERE c.chunk_id > ? AND NOT EXISTS (SELECT 1 FROM {_STAGING} r "
+                "WHERE r.chunk_id = c.chunk_id) ORDER BY c.chunk_id LIMIT ?",
+                (after, limit),
+            ).fetchall()
+            hashes = list(dict.fromkeys(str(row[1]) for row in rows))
+            known: dict[str, bytes] = {}
+            for start in range(0, len(hashes), 500):
+                part = hashes[start : start + 500]
+                marks = ",".join("?" * len(part))
+                known.update(
+                    db.execute(
+                        f"SELECT text_hash, embedding FROM {_STAGING} WHERE text_hash IN ({marks})",
+                        part,
+                    ).fetchall()
+                )
+        chunks = [(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+        return UnstagedChunks(total, done, chunks, known)
+
+    def stage_vectors(self, staged: Sequence[tuple[int, str, bytes]]) -> None:
+        """Record (chunk_id, text_hash, float32 vector bytes) in one transaction."""
+        with self._transaction():
+            self._writer.executemany(
+                f"INSERT OR REPLACE INTO {_STAGING}(chunk_id, text_hash, embedding) VALUES (?,?,?)",
+                staged,
+            )
+
+    def switch_to_staged(self, target: str) -> bool:
+        """In one transaction: every chunk's vector replaced by its staged one, the change
+        logged for other processes, `target` recorded as what the vectors are of, the staging
+        dropped. False (nothing changed) when some chunk has no staged vector yet."""
+        with self._transaction():
+            db = self._writer
+            missing = db.execute(
+                f"SELECT 1 FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM {_STAGING} r "
+                "WHERE r.chunk_id = c.chunk_id) LIMIT 1"
+            ).fetchone()
+            if missing:
+                return False
+            db.execute(
+                f"UPDATE chunks SET embedding = (SELECT r.embedding FROM {_STAGING} r "
+                "WHERE r.chunk_id = chunks.chunk_id)"
+            )
+            ids = [int(row[0]) for row in db.execute("SELECT chunk_id FROM chunks")]
+            self._bump_version(ids, ids)  # every vector changed: processes replay them all
+            self._set_meta(VECTORS_OF_KEY, target)
+            db.execute("DELETE FROM meta WHERE key = ?", (_TARGET_KEY,))
+            db.execute(f"DROP TABLE {_STAGING}")
+        return True
+
+    def drop_staging(self) -> None:
+        with self._transaction():
+            self._writer.execute(f"DROP TABLE IF EXISTS {_STAGING}")
+            self._writer.execute("DELETE FROM meta WHERE key = ?", (_TARGET_KEY,))
+
+    def _set_meta(self, key: str, value: str) -> None:
+        """Inside a write transaction."""
+        self._writer.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     def chunk_ids_matching(self, filters: SearchFilters) -> np.ndarray:
         where, params = filter_clause(filters)

@@ -18,6 +18,7 @@ class HashingEmbedder:
     document by its own words."""
 
     name = "tests/hashing-words"
+    variant = "python-hashing"
     dim = 64
     max_tokens = 256
 

@@ -140,7 +140,7 @@ def test_reembed_resumes_after_a_kill_and_the_store_searches_well(
     before.close()
     killed = KilledAfter(int8, calls=2)
     with pytest.raises(Interrupted):
-        reembed(home, killed, batch=4)  # type: ignore[arg-type]
+        reembed(home, killed, batch=4)
     # Killed mid-way: the store is untouched and still opens with its old variant.
     assert _manifest(home)["variant"] == "torch-fp32"
     still = KnowledgeBase(home, embedder)
@@ -192,3 +192,21 @@ def test_a_kill_during_the_switch_is_finished_by_the_next_run(
     base = KnowledgeBase(home, int8)
     assert base.search(next(iter(QUERIES)), k=3)
     base.close()
+
+
+def test_a_process_still_on_the_old_variant_stops_with_a_way_out(
+    home: Path, int8: OnnxEmbedder, embedder: SentenceTransformerEmbedder
+) -> None:
+    server = KnowledgeBase(home, embedder)  # a `kb serve` opened before the reembed
+    query = next(iter(QUERIES))
+    assert server.search(query, k=3)
+    assert reembed(home, int8).changed
+    # Its queries would be torch vectors against int8 ones, its ingests would mix the two.
+    with pytest.raises(StoreMismatchError, match="re-embedded with .* restart it"):
+        server.search(query, k=3)
+    with pytest.raises(StoreMismatchError, match="restart it"):
+        ingest_paths(server, [CORPUS / "03-tfidf-ngrams-baseline.md"])
+    server.close()
+    reopened = KnowledgeBase(home, int8)
+    assert reopened.stats()["documents"] == len(FILES), "a document with old-variant vectors"
+    reopened.close()
