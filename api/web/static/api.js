@@ -1,7 +1,8 @@
 // Shared by every page: the session (the API key in sessionStorage), authenticated fetch calls,
 // a tiny DOM builder, the page header, and the safe rendering of search snippets.
 // Keys stay in sessionStorage (gone when the tab closes) and travel only in the Authorization
-// header, never in a URL.
+// header, never in a URL. The pages' own words come from i18n.js.
+import { languageSwitch, localize, localizeAttribute, t, unlocalize } from "./i18n.js";
 
 const SESSION = "kb.session";
 
@@ -39,10 +40,18 @@ export function requireSession() {
 /** An answer other than 2xx, with the API's sentence for the user. */
 export class ApiFailure extends Error {
   constructor(status, error) {
-    super(error?.message || `The service answered ${status}.`);
+    super(error?.message || t("site.serviceAnswered", { status }));
     this.status = status;
     this.error = error || {};
+    if (!error?.message) this.i18n = ["site.serviceAnswered", { status }];
   }
+}
+
+/** An error in the pages' own words: `i18n` lets `say` translate it again on a switch. */
+export function pageError(key, params) {
+  const error = new Error(t(key, params));
+  error.i18n = [key, params];
+  return error;
 }
 
 /**
@@ -75,13 +84,19 @@ export async function api(path, { method = "GET", query, json, form, key } = {})
   return data;
 }
 
-/** el("a", {href: "/x", class: "y"}, "text", child): children are nodes or plain text. */
+/**
+ * el("a", {href: "/x", class: "y"}, "text", child): children are nodes or plain text.
+ * The pages' own words: {i18n: key} or {i18n: [key, params]} for the text (then no children),
+ * {"i18n-aria-label": key} (or placeholder, title) for an attribute; see i18n.js.
+ */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === null || value === false) continue;
     if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
     else if (name === "text") node.textContent = value;
+    else if (name === "i18n") localize(node, ...[value].flat());
+    else if (name.startsWith("i18n-")) localizeAttribute(node, name.slice(5), ...[value].flat());
     else node.setAttribute(name, value === true ? "" : value);
   }
   node.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
@@ -125,34 +140,44 @@ export function snippetNodes(snippet) {
 export function renderHeader(active) {
   const who = session();
   const header = document.querySelector("header.site");
-  const pages = [
-    ["search", "Search"],
-    ["learning", "My learning"],
-    ["organiser", "Organiser"],
-  ].filter(([page]) => page !== "organiser" || who?.role !== "employee"); // theirs is a 403
-  const links = pages.map(([page, label]) =>
-    el("li", {}, el("a", { href: "/web/" + page, "aria-current": page === active ? "page" : null }, label)),
+  const pages = ["search", "learning", "organiser"].filter(
+    (page) => page !== "organiser" || who?.role !== "employee", // theirs is a 403
   );
-  const identity = who ? who.employee || `${who.role || "organiser"} key` : "";
+  const links = pages.map((page) =>
+    el(
+      "li",
+      {},
+      el("a", { href: "/web/" + page, "aria-current": page === active ? "page" : null, i18n: "page." + page }),
+    ),
+  );
+  const role = who?.role || "organiser";
+  const identity = !who
+    ? null
+    : who.employee
+      ? el("strong", {}, who.employee)
+      : el("strong", ["admin", "organiser", "employee"].includes(role) ? { i18n: "site.key." + role } : { text: `${role} key` });
   fill(
     header,
-    el("a", { class: "brand", href: "/web/search" }, "Training knowledge base"),
-    el("nav", { "aria-label": "Pages" }, el("ul", {}, links)),
-    who
-      ? el(
-          "div",
-          { class: "who" },
-          el("span", {}, "Signed in as ", el("strong", {}, identity)),
-          el("button", { type: "button", class: "secondary", onclick: signOut }, "Sign out"),
-        )
-      : null,
+    el("a", { class: "brand", href: "/web/search", i18n: "site.brand" }),
+    el("nav", { "i18n-aria-label": "site.pages" }, el("ul", {}, links)),
+    el(
+      "div",
+      { class: "who" },
+      who ? el("span", {}, el("span", { i18n: "site.signedInAs" }), identity) : null,
+      who ? el("button", { type: "button", class: "secondary", onclick: signOut, i18n: "site.signOut" }) : null,
+      languageSwitch(),
+    ),
   );
 }
 
-/** A message in a status region (role=status or alert in the page), or an error's sentence. */
+/**
+ * A message in a status region (role=status or alert in the page): the pages' own words as
+ * [key, params] (translated again if the language changes), an error's sentence, or text.
+ */
 export function say(region, message, kind = "info") {
   region.dataset.kind = kind;
-  region.textContent = message instanceof Error ? message.message : message;
+  if (Array.isArray(message) || message?.i18n) localize(region, ...(message.i18n || message));
+  else unlocalize(region).textContent = message instanceof Error ? message.message : message;
   region.hidden = !region.textContent;
 }
 

@@ -2,7 +2,9 @@
 // their kind (notebook cells, transcript cues with times and speakers, document sections),
 // with the hit's chunk highlighted, scrolled to and focused.
 import { api, clock, el, fill, renderHeader, requireSession, say } from "./api.js";
+import { localize, translate } from "./i18n.js";
 
+translate();
 requireSession();
 renderHeader("search");
 
@@ -33,7 +35,7 @@ function notebookCells(text) {
     el(
       "div",
       { class: "cell " + kind },
-      el("div", { class: "label" }, { markdown: "Markdown", code: "Code", output: "Output" }[kind]),
+      el("div", { class: "label", i18n: "doc.cell." + kind }),
       kind === "markdown" ? el("p", { class: "prose" }, body) : el("pre", {}, el("code", {}, body)),
     ),
   );
@@ -93,11 +95,25 @@ function chunkSection(doc, chunk, previous) {
   );
 }
 
+/**
+ * The query's words worth marking: Latin words of three letters or more, and runs of two or
+ * more Chinese (Han) characters, which have no spaces between words and are marked as typed.
+ */
+function queryWords(text) {
+  return {
+    latin: text.split(/\W+/).filter((w) => w.length > 2),
+    han: text.match(/\p{Script=Han}{2,}/gu) || [],
+  };
+}
+
 /** Mark the query's words inside the hit's chunk, through text nodes only. */
-function markWords(root, words) {
-  if (!words.length) return;
-  const escaped = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
-  const pattern = new RegExp(`\\b(${escaped.join("|")})\\w*`, "gi");
+function markWords(root, { latin, han }) {
+  if (!latin.length && !han.length) return;
+  const escape = (w) => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const alternatives = [];
+  if (latin.length) alternatives.push(`\\b(?:${latin.map(escape).join("|")})\\w*`);
+  if (han.length) alternatives.push(han.map(escape).join("|"));
+  const pattern = new RegExp(alternatives.join("|"), "giu");
   const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
   const nodes = [];
   while (walker.nextNode()) nodes.push(walker.currentNode);
@@ -118,27 +134,27 @@ function markWords(root, words) {
 
 function metadata(doc) {
   const rows = [
-    ["Type", doc.type],
-    ["Team", doc.team],
-    ["Course", doc.course],
-    ["Module", doc.module],
-    ["Author", doc.author],
-    ["Date", doc.date],
-    ["Skills", (doc.skills || []).join(", ")],
-    ["Visible to", doc.visibility?.length ? doc.visibility.join(", ") : null],
-    ["Source", doc.source],
+    ["field.type", doc.type],
+    ["field.team", doc.team],
+    ["field.course", doc.course],
+    ["field.module", doc.module],
+    ["field.author", doc.author],
+    ["field.date", doc.date],
+    ["field.skills", (doc.skills || []).join(", ")],
+    ["field.visibleTo", doc.visibility?.length ? doc.visibility.join(", ") : null],
+    ["field.source", doc.source],
   ].filter(([, value]) => value);
-  return el("dl", { class: "meta" }, rows.map(([k, v]) => el("div", {}, el("dt", {}, k), el("dd", {}, v))));
+  return el("dl", { class: "meta" }, rows.map(([k, v]) => el("div", {}, el("dt", { i18n: k }), el("dd", {}, v))));
 }
 
 async function load() {
   if (!docId) {
-    say(status, "No document named: open one from the search results.", "error");
+    say(status, ["doc.noId"], "error");
     return;
   }
   try {
     const doc = await api(`/documents/${encodeURIComponent(docId)}`);
-    document.title = `${doc.title} · Training knowledge base`;
+    localize(document.querySelector("title"), "title.documentOf", { title: doc.title });
     fill(article, el("h1", {}, doc.title), metadata(doc), doc.chunks.map((c, i) => chunkSection(doc, c, doc.chunks[i - 1])));
     article.hidden = false;
     const target = hitChunk && document.getElementById("chunk-" + hitChunk);
@@ -146,16 +162,17 @@ async function load() {
       target.classList.add("hit-chunk");
       target.setAttribute("tabindex", "-1");
       const where = target.querySelector(".place") || el("p", { class: "place" }, el("span", { class: "where" }, target.dataset.location));
-      target.prepend(el("p", { class: "small" }, el("strong", {}, "Your search hit")), where);
-      markWords(target, query.split(/\W+/).filter((w) => w.length > 2));
+      target.prepend(where);
+      markWords(target, queryWords(query));
+      target.prepend(el("p", { class: "small" }, el("strong", { i18n: "doc.yourHit" }))); // not marked
       target.scrollIntoView({ block: "center" });
       target.focus({ preventScroll: true });
-      say(status, `Opened at ${place(doc, doc.chunks.find((c) => String(c.chunk_id) === hitChunk))}.`);
+      say(status, ["doc.openedAt", { place: place(doc, doc.chunks.find((c) => String(c.chunk_id) === hitChunk)) }]);
     } else {
       say(status, "");
     }
   } catch (error) {
-    say(status, error.status === 404 ? "This document does not exist, or you may not see it." : error, "error");
+    say(status, error.status === 404 ? ["doc.notFound"] : error, "error");
   }
 }
 

@@ -2,7 +2,9 @@
 // they have, materials and people. Completing a module or rating a material posts an event
 // and then asks the API again, so the page always shows the recommender's current answer.
 import { api, documentHref, el, fill, renderHeader, requireSession, say, snippetNodes } from "./api.js";
+import { localize, translate } from "./i18n.js";
 
+translate();
 const me = requireSession();
 renderHeader("learning");
 
@@ -19,10 +21,13 @@ whoForm.employee.value = employee;
 const path = (tail) => `/employees/${encodeURIComponent(employee)}/${tail}`;
 const pct = (level) => `${(Math.max(0, Math.min(MAX_LEVEL, level)) / MAX_LEVEL) * 100}%`;
 const num = (x) => (Math.round(x * 100) / 100).toString();
+const hoursOf = (hours) => el("span", { i18n: ["learning.hoursShort", { hours }] });
+/** The parts that are there, separated by " · ". */
+const dotted = (...parts) => parts.filter(Boolean).flatMap((part, i) => (i ? [" · ", part] : [part]));
 
 /** One bar per skill: current level filled, target as a red line; numbers in words too. */
 function gapChart(report) {
-  if (!report.gaps.length) return el("p", {}, "No gaps: every skill is at its target.");
+  if (!report.gaps.length) return el("p", { i18n: "learning.noGaps" });
   const rows = report.gaps.map((g) => {
     const current = el("span", { class: "bar-current" });
     current.style.width = pct(g.current);
@@ -33,22 +38,27 @@ function gapChart(report) {
       { class: "bar-row" },
       el("span", { class: "name" }, g.name),
       el("span", { class: "bar-track", "aria-hidden": "true" }, current, target),
-      el(
-        "span",
-        { class: "numbers" },
-        `level ${g.current} of target ${g.target} · weight ×${num(g.weight)} · weighted gap ${num(g.weighted_gap)}`,
-      ),
+      el("span", {
+        class: "numbers",
+        i18n: [
+          "learning.levels",
+          { current: g.current, target: g.target, weight: num(g.weight), gap: num(g.weighted_gap) },
+        ],
+      }),
     );
   });
   return [
     el(
       "p",
       { class: "legend", "aria-hidden": "true" },
-      el("span", {}, el("span", { class: "swatch current" }), "current level (0–5)"),
-      el("span", {}, el("span", { class: "swatch target" }), "target"),
+      el("span", {}, el("span", { class: "swatch current" }), el("span", { i18n: "learning.legendCurrent" })),
+      el("span", {}, el("span", { class: "swatch target" }), el("span", { i18n: "learning.legendTarget" })),
     ),
-    el("ul", { class: "bars", "aria-label": "Skill gaps, largest weighted gap first" }, rows),
-    el("p", { class: "small muted" }, `Total weighted gap: ${num(report.total_weighted_gap)} (team ${report.team}).`),
+    el("ul", { class: "bars", "i18n-aria-label": "learning.gapList" }, rows),
+    el("p", {
+      class: "small muted",
+      i18n: ["learning.totalGap", { total: num(report.total_weighted_gap), team: report.team }],
+    }),
   ];
 }
 
@@ -60,54 +70,61 @@ function nextModule(answer) {
     { id: "score", name: "score" },
     [100, 90, 80, 70, 60, 50].map((p) => el("option", { value: p / 100 }, `${p}%`)),
   );
-  const button = el("button", { type: "submit" }, "Mark completed");
+  const button = el("button", { type: "submit", i18n: "learning.markCompleted" });
   const form = el(
     "form",
     { class: "actions", onsubmit: (e) => complete(e, m, Number(score.value), button) },
-    el("span", { class: "inline" }, el("label", { for: "score" }, "Score"), score),
+    el("span", { class: "inline" }, el("label", { for: "score", i18n: "learning.score" }), score),
     button,
   );
   return [
     el("p", { class: "next-title", id: "next-module" }, m.title),
-    el("p", { class: "small muted" }, [m.id, m.format, m.hours ? `${m.hours} h` : null].filter(Boolean).join(" · ")),
-    el("p", {}, el("strong", {}, "Why: "), answer.reason),
+    el("p", { class: "small muted" }, dotted(m.id, m.format, m.hours ? hoursOf(m.hours) : null)),
+    el("p", {}, el("strong", { i18n: "learning.why" }), answer.reason),
     form,
     answer.alternatives?.length
-      ? el("p", { class: "small muted" }, "Or: ", answer.alternatives.map((a) => a.title).join("; "))
+      ? el(
+          "p",
+          { class: "small muted" },
+          el("span", { i18n: "learning.or" }),
+          answer.alternatives.map((a) => a.title).join("; "),
+        )
       : null,
   ];
 }
 
 function people(rec) {
-  if (!rec.colleagues.length) return el("p", { class: "muted" }, "No colleague is ahead of you on these skills yet.");
+  if (!rec.colleagues.length) return el("p", { class: "muted", i18n: "learning.noColleague" });
   return el(
     "ul",
     { class: "list" },
-    rec.colleagues.map((c) => el("li", {}, el("strong", {}, c.name), ` (${c.team}): `, c.reason)),
+    rec.colleagues.map((c) =>
+      el("li", {}, el("strong", {}, c.name), el("span", { i18n: ["learning.colleagueTeam", { team: c.team }] }), c.reason),
+    ),
   );
 }
 
 function materials(rec) {
   const notes = rec.notes?.length ? el("ul", { class: "small muted" }, rec.notes.map((n) => el("li", {}, n))) : null;
-  if (!rec.materials.length) return [el("p", { class: "muted" }, "No materials found for your gaps yet."), notes];
+  if (!rec.materials.length) return [el("p", { class: "muted", i18n: "learning.noMaterials" }), notes];
   const items = rec.materials.map((m, i) => {
     const select = el(
       "select",
       { id: `rate-${i}`, name: "rating" },
       [5, 4, 3, 2, 1].map((n) => el("option", { value: n }, `${n} / 5`)),
     );
-    const button = el("button", { type: "submit", class: "secondary" }, "Rate");
+    const button = el("button", { type: "submit", class: "secondary", i18n: "learning.rate" });
     return el(
       "li",
       { class: "hit" },
       el("h3", {}, el("a", { href: documentHref(m.doc_id, m.chunk_id) }, m.title)),
-      el("p", { class: "place" }, "For ", el("span", { class: "where" }, m.skill), " · ", m.location),
+      el("p", { class: "place" }, el("span", { i18n: "learning.forSkill" }), el("span", { class: "where" }, m.skill), " · ", m.location),
       el("p", { class: "snippet" }, snippetNodes(m.snippet)),
       el("p", { class: "small muted" }, m.reason),
       el(
         "form",
         { class: "actions", onsubmit: (e) => rate(e, m, Number(select.value), button) },
-        el("span", { class: "inline" }, el("label", { for: `rate-${i}` }, `Rate “${m.title}”`), select),
+        el("span", { class: "inline" }, el("label", { for: `rate-${i}`, i18n: ["learning.rateTitle", { title: m.title }] }), select),
         button,
       ),
     );
@@ -121,14 +138,22 @@ function plan(answer) {
     el(
       "ol",
       { class: "list" },
-      answer.modules.map((m) => el("li", {}, el("strong", {}, m.title), ` · ${m.hours} h`)),
+      answer.modules.map((m) =>
+        el("li", {}, el("strong", {}, m.title), " · ", hoursOf(m.hours)),
+      ),
     ),
-    el(
-      "p",
-      { class: "small" },
-      `${num(answer.total_hours)} of ${num(answer.hours_budget)} h; closes ${num(answer.gap_closed)} of ` +
-        `${num(answer.gap_before)} weighted gap.`,
-    ),
+    el("p", {
+      class: "small",
+      i18n: [
+        "learning.planTotals",
+        {
+          total: num(answer.total_hours),
+          budget: num(answer.hours_budget),
+          closed: num(answer.gap_closed),
+          before: num(answer.gap_before),
+        },
+      ],
+    }),
     el("p", { class: "small muted" }, answer.reason),
   ];
 }
@@ -164,12 +189,13 @@ async function refreshPlan() {
 /** Everything the page shows, asked again (after any change). */
 async function refresh() {
   if (!employee) {
-    say(status, "Enter an employee id to see their learning.", "error");
+    say(status, ["learning.needEmployee"], "error");
     whoForm.employee.focus();
     return;
   }
-  document.getElementById("learning-title").textContent =
-    employee === me.employee ? "My learning" : `Learning of ${employee}`;
+  const title = document.getElementById("learning-title");
+  if (employee === me.employee) localize(title, "learning.heading");
+  else localize(title, "learning.headingOf", { employee });
   await Promise.all([
     show(boxes.gaps, () => api(path("gaps")), gapChart),
     show(boxes.next, () => api(path("next-module")), nextModule),
@@ -185,7 +211,8 @@ async function complete(event, module, score, button) {
     await api(path("events"), { method: "POST", json: { kind: "completion", module: module.id, score } });
     await refresh();
     const next = document.getElementById("next-module");
-    say(status, `Recorded: ${module.title} completed. ` + (next ? `Next: ${next.textContent}.` : ""), "ok");
+    const done = next ? ["learning.recordedNext", { title: module.title, next: next.textContent }] : ["learning.recorded", { title: module.title }];
+    say(status, done, "ok");
   } catch (error) {
     say(status, error, "error");
     button.disabled = false;
@@ -197,7 +224,7 @@ async function rate(event, material, rating, button) {
   button.disabled = true;
   try {
     await api(path("events"), { method: "POST", json: { kind: "rating", doc_id: material.doc_id, rating } });
-    say(status, `Thank you: “${material.title}” rated ${rating} / 5. Recommendations updated.`, "ok");
+    say(status, ["learning.rated", { title: material.title, rating }], "ok");
     await refresh();
   } catch (error) {
     say(status, error, "error");

@@ -2,7 +2,9 @@
 // bulk upload of write-ups with live progress and per-file results, and loading the catalogue
 // with its validation faults shown in the page.
 import { api, documentHref, el, fill, renderHeader, requireSession } from "./api.js";
+import { has, t, translate } from "./i18n.js";
 
+translate();
 requireSession();
 renderHeader("organiser");
 
@@ -16,7 +18,18 @@ const jobBox = document.getElementById("job");
 const catalogForm = document.getElementById("catalog-form");
 const catalogBox = document.getElementById("catalog");
 
-const note = (text, kind = "info") => el("p", { class: "status", "data-kind": kind, role: kind === "error" ? "alert" : null }, text);
+/** A message: the pages' own words as [key, params], or text (the API's sentence). */
+const note = (message, kind = "info") =>
+  el("p", {
+    class: "status",
+    "data-kind": kind,
+    role: kind === "error" ? "alert" : null,
+    ...(Array.isArray(message) ? { i18n: message } : { text: message }),
+  });
+/** Column headings from their keys. */
+const headings = (keys) => el("tr", {}, keys.map((key) => el("th", { scope: "col", i18n: key })));
+/** A value the API names (a file's status, a job's state) in words, when the pages have them. */
+const named = (prefix, value) => (has(prefix + value) ? { i18n: prefix + value } : { text: value });
 const num = (x) => (Math.round(x * 10) / 10).toString();
 const ids = (text) => [...new Set(text.split(",").map((t) => t.trim()).filter(Boolean))];
 
@@ -27,20 +40,34 @@ function heatTable(reports) {
   const skills = [...totals.keys()].sort((a, b) => totals.get(b) - totals.get(a));
   const names = new Map(reports.flatMap((r) => r.skills.map((s) => [s.skill, s.name])));
   const max = Math.max(1e-9, ...reports.flatMap((r) => r.skills.map((s) => s.weighted_gap)));
-  const header = el("tr", {}, el("th", { scope: "col" }, "Team"), skills.map((s) => el("th", { scope: "col" }, names.get(s))));
+  const header = el("tr", {}, el("th", { scope: "col", i18n: "field.team" }), skills.map((s) => el("th", { scope: "col" }, names.get(s))));
   const rows = reports.map((r) => {
     const bySkill = new Map(r.skills.map((s) => [s.skill, s]));
     return el(
       "tr",
       {},
-      el("th", { scope: "row" }, r.name, el("div", { class: "small muted" }, `${r.members.length} people · total ${num(r.total_weighted_gap)}`)),
+      el(
+        "th",
+        { scope: "row" },
+        r.name,
+        el("div", {
+          class: "small muted",
+          i18n: ["organiser.teamSummary", { n: r.members.length, total: num(r.total_weighted_gap) }],
+        }),
+      ),
       skills.map((id) => {
         const s = bySkill.get(id);
         if (!s || !s.weighted_gap) return el("td", { class: "muted" }, "–");
         const share = s.weighted_gap / max;
         const cell = el(
           "td",
-          { class: share > 0.55 ? "hot" : null, title: `${s.members_with_gap.length} short: ${s.members_with_gap.join(", ")}; weight ×${s.weight}` },
+          {
+            class: share > 0.55 ? "hot" : null,
+            "i18n-title": [
+              "organiser.cellTitle",
+              { n: s.members_with_gap.length, names: s.members_with_gap.join(", "), weight: s.weight },
+            ],
+          },
           num(s.weighted_gap),
         );
         cell.style.backgroundColor = `rgb(${255 - 55 * share}, ${255 - 215 * share}, ${255 - 225 * share})`;
@@ -51,8 +78,14 @@ function heatTable(reports) {
   return [
     el(
       "div",
-      { class: "scroll", tabindex: "0", role: "region", "aria-label": "Heat map of weighted gaps (scrolls sideways)" },
-      el("table", { class: "heat" }, el("caption", { class: "small muted" }, "Weighted gap (levels short × skill weight), summed over each team's members"), el("thead", {}, header), el("tbody", {}, rows)),
+      { class: "scroll", tabindex: "0", role: "region", "i18n-aria-label": "organiser.heatRegion" },
+      el(
+        "table",
+        { class: "heat" },
+        el("caption", { class: "small muted", i18n: "organiser.heatCaption" }),
+        el("thead", {}, header),
+        el("tbody", {}, rows),
+      ),
     ),
     el("p", { class: "heat-legend", "aria-hidden": "true" }, "0", el("span", { class: "heat-scale" }), num(max)),
   ];
@@ -65,33 +98,48 @@ function trainingList(reports) {
         "tr",
         {},
         i === 0 ? el("th", { scope: "row", rowspan: Math.min(3, r.modules.length) }, r.name) : null,
-        el("td", {}, el("strong", {}, m.title), el("div", { class: "small muted" }, [m.id, m.hours ? `${m.hours} h` : null].filter(Boolean).join(" · "))),
+        el(
+          "td",
+          {},
+          el("strong", {}, m.title),
+          el(
+            "div",
+            { class: "small muted" },
+            m.id,
+            m.hours ? [m.id ? " · " : "", el("span", { i18n: ["learning.hoursShort", { hours: m.hours }] })] : null,
+          ),
+        ),
         el("td", { class: "small" }, m.reason || ""),
       ),
     ),
   );
-  if (!rows.length) return el("p", { class: "muted" }, "No training would close a gap for these teams.");
+  if (!rows.length) return el("p", { class: "muted", i18n: "organiser.noTraining" });
   return el(
     "div",
-    { class: "scroll", tabindex: "0", role: "region", "aria-label": "Trainings by team" },
-    el("table", {}, el("thead", {}, el("tr", {}, ["Team", "Training", "Why"].map((h) => el("th", { scope: "col" }, h)))), el("tbody", {}, rows)),
+    { class: "scroll", tabindex: "0", role: "region", "i18n-aria-label": "organiser.trainingsRegion" },
+    el(
+      "table",
+      {},
+      el("thead", {}, headings(["field.team", "organiser.training", "organiser.why"])),
+      el("tbody", {}, rows),
+    ),
   );
 }
 
 async function showTeams() {
   const teams = ids(teamsForm.teams.value);
   if (!teams.length) {
-    fill(heat, note("Name the teams to compare (their catalogue ids)."));
+    fill(heat, note(["organiser.nameTeams"]));
     return;
   }
   localStorage.setItem(TEAMS_KEY, teams.join(", "));
-  fill(heat, note("Loading…"));
+  fill(heat, note(["site.loading"]));
   const answers = await Promise.allSettled(teams.map((t) => api(`/teams/${encodeURIComponent(t)}`)));
   const reports = answers.filter((a) => a.status === "fulfilled").map((a) => a.value);
   const problems = answers.filter((a) => a.status === "rejected").map((a) => a.reason.message);
   const problemNotes = [...new Set(problems)].map((p) => note(p, "error"));
   fill(heat, reports.length ? heatTable(reports) : [], problemNotes);
-  fill(trainings, reports.length ? trainingList(reports) : note("No team to show."));
+  fill(trainings, reports.length ? trainingList(reports) : note(["organiser.noTeam"]));
 }
 
 /**
@@ -113,23 +161,29 @@ async function initialTeams() {
 function jobView(job) {
   const { done, total, current } = job.progress;
   const finished = ["done", "failed", "interrupted"].includes(job.state);
-  const bar = el("progress", { max: total || 1, value: finished ? total || 1 : done, "aria-label": "Upload progress" });
+  const bar = el("progress", { max: total || 1, value: finished ? total || 1 : done, "i18n-aria-label": "organiser.progress" });
   const parts = [
-    el("p", {}, el("strong", {}, { queued: "Queued", running: "Ingesting", done: "Done", failed: "Failed", interrupted: "Interrupted" }[job.state] || job.state), total ? ` · ${done} of ${total} files` : "", current ? ` · ${current}` : ""),
+    el(
+      "p",
+      {},
+      el("strong", named("job.", job.state)),
+      total ? el("span", { i18n: ["organiser.fileCount", { n: total, done, total }] }) : null,
+      current ? ` · ${current}` : "",
+    ),
     bar,
   ];
   if (job.error) parts.push(note(job.error, "error"));
   if (finished && job.files.length) {
     const failed = job.files.filter((f) => f.status === "failed").length;
     parts.push(
-      note(`${job.files.length - failed} stored, ${failed} failed.`, failed ? "error" : "ok"),
+      note(["organiser.stored", { stored: job.files.length - failed, failed }], failed ? "error" : "ok"),
       el(
         "div",
         { class: "scroll" },
         el(
           "table",
           { id: "job-files" },
-          el("thead", {}, el("tr", {}, ["File", "Result", "Detail"].map((h) => el("th", { scope: "col" }, h)))),
+          el("thead", {}, headings(["organiser.file", "organiser.result", "organiser.detail"])),
           el(
             "tbody",
             {},
@@ -138,8 +192,12 @@ function jobView(job) {
                 "tr",
                 {},
                 el("td", {}, f.source),
-                el("td", { class: f.status }, f.status),
-                el("td", { class: "small" }, f.error ? f.error : f.doc_id ? el("a", { href: documentHref(f.doc_id) }, "open") : ""),
+                el("td", { class: f.status, ...named("file.", f.status) }),
+                el(
+                  "td",
+                  { class: "small" },
+                  f.error ? f.error : f.doc_id ? el("a", { href: documentHref(f.doc_id), i18n: "organiser.open" }) : "",
+                ),
               ),
             ),
           ),
@@ -163,7 +221,7 @@ uploadForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   const files = uploadForm.files.files;
   if (!files.length) {
-    fill(jobBox, note("Choose the files to upload.", "error"));
+    fill(jobBox, note(["organiser.chooseFiles"], "error"));
     uploadForm.files.focus();
     return;
   }
@@ -175,14 +233,15 @@ uploadForm.addEventListener("submit", async (event) => {
   }
   const button = uploadForm.querySelector("button");
   button.disabled = true;
-  fill(jobBox, note(`Uploading ${files.length} file${files.length === 1 ? "" : "s"}…`));
+  fill(jobBox, note(["organiser.uploading", { n: files.length }]));
   try {
     const accepted = await api("/ingest", { method: "POST", form });
     await poll(accepted.job_id);
     uploadForm.files.value = "";
   } catch (error) {
     const file = error.error?.file;
-    fill(jobBox, note(error.message, "error"), file ? el("p", {}, "File: ", el("strong", {}, file)) : null);
+    const detail = file ? el("p", {}, el("span", { i18n: "organiser.fileLabel" }), el("strong", {}, file)) : null;
+    fill(jobBox, note(error.message, "error"), detail);
   } finally {
     button.disabled = false;
   }
@@ -196,7 +255,7 @@ function faultTable(faults) {
     el(
       "table",
       { id: "catalog-faults" },
-      el("thead", {}, el("tr", {}, ["File", "Entry", "What to fix"].map((h) => el("th", { scope: "col" }, h)))),
+      el("thead", {}, headings(["organiser.file", "organiser.entry", "organiser.whatToFix"])),
       el("tbody", {}, faults.map((f) => el("tr", {}, el("td", {}, f.file), el("td", {}, f.entry), el("td", {}, f.message)))),
     ),
   );
@@ -206,18 +265,18 @@ catalogForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   const files = catalogForm.files.files;
   if (!files.length) {
-    fill(catalogBox, note("Choose the four catalogue files, or a .zip of them.", "error"));
+    fill(catalogBox, note(["organiser.chooseCatalog"], "error"));
     return;
   }
   const form = new FormData();
   for (const file of files) form.append("files", file, file.name);
   const button = catalogForm.querySelector("button");
   button.disabled = true;
-  fill(catalogBox, note("Loading the catalogue…"));
+  fill(catalogBox, note(["organiser.loadingCatalog"]));
   try {
     const loaded = await api("/catalog", { method: "PUT", form });
-    const counts = Object.entries(loaded.counts).map(([k, v]) => `${v} ${k}`).join(", ");
-    fill(catalogBox, note(`Catalogue loaded: ${counts}.`, "ok"));
+    const counts = Object.entries(loaded.counts).map(([k, v]) => (has("organiser.count." + k) ? t("organiser.count." + k, { n: v }) : `${v} ${k}`));
+    fill(catalogBox, note(["organiser.catalogLoaded", { counts: counts.join(t("organiser.listSeparator")) }], "ok"));
     showTeams();
   } catch (error) {
     const faults = error.error?.faults || [];

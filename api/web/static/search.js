@@ -2,7 +2,9 @@
 // that open each document at the hit. The query lives in the page's URL (never the key), so
 // that Back returns to the results and a search can be shared.
 import { api, documentHref, el, fill, renderHeader, requireSession, say, snippetNodes } from "./api.js";
+import { has, translate } from "./i18n.js";
 
+translate();
 requireSession();
 renderHeader("search");
 
@@ -15,37 +17,39 @@ const list = document.getElementById("hits");
 const more = document.getElementById("more");
 let current = null; // {q, filters, offset}
 
-// Display names only; the list of types comes from the service (GET /meta).
-const TYPE_NAMES = { markdown: "Document", notebook: "Notebook", transcript: "Transcript", text: "Text" };
+// Display names only (i18n.js, type.*); the list of types comes from the service (GET /meta).
+const typeName = (type) => (has("type." + type) ? { i18n: "type." + type } : { text: type });
 
 /** Where in the document the hit is, in words a reader knows. */
 function placeOf(hit) {
-  const kind = {
-    notebook: "Notebook",
-    transcript: "Transcript at",
-    markdown: "Section",
-    text: "Text",
-  }[hit.type] || "At";
-  return el("p", { class: "place" }, kind + " ", el("span", { class: "where" }, hit.location || "start"));
+  const kind = has("place." + hit.type) ? "place." + hit.type : "place.other";
+  const where = hit.location ? { text: hit.location } : { i18n: "place.start" };
+  return el("p", { class: "place" }, el("span", { i18n: kind }), " ", el("span", { class: "where", ...where }));
 }
 
 function hitItem(hit, query) {
-  const tags = [TYPE_NAMES[hit.type] || hit.type, hit.team, hit.course, ...(hit.skills || [])]
-    .filter(Boolean)
-    .map((t) => el("span", { class: "tag" }, t));
+  const tags = [
+    hit.type ? el("span", { class: "tag", ...typeName(hit.type) }) : null,
+    ...[hit.team, hit.course, ...(hit.skills || [])].filter(Boolean).map((t) => el("span", { class: "tag" }, t)),
+  ];
   return el(
     "li",
     { class: "hit" },
     el("h3", {}, el("a", { href: documentHref(hit.doc_id, hit.chunk_id, query) }, hit.title || hit.source)),
     placeOf(hit),
     el("p", { class: "snippet" }, snippetNodes(hit.snippet)),
-    el("p", { class: "small" }, tags, hit.author ? el("span", { class: "muted" }, " by " + hit.author) : null),
+    el(
+      "p",
+      { class: "small" },
+      tags,
+      hit.author ? el("span", { class: "muted", i18n: ["search.by", { author: hit.author }] }) : null,
+    ),
   );
 }
 
 async function run(append = false) {
   const { q, filters, offset } = current;
-  say(status, append ? "Loading more…" : "Searching…");
+  say(status, [append ? "search.loadingMore" : "search.searching"]);
   more.hidden = true;
   try {
     const body = await api("/search", { query: { q, k: PAGE, offset, ...filters } });
@@ -53,7 +57,7 @@ async function run(append = false) {
     list.append(...body.hits.map((hit) => hitItem(hit, q)));
     panel.hidden = false;
     const shown = list.children.length;
-    say(status, shown ? `${shown} result${shown === 1 ? "" : "s"} for “${q}”.` : `No results for “${q}”. Try other words or fewer filters.`);
+    say(status, shown ? ["search.found", { n: shown, q }] : ["search.none", { q }]);
     more.hidden = body.hits.length < PAGE;
     if (!append && !shown) panel.hidden = true;
   } catch (error) {
@@ -71,7 +75,7 @@ function fromForm() {
 /** A type option, once: from the service's list, or from a URL read before the list came. */
 function typeOption(type) {
   if (![...form.type.options].some((o) => o.value === type)) {
-    form.type.append(el("option", { value: type }, TYPE_NAMES[type] || type));
+    form.type.append(el("option", { value: type, ...typeName(type) }));
   }
 }
 
@@ -94,7 +98,7 @@ form.addEventListener("submit", (event) => {
   event.preventDefault();
   current = fromForm();
   if (!current) {
-    say(status, "Type some words to search for.", "error");
+    say(status, ["search.empty"], "error");
     form.q.focus();
     return;
   }
@@ -132,7 +136,7 @@ async function loadTypes() {
   try {
     const meta = await api("/meta");
     const chosen = form.type.value; // perhaps set from the URL already
-    const options = meta.doc_types.map((t) => el("option", { value: t }, TYPE_NAMES[t] || t));
+    const options = meta.doc_types.map((t) => el("option", { value: t, ...typeName(t) }));
     form.type.replaceChildren(form.type.options[0], ...options); // "Any type", then the list
     form.type.value = chosen;
   } catch {

@@ -1,5 +1,9 @@
 // Sign-in: check the key against the API, then keep it (and the employee id) in sessionStorage.
-import { ApiFailure, api, saveSession, say } from "./api.js";
+import { ApiFailure, api, el, pageError, saveSession, say } from "./api.js";
+import { languageSwitch, translate } from "./i18n.js";
+
+translate();
+document.querySelector("header.site").append(el("div", { class: "who" }, languageSwitch()));
 
 const form = document.getElementById("signin-form");
 const status = document.getElementById("signin-status");
@@ -20,7 +24,7 @@ async function check(key, employee) {
   } catch (failure) {
     if (!(failure instanceof ApiFailure)) throw failure;
     if (failure.status === 401) {
-      throw new Error("That key is not known to the service: check it, or ask an organiser for one.");
+      throw pageError("signin.unknownKey");
     }
     if (failure.status === 409) return { key, employee: employee || null, role }; // no catalogue yet
     throw failure; // 403: another employee's id; 404: an id not in the catalogue
@@ -38,13 +42,13 @@ form.addEventListener("submit", async (event) => {
   const key = form.key.value.trim();
   const employee = form.employee.value.trim();
   if (!key) {
-    say(status, "Enter your API key.", "error");
+    say(status, ["signin.needKey"], "error");
     form.key.focus();
     return;
   }
   const button = form.querySelector("button");
   button.disabled = true;
-  say(status, "Checking the key…");
+  say(status, ["signin.checking"]);
   try {
     saveSession(await check(key, employee));
     location.assign(nextPage());

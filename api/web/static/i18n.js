@@ -1,0 +1,495 @@
+// The pages' own words in English and simplified Chinese, and the language they are shown in.
+// Only what the pages write is here: titles, snippets, reasons and errors that the API sends are
+// shown as they come.
+//
+// HTML marks its text with data-i18n="key" (the element's text) and data-i18n-placeholder,
+// data-i18n-aria-label, data-i18n-title (attributes); modules build text with t(key, params),
+// or through el()'s `i18n` attributes (api.js), which mark the element the same way. Marked
+// elements are translated again when the language changes, so a switch keeps the page's state.
+// Parameters are written {name}; a key with a ".one" variant uses it when params.n is 1.
+
+export const en = {
+  "site.brand": "Training knowledge base",
+  "site.skip": "Skip to content",
+  "site.pages": "Pages",
+  "site.signedInAs": "Signed in as ",
+  "site.key.admin": "admin key",
+  "site.key.organiser": "organiser key",
+  "site.key.employee": "employee key",
+  "site.signOut": "Sign out",
+  "site.switchLanguage": "Show these pages in Chinese",
+  "site.loading": "Loading…",
+  "site.show": "Show",
+  "site.serviceAnswered": "The service answered {status}.",
+  "page.search": "Search",
+  "page.learning": "My learning",
+  "page.organiser": "Organiser",
+  "title.search": "Search · Training knowledge base",
+  "title.document": "Document · Training knowledge base",
+  "title.documentOf": "{title} · Training knowledge base",
+  "title.learning": "My learning · Training knowledge base",
+  "title.organiser": "Organiser · Training knowledge base",
+  "title.signin": "Sign in · Training knowledge base",
+  "field.type": "Type",
+  "field.team": "Team",
+  "field.course": "Course",
+  "field.module": "Module",
+  "field.skill": "Skill",
+  "field.skills": "Skills",
+  "field.author": "Author",
+  "field.date": "Date",
+  "field.visibleTo": "Visible to",
+  "field.source": "Source",
+  "type.markdown": "Document",
+  "type.notebook": "Notebook",
+  "type.transcript": "Transcript",
+  "type.text": "Text",
+
+  "search.heading": "Search the training material",
+  "search.query": "Search for",
+  "search.queryExample": "e.g. the model keeps favouring the majority label",
+  "search.anyType": "Any type",
+  "search.anyTeam": "any team",
+  "search.anyCourse": "any course",
+  "search.anySkill": "any skill",
+  "search.submit": "Search",
+  "search.results": "Results",
+  "search.more": "More results",
+  "search.searching": "Searching…",
+  "search.loadingMore": "Loading more…",
+  "search.found": "{n} results for “{q}”.",
+  "search.found.one": "{n} result for “{q}”.",
+  "search.none": "No results for “{q}”. Try other words or fewer filters.",
+  "search.empty": "Type some words to search for.",
+  "search.by": " by {author}",
+  "place.notebook": "Notebook",
+  "place.transcript": "Transcript at",
+  "place.markdown": "Section",
+  "place.text": "Text",
+  "place.other": "At",
+  "place.start": "start",
+
+  "doc.back": "← Back to search",
+  "doc.loading": "Loading the document…",
+  "doc.cell.markdown": "Markdown",
+  "doc.cell.code": "Code",
+  "doc.cell.output": "Output",
+  "doc.yourHit": "Your search hit",
+  "doc.openedAt": "Opened at {place}.",
+  "doc.noId": "No document named: open one from the search results.",
+  "doc.notFound": "This document does not exist, or you may not see it.",
+
+  "learning.heading": "My learning",
+  "learning.headingOf": "Learning of {employee}",
+  "learning.employee": "Employee id",
+  "learning.gaps": "Skill gaps",
+  "learning.next": "Next module",
+  "learning.planHeading": "A plan for your hours",
+  "learning.hours": "Hours available",
+  "learning.makePlan": "Make a plan",
+  "learning.materials": "Recommended materials",
+  "learning.people": "People to ask",
+  "learning.noGaps": "No gaps: every skill is at its target.",
+  "learning.levels": "level {current} of target {target} · weight ×{weight} · weighted gap {gap}",
+  "learning.legendCurrent": "current level (0–5)",
+  "learning.legendTarget": "target",
+  "learning.gapList": "Skill gaps, largest weighted gap first",
+  "learning.totalGap": "Total weighted gap: {total} (team {team}).",
+  "learning.markCompleted": "Mark completed",
+  "learning.score": "Score",
+  "learning.hoursShort": "{hours} h",
+  "learning.why": "Why: ",
+  "learning.or": "Or: ",
+  "learning.noColleague": "No colleague is ahead of you on these skills yet.",
+  "learning.colleagueTeam": " ({team}): ",
+  "learning.noMaterials": "No materials found for your gaps yet.",
+  "learning.rate": "Rate",
+  "learning.rateTitle": "Rate “{title}”",
+  "learning.forSkill": "For ",
+  "learning.planTotals": "{total} of {budget} h; closes {closed} of {before} weighted gap.",
+  "learning.needEmployee": "Enter an employee id to see their learning.",
+  "learning.recorded": "Recorded: {title} completed. ",
+  "learning.recordedNext": "Recorded: {title} completed. Next: {next}.",
+  "learning.rated": "Thank you: “{title}” rated {rating} / 5. Recommendations updated.",
+
+  "organiser.heading": "Organiser",
+  "organiser.heatHeading": "Weighted skill gaps by team",
+  "organiser.teams": "Teams",
+  "organiser.teamsHint": "(catalogue ids, separated by commas)",
+  "organiser.trainingsHeading": "Trainings that would close the most gap",
+  "organiser.trainingsLater": "Shown with the teams above.",
+  "organiser.uploadHeading": "Upload write-ups",
+  "organiser.files": "Files or .zip archives",
+  "organiser.defaultTeam": "Default team",
+  "organiser.defaultCourse": "Default course",
+  "organiser.visibility": "Only visible to teams",
+  "organiser.visibilityHint": "(empty: everyone)",
+  "organiser.visibilityExample": "e.g. recsys, nlp",
+  "organiser.upload": "Upload",
+  "organiser.catalogHeading": "Load the training catalogue",
+  "organiser.catalogFiles": "skills.yaml, teams.yaml, courses.yaml, employees.yaml, or one .zip of them",
+  "organiser.loadCatalog": "Load catalogue",
+  "organiser.teamSummary": "{n} people · total {total}",
+  "organiser.teamSummary.one": "{n} person · total {total}",
+  "organiser.cellTitle": "{n} short: {names}; weight ×{weight}",
+  "organiser.heatRegion": "Heat map of weighted gaps (scrolls sideways)",
+  "organiser.heatCaption": "Weighted gap (levels short × skill weight), summed over each team's members",
+  "organiser.noTraining": "No training would close a gap for these teams.",
+  "organiser.trainingsRegion": "Trainings by team",
+  "organiser.training": "Training",
+  "organiser.why": "Why",
+  "organiser.nameTeams": "Name the teams to compare (their catalogue ids).",
+  "organiser.noTeam": "No team to show.",
+  "organiser.progress": "Upload progress",
+  "organiser.fileCount": " · {done} of {total} files",
+  "organiser.fileCount.one": " · {done} of {total} file",
+  "organiser.stored": "{stored} stored, {failed} failed.",
+  "organiser.file": "File",
+  "organiser.result": "Result",
+  "organiser.detail": "Detail",
+  "organiser.open": "open",
+  "organiser.chooseFiles": "Choose the files to upload.",
+  "organiser.uploading": "Uploading {n} files…",
+  "organiser.uploading.one": "Uploading {n} file…",
+  "organiser.fileLabel": "File: ",
+  "organiser.entry": "Entry",
+  "organiser.whatToFix": "What to fix",
+  "organiser.chooseCatalog": "Choose the four catalogue files, or a .zip of them.",
+  "organiser.loadingCatalog": "Loading the catalogue…",
+  "organiser.catalogLoaded": "Catalogue loaded: {counts}.",
+  "organiser.count.skills": "{n} skills",
+  "organiser.count.teams": "{n} teams",
+  "organiser.count.courses": "{n} courses",
+  "organiser.count.modules": "{n} modules",
+  "organiser.count.employees": "{n} employees",
+  "organiser.listSeparator": ", ",
+  "job.queued": "Queued",
+  "job.running": "Ingesting",
+  "job.done": "Done",
+  "job.failed": "Failed",
+  "job.interrupted": "Interrupted",
+  "file.added": "added",
+  "file.updated": "updated",
+  "file.unchanged": "unchanged",
+  "file.failed": "failed",
+
+  "signin.heading": "Sign in",
+  "signin.intro": "Use the API key an organiser gave you. It is kept in this browser tab only, and forgotten when you close it.",
+  "signin.employee": "Employee id",
+  "signin.employeeHint": "(optional: an employee key signs in as its employee; organisers may name one to look at)",
+  "signin.employeeExample": "e.g. liam-chen",
+  "signin.key": "API key",
+  "signin.submit": "Sign in",
+  "signin.unknownKey": "That key is not known to the service: check it, or ask an organiser for one.",
+  "signin.needKey": "Enter your API key.",
+  "signin.checking": "Checking the key…",
+};
+
+export const zh = {
+  "site.brand": "培训知识库",
+  "site.skip": "跳到正文",
+  "site.pages": "页面",
+  "site.signedInAs": "当前登录：",
+  "site.key.admin": "管理员密钥",
+  "site.key.organiser": "组织者密钥",
+  "site.key.employee": "员工密钥",
+  "site.signOut": "退出登录",
+  "site.switchLanguage": "用英文显示页面",
+  "site.loading": "加载中…",
+  "site.show": "显示",
+  "site.serviceAnswered": "服务返回了状态 {status}。",
+  "page.search": "搜索",
+  "page.learning": "我的学习",
+  "page.organiser": "组织者",
+  "title.search": "搜索 · 培训知识库",
+  "title.document": "文档 · 培训知识库",
+  "title.documentOf": "{title} · 培训知识库",
+  "title.learning": "我的学习 · 培训知识库",
+  "title.organiser": "组织者 · 培训知识库",
+  "title.signin": "登录 · 培训知识库",
+  "field.type": "类型",
+  "field.team": "团队",
+  "field.course": "课程",
+  "field.module": "模块",
+  "field.skill": "技能",
+  "field.skills": "技能",
+  "field.author": "作者",
+  "field.date": "日期",
+  "field.visibleTo": "可见范围",
+  "field.source": "来源",
+  "type.markdown": "文档",
+  "type.notebook": "笔记本",
+  "type.transcript": "转录稿",
+  "type.text": "文本",
+
+  "search.heading": "搜索培训资料",
+  "search.query": "搜索内容",
+  "search.queryExample": "例如：模型总是偏向多数类别",
+  "search.anyType": "任意类型",
+  "search.anyTeam": "任意团队",
+  "search.anyCourse": "任意课程",
+  "search.anySkill": "任意技能",
+  "search.submit": "搜索",
+  "search.results": "结果",
+  "search.more": "更多结果",
+  "search.searching": "正在搜索…",
+  "search.loadingMore": "正在加载更多…",
+  "search.found": "“{q}”共有 {n} 条结果。",
+  "search.found.one": "“{q}”共有 {n} 条结果。",
+  "search.none": "没有找到“{q}”的结果。请换个说法，或减少筛选条件。",
+  "search.empty": "请输入要搜索的词语。",
+  "search.by": " · 作者：{author}",
+  "place.notebook": "笔记本",
+  "place.transcript": "转录稿时间",
+  "place.markdown": "章节",
+  "place.text": "文本",
+  "place.other": "位置",
+  "place.start": "开头",
+
+  "doc.back": "← 返回搜索",
+  "doc.loading": "正在加载文档…",
+  "doc.cell.markdown": "Markdown",
+  "doc.cell.code": "代码",
+  "doc.cell.output": "输出",
+  "doc.yourHit": "你的搜索命中处",
+  "doc.openedAt": "已定位到 {place}。",
+  "doc.noId": "没有指定文档：请从搜索结果中打开。",
+  "doc.notFound": "该文档不存在，或你无权查看。",
+
+  "learning.heading": "我的学习",
+  "learning.headingOf": "{employee} 的学习",
+  "learning.employee": "员工 ID",
+  "learning.gaps": "技能差距",
+  "learning.next": "下一个模块",
+  "learning.planHeading": "按你的可用时间制定计划",
+  "learning.hours": "可用小时数",
+  "learning.makePlan": "制定计划",
+  "learning.materials": "推荐资料",
+  "learning.people": "可以请教的人",
+  "learning.noGaps": "没有差距：每项技能都已达到目标。",
+  "learning.levels": "当前 {current} 级，目标 {target} 级 · 权重 ×{weight} · 加权差距 {gap}",
+  "learning.legendCurrent": "当前水平（0–5）",
+  "learning.legendTarget": "目标",
+  "learning.gapList": "技能差距，加权差距最大的在前",
+  "learning.totalGap": "总加权差距：{total}（团队 {team}）。",
+  "learning.markCompleted": "标记为已完成",
+  "learning.score": "得分",
+  "learning.hoursShort": "{hours} 小时",
+  "learning.why": "原因：",
+  "learning.or": "其他选择：",
+  "learning.noColleague": "在这些技能上，暂时还没有比你更进一步的同事。",
+  "learning.colleagueTeam": "（{team}）：",
+  "learning.noMaterials": "暂时没有找到针对你的技能差距的资料。",
+  "learning.rate": "评分",
+  "learning.rateTitle": "为“{title}”评分",
+  "learning.forSkill": "针对技能 ",
+  "learning.planTotals": "共 {total} / {budget} 小时；可缩小加权差距 {closed}（原为 {before}）。",
+  "learning.needEmployee": "请输入员工 ID，以查看其学习情况。",
+  "learning.recorded": "已记录：{title} 已完成。",
+  "learning.recordedNext": "已记录：{title} 已完成。下一个：{next}。",
+  "learning.rated": "谢谢：已为“{title}”评 {rating} / 5 分。推荐已更新。",
+
+  "organiser.heading": "组织者",
+  "organiser.heatHeading": "各团队的加权技能差距",
+  "organiser.teams": "团队",
+  "organiser.teamsHint": "（目录 ID，用逗号分隔）",
+  "organiser.trainingsHeading": "最能缩小差距的培训",
+  "organiser.trainingsLater": "与上方的团队一起显示。",
+  "organiser.uploadHeading": "上传资料",
+  "organiser.files": "文件或 .zip 压缩包",
+  "organiser.defaultTeam": "默认团队",
+  "organiser.defaultCourse": "默认课程",
+  "organiser.visibility": "仅对以下团队可见",
+  "organiser.visibilityHint": "（留空：所有人可见）",
+  "organiser.visibilityExample": "例如：recsys, nlp",
+  "organiser.upload": "上传",
+  "organiser.catalogHeading": "加载培训目录",
+  "organiser.catalogFiles": "skills.yaml、teams.yaml、courses.yaml、employees.yaml，或包含它们的一个 .zip",
+  "organiser.loadCatalog": "加载目录",
+  "organiser.teamSummary": "{n} 人 · 合计 {total}",
+  "organiser.teamSummary.one": "{n} 人 · 合计 {total}",
+  "organiser.cellTitle": "{n} 人未达标：{names}；权重 ×{weight}",
+  "organiser.heatRegion": "加权差距热力图（可横向滚动）",
+  "organiser.heatCaption": "加权差距（欠缺的级数 × 技能权重），按团队成员求和",
+  "organiser.noTraining": "没有能为这些团队缩小差距的培训。",
+  "organiser.trainingsRegion": "各团队的培训",
+  "organiser.training": "培训",
+  "organiser.why": "原因",
+  "organiser.nameTeams": "请填写要比较的团队（目录 ID）。",
+  "organiser.noTeam": "没有可显示的团队。",
+  "organiser.progress": "上传进度",
+  "organiser.fileCount": " · 已处理 {done} / {total} 个文件",
+  "organiser.fileCount.one": " · 已处理 {done} / {total} 个文件",
+  "organiser.stored": "已存储 {stored} 个，失败 {failed} 个。",
+  "organiser.file": "文件",
+  "organiser.result": "结果",
+  "organiser.detail": "详情",
+  "organiser.open": "打开",
+  "organiser.chooseFiles": "请选择要上传的文件。",
+  "organiser.uploading": "正在上传 {n} 个文件…",
+  "organiser.uploading.one": "正在上传 {n} 个文件…",
+  "organiser.fileLabel": "文件：",
+  "organiser.entry": "条目",
+  "organiser.whatToFix": "如何修改",
+  "organiser.chooseCatalog": "请选择四个目录文件，或包含它们的一个 .zip。",
+  "organiser.loadingCatalog": "正在加载目录…",
+  "organiser.catalogLoaded": "目录已加载：{counts}。",
+  "organiser.count.skills": "{n} 项技能",
+  "organiser.count.teams": "{n} 个团队",
+  "organiser.count.courses": "{n} 门课程",
+  "organiser.count.modules": "{n} 个模块",
+  "organiser.count.employees": "{n} 名员工",
+  "organiser.listSeparator": "，",
+  "job.queued": "排队中",
+  "job.running": "正在导入",
+  "job.done": "完成",
+  "job.failed": "失败",
+  "job.interrupted": "已中断",
+  "file.added": "已添加",
+  "file.updated": "已更新",
+  "file.unchanged": "未变化",
+  "file.failed": "失败",
+
+  "signin.heading": "登录",
+  "signin.intro": "请使用组织者给你的 API 密钥。它只保存在当前浏览器标签页中，关闭标签页后即被清除。",
+  "signin.employee": "员工 ID",
+  "signin.employeeHint": "（可选：员工密钥会以该员工身份登录；组织者可以填写要查看的员工）",
+  "signin.employeeExample": "例如：liam-chen",
+  "signin.key": "API 密钥",
+  "signin.submit": "登录",
+  "signin.unknownKey": "服务不认识这个密钥：请检查一下，或向组织者申请一个。",
+  "signin.needKey": "请输入你的 API 密钥。",
+  "signin.checking": "正在验证密钥…",
+};
+
+export const TABLES = { en, zh };
+export const LANGUAGES = Object.keys(TABLES);
+const STORE = "kb.language";
+const HTML_LANG = { en: "en", zh: "zh-CN" };
+const NAMES = { en: "English", zh: "中文" }; // each in its own language, never translated
+const ATTRIBUTES = ["placeholder", "aria-label", "title"];
+
+let chosen = null; // the language in use, decided on first use
+
+/** The first of the browser's languages that the pages speak (any zh-* is zh), else en. */
+export function browserLanguage(languages = navigator.languages || [navigator.language]) {
+  for (const tag of languages || []) {
+    const base = String(tag).toLowerCase().split(/[-_]/)[0];
+    if (base in TABLES) return base;
+  }
+  return "en";
+}
+
+function saved() {
+  try {
+    return localStorage.getItem(STORE);
+  } catch {
+    return null; // storage refused (privacy settings): the browser's language, every time
+  }
+}
+
+/** "en" or "zh": the one chosen with the switch (kept in localStorage), else the browser's. */
+export function language() {
+  if (!chosen) {
+    const stored = saved();
+    chosen = LANGUAGES.includes(stored) ? stored : browserLanguage();
+  }
+  return chosen;
+}
+
+/** The text for `key` in the current language, with {name} replaced from `params`. */
+export function t(key, params = {}) {
+  const table = TABLES[language()];
+  const form = params.n === 1 && `${key}.one` in table ? `${key}.one` : key;
+  const text = table[form] ?? en[form] ?? key;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in params ? String(params[name]) : whole));
+}
+
+/** Whether the pages have words for `key` (for values such as a file's status). */
+export function has(key) {
+  return key in en;
+}
+
+function paramsOf(node) {
+  try {
+    return JSON.parse(node.getAttribute("data-i18n-params") || "{}");
+  } catch {
+    return {};
+  }
+}
+
+function keepParams(node, params) {
+  if (params && Object.keys(params).length) node.setAttribute("data-i18n-params", JSON.stringify(params));
+  else node.removeAttribute("data-i18n-params");
+}
+
+/** Give `node` the text of `key` and mark it, so that a change of language translates it again. */
+export function localize(node, key, params) {
+  node.setAttribute("data-i18n", key);
+  keepParams(node, params);
+  node.textContent = t(key, params);
+  return node;
+}
+
+/** The same for an attribute (placeholder, aria-label, title). */
+export function localizeAttribute(node, attribute, key, params) {
+  node.setAttribute(`data-i18n-${attribute}`, key);
+  if (params) keepParams(node, params);
+  node.setAttribute(attribute, t(key, params || paramsOf(node)));
+  return node;
+}
+
+/** Plain text from elsewhere (the API, the user) in place of a marked text: no longer translated. */
+export function unlocalize(node) {
+  node.removeAttribute("data-i18n");
+  node.removeAttribute("data-i18n-params");
+  return node;
+}
+
+/** Translate every marked text and attribute under `root`, and say which language the page is in. */
+export function translate(root = document) {
+  document.documentElement.lang = HTML_LANG[language()];
+  for (const node of root.querySelectorAll("[data-i18n]")) {
+    node.textContent = t(node.getAttribute("data-i18n"), paramsOf(node));
+  }
+  for (const attribute of ATTRIBUTES) {
+    for (const node of root.querySelectorAll(`[data-i18n-${attribute}]`)) {
+      node.setAttribute(attribute, t(node.getAttribute(`data-i18n-${attribute}`), paramsOf(node)));
+    }
+  }
+  for (const button of root.querySelectorAll("button.lang-switch")) labelSwitch(button);
+}
+
+/** Use `code` from now on, here and on every page of this site, and translate this page. */
+export function setLanguage(code) {
+  if (!LANGUAGES.includes(code)) throw new Error(`no language ${code}: one of ${LANGUAGES.join(", ")}`);
+  chosen = code;
+  try {
+    localStorage.setItem(STORE, code);
+  } catch {
+    // not remembered; this page still changes
+  }
+  translate();
+  window.dispatchEvent(new CustomEvent("kb:language", { detail: code }));
+}
+
+const other = () => LANGUAGES.find((code) => code !== language());
+
+function labelSwitch(button) {
+  const target = other();
+  const name = document.createElement("span");
+  name.lang = HTML_LANG[target]; // read out in its own language
+  name.textContent = NAMES[target];
+  button.replaceChildren(name);
+  button.title = t("site.switchLanguage");
+}
+
+/** The header's switch: a button named after the other language, in that language. */
+export function languageSwitch() {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "secondary lang-switch";
+  button.addEventListener("click", () => setLanguage(other()));
+  labelSwitch(button);
+  return button;
+}
