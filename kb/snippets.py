@@ -10,8 +10,7 @@ import html
 import re
 from collections import Counter
 
-from kb.terms import WORD as _WORD
-from kb.terms import query_words, stem
+from kb.terms import fold, query_words, spans, stem
 
 
 def query_stems(query: str) -> set[str]:
@@ -19,15 +18,16 @@ def query_stems(query: str) -> set[str]:
 
 
 def make_snippet(text: str, query: str, width: int = 32) -> str:
-    """The `width`-word window with the most distinct query words, marked and escaped."""
+    """The `width`-word window with the most distinct query words, marked and escaped (a
+    Chinese word counts as a word)."""
     stems = query_stems(query)
-    tokens = list(_WORD.finditer(text))
+    tokens = list(spans(text))  # Chinese cut into words, where they stand in `text`
     if not tokens:
         return html.escape(text[:240])
     prefixes = {s[:3] for s in stems}
     token_stems: list[str | None] = []
-    for token in tokens:  # stemming every word is the slow part: only plausible ones
-        word = token.group().lower()
+    for _, _, word in tokens:  # stemming every word is the slow part: only plausible ones
+        word = fold(word).lower()
         found = stem(word) if word[:3] in prefixes else None
         token_stems.append(found if found in stems else None)
     matched = [s is not None for s in token_stems]
@@ -48,16 +48,16 @@ def make_snippet(text: str, query: str, width: int = 32) -> str:
         first = next(i for i in range(best_start, len(tokens)) if matched[i])
         best_start = max(0, first - 6)
     end_token = min(len(tokens), best_start + width) - 1
-    begin = tokens[best_start].start()
-    end = tokens[end_token].end()
+    begin = tokens[best_start][0]
+    end = tokens[end_token][1]
     pieces: list[str] = ["… " if begin > 0 else ""]
     cursor = begin
     for i in range(best_start, end_token + 1):
         if matched[i]:
-            token = tokens[i]
-            pieces.append(html.escape(text[cursor : token.start()]))
-            pieces.append(f"<mark>{html.escape(token.group())}</mark>")
-            cursor = token.end()
+            start, stop, word = tokens[i]
+            pieces.append(html.escape(text[cursor:start]))
+            pieces.append(f"<mark>{html.escape(word)}</mark>")
+            cursor = stop
     pieces.append(html.escape(text[cursor:end]))
     if end < len(text):
         pieces.append(" …")

@@ -14,6 +14,7 @@ import json
 import sqlite3
 import threading
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from kb.errors import KBError, NotFoundError
-from kb.terms import document_frequencies, query_words, stem
+from kb.terms import LEXICAL_FORMAT, TOKEN, index_text, query_words, segmenter_version, stem
 from kb.types import ChunkInfo, DocumentInfo, DocumentInput, Location, SearchFilters
 
 SCHEMA = """
@@ -63,16 +64,16 @@ CREATE TABLE IF NOT EXISTS chunk_log (
     version INTEGER NOT NULL, chunk_id INTEGER NOT NULL, added INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunk_log_version ON chunk_log(version);
-CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-    heading, body, content='chunks', content_rowid='chunk_id', tokenize='porter unicode61'
+"""
+
+# The lexical index: FTS5 over each chunk's heading and body as `kb.terms.index_text` gives
+# them (Chinese cut into words). Contentless, since the text is already in `chunks`: rows are
+# removed by giving the indexed values again, so the values are recomputed from the chunk and
+# the index is rebuilt whenever `LEXICAL_FORMAT` or the segmenter changes.
+_LEXICAL_SCHEMA = """
+CREATE VIRTUAL TABLE chunks_fts USING fts5(
+    heading, body, content='', tokenize='porter unicode61'
 );
-CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-    INSERT INTO chunks_fts(rowid, heading, body) VALUES (new.chunk_id, new.heading, new.body);
-END;
-CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-    INSERT INTO chunks_fts(chunks_fts, rowid, heading, body)
-    VALUES ('delete', old.chunk_id, old.heading, old.body);
-END;
 """
 
 _DOC_COLUMNS = (
@@ -216,6 +217,7 @@ WRITE_WAIT_SECONDS = 60.0
 # Re-embedding (`kb reembed`): vectors staged for the target model and variant.
 _STAGING = "reembed_vectors"
 _TARGET_KEY = "reembed_target"
+_LEXICAL_FORMAT_KEY = "lexical_format"
 VECTORS_OF_KEY = "vectors_of"  # meta: the model and variant of the vectors, after a reembed
 
 
@@ -280,7 +282,7 @@ class Store:
                     "INSERT OR IGNORE INTO meta(key, value) SELECT 'log_floor', "
                     "COALESCE((SELECT value FROM meta WHERE key = 'version'), '0')"
                 )
-            self._ensure_term_counts()
+            self._ensure_lexical_index()
         except sqlite3.DatabaseError as exc:
             raise KBError(
                 f"{path} is not a readable knowledge-base database ({exc}); "
@@ -351,43 +353,63 @@ class Store:
         rows = self._writer.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))
         return [int(row[0]) for row in rows]
 
-    def _count_terms(self, texts: Sequence[str], sign: int) -> None:
-        counts = document_frequencies(texts)
+    def _index_chunks(self, rows: Sequence[tuple[int, str, str]], sign: int) -> None:
+        """Inside a write transaction: add (+1) or remove (-1) chunks (id, heading, body) to
+        or from the lexical index and the term counts."""
+        indexed = [(chunk_id, index_text(h), index_text(b)) for chunk_id, h, b in rows]
+        if sign > 0:
+            sql = "INSERT INTO chunks_fts(rowid, heading, body) VALUES (?, ?, ?)"
+        else:
+            sql = (
+                "INSERT INTO chunks_fts(chunks_fts, rowid, heading, body) "
+                "VALUES ('delete', ?, ?, ?)"
+            )
+        self._writer.executemany(sql, indexed)
+        counts: Counter[str] = Counter()
+        for _, heading, body in indexed:
+            counts.update({stem(w) for w in TOKEN.findall(heading + " " + body)})
         self._writer.executemany(
             "INSERT INTO term_df(term, df) VALUES (?, ?) "
             "ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
             [(term, sign * count) for term, count in counts.items()],
         )
 
-    def _ensure_term_counts(self) -> None:
-        """Stores written before the term table existed get it filled once."""
+    def _unindex_document(self, doc_id: str) -> None:
+        rows = self._writer.execute(
+            "SELECT chunk_id, heading, body FROM chunks WHERE doc_id = ?", (doc_id,)
+        ).fetchall()
+        self._index_chunks(rows, -1)
+
+    def _ensure_lexical_index(self) -> None:
+        """Build the lexical index when the store has none of this format: a new store, one
+        from before Chinese was cut into words (FTS5 kept by triggers over the raw text), or
+        one indexed by another segmenter version. The term counts are rebuilt with it."""
+        wanted = f"{LEXICAL_FORMAT}/{segmenter_version()}"
+        if self.get_meta(_LEXICAL_FORMAT_KEY) == wanted:
+            return
         with self._transaction():
-            if self._writer.execute("SELECT 1 FROM term_df LIMIT 1").fetchone():
-                return
-            self._count_all_terms()
-
-    def _count_all_terms(self) -> None:
-        last = -1
-        while True:
-            rows = self._writer.execute(
-                "SELECT chunk_id, heading || char(10) || body FROM chunks WHERE chunk_id > ? "
-                "ORDER BY chunk_id LIMIT 5000",
-                (last,),
-            ).fetchall()
-            if not rows:
-                break
-            self._count_terms([row[1] for row in rows], +1)
-            last = rows[-1][0]
-
-    def _forget_terms(self, doc_id: str) -> None:
-        texts = [
-            f"{heading}\n{body}"
-            for heading, body in self._writer.execute(
-                "SELECT heading, body FROM chunks WHERE doc_id = ?", (doc_id,)
-            )
-        ]
-        if texts:
-            self._count_terms(texts, -1)
+            db = self._writer
+            row = db.execute("SELECT value FROM meta WHERE key = ?", (_LEXICAL_FORMAT_KEY,))
+            if (row.fetchone() or [None])[0] == wanted:
+                return  # another process has just built it
+            db.execute("DROP TRIGGER IF EXISTS chunks_ai")
+            db.execute("DROP TRIGGER IF EXISTS chunks_ad")
+            db.execute("DROP TABLE IF EXISTS chunks_fts")
+            db.execute(_LEXICAL_SCHEMA)
+            db.execute("DELETE FROM term_df")
+            last = -1
+            while True:
+                rows = db.execute(
+                    "SELECT chunk_id, heading, body FROM chunks WHERE chunk_id > ? "
+                    "ORDER BY chunk_id LIMIT 2000",
+                    (last,),
+                ).fetchall()
+                if not rows:
+                    break
+                self._index_chunks(rows, +1)
+                last = rows[-1][0]
+            db.execute("DELETE FROM term_df WHERE df <= 0")
+            self._set_meta(_LEXICAL_FORMAT_KEY, wanted)
 
     def content_hash_of(self, origin: str) -> str | None:
         with self._lock:
@@ -424,7 +446,7 @@ class Store:
             existed = self._writer.execute(
                 "SELECT 1 FROM documents WHERE doc_id = ?", (doc_id,)
             ).fetchone()
-            self._forget_terms(doc_id)
+            self._unindex_document(doc_id)
             self._writer.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
             self._writer.execute(
                 "INSERT INTO documents(doc_id, origin, source, root, type, title, team, "
@@ -456,6 +478,7 @@ class Store:
                 ),
             )
             added: list[int] = []
+            indexed: list[tuple[int, str, str]] = []
             for ordinal, (chunk, vector) in enumerate(zip(doc.chunks, vectors, strict=True)):
                 cursor = self._writer.execute(
                     "INSERT INTO chunks(doc_id, ordinal, heading, body, location, text_hash, "
@@ -471,7 +494,8 @@ class Store:
                     ),
                 )
                 added.append(int(cursor.lastrowid or 0))
-            self._count_terms([c.heading + "\n" + c.body for c in doc.chunks], +1)
+                indexed.append((added[-1], chunk.heading, chunk.body))
+            self._index_chunks(indexed, +1)
             self._bump_version(removed, added)
         return doc_id, ("updated" if existed else "added")
 
@@ -479,7 +503,7 @@ class Store:
         """Remove a document and its chunks (logged for `changes_since`, like every write)."""
         with self._transaction():
             removed = self._chunk_ids_of(doc_id)
-            self._forget_terms(doc_id)
+            self._unindex_document(doc_id)
             cursor = self._writer.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,))
             if cursor.rowcount == 0:
                 raise NotFoundError(f"No document with id {doc_id!r}.")

@@ -1,23 +1,50 @@
-"""Words as search sees them: tokens, stop words and a light stem, shared by the lexical
-query builder, the document-frequency table and snippet marking."""
+"""Words as search sees them, in English and Chinese alike: tokens, stop words and a light
+stem, shared by the lexical index, its query builder, the document-frequency table and
+snippet marking.
+
+English, code and other scripts are runs of word characters, as SQLite's `unicode61`
+tokenizer splits them. Chinese is written without spaces, so a run of Han characters is cut
+into words by jieba (rjieba, its Rust port): the index holds every word jieba's search mode
+finds (长词 and the shorter words inside it), a query the words of its precise cut. Full-width
+letters, digits and punctuation are folded to their ASCII forms first (NFKC).
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from functools import cache
+from typing import Any
 
-WORD = re.compile(r"\w+", re.UNICODE)
+# Han ideographs: the unified block, extension A, compatibility, and extensions B-G.
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+HAN_RUN = re.compile(f"[{_HAN}]+")
+# A Han run, or a run of other word characters (English, digits, code, kana, hangul).
+TOKEN = re.compile(f"[{_HAN}]+|[^\\W{_HAN}]+")
+WORD = re.compile(r"\w+", re.UNICODE)  # kept for callers that want unicode61's own words
+
 STOPWORDS = frozenset(
     "a an and are as at be but by can do does for from how i if in into is it its me my of on "
     "or our should so than that the their then there these this to was we what when where which "
     "who why will with you your".split()
 )
+# Function words and question words that carry no topic (a query is a question).
+ZH_STOPWORDS = frozenset(
+    "的 了 是 在 和 与 或 及 而 并 也 都 就 又 还 把 被 让 给 对 从 向 到 于 以 为 之 其 这 那 "
+    "这个 那个 这些 那些 一个 一种 我 我们 你 你们 他 她 它 他们 它们 吗 呢 吧 啊 呀 么 "
+    "什么 怎么 怎样 怎么样 如何 为什么 为何 哪 哪些 哪个 多少 是否 能否 可以 能 会 要 "
+    "应该 需要 有 没有 不 很 更 最 比 等 时 时候 中 里 上 下 个 些 吗 请问 一下".split()
+)
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s")
+# Bumped when the index's words change (segmenter, folding): stores re-index once.
+LEXICAL_FORMAT = "2"
 
 
 def stem(word: str) -> str:
-    """A light suffix stripper, so 'tuning' meets 'tuned' and 'tune' (FTS5 itself uses Porter)."""
+    """A light suffix stripper, so 'tuning' meets 'tuned' and 'tune' (FTS5 itself uses Porter).
+    Chinese words have no suffixes and come back as they are."""
     word = word.lower()
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -25,17 +52,73 @@ def stem(word: str) -> str:
     return word
 
 
+def fold(text: str) -> str:
+    """Full-width forms to ASCII (ＬｏＲＡ -> LoRA, ２５６ -> 256), as users type either."""
+    return unicodedata.normalize("NFKC", text)
+
+
+def has_han(text: str) -> bool:
+    return HAN_RUN.search(text) is not None
+
+
+@cache
+def _segmenter() -> Any:
+    """rjieba, imported on the first Chinese text (its dictionary takes ~0.3 s to load)."""
+    import rjieba
+
+    return rjieba
+
+
+def segmenter_version() -> str:
+    from importlib.metadata import version
+
+    return f"rjieba {version('rjieba')}"
+
+
+def spans(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, word) of each word in `text`, Chinese cut into words (precise mode);
+    offsets are into `text` itself, so a snippet can mark the words where they stand."""
+    for match in TOKEN.finditer(text):
+        word = match.group()
+        if HAN_RUN.fullmatch(word):
+            base = match.start()
+            for piece, start, end in _segmenter().tokenize(word):
+                yield base + start, base + end, piece
+        else:
+            yield match.start(), match.end(), word
+
+
+def index_text(text: str) -> str:
+    """The text as the lexical index reads it: Chinese runs replaced by their words, spaced,
+    including the shorter words inside long ones (search mode), so that 神经网络 is found by
+    神经网络 and by 网络. Text without Chinese is only folded."""
+    text = fold(text)
+    if not has_han(text):
+        return text
+    tokenize = _segmenter().tokenize
+
+    def words(run: re.Match[str]) -> str:
+        return " " + " ".join(piece for piece, _, _ in tokenize(run.group(), "search")) + " "
+
+    return HAN_RUN.sub(words, text)
+
+
 def query_words(query: str) -> list[str]:
-    """The words of a query worth matching: lower case, stop words dropped (unless that would
-    leave nothing), each once, in order."""
-    words = [w.lower() for w in WORD.findall(query)]
-    content = [w for w in words if w not in STOPWORDS] or words
+    """The words of a query worth matching: folded, lower case, Chinese cut into words, stop
+    words of both languages dropped (unless that would leave nothing), each once, in order."""
+    words = [word.lower() for _, _, word in spans(fold(query))]
+    content = [w for w in words if w not in STOPWORDS and w not in ZH_STOPWORDS] or words
     return list(dict.fromkeys(content))
 
 
+def index_words(text: str) -> Iterator[str]:
+    """The words the lexical index holds for `text`."""
+    return (match.group() for match in TOKEN.finditer(index_text(text)))
+
+
 def document_frequencies(texts: Iterable[str]) -> Counter[str]:
-    """In how many of `texts` each stem occurs."""
+    """In how many of `texts` each stem occurs, counting words as the index does."""
     counts: Counter[str] = Counter()
     for text in texts:
-        counts.update({stem(w) for w in WORD.findall(text)})
+        counts.update({stem(w) for w in index_words(text)})
     return counts
