@@ -16,10 +16,15 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from kb.terms import HAN
+
 TokenCounter = Callable[[str], int]
 
-_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+# A Han character is a token of its own to BERT-style tokenizers (and about one to others).
+_TOKEN = re.compile(f"[{HAN}]|[^\\W{HAN}]+|[^\\w\\s]", re.UNICODE)
+# English sentences end in .!? before a space and a capital; Chinese ones in 。！？； (full
+# stop, exclamation, question mark, semicolon), with or without a space after.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])|(?<=[。！？；])\s*")
 
 Item = TypeVar("Item")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,15 +12,19 @@ from pathlib import Path
 from kb.errors import KBError
 from kb.types import Hit
 
+LANG_PAIR = re.compile(r"[a-z]{2,3}->[a-z]{2,3}")
+
 
 @dataclass(frozen=True)
 class LabelledQuery:
     query: str
     relevant: frozenset[str]
+    lang: str | None = None  # "zh->en": a Chinese question answered by English material
 
 
 def load_queries(path: Path) -> list[LabelledQuery]:
-    """JSON lines of {"query": ..., "relevant": [source, ...]}; faults name the line."""
+    """JSON lines of {"query": ..., "relevant": [source, ...], "lang": "en->zh"} ("lang"
+    optional: query language -> material language); faults name the line."""
     queries: list[LabelledQuery] = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -37,7 +42,13 @@ def load_queries(path: Path) -> list[LabelledQuery]:
             ) from exc
         if not isinstance(query, str) or not isinstance(relevant, list) or not relevant:
             raise KBError(f"{path}, line {number}: 'query' must be text, 'relevant' a list")
-        queries.append(LabelledQuery(query, frozenset(str(r) for r in relevant)))
+        lang = item.get("lang")
+        if lang is not None and not (isinstance(lang, str) and LANG_PAIR.fullmatch(lang)):
+            raise KBError(
+                f"{path}, line {number}: 'lang' must look like \"zh->en\" (the query's "
+                "language, then the material's), not {lang!r}"
+            )
+        queries.append(LabelledQuery(query, frozenset(str(r) for r in relevant), lang))
     if not queries:
         raise KBError(f"{path} holds no queries.")
     return queries
@@ -64,17 +75,23 @@ def ndcg_at(ranked: Sequence[str], relevant: frozenset[str], k: int) -> float:
     return gain / ideal
 
 
+def _scores(ranked: Sequence[str], relevant: frozenset[str], k: int) -> dict[str, float]:
+    return {
+        f"recall@{k}": recall_at(ranked, relevant, k),
+        f"mrr@{k}": mrr_at(ranked, relevant, k),
+        f"ndcg@{k}": ndcg_at(ranked, relevant, k),
+    }
+
+
+def _mean(rows: Sequence[dict[str, float]]) -> dict[str, float]:
+    return {name: sum(row[name] for row in rows) / len(rows) for name in rows[0]}
+
+
 def evaluate(
     queries: Sequence[LabelledQuery], rank: Callable[[str], list[str]], k: int = 10
 ) -> dict[str, float]:
     """Mean metrics of `rank` (query -> ranked sources) over the query set."""
-    totals = {"recall": 0.0, "mrr": 0.0, "ndcg": 0.0}
-    for item in queries:
-        ranked = rank(item.query)
-        totals["recall"] += recall_at(ranked, item.relevant, k)
-        totals["mrr"] += mrr_at(ranked, item.relevant, k)
-        totals["ndcg"] += ndcg_at(ranked, item.relevant, k)
-    return {f"{name}@{k}": value / len(queries) for name, value in totals.items()}
+    return _mean([_scores(rank(item.query), item.relevant, k) for item in queries])
 
 
 def compare_modes(
@@ -84,8 +101,30 @@ def compare_modes(
     modes: Sequence[str] = ("dense", "lexical", "hybrid"),
 ) -> dict[str, dict[str, float]]:
     """Metrics per search mode; `search(query, k=..., mode=...)` is e.g. KnowledgeBase.search."""
+    return compare_by_language(search, queries, k, modes)[ALL]
 
-    def ranker(mode: str) -> Callable[[str], list[str]]:
-        return lambda query: [hit.source for hit in search(query, k=k, mode=mode)]
 
-    return {mode: evaluate(queries, ranker(mode), k) for mode in modes}
+ALL = "all"
+
+
+def compare_by_language(
+    search: Callable[..., Sequence[Hit]],
+    queries: Sequence[LabelledQuery],
+    k: int = 10,
+    modes: Sequence[str] = ("dense", "lexical", "hybrid"),
+) -> dict[str, dict[str, dict[str, float]]]:
+    """{"all" or a language pair like "zh->en": {mode: metrics}}, each query run once per
+    mode; queries without a `lang` count in "all" only."""
+    groups: dict[str, list[int]] = {ALL: list(range(len(queries)))}
+    for index, item in enumerate(queries):
+        if item.lang is not None:
+            groups.setdefault(item.lang, []).append(index)
+    result: dict[str, dict[str, dict[str, float]]] = {group: {} for group in groups}
+    for mode in modes:
+        rows = [
+            _scores([hit.source for hit in search(item.query, k=k, mode=mode)], item.relevant, k)
+            for item in queries
+        ]
+        for group, members in groups.items():
+            result[group][mode] = _mean([rows[i] for i in members])
+    return result

@@ -19,10 +19,10 @@ from functools import cache
 from typing import Any
 
 # Han ideographs: the unified block, extension A, compatibility, and extensions B-G.
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
-HAN_RUN = re.compile(f"[{_HAN}]+")
+HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
+HAN_RUN = re.compile(f"[{HAN}]+")
 # A Han run, or a run of other word characters (English, digits, code, kana, hangul).
-TOKEN = re.compile(f"[{_HAN}]+|[^\\W{_HAN}]+")
+TOKEN = re.compile(f"[{HAN}]+|[^\\W{HAN}]+")
 WORD = re.compile(r"\w+", re.UNICODE)  # kept for callers that want unicode61's own words
 
 STOPWORDS = frozenset(

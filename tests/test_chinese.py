@@ -126,3 +126,16 @@ def test_a_store_indexed_before_chinese_words_is_reindexed_on_open(
         triggers = db.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger'")
         assert triggers.fetchone()[0] == 0
     reopened.close()
+
+
+def test_long_chinese_text_is_cut_at_sentence_ends_within_the_window() -> None:
+    from ingest.chunking import estimate_tokens, split_to_budget
+
+    sentence = "加权系数由查询和键的评分函数经过 softmax 得到，所有系数之和为一。"
+    paragraph = sentence * 20  # one paragraph, no spaces between sentences
+    assert estimate_tokens(sentence) >= 28  # a token per character, not one per run
+    pieces = split_to_budget(paragraph, 100)
+    assert len(pieces) > 1
+    assert all(piece.endswith("。") for piece in pieces)
+    assert all(estimate_tokens(piece) <= 100 for piece in pieces)
+    assert "".join(piece.replace(" ", "") for piece in pieces) == paragraph.replace(" ", "")

@@ -279,20 +279,31 @@ def stats(obj: CliContext) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def evaluate_cmd(obj: CliContext, queries: Path, k: int, as_json: bool) -> None:
-    """Recall@k, MRR@k and nDCG@k of dense, lexical and hybrid search on labelled queries."""
-    from kb.evaluation import compare_modes, load_queries
+    """Recall@k, MRR@k and nDCG@k of dense, lexical and hybrid search on labelled queries,
+    overall and per language pair (the queries' "lang", e.g. zh->en)."""
+    from kb.evaluation import ALL, compare_by_language, load_queries
 
     with user_errors():
         labelled = load_queries(queries)
-        results = compare_modes(obj.open_kb().search, labelled, k)
+        results = compare_by_language(obj.open_kb().search, labelled, k)
+    counts = {ALL: len(labelled)}
+    for item in labelled:
+        if item.lang is not None:
+            counts[item.lang] = counts.get(item.lang, 0) + 1
     if as_json:
-        emit_json({"queries": len(labelled), "k": k, "modes": results})
+        languages = {
+            lang: {"queries": counts[lang], "modes": modes}
+            for lang, modes in results.items()
+            if lang != ALL
+        }
+        emit_json({"queries": len(labelled), "k": k, "modes": results[ALL], "languages": languages})
         return
-    click.echo(f"{len(labelled)} queries")
-    names = list(results["hybrid"])
-    click.echo(f"{'mode':<8}" + "".join(f"{name:>12}" for name in names))
-    for mode, metrics in results.items():
-        click.echo(f"{mode:<8}" + "".join(f"{metrics[name]:>12.3f}" for name in names))
+    names = list(results[ALL]["hybrid"])
+    for lang, modes in results.items():
+        label = f"{counts[lang]} queries" + ("" if lang == ALL else f", {lang}")
+        click.echo(f"{label:<22}" + "".join(f"{name:>12}" for name in names))
+        for mode, metrics in modes.items():
+            click.echo(f"  {mode:<20}" + "".join(f"{metrics[name]:>12.3f}" for name in names))
 
 
 @main.command("reembed")
