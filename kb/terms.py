@@ -61,6 +61,22 @@ def has_han(text: str) -> bool:
     return HAN_RUN.search(text) is not None
 
 
+_OTHER_WORD = re.compile(f"[^\\W\\d{HAN}]+")
+# A text is Chinese when Han characters are at least this share of its words, a character
+# counted as a word: Chinese prose with English terms and code is, an English page quoting a
+# Chinese phrase is not.
+ZH_SHARE = 0.3
+
+
+def language_of(text: str) -> str:
+    """ "zh" for Chinese (mixed with English or not), else "en" (English and other scripts)."""
+    han = sum(len(run) for run in HAN_RUN.findall(text))
+    if not han:
+        return "en"
+    others = len(_OTHER_WORD.findall(text))
+    return "zh" if han >= ZH_SHARE * (han + others) else "en"
+
+
 @cache
 def _segmenter() -> Any:
     """rjieba, imported on the first Chinese text (its dictionary takes ~0.3 s to load)."""

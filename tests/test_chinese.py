@@ -139,3 +139,16 @@ def test_long_chinese_text_is_cut_at_sentence_ends_within_the_window() -> None:
     assert all(piece.endswith("。") for piece in pieces)
     assert all(estimate_tokens(piece) <= 100 for piece in pieces)
     assert "".join(piece.replace(" ", "") for piece in pieces) == paragraph.replace(" ", "")
+
+
+def test_chinese_speakers_with_full_width_colons_are_recognised() -> None:
+    from ingest.transcript import parse_transcript
+
+    vtt = (
+        "WEBVTT\n\n00:00:01.000 --> 00:00:05.000\n林佳慧：我们先看随机种子 seed 的设置。\n\n"
+        "00:00:06.000 --> 00:00:09.000\n王磊: 那 cuDNN 的 deterministic 呢？\n\n"
+        "00:00:10.000 --> 00:00:12.000\n总结一下这次讨论的重点：固定种子\n"
+    )
+    parsed = parse_transcript(vtt, 200, "vtt")
+    assert parsed.chunks[0].location.detail["speakers"] == ["林佳慧", "王磊"]
+    assert parsed.chunks[0].body.startswith("林佳慧: 我们先看随机种子")

