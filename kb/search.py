@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kb.bilingual import glossary
 from kb.embed import Embedder
 from kb.errors import EmptyQueryError, EmptyStoreError
 from kb.snippets import make_snippet
@@ -63,16 +64,18 @@ def fuse(lists: Sequence[Ranked], weight: Weight | None = None) -> list[tuple[st
     return [(d, best[d][2], scores[d]) for d in order]
 
 
-# Hybrid search weighs its two sides by the query's language and the candidate chunk's
-# ("en" or "zh", kb.terms.language_of): (query, chunk) -> (dense weight, lexical weight).
-# all-MiniLM-L6-v2 knows English only, so its ranking of Chinese text, or for a Chinese
-# query, counts for little; BM25 over jieba's words is reliable in both. Set from the
-# labelled queries by bench/fusion_weights.py (README: "Chinese and mixed material").
-LANGUAGE_WEIGHTS: dict[tuple[str, str], tuple[float, float]] = {
-    ("en", "en"): (1.0, 1.0),
-    ("en", "zh"): (1.0, 1.0),
-    ("zh", "en"): (1.0, 1.0),
-    ("zh", "zh"): (1.0, 1.0),
+# Hybrid search fuses three lists: dense, lexical, and lexical over the query's words in
+# the other language (kb.bilingual). Each weighs by the query's language and the candidate
+# chunk's ("en" or "zh", kb.terms.language_of): (query, chunk) -> (dense, lexical,
+# translated). all-MiniLM-L6-v2 knows English only, so its ranking of Chinese text, or for
+# a Chinese query, counts for little; BM25 over jieba's words is reliable in both; the
+# dictionary's words serve chunks in the other language. Set from the labelled queries by
+# bench/fusion_weights.py (README: "Chinese and mixed material").
+LANGUAGE_WEIGHTS: dict[tuple[str, str], tuple[float, float, float]] = {
+    ("en", "en"): (1.0, 1.0, 0.0),
+    ("en", "zh"): (1.0, 1.0, 1.0),
+    ("zh", "en"): (1.0, 1.0, 1.0),
+    ("zh", "zh"): (1.0, 1.0, 0.0),
 }
 
 
@@ -109,8 +112,8 @@ class Searcher:
         return {c: self._language_of_chunk.get(c, "en") for c in chunk_ids}
 
     def _weight_by_language(self, query: str, lists: Sequence[Ranked]) -> Weight | None:
-        """The fusion weight of each (list, chunk): dense first, lexical second."""
-        if len(lists) != 2:
+        """The fusion weight of each (list, chunk): dense, lexical, translated."""
+        if len(lists) < 2:
             return None
         chunk_ids = [c for ranked in lists for _, c, _ in ranked.by_doc.values()]
         languages = self.chunk_languages(chunk_ids)
@@ -183,6 +186,7 @@ class Searcher:
         # Several chunks of one document compete for places: fetch more chunks than documents.
         limit = max(50, wanted * 5)
         lists: list[list[tuple[int, float]]] = []
+        translated: list[str] = []  # the query's words in the other language (hybrid only)
         if mode == "dense":
             lists.append(self.dense_candidates(query, limit, filters))
         elif mode == "lexical":
@@ -199,8 +203,22 @@ class Searcher:
             lexical = self._pool().submit(
                 self.lexical_candidates, query, limit, filters, LEXICAL_POSTINGS_BUDGET
             )
+            translated = glossary().translate(query)
+            across = (
+                self._pool().submit(
+                    self.lexical_candidates,
+                    " ".join(translated),
+                    limit,
+                    filters,
+                    LEXICAL_POSTINGS_BUDGET,
+                )
+                if translated
+                else None
+            )
             lists.append(self.dense_candidates(query, limit, filters, vector))
             lists.append(lexical.result())
+            if across is not None:
+                lists.append(across.result())
         ranked = [collapse(candidates, self.doc_of_chunk) for candidates in lists]
         if len(ranked) == 1:
             fused = [
@@ -228,7 +246,7 @@ class Searcher:
                     location=chunk.location.label,
                     anchor=chunk.location.anchor,
                     score=round(float(score), 6),
-                    snippet=make_snippet(chunk.body, query),
+                    snippet=make_snippet(chunk.body, " ".join([query, *translated])),
                     team=doc.team,
                     course=doc.course,
                     module=doc.module,

@@ -321,7 +321,7 @@ class Console:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[tuple[Page, Console]]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     tab = context.new_page()
     tab.set_default_timeout(20_000)
     console = Console(tab)
@@ -551,7 +551,9 @@ def test_search_works_from_the_keyboard_alone(base_url: str, page: tuple[Page, C
 
 
 def test_pages_fit_a_phone_width(base_url: str, browser: Browser) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, locale="en-US"
+    )
     tab = context.new_page()
     console = Console(tab)
     try:
