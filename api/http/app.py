@@ -29,6 +29,7 @@ from ingest import Limits
 from ingest.jobs import JobManager
 from ingest.uploads import MB
 from kb import Embedder, open_knowledge_base
+from kb.bilingual import warm as warm_glossary
 
 log = logging.getLogger("api")
 
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             embedder=embedder,
         )
         knowledge_base.embedder.encode_query("warm up")  # load the model before the first user
+        warm_glossary()  # the dictionary for cross-language queries, in the background
         catalogs = Catalogs(settings.home)
         catalogs.loaded()  # create or check the recommender's store before serving
         jobs = JobManager(
