@@ -19,6 +19,7 @@ import random
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,8 +37,8 @@ from kb import (  # noqa: E402
     KnowledgeBase,
     Location,
     SearchFilters,
-    SentenceTransformerEmbedder,
 )
+from kb.embed import VARIANTS, default_variant, make_embedder  # noqa: E402
 
 SHARED_MARKDOWN = ROOT.parent / "shared" / "corpora" / "markdown"
 TEAMS = ["nlp", "recsys", "mlops", "support-ai"]
@@ -98,11 +99,13 @@ def fill(kb: KnowledgeBase, target: int, seed: int = 1) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chunks", type=int, default=100_000)
-    parser.add_argument("--home", type=Path, default=Path("/tmp/kb-search-bench"))
+    parser.add_argument("--home", type=Path, default=None, help="default /tmp/kb-search-VARIANT")
     parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--variant", choices=VARIANTS, default=default_variant())
     args = parser.parse_args()
+    args.home = args.home or Path(tempfile.gettempdir()) / f"kb-search-{args.variant}"
 
-    embedder = SentenceTransformerEmbedder()
+    embedder = make_embedder(None, args.variant)
     kb = KnowledgeBase(args.home, embedder)
     if kb.store.count_chunks() < args.chunks:
         corpora = [ROOT / "data" / "sample"]
@@ -155,6 +158,7 @@ def main() -> None:
     save(
         "search_speed",
         {
+            "variant": args.variant,
             "chunks": kb.store.count_chunks(),
             "documents": kb.store.count_documents(),
             "queries_per_pass": len(queries),
