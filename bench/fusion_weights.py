@@ -38,8 +38,8 @@ from ingest import ingest_paths  # noqa: E402
 from kb import open_knowledge_base  # noqa: E402
 from kb.bilingual import glossary  # noqa: E402
 from kb.evaluation import LabelledQuery, load_queries, ndcg_at  # noqa: E402
+from kb.lexical import LEXICAL_POSTINGS_BUDGET  # noqa: E402
 from kb.search import Ranked, collapse, fuse  # noqa: E402
-from kb.store import LEXICAL_POSTINGS_BUDGET  # noqa: E402
 from kb.terms import language_of  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent

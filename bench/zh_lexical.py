@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import save  # noqa: E402
 
 from kb.evaluation import load_queries, mrr_at, ndcg_at  # noqa: E402
-from kb.store import fts_query  # noqa: E402
+from kb.lexical import fts_query  # noqa: E402
 from kb.terms import HAN_RUN, STOPWORDS, fold, query_words  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent

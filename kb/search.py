@@ -17,8 +17,9 @@ import numpy as np
 from kb.bilingual import glossary
 from kb.embed import Embedder
 from kb.errors import EmptyQueryError, EmptyStoreError
+from kb.lexical import LEXICAL_POSTINGS_BUDGET
 from kb.snippets import make_snippet
-from kb.store import LEXICAL_POSTINGS_BUDGET, Store
+from kb.store import DocumentStore
 from kb.terms import language_of
 from kb.types import SEARCH_MODES, Hit, SearchFilters
 from kb.vectors import VectorIndex
@@ -81,7 +82,7 @@ class Searcher:
 
     def __init__(
         self,
-        store: Store,
+        store: DocumentStore,
         index: VectorIndex,
         embedder: Embedder,
         doc_of_chunk: Mapping[int, str],

@@ -1,4 +1,4 @@
-"""SQLite store: documents, chunks, their embeddings, and an FTS5 index for lexical search.
+"""SQLite store: documents, chunks and their embeddings, with its lexical index (kb.lexical).
 
 The store is the single source of truth; the faiss index and the chunk-to-document map that
 each process keeps in memory are caches of it. Several processes may share one store (a
@@ -14,18 +14,17 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from kb.errors import KBError, NotFoundError
-from kb.terms import LEXICAL_FORMAT, TOKEN, index_text, query_words, segmenter_version, stem
+from kb.lexical import Fts5Index
 from kb.types import ChunkInfo, DocumentInfo, DocumentInput, Location, SearchFilters
 
 SCHEMA = """
@@ -64,16 +63,6 @@ CREATE TABLE IF NOT EXISTS chunk_log (
     version INTEGER NOT NULL, chunk_id INTEGER NOT NULL, added INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunk_log_version ON chunk_log(version);
-"""
-
-# The lexical index: FTS5 over each chunk's heading and body as `kb.terms.index_text` gives
-# them (Chinese cut into words). Contentless, since the text is already in `chunks`: rows are
-# removed by giving the indexed values again, so the values are recomputed from the chunk and
-# the index is rebuilt whenever `LEXICAL_FORMAT` or the segmenter changes.
-_LEXICAL_SCHEMA = """
-CREATE VIRTUAL TABLE chunks_fts USING fts5(
-    heading, body, content='', tokenize='porter unicode61'
-);
 """
 
 _DOC_COLUMNS = (
@@ -170,45 +159,6 @@ _LOG_FLOOR_SQL = (
     "SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'log_floor'), 0)"
 )
 
-LEXICAL_POSTINGS_BUDGET = 2500
-
-
-def fts_query(words: Sequence[str]) -> str:
-    """Words as a safe FTS5 query: each one quoted, any may match (OR).
-
-    Users type punctuation, quotes and operators (C++, "AND", col:val) that are FTS5 syntax;
-    quoting every word makes any input valid and BM25 still rewards documents matching more.
-    """
-    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
-
-
-def _frequencies_of(db: sqlite3.Connection, words: Sequence[str]) -> dict[str, int]:
-    stems = list({stem(w) for w in words})
-    marks = ",".join("?" * len(stems))
-    rows = db.execute(f"SELECT term, df FROM term_df WHERE term IN ({marks})", stems).fetchall()
-    return {term: int(df) for term, df in rows}
-
-
-def affordable_words(words: Sequence[str], df: dict[str, int], budget: int) -> list[str]:
-    """The rarest words whose postings fit the budget.
-
-    BM25 scores every chunk that matches any word; a word in a third of a 100k-chunk store
-    costs over 100 ms and, having almost no IDF, barely moves the ranking. Dropping such words
-    keeps lexical search fast at scale; on small stores nothing is dropped. When every word is
-    that common, nothing is left: the dense side answers alone.
-    """
-    ranked = sorted(words, key=lambda w: df.get(stem(w), 0))
-    kept: list[str] = []
-    spent = 0
-    for word in ranked:
-        cost = df.get(stem(word), 0)
-        if spent + cost > budget:
-            continue
-        kept.append(word)
-        spent += cost
-    return [w for w in words if w in kept]
-
-
 # The change log keeps this many versions; a process further behind re-reads the chunk map.
 LOG_KEEP_VERSIONS = 20_000
 LOG_PRUNE_EVERY = 1_000
@@ -217,7 +167,6 @@ WRITE_WAIT_SECONDS = 60.0
 # Re-embedding (`kb reembed`): vectors staged for the target model and variant.
 _STAGING = "reembed_vectors"
 _TARGET_KEY = "reembed_target"
-_LEXICAL_FORMAT_KEY = "lexical_format"
 VECTORS_OF_KEY = "vectors_of"  # meta: the model and variant of the vectors, after a reembed
 
 
@@ -256,6 +205,80 @@ def _connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+class DocumentStore(Protocol):
+    """What the knowledge base needs of a document store: documents, chunks, their
+    embeddings and metadata, a version every committed write bumps, the changes since a
+    version (so that every process catches up), and the lexical index it keeps in step.
+    `Store` (SQLite) is the one implementation; a second backend implements this."""
+
+    store_id: str
+
+    @property
+    def version(self) -> int: ...
+
+    def close(self) -> None: ...
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    # writes: each one a transaction, logged for `changes_since`
+    def replace_document(self, doc: DocumentInput, vectors: np.ndarray) -> tuple[str, str]: ...
+
+    def delete_document(self, doc_id: str) -> None: ...
+
+    # documents
+    def content_hash_of(self, origin: str) -> str | None: ...
+
+    def count_documents(self) -> int: ...
+
+    def count_chunks(self) -> int: ...
+
+    def get_document(self, doc_id: str) -> DocumentInfo | None: ...
+
+    def find_documents(self, ref: str) -> list[DocumentInfo]: ...
+
+    def list_documents(self, filters: SearchFilters | None = None) -> list[DocumentInfo]: ...
+
+    def origins_under(self, root: str) -> dict[str, str]: ...
+
+    def get_chunks(self, doc_id: str) -> list[ChunkInfo]: ...
+
+    # chunks and vectors, for the in-memory index and search
+    def embeddings_for(self, hashes: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    def chunk_docs(self) -> tuple[int, dict[int, str]]: ...
+
+    def changes_since(self, version: int) -> ChunkChanges | None: ...
+
+    def vectors_of(self, chunk_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def iter_embeddings(self, batch: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
+
+    def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, tuple[ChunkInfo, DocumentInfo]]: ...
+
+    def chunk_texts(self, chunk_ids: Sequence[int]) -> dict[int, str]: ...
+
+    def chunk_ids_matching(self, filters: SearchFilters) -> np.ndarray: ...
+
+    def lexical_search(
+        self,
+        query: str,
+        limit: int,
+        filters: SearchFilters | None = None,
+        postings_budget: int | None = None,
+    ) -> list[tuple[int, float]]: ...
+
+    # re-embedding (kb.reembed): new vectors staged beside the stored ones, switched at once
+    def start_staging(self, target: str) -> int: ...
+
+    def unstaged_chunks(self, after: int, limit: int) -> UnstagedChunks: ...
+
+    def stage_vectors(self, staged: Sequence[tuple[int, str, bytes]]) -> None: ...
+
+    def switch_to_staged(self, target: str) -> bool: ...
+
+    def drop_staging(self) -> None: ...
+
+
 class Store:
     """All reads and writes of the SQLite database; thread-safe, and safe to share between
     processes.
@@ -282,7 +305,10 @@ class Store:
                     "INSERT OR IGNORE INTO meta(key, value) SELECT 'log_floor', "
                     "COALESCE((SELECT value FROM meta WHERE key = 'version'), '0')"
                 )
-            self._ensure_lexical_index()
+            self.lexical = Fts5Index(self._writer, self._db, self._lock)
+            if not self.lexical.is_current():
+                with self._transaction():
+                    self.lexical.rebuild()
         except sqlite3.DatabaseError as exc:
             raise KBError(
                 f"{path} is not a readable knowledge-base database ({exc}); "
@@ -353,63 +379,11 @@ class Store:
         rows = self._writer.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))
         return [int(row[0]) for row in rows]
 
-    def _index_chunks(self, rows: Sequence[tuple[int, str, str]], sign: int) -> None:
-        """Inside a write transaction: add (+1) or remove (-1) chunks (id, heading, body) to
-        or from the lexical index and the term counts."""
-        indexed = [(chunk_id, index_text(h), index_text(b)) for chunk_id, h, b in rows]
-        if sign > 0:
-            sql = "INSERT INTO chunks_fts(rowid, heading, body) VALUES (?, ?, ?)"
-        else:
-            sql = (
-                "INSERT INTO chunks_fts(chunks_fts, rowid, heading, body) "
-                "VALUES ('delete', ?, ?, ?)"
-            )
-        self._writer.executemany(sql, indexed)
-        counts: Counter[str] = Counter()
-        for _, heading, body in indexed:
-            counts.update({stem(w) for w in TOKEN.findall(heading + " " + body)})
-        self._writer.executemany(
-            "INSERT INTO term_df(term, df) VALUES (?, ?) "
-            "ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",
-            [(term, sign * count) for term, count in counts.items()],
-        )
-
     def _unindex_document(self, doc_id: str) -> None:
         rows = self._writer.execute(
             "SELECT chunk_id, heading, body FROM chunks WHERE doc_id = ?", (doc_id,)
         ).fetchall()
-        self._index_chunks(rows, -1)
-
-    def _ensure_lexical_index(self) -> None:
-        """Build the lexical index when the store has none of this format: a new store, one
-        from before Chinese was cut into words (FTS5 kept by triggers over the raw text), or
-        one indexed by another segmenter version. The term counts are rebuilt with it."""
-        wanted = f"{LEXICAL_FORMAT}/{segmenter_version()}"
-        if self.get_meta(_LEXICAL_FORMAT_KEY) == wanted:
-            return
-        with self._transaction():
-            db = self._writer
-            row = db.execute("SELECT value FROM meta WHERE key = ?", (_LEXICAL_FORMAT_KEY,))
-            if (row.fetchone() or [None])[0] == wanted:
-                return  # another process has just built it
-            db.execute("DROP TRIGGER IF EXISTS chunks_ai")
-            db.execute("DROP TRIGGER IF EXISTS chunks_ad")
-            db.execute("DROP TABLE IF EXISTS chunks_fts")
-            db.execute(_LEXICAL_SCHEMA)
-            db.execute("DELETE FROM term_df")
-            last = -1
-            while True:
-                rows = db.execute(
-                    "SELECT chunk_id, heading, body FROM chunks WHERE chunk_id > ? "
-                    "ORDER BY chunk_id LIMIT 2000",
-                    (last,),
-                ).fetchall()
-                if not rows:
-                    break
-                self._index_chunks(rows, +1)
-                last = rows[-1][0]
-            db.execute("DELETE FROM term_df WHERE df <= 0")
-            self._set_meta(_LEXICAL_FORMAT_KEY, wanted)
+        self.lexical.remove(rows)
 
     def content_hash_of(self, origin: str) -> str | None:
         with self._lock:
@@ -495,7 +469,7 @@ class Store:
                 )
                 added.append(int(cursor.lastrowid or 0))
                 indexed.append((added[-1], chunk.heading, chunk.body))
-            self._index_chunks(indexed, +1)
+            self.lexical.add(indexed)
             self._bump_version(removed, added)
         return doc_id, ("updated" if existed else "added")
 
@@ -788,31 +762,7 @@ class Store:
         filters: SearchFilters | None = None,
         postings_budget: int | None = None,
     ) -> list[tuple[int, float]]:
-        """(chunk_id, score) by BM25, best first; score is -bm25 so that higher is better.
-
-        Headings weigh double: a word in a section's title says more than one in passing.
-        """
-        words = query_words(query)
-        if not words:
-            return []
-        if postings_budget is not None:
-            with self._lock:
-                df = _frequencies_of(self._db, words)
-            words = affordable_words(words, df, postings_budget)
-            if not words:
-                return []
-        match = fts_query(words)
-        where, params = filter_clause(filters)
-        join = (
-            ""
-            if where == "1"
-            else "JOIN chunks c ON c.chunk_id = chunks_fts.rowid "
-            "JOIN documents d ON d.doc_id = c.doc_id"
-        )
-        sql = (
-            f"SELECT chunks_fts.rowid, bm25(chunks_fts, 2.0, 1.0) AS rank FROM chunks_fts {join} "
-            f"WHERE chunks_fts MATCH ? AND {where} ORDER BY rank LIMIT ?"
-        )
-        with self._lock:
-            rows = self._db.execute(sql, [match, *params, limit]).fetchall()
-        return [(int(row[0]), -float(row[1])) for row in rows]
+        """(chunk_id, score) by BM25, best first (the store's `lexical` index), filtered in
+        SQL before the cut."""
+        where = None if filters is None else filter_clause(filters)
+        return self.lexical.search(query, limit, where, postings_budget)

@@ -159,7 +159,7 @@ def test_faiss_matches_brute_force_numpy() -> None:
 
 
 def test_common_words_are_left_to_the_dense_side_only_when_over_budget() -> None:
-    from kb.store import affordable_words
+    from kb.lexical import affordable_words
 
     df = {"model": 40_000, "label": 12_000, "major": 500, "stop": 3_000}
     words = ["stop", "model", "majority", "label"]
