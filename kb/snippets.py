@@ -27,7 +27,7 @@ def make_snippet(text: str, query: str, width: int = 32) -> str:
     prefixes = {s[:3] for s in stems}
     token_stems: list[str | None] = []
     for _, _, word in tokens:  # stemming every word is the slow part: only plausible ones
-        word = fold(word).lower()
+        word = word.lower() if word.isascii() else fold(word).lower()
         found = stem(word) if word[:3] in prefixes else None
         token_stems.append(found if found in stems else None)
     matched = [s is not None for s in token_stems]

@@ -91,17 +91,21 @@ def segmenter_version() -> str:
     return f"rjieba {version('rjieba')}"
 
 
-def spans(text: str) -> Iterator[tuple[int, int, str]]:
+def spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, word) of each word in `text`, Chinese cut into words (precise mode);
     offsets are into `text` itself, so a snippet can mark the words where they stand."""
+    if not has_han(text):  # most text: one pass of the regex
+        return [(m.start(), m.end(), m.group()) for m in TOKEN.finditer(text)]
+    found: list[tuple[int, int, str]] = []
+    tokenize = _segmenter().tokenize
     for match in TOKEN.finditer(text):
         word = match.group()
         if HAN_RUN.fullmatch(word):
             base = match.start()
-            for piece, start, end in _segmenter().tokenize(word):
-                yield base + start, base + end, piece
+            found += [(base + start, base + end, piece) for piece, start, end in tokenize(word)]
         else:
-            yield match.start(), match.end(), word
+            found.append((match.start(), match.end(), word))
+    return found
 
 
 def index_text(text: str) -> str:
