@@ -67,6 +67,7 @@ class KnowledgeBase:
         # The manifest names the model and its variant (backend and precision): vectors of
         # two variants never mix in one store. A manifest without a variant predates them.
         variant = embedder.variant
+        backend = store.backend if store is not None else Store.backend
         if manifest is not None:
             if manifest.get("format") != FORMAT_VERSION:
                 raise StoreMismatchError(
@@ -79,6 +80,11 @@ class KnowledgeBase:
                     f"A `kb reembed` of the store in {home} to {target.get('model')} "
                     f"({target.get('variant')}) was interrupted while switching its vectors: "
                     "run it again to finish."
+                )
+            if manifest.get("backend", Store.backend) != backend:
+                raise StoreMismatchError(
+                    f"The knowledge base in {home} keeps its data in {manifest['backend']}, "
+                    f"not {backend}: open it with that backend, or use another --home."
                 )
             if manifest.get("model") != embedder.name:
                 raise StoreMismatchError(
@@ -101,6 +107,7 @@ class KnowledgeBase:
                 json.dumps(
                     {
                         "format": FORMAT_VERSION,
+                        "backend": backend,
                         "model": embedder.name,
                         "variant": variant,
                         "dim": self.dim,
@@ -227,6 +234,7 @@ class KnowledgeBase:
         return {
             "documents": self.store.count_documents(),
             "chunks": self.store.count_chunks(),
+            "backend": self.store.backend,
             "model": self.embedder.name,
             "variant": self.embedder.variant,
             "dim": self.dim,

@@ -61,7 +61,13 @@ class ReembedReport:
 
 
 def _write_manifest(home: Path, model: str, variant: str, dim: int, **extra: Any) -> None:
-    manifest = {"format": FORMAT_VERSION, "model": model, "variant": variant, "dim": dim}
+    manifest = {
+        "format": FORMAT_VERSION,
+        "backend": Store.backend,
+        "model": model,
+        "variant": variant,
+        "dim": dim,
+    }
     write_atomically(home / MANIFEST, json.dumps({**manifest, **extra}))
 
 

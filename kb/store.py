@@ -212,6 +212,7 @@ class DocumentStore(Protocol):
     `Store` (SQLite) is the one implementation; a second backend implements this."""
 
     store_id: str
+    backend: str  # what the manifest records: "sqlite"
 
     @property
     def version(self) -> int: ...
@@ -286,6 +287,8 @@ class Store:
     Reads and writes use separate connections, each behind its own lock: in WAL mode a read
     never waits for a write, so searches go on while this or another process writes.
     """
+
+    backend = "sqlite"
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -104,9 +104,10 @@ def _manifest(home: Path) -> dict[str, object]:
     return data
 
 
-def test_the_manifest_records_model_and_variant(torch_home: Path) -> None:
+def test_the_manifest_records_backend_model_and_variant(torch_home: Path) -> None:
     assert _manifest(torch_home) == {
         "format": 1,
+        "backend": "sqlite",
         "model": "sentence-transformers/all-MiniLM-L6-v2",
         "variant": "torch-fp32",
         "dim": 384,
@@ -171,6 +172,7 @@ def test_reembed_resumes_after_a_kill_and_the_store_searches_well(
     with pytest.raises(StoreMismatchError, match="holds onnx-int8 vectors"):
         KnowledgeBase(home, embedder)
     assert not reembed(home, int8).changed  # nothing to do
+    assert _manifest(home)["backend"] == "sqlite"
 
 
 def test_a_kill_during_the_switch_is_finished_by_the_next_run(

@@ -19,10 +19,12 @@ from kb import (
     SearchFilters,
     SentenceTransformerEmbedder,
     StoreMismatchError,
+    open_knowledge_base,
 )
 from kb.evaluation import compare_modes, load_queries
 from kb.vectors import FaissIndex
 from tests.conftest import SAMPLE
+from tests.fakes import HashingEmbedder
 from tests.helpers import markdown_doc, write
 
 
@@ -101,6 +103,18 @@ def test_empty_query_and_empty_store_get_clear_messages(kb: KnowledgeBase) -> No
 def test_operators_and_punctuation_in_queries_are_safe(sample_kb: KnowledgeBase) -> None:
     for query in ('"unbalanced', "C++ AND OR NOT", "team:nlp (drift*", "-", "😀"):
         sample_kb.search(query, k=3)
+
+
+def test_a_home_kept_by_another_backend_is_refused(
+    tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    home = tmp_path / "home"
+    open_knowledge_base(home, embedder=fake_embedder).close()
+    manifest = json.loads((home / "manifest.json").read_text())
+    assert manifest["backend"] == "sqlite"
+    (home / "manifest.json").write_text(json.dumps({**manifest, "backend": "postgresql"}))
+    with pytest.raises(StoreMismatchError, match="keeps its data in postgresql"):
+        open_knowledge_base(home, embedder=fake_embedder)
 
 
 def test_store_made_with_another_model_is_refused(
