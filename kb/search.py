@@ -198,15 +198,16 @@ class Searcher:
                 lists.append(lexical.result())
                 weighted = weights
         ranked = [collapse(candidates, self.doc_of_chunk) for candidates in lists]
-        if len(ranked) == 1:
+        if mode == "hybrid":
+            # Scores on one scale (reciprocal rank) whether one side answered or both.
+            fused = fuse(ranked, weighted)
+        else:  # dense or lexical: one list, with its own scores
             fused = [
                 (doc_id, chunk_id, score)
                 for doc_id, (_, chunk_id, score) in sorted(
                     ranked[0].by_doc.items(), key=lambda item: item[1][0]
                 )
             ]
-        else:
-            fused = fuse(ranked, weighted)
         page = fused[offset:wanted]
         rows = self.store.chunk_rows([chunk_id for _, chunk_id, _ in page])
         hits: list[Hit] = []
