@@ -16,7 +16,14 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Protocol
 
-from kb.terms import LEXICAL_FORMAT, TOKEN, index_text, query_words, segmenter_version, stem
+from kb.terms import (
+    LEXICAL_FORMAT,
+    index_text,
+    indexed_stems,
+    query_words,
+    segmenter_version,
+    stem,
+)
 
 # Chunks a query's words may touch in hybrid search before the commonest are left to the
 # dense side (see `affordable_words`).
@@ -101,7 +108,7 @@ class Fts5Index:
         self._writer.executemany(sql, indexed)
         counts: Counter[str] = Counter()
         for _, heading, body in indexed:
-            counts.update({stem(w) for w in TOKEN.findall(heading + " " + body)})
+            counts.update(indexed_stems(heading + " " + body))
         self._writer.executemany(
             "INSERT INTO term_df(term, df) VALUES (?, ?) "
             "ON CONFLICT(term) DO UPDATE SET df = df + excluded.df",

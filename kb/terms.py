@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import cache
 from typing import Any
 
@@ -131,14 +131,14 @@ def query_words(query: str) -> list[str]:
     return list(dict.fromkeys(content))
 
 
-def index_words(text: str) -> Iterator[str]:
-    """The words the lexical index holds for `text`."""
-    return (match.group() for match in TOKEN.finditer(index_text(text)))
+def indexed_stems(indexed: str) -> set[str]:
+    """The stems of the words in a text as `index_text` gives it (the term counts' unit)."""
+    return {stem(word) for word in TOKEN.findall(indexed)}
 
 
 def document_frequencies(texts: Iterable[str]) -> Counter[str]:
     """In how many of `texts` each stem occurs, counting words as the index does."""
     counts: Counter[str] = Counter()
     for text in texts:
-        counts.update({stem(w) for w in index_words(text)})
+        counts.update(indexed_stems(index_text(text)))
     return counts
