@@ -41,6 +41,7 @@ from kb.evaluation import LabelledQuery, load_queries, ndcg_at  # noqa: E402
 from kb.lexical import LEXICAL_POSTINGS_BUDGET  # noqa: E402
 from kb.search import Ranked, collapse, fuse  # noqa: E402
 from kb.terms import language_of  # noqa: E402
+from kb.types import embedding_text  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 KINDS = ("markdown", "markdown-zh", "notebooks", "transcripts")
@@ -82,7 +83,8 @@ def candidates(kb: Any, queries: list[LabelledQuery]) -> list[dict[str, Any]]:
                 "lists": (dense, lexical),
                 "untranslated": untranslated,
                 "languages": {
-                    c: language_of(text) for c, text in kb.store.chunk_texts(chunk_ids).items()
+                    c: language_of(embedding_text(chunk.heading, chunk.body))
+                    for c, (chunk, _) in kb.store.chunk_rows(chunk_ids).items()
                 },
                 "query_language": language_of(item.query),
             }

@@ -43,6 +43,7 @@ from kb.knowledge_base import (
     write_atomically,
 )
 from kb.store import VECTORS_OF_KEY, DocumentStore, Store, text_hash, vectors_key
+from kb.types import embedding_text
 
 MAX_SWITCH_TRIES = 5
 
@@ -69,11 +70,6 @@ def _write_manifest(home: Path, model: str, variant: str, dim: int, **extra: Any
         "dim": dim,
     }
     write_atomically(home / MANIFEST, json.dumps({**manifest, **extra}))
-
-
-def _chunk_text(heading: str, body: str) -> str:
-    """The text that was embedded for a chunk (`ChunkInput.embedding_text`)."""
-    return f"{heading}\n{body}" if heading else body
 
 
 def reembed(
@@ -199,7 +195,7 @@ def _stage(
         texts: dict[str, str] = {}
         for _, digest, heading, body in page.chunks:
             if digest not in known and digest not in texts:
-                text = _chunk_text(heading, body)
+                text = embedding_text(heading, body)
                 # The hash names the text the vector is for; a text saved otherwise than
                 # ChunkInput.embedding_text would be encoded as saved.
                 texts[digest if text_hash(text) == digest else text_hash(text)] = text
@@ -210,7 +206,7 @@ def _stage(
             encoded += len(texts)
         store.stage_vectors(
             [
-                (chunk_id, digest, known.get(digest) or known[text_hash(_chunk_text(h, b))])
+                (chunk_id, digest, known.get(digest) or known[text_hash(embedding_text(h, b))])
                 for chunk_id, digest, h, b in page.chunks
             ]
         )

@@ -256,8 +256,6 @@ class DocumentStore(Protocol):
 
     def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, tuple[ChunkInfo, DocumentInfo]]: ...
 
-    def chunk_texts(self, chunk_ids: Sequence[int]) -> dict[int, str]: ...
-
     def chunk_ids_matching(self, filters: SearchFilters) -> np.ndarray: ...
 
     def lexical_search(
@@ -627,19 +625,6 @@ class Store:
             chunk = ChunkInfo(row[0], row[1], row[2], row[3], row[4], location_from_json(row[5]))
             result[row[0]] = (chunk, _doc_from_row(row[6:]))
         return result
-
-    def chunk_texts(self, chunk_ids: Sequence[int]) -> dict[int, str]:
-        """chunk_id -> heading and body (chunks deleted meanwhile are left out)."""
-        found: dict[int, str] = {}
-        with self._lock:
-            for start in range(0, len(chunk_ids), 500):
-                part = list(chunk_ids[start : start + 500])
-                marks = ",".join("?" * len(part))
-                for chunk_id, heading, body in self._db.execute(
-                    f"SELECT chunk_id, heading, body FROM chunks WHERE chunk_id IN ({marks})", part
-                ):
-                    found[int(chunk_id)] = f"{heading}\n{body}"
-        return found
 
     def iter_embeddings(self, batch: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(ids, vectors) in batches, to rebuild the vector index without loading text."""

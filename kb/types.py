@@ -40,6 +40,11 @@ class Location:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+def embedding_text(heading: str, body: str) -> str:
+    """The text a chunk is embedded (and hashed) as: its heading path, then its body."""
+    return f"{heading}\n{body}" if heading else body
+
+
 @dataclass(frozen=True)
 class ChunkInput:
     """One piece of a document to index. `heading` gives context and is embedded with `body`."""
@@ -50,7 +55,7 @@ class ChunkInput:
 
     @property
     def embedding_text(self) -> str:
-        return f"{self.heading}\n{self.body}" if self.heading else self.body
+        return embedding_text(self.heading, self.body)
 
 
 @dataclass(frozen=True)
