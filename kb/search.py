@@ -176,8 +176,9 @@ class Searcher:
         elif mode == "lexical":
             lists.append(self._lexical_alone(query, limit, filters))
         else:
-            weights = self.language_weights[language_of(query)]
-            translated = glossary().translate(query)
+            language = language_of(query)
+            weights = self.language_weights[language]
+            translated = glossary().translate(query, language)
             words = " ".join([query, *translated])
             if weights[0] <= 0.0:
                 # The model cannot rank for this query's language: BM25 answers alone (and
