@@ -20,7 +20,7 @@ APT_GET ?= apt-get
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e ".[dev,multilingual]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,multilingual,postgres]"
 	touch $(STAMP)
 
 install: $(STAMP)

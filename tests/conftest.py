@@ -53,3 +53,25 @@ def sample_kb(
     assert not report.failed, report.failed
     yield base
     base.close()
+
+
+# -- PostgreSQL: a private server (pgserver: PostgreSQL 16 + pgvector) for the whole session --
+@pytest.fixture(scope="session")
+def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a private PostgreSQL with pgvector, started once per session.
+
+    Never skipped: a server that cannot start fails every PostgreSQL test with the reason.
+    """
+    from tests.pg_helpers import start_private_server
+
+    server, url = start_private_server(tmp_path_factory.mktemp("pg"))
+    yield url
+    server.cleanup()
+
+
+@pytest.fixture
+def database_url(pg_server_url: str) -> str:
+    """A new, empty database on the session's server for this test alone."""
+    from tests.pg_helpers import fresh_database
+
+    return fresh_database(pg_server_url)
