@@ -26,6 +26,12 @@ class Settings(BaseSettings):
         description="how the model runs: onnx-int8, onnx-fp32 or torch-fp32; default: the "
         "store's own variant, onnx-int8 for a new store",
     )
+    database_url: str | None = Field(
+        default=None,
+        repr=False,  # may hold a password: never in logs or reprs
+        description="postgresql://... : keep the knowledge base, the recommender's state and "
+        "the ingest job queue in PostgreSQL (with pgvector) instead of the home folder",
+    )
     max_file_mb: float = Field(default=25.0, gt=0)
     chunk_tokens: int = Field(default=DEFAULT_CHUNK_TOKENS, ge=32, le=2048)
 

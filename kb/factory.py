@@ -25,6 +25,7 @@ def open_knowledge_base(
     model: str | None = None,
     variant: str | None = None,
     embedder: Embedder | None = None,
+    database_url: str | None = None,
 ) -> KnowledgeBase:
     """Open (or create) the knowledge base in `home`.
 

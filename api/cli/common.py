@@ -30,6 +30,7 @@ class CliContext:
     """
 
     home: Path
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
     model: str | None = None
     variant: str | None = None
     embedder: Embedder | None = None
@@ -41,7 +42,11 @@ class CliContext:
 
             try:
                 self.knowledge_base = open_knowledge_base(
-                    self.home, model=self.model, variant=self.variant, embedder=self.embedder
+                    self.home,
+                    model=self.model,
+                    variant=self.variant,
+                    embedder=self.embedder,
+                    database_url=self.database_url,
                 )
             except KBError as exc:  # another model or variant, a damaged store: one sentence
                 raise CliError(str(exc)) from exc

@@ -62,7 +62,7 @@ def _session(ctx: click.Context) -> Iterator[tuple[CliContext, CatalogStore]]:
     cli = ctx.find_object(CliContext)
     if cli is None:
         raise click.ClickException("internal error: the kb group did not set its CliContext")
-    store = open_store(cli.home)
+    store = open_store(cli.home, cli.database_url)
     try:
         yield cli, store
     except RecommenderError as exc:

@@ -172,10 +172,11 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             model=settings.model,
             variant=settings.model_variant,
             embedder=embedder,
+            database_url=settings.database_url,
         )
         knowledge_base.embedder.encode_query("warm up")  # load the model before the first user
         warm_glossary()  # the dictionary for cross-language queries, in the background
-        catalogs = Catalogs(settings.home)
+        catalogs = Catalogs(settings.home, settings.database_url)
         catalogs.loaded()  # create or check the recommender's store before serving
         jobs = JobManager(
             knowledge_base,

@@ -31,12 +31,13 @@ class Catalogs:
     serialised by SQLite itself (the store's transactions are BEGIN IMMEDIATE).
     """
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, database_url: str | None = None) -> None:
         self.home = home
+        self._database_url = database_url
 
     @contextmanager
     def session(self) -> Iterator[CatalogStore]:
-        store = open_store(self.home)
+        store = open_store(self.home, self._database_url)
         try:
             yield store
         finally:
