@@ -66,15 +66,15 @@ def candidates(kb: Any, queries: list[LabelledQuery]) -> list[dict[str, Any]]:
     searcher = kb.searcher
     out = []
     for item in queries:
-        dense = collapse(searcher.dense_candidates(item.query, LIMIT, None), kb._doc_of_chunk)
+        dense = collapse(searcher.dense_candidates(item.query, LIMIT, None), kb.vectors.docs_of([]))
         words = " ".join([item.query, *glossary().translate(item.query)])
         lexical = collapse(
             searcher.lexical_candidates(words, LIMIT, None, LEXICAL_POSTINGS_BUDGET),
-            kb._doc_of_chunk,
+            kb.vectors.docs_of([]),
         )
         untranslated = collapse(
             searcher.lexical_candidates(item.query, LIMIT, None, LEXICAL_POSTINGS_BUDGET),
-            kb._doc_of_chunk,
+            kb.vectors.docs_of([]),
         )
         chunk_ids = [c for r in (dense, lexical, untranslated) for _, c, _ in r.by_doc.values()]
         out.append(

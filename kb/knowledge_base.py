@@ -1,9 +1,9 @@
-"""The knowledge base: one folder holding the store, the vector index and their manifest."""
+"""The knowledge base: a document store (SQLite in a home folder, or PostgreSQL), the dense
+search over its vectors, and the manifest that says which model and variant made them."""
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -13,8 +13,20 @@ import numpy as np
 
 from kb.embed import LEGACY_VARIANT, Embedder
 from kb.errors import NotFoundError, StoreMismatchError
+from kb.mirror import DenseSearch, MirroredVectors
 from kb.search import Searcher
-from kb.store import VECTORS_OF_KEY, DocumentStore, Store, doc_id_for, text_hash, vectors_key
+from kb.store import (
+    MANIFEST,
+    VECTORS,
+    VECTORS_OF_KEY,
+    DocumentStore,
+    Store,
+    doc_id_for,
+    read_manifest,
+    text_hash,
+    vectors_key,
+    write_atomically,
+)
 from kb.types import (
     ChunkInfo,
     DocumentInfo,
@@ -27,162 +39,95 @@ from kb.types import (
 from kb.vectors import FaissIndex
 
 FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
 DATABASE = "kb.sqlite"
-VECTORS = "vectors.faiss"
-
-
-def read_manifest(home: Path) -> dict[str, Any] | None:
-    path = home / MANIFEST
-    if not path.exists():
-        return None
-    try:
-        data: dict[str, Any] = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise StoreMismatchError(
-            f"{path} is unreadable ({exc}); restore it or use another --home."
-        ) from exc
-    return data
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Two processes creating one home at once each write the whole file or nothing."""
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 class KnowledgeBase:
     """Documents in, hits out. Safe to share between threads (searches during an ingest) and
-    between processes on one home (a server, CLI ingests, `kb rm`): each sees the others'
-    committed writes before it answers."""
+    between processes on one store (servers, CLI ingests, `kb rm`, workers): each sees the
+    others' committed writes before it answers."""
 
     def __init__(self, home: Path, embedder: Embedder, store: DocumentStore | None = None) -> None:
         """`store` is the document store to use (kb.factory builds it); by default the
-        SQLite store in `home`. The manifest in `home` names the model and its variant."""
+        SQLite store in `home`. The store's manifest names the backend, model and variant."""
         self.home = home
         self.embedder = embedder
         home.mkdir(parents=True, exist_ok=True)
-        manifest = read_manifest(home)
+        self.store: DocumentStore = store if store is not None else Store(home / DATABASE)
+        where = self.store.location
+        manifest = self.store.read_manifest()
         # The manifest names the model and its variant (backend and precision): vectors of
         # two variants never mix in one store. A manifest without a variant predates them.
         variant = embedder.variant
-        backend = store.backend if store is not None else Store.backend
-        if manifest is not None:
-            if manifest.get("format") != FORMAT_VERSION:
-                raise StoreMismatchError(
-                    f"The store in {home} has format {manifest.get('format')}, this version "
-                    f"reads format {FORMAT_VERSION}: re-ingest into a new --home."
-                )
-            if manifest.get("reembed"):
-                target = manifest["reembed"]
-                raise StoreMismatchError(
-                    f"A `kb reembed` of the store in {home} to {target.get('model')} "
-                    f"({target.get('variant')}) was interrupted while switching its vectors: "
-                    "run it again to finish."
-                )
-            if manifest.get("backend", Store.backend) != backend:
-                raise StoreMismatchError(
-                    f"The knowledge base in {home} keeps its data in {manifest['backend']}, "
-                    f"not {backend}: open it with that backend, or use another --home."
-                )
-            if manifest.get("model") != embedder.name:
-                raise StoreMismatchError(
-                    f"The store in {home} was built with the model {manifest.get('model')!r}, "
-                    f"not {embedder.name!r}: use that model (--model / KB_MODEL), or another "
-                    "--home for this one."
-                )
-            stored_variant = manifest.get("variant", LEGACY_VARIANT)
-            if stored_variant != variant:
-                raise StoreMismatchError(
-                    f"The store in {home} holds {stored_variant} vectors of {embedder.name}, "
-                    f"not {variant} ones: open it with the variant {stored_variant} "
-                    f"(KB_MODEL_VARIANT), or move it to {variant} with `kb reembed --to {variant}`."
-                )
-            self.dim = int(manifest["dim"])
-        else:
-            self.dim = embedder.dim
-            write_atomically(
-                home / MANIFEST,
-                json.dumps(
-                    {
-                        "format": FORMAT_VERSION,
-                        "backend": backend,
-                        "model": embedder.name,
-                        "variant": variant,
-                        "dim": self.dim,
-                    }
-                ),
+        backend = self.store.backend
+        if manifest is None:
+            manifest = self.store.write_manifest(
+                {
+                    "format": FORMAT_VERSION,
+                    "backend": backend,
+                    "model": embedder.name,
+                    "variant": variant,
+                    "dim": embedder.dim,
+                }
             )
-        self.store: DocumentStore = store if store is not None else Store(home / DATABASE)
-        # The index and the chunk -> document map mirror the store at `_synced_version`;
-        # every change to them comes from the store (see `refresh`), under this lock.
+        if manifest.get("format") != FORMAT_VERSION:
+            raise StoreMismatchError(
+                f"The store in {where} has format {manifest.get('format')}, this version "
+                f"reads format {FORMAT_VERSION}: re-ingest into a new store."
+            )
+        if manifest.get("reembed"):
+            target = manifest["reembed"]
+            raise StoreMismatchError(
+                f"A `kb reembed` of the store in {where} to {target.get('model')} "
+                f"({target.get('variant')}) was interrupted while switching its vectors: "
+                "run it again to finish."
+            )
+        if manifest.get("backend", Store.backend) != backend:
+            raise StoreMismatchError(
+                f"The knowledge base in {where} keeps its data in {manifest['backend']}, "
+                f"not {backend}: open it with that backend, or use another --home."
+            )
+        if manifest.get("model") != embedder.name:
+            raise StoreMismatchError(
+                f"The store in {where} was built with the model {manifest.get('model')!r}, "
+                f"not {embedder.name!r}: use that model (--model / KB_MODEL), or another "
+                "store for this one."
+            )
+        stored_variant = manifest.get("variant", LEGACY_VARIANT)
+        if stored_variant != variant:
+            raise StoreMismatchError(
+                f"The store in {where} holds {stored_variant} vectors of {embedder.name}, "
+                f"not {variant} ones: open it with the variant {stored_variant} "
+                f"(KB_MODEL_VARIANT), or move it to {variant} with `kb reembed --to {variant}`."
+            )
+        self.dim = int(manifest["dim"])
+        # The dense side mirrors the store (embedded) or searches it (PostgreSQL); either
+        # way it is brought up to date before every answer (see `refresh`).
         self._sync_lock = threading.RLock()
-        self._doc_of_chunk: dict[int, str] = {}
-        self._synced_version, self._saved_version = -1, -1
-        self.index = self._open_index()
-        self.searcher = Searcher(self.store, self.index, embedder, self._doc_of_chunk)
+        self._checked_version = self.store.version
+        self.vectors: DenseSearch = self.store.dense_search(self.dim)
+        self.searcher = Searcher(self.store, self.vectors, embedder)
 
-    # -- keeping the in-memory index in step with the store ---------------------------------
-    def _open_index(self) -> FaissIndex:
-        """The saved index if it is this store's, mended to hold exactly the store's chunks."""
-        loaded = FaissIndex.load(self.home / VECTORS, self.dim)
-        index = FaissIndex(self.dim)
-        if loaded is not None and loaded[1].get("store_id") == self.store.store_id:
-            index, stamp = loaded
-            self._saved_version = int(stamp.get("version", -1))
-        version, doc_of_chunk = self.store.chunk_docs()
-        mended = self._mend(index, doc_of_chunk)
-        self._doc_of_chunk.update(doc_of_chunk)
-        self._synced_version = version
-        if mended or self._saved_version != version:
-            self._save(index, version)
-        return index
-
-    def _mend(self, index: FaissIndex, doc_of_chunk: dict[int, str]) -> bool:
-        """Make the index hold exactly the chunks of `doc_of_chunk`: drop the others, add the
-        missing ones from their stored embeddings. True when anything changed."""
-        held = index.ids()
-        wanted = np.fromiter(doc_of_chunk, dtype=np.int64, count=len(doc_of_chunk))
-        extra = np.setdiff1d(held, wanted, assume_unique=True)
-        missing = np.setdiff1d(wanted, held, assume_unique=True)
-        index.remove(extra.tolist())
-        for start in range(0, len(missing), 20_000):
-            index.add(*self.store.vectors_of(missing[start : start + 20_000].tolist()))
-        return bool(len(extra) or len(missing))
+    @property
+    def index(self) -> FaissIndex:
+        """The in-memory faiss index (embedded backend only)."""
+        if not isinstance(self.vectors, MirroredVectors):
+            raise AttributeError(f"the {self.store.backend} backend keeps no in-memory index")
+        return self.vectors.index
 
     def refresh(self) -> None:
         """Catch up with every committed write, this process's or another's, before answering.
 
-        Costs one SQLite read when nothing changed; otherwise replays only the chunks that
-        changed since (the store's change log), or, for a process too far behind for the log,
-        re-reads the chunk map and mends the index.
+        Costs one read of the store's version when nothing changed.
         """
-        if self.store.version == self._synced_version:
+        version = self.store.version
+        if version == self._checked_version:
+            self.vectors.catch_up()  # cheap: the mirror compares versions too
             return
         with self._sync_lock:
             self._check_vectors_are_ours()
-            changes = self.store.changes_since(self._synced_version)
-            if changes is None:
-                version, doc_of_chunk = self.store.chunk_docs()
-                self._mend(self.index, doc_of_chunk)
-                for chunk_id in set(self._doc_of_chunk).difference(doc_of_chunk):
-                    del self._doc_of_chunk[chunk_id]
-                self._doc_of_chunk.update(doc_of_chunk)
-                self._synced_version = version
-                return
-            self.index.remove(changes.removed)
-            for chunk_id in changes.removed:
-                self._doc_of_chunk.pop(chunk_id, None)
-            ids, vectors = changes.added_vectors
-            new = np.fromiter(
-                (chunk_id not in self._doc_of_chunk for chunk_id in ids.tolist()),
-                dtype=bool,
-                count=len(ids),
-            )
-            self.index.add(ids[new], vectors[new])
-            self._doc_of_chunk.update(changes.added)
-            self._synced_version = changes.version
+            self.vectors.catch_up()
+            self._checked_version = version
 
     def _check_vectors_are_ours(self) -> None:
         """A `kb reembed` by another process moved the vectors to another model or variant:
@@ -192,18 +137,11 @@ class KnowledgeBase:
         if vectors_of is not None and vectors_of != ours:
             target = json.loads(vectors_of)
             raise StoreMismatchError(
-                f"The store in {self.home} was re-embedded with {target['model']} "
+                f"The store in {self.store.location} was re-embedded with {target['model']} "
                 f"({target['variant']}) while this process encodes with {self.embedder.name} "
                 f"({self.embedder.variant}): restart it "
                 "(kb serve picks the store's variant) to search the new vectors."
             )
-
-    def _save(self, index: FaissIndex, version: int) -> None:
-        """Save only an index that holds exactly the chunks of `version`."""
-        if len(index) != len(self._doc_of_chunk):
-            return
-        index.save(self.home / VECTORS, {"store_id": self.store.store_id, "version": version})
-        self._saved_version = version
 
     # -- reading ------------------------------------------------------------------------
     def search(
@@ -322,8 +260,7 @@ class KnowledgeBase:
         """Persist the vector index if the store changed since it was last saved."""
         with self._sync_lock:
             self.refresh()
-            if self._synced_version != self._saved_version:
-                self._save(self.index, self._synced_version)
+            self.vectors.flush()
 
     def close(self) -> None:
         self.searcher.close()
@@ -335,4 +272,11 @@ class KnowledgeBase:
             self.store.close()
 
 
-__all__ = ["KnowledgeBase", "doc_id_for", "read_manifest"]
+__all__ = [
+    "MANIFEST",
+    "VECTORS",
+    "KnowledgeBase",
+    "doc_id_for",
+    "read_manifest",
+    "write_atomically",
+]

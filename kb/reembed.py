@@ -42,7 +42,7 @@ from kb.knowledge_base import (
     read_manifest,
     write_atomically,
 )
-from kb.store import VECTORS_OF_KEY, DocumentStore, Store, text_hash, vectors_key
+from kb.store import VECTORS_OF_KEY, ReembeddableStore, Store, text_hash, vectors_key
 from kb.types import embedding_text
 
 MAX_SWITCH_TRIES = 5
@@ -149,7 +149,7 @@ def reembed(
 
 
 def _settle_interrupted_switch(
-    home: Path, store: DocumentStore, manifest: dict[str, Any]
+    home: Path, store: ReembeddableStore, manifest: dict[str, Any]
 ) -> dict[str, Any]:
     """A manifest still marked as switching: finish the switch if the database committed it,
     else go back to the old manifest (the staged vectors stay, and the run resumes)."""
@@ -178,7 +178,7 @@ def _finish(home: Path, model: str, variant: str, dim: int) -> None:
 
 
 def _stage(
-    store: DocumentStore,
+    store: ReembeddableStore,
     embedder: Embedder,
     batch: int,
     progress: Callable[[int, int], None] | None,

@@ -18,11 +18,11 @@ from kb.bilingual import glossary
 from kb.embed import Embedder
 from kb.errors import EmptyQueryError, EmptyStoreError
 from kb.lexical import LEXICAL_POSTINGS_BUDGET
+from kb.mirror import DenseSearch
 from kb.snippets import make_snippet
 from kb.store import DocumentStore
 from kb.terms import language_of
 from kb.types import SEARCH_MODES, Hit, SearchFilters
-from kb.vectors import VectorIndex
 
 RRF_K = 60
 
@@ -80,36 +80,17 @@ MULTILINGUAL_MODEL_WEIGHTS: dict[str, tuple[float, float]] = {"en": (1.0, 1.0), 
 class Searcher:
     """Answers queries over a store, its vector index and the embedder that built both."""
 
-    def __init__(
-        self,
-        store: DocumentStore,
-        index: VectorIndex,
-        embedder: Embedder,
-        doc_of_chunk: Mapping[int, str],
-    ) -> None:
-        """`doc_of_chunk` is every stored chunk's document, kept up to date in memory by the
-        owner: collapsing candidates to documents needs it on every search."""
+    def __init__(self, store: DocumentStore, vectors: DenseSearch, embedder: Embedder) -> None:
+        """`vectors` is the dense side (kb.mirror): it also says which document each
+        candidate chunk belongs to, which collapsing candidates to documents needs."""
         self.store = store
-        self.doc_of_chunk = doc_of_chunk
-        self.index = index
+        self.vectors = vectors
         self.embedder = embedder
-        self._allowed_cache: dict[tuple[SearchFilters, int], np.ndarray] = {}
         self._executor: ThreadPoolExecutor | None = None
         multilingual = getattr(embedder, "multilingual", False)
         self.language_weights = dict(
             MULTILINGUAL_MODEL_WEIGHTS if multilingual else ENGLISH_MODEL_WEIGHTS
         )
-
-    def _allowed(self, filters: SearchFilters) -> np.ndarray:
-        """Chunk ids passing the filters, cached per store version (filters repeat a lot)."""
-        key = (filters, self.store.version)
-        cached = self._allowed_cache.get(key)
-        if cached is None:
-            if len(self._allowed_cache) > 256:
-                self._allowed_cache.clear()
-            cached = self.store.chunk_ids_matching(filters)
-            self._allowed_cache[key] = cached
-        return cached
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -130,8 +111,7 @@ class Searcher:
     ) -> list[tuple[int, float]]:
         if vector is None:
             vector = self.embedder.encode_query(query)
-        allowed = None if filters is None or filters.is_empty() else self._allowed(filters)
-        return self.index.search(vector, limit, allowed)
+        return self.vectors.search(vector, limit, filters)
 
     def lexical_candidates(
         self, query: str, limit: int, filters: SearchFilters | None, budget: int | None = None
@@ -161,7 +141,7 @@ class Searcher:
             raise EmptyQueryError("The query is empty: give some words to search for.")
         if mode not in SEARCH_MODES:
             raise ValueError(f"Unknown mode {mode!r}: use one of {', '.join(SEARCH_MODES)}.")
-        if not self.doc_of_chunk:
+        if self.vectors.is_empty():
             raise EmptyStoreError(
                 "The knowledge base is empty: ingest some material first (kb ingest PATH)."
             )
@@ -190,15 +170,17 @@ class Searcher:
                 # releases the GIL) runs on the other meanwhile. Very common words are left to
                 # the dense side (see the store's postings budget).
                 vector = self.embedder.encode_query(query)
-                if filters is not None and not filters.is_empty():
-                    self._allowed(filters)  # warm the cache here, not under the lexical query
+                self.vectors.prepare(filters)
                 lexical = self._pool().submit(
                     self.lexical_candidates, words, limit, filters, LEXICAL_POSTINGS_BUDGET
                 )
                 lists.append(self.dense_candidates(query, limit, filters, vector))
                 lists.append(lexical.result())
                 weighted = weights
-        ranked = [collapse(candidates, self.doc_of_chunk) for candidates in lists]
+        doc_of = self.vectors.docs_of(
+            list({chunk_id for candidates in lists for chunk_id, _ in candidates})
+        )
+        ranked = [collapse(candidates, doc_of) for candidates in lists]
         if mode == "hybrid":
             # Scores on one scale (reciprocal rank) whether one side answered or both.
             fused = fuse(ranked, weighted)

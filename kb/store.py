@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 import threading
 import uuid
@@ -19,13 +20,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from kb.errors import KBError, NotFoundError
+from kb.errors import KBError, NotFoundError, StoreMismatchError
 from kb.lexical import Fts5Index
 from kb.types import ChunkInfo, DocumentInfo, DocumentInput, Location, SearchFilters
+
+if TYPE_CHECKING:
+    from kb.mirror import DenseSearch
+
+MANIFEST = "manifest.json"  # beside the database: what the store's vectors are (kb.knowledge_base)
+VECTORS = "vectors.faiss"  # beside the database: the mirrored index (kb.mirror)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -70,6 +77,27 @@ _DOC_COLUMNS = (
     "d.author, d.date, d.visibility, d.origin, d.content_hash, "
     "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id)"
 )
+
+
+def read_manifest(home: Path) -> dict[str, Any] | None:
+    """The manifest of the embedded store in `home` (None: no store there yet)."""
+    path = home / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise StoreMismatchError(
+            f"{path} is unreadable ({exc}); restore it or use another --home."
+        ) from exc
+    return data
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Two processes creating one home at once each write the whole file or nothing."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
 
 
 def doc_id_for(origin: str) -> str:
@@ -206,13 +234,15 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 class DocumentStore(Protocol):
-    """What the knowledge base needs of a document store: documents, chunks, their
-    embeddings and metadata, a version every committed write bumps, the changes since a
-    version (so that every process catches up), and the lexical index it keeps in step.
-    `Store` (SQLite) is the one implementation; a second backend implements this."""
+    """What the knowledge base needs of a document store, whatever keeps it: documents,
+    chunks, their embeddings and metadata, a version every committed write bumps, the lexical
+    index it keeps in step, the manifest (backend, model, variant) and the dense search over
+    its vectors. `Store` (SQLite, vectors mirrored in memory) and `kb.pg_store.PgStore`
+    (PostgreSQL + pgvector, vectors searched in the database) implement it."""
 
     store_id: str
-    backend: str  # what the manifest records: "sqlite"
+    backend: str  # what the manifest records: "sqlite" or "postgresql"
+    location: str  # where it is, for messages: a folder, or a URL without its password
 
     @property
     def version(self) -> int: ...
@@ -221,7 +251,15 @@ class DocumentStore(Protocol):
 
     def get_meta(self, key: str) -> str | None: ...
 
-    # writes: each one a transaction, logged for `changes_since`
+    def read_manifest(self) -> dict[str, Any] | None: ...
+
+    def write_manifest(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Record `manifest` unless one exists; returns the one in force."""
+
+    def dense_search(self, dim: int) -> DenseSearch:
+        """The dense side of search over this store's vectors."""
+
+    # writes: each one a transaction
     def replace_document(self, doc: DocumentInput, vectors: np.ndarray) -> tuple[str, str]: ...
 
     def delete_document(self, doc_id: str) -> None: ...
@@ -243,20 +281,14 @@ class DocumentStore(Protocol):
 
     def get_chunks(self, doc_id: str) -> list[ChunkInfo]: ...
 
-    # chunks and vectors, for the in-memory index and search
+    # chunks and vectors
     def embeddings_for(self, hashes: Sequence[str]) -> dict[str, np.ndarray]: ...
-
-    def chunk_docs(self) -> tuple[int, dict[int, str]]: ...
-
-    def changes_since(self, version: int) -> ChunkChanges | None: ...
 
     def vectors_of(self, chunk_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]: ...
 
     def iter_embeddings(self, batch: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
 
     def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, tuple[ChunkInfo, DocumentInfo]]: ...
-
-    def chunk_ids_matching(self, filters: SearchFilters) -> np.ndarray: ...
 
     def lexical_search(
         self,
@@ -266,7 +298,21 @@ class DocumentStore(Protocol):
         postings_budget: int | None = None,
     ) -> list[tuple[int, float]]: ...
 
-    # re-embedding (kb.reembed): new vectors staged beside the stored ones, switched at once
+
+class LoggedStore(DocumentStore, Protocol):
+    """A store whose vectors a process mirrors in memory (kb.mirror): it logs each write's
+    chunk changes so that every process catches up by reading only what changed."""
+
+    def chunk_docs(self) -> tuple[int, dict[int, str]]: ...
+
+    def changes_since(self, version: int) -> ChunkChanges | None: ...
+
+    def chunk_ids_matching(self, filters: SearchFilters) -> np.ndarray: ...
+
+
+class ReembeddableStore(DocumentStore, Protocol):
+    """Re-embedding (kb.reembed): new vectors staged beside the stored ones, switched at once."""
+
     def start_staging(self, target: str) -> int: ...
 
     def unstaged_chunks(self, after: int, limit: int) -> UnstagedChunks: ...
@@ -290,6 +336,7 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.location = str(path.parent)
         self._lock = threading.RLock()  # the reading connection
         self._write_lock = threading.RLock()  # the writing connection
         try:
@@ -322,6 +369,23 @@ class Store:
             self._writer.close()
         with self._lock:
             self._db.close()
+
+    # -- manifest and dense search -----------------------------------------------------------
+    def read_manifest(self) -> dict[str, Any] | None:
+        return read_manifest(self.path.parent)
+
+    def write_manifest(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """A file beside the database (see `write_atomically`)."""
+        existing = self.read_manifest()
+        if existing is not None:
+            return existing
+        write_atomically(self.path.parent / MANIFEST, json.dumps(manifest))
+        return manifest
+
+    def dense_search(self, dim: int) -> DenseSearch:
+        from kb.mirror import MirroredVectors
+
+        return MirroredVectors(self.path.parent / VECTORS, dim, self)
 
     # -- meta ---------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
