@@ -55,3 +55,11 @@ class Settings(BaseSettings):
     shutdown_wait_seconds: float = Field(
         default=10.0, ge=0, description="how long shutdown waits for a running ingest job"
     )
+
+    # -- ingest jobs with PostgreSQL (database_url) ----------------------------------------
+    ingest_worker: bool = Field(
+        default=True,
+        description="with database_url: whether this replica runs queued ingest jobs in a "
+        "worker thread (false: leave them to other replicas and `kb worker` processes); "
+        "without it the service always runs its own jobs",
+    )

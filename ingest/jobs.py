@@ -5,7 +5,8 @@ more writers would only queue behind each other, while searches (readers) keep b
 from the request threads. Each job's state is kept in memory and written to
 ``<home>/jobs/<id>.json`` at every change of state (and at most once a second while running),
 so a restarted service still answers for finished jobs and reports the ones it was running
-as interrupted instead of losing them.
+as interrupted instead of losing them. With PostgreSQL, `ingest.pg_jobs.PgJobManager` keeps
+the queue and the records in the database instead, and runs each job with `run_job` as here.
 """
 
 from __future__ import annotations
@@ -121,6 +122,79 @@ def per_file_results(
         if path not in processed:
             results.append({"source": path, "status": "failed", "error": error})
     return results
+
+
+class JobAbandoned(Exception):
+    """Raised by a job's `save` when the job is no longer this worker's to finish (another
+    worker took it over): the run stops and records nothing more."""
+
+
+def run_job(
+    job: Job,
+    paths: Sequence[Path],
+    kb: KnowledgeBase,
+    ingest: Callable[..., IngestReport],
+    limits: Limits,
+    chunk_tokens: int,
+    lock: threading.Lock,
+    save: Callable[[Job], None],
+) -> None:
+    """Ingest a running job's files (`paths[i]` holds `job.uploads[i]`) and record the outcome
+    in `job`: its progress while it runs, saved at most once every PERSIST_EVERY seconds, then
+    done with per-file results and a summary, or failed with the reason, saved once more.
+
+    Every change of `job` and every `save` happen under `lock`. A failing ingest is recorded,
+    not raised; `JobAbandoned` raised by `save` stops the run and propagates.
+    """
+    processed: list[str] = []
+    last_write = time.monotonic()
+
+    def progress(done: int, total: int, current: str) -> None:
+        nonlocal last_write
+        processed.append(current)
+        with lock:
+            job.done, job.total, job.current = done, total, current
+            if time.monotonic() - last_write >= PERSIST_EVERY:
+                save(job)
+                last_write = time.monotonic()
+
+    names = {path: upload.name for path, upload in zip(paths, job.uploads, strict=True)}
+    try:
+        report = ingest(
+            kb,
+            list(paths),
+            job.team,
+            job.course,
+            visibility=tuple(job.visibility),
+            limits=limits,
+            chunk_tokens=chunk_tokens,
+            progress=progress,
+            names=names,
+        )
+    except JobAbandoned:
+        raise
+    except Exception as exc:
+        log.exception("ingest job %s failed", job.id)
+        with lock:
+            job.state = "failed"
+            job.error = f"the ingest stopped: {exc}; files already stored are kept"
+            job.files = [
+                {"source": u.name, "status": "failed", "error": job.error} for u in job.uploads
+            ]
+            job.finished_at = _now()
+            job.current = None
+            save(job)
+        return
+    files = per_file_results(kb, processed, report)
+    with lock:
+        job.files = files
+        job.summary = asdict(report.summary())
+        job.state = "done"
+        job.current = None
+        job.finished_at = _now()
+        if job.total is None:
+            job.total = 0
+        save(job)
 
 
 Sees = Callable[[Sequence[str]], bool]  # may the viewer see a document restricted to these?
@@ -315,55 +389,17 @@ class JobManager:
             job.state = "running"
             job.started_at = _now()
             self._write(job)
-        processed: list[str] = []
-        last_write = time.monotonic()
-
-        def progress(done: int, total: int, current: str) -> None:
-            nonlocal last_write
-            processed.append(current)
-            with self._lock:
-                job.done, job.total, job.current = done, total, current
-                if time.monotonic() - last_write >= PERSIST_EVERY:
-                    self._write(job)
-                    last_write = time.monotonic()
-
-        paths = [Path(u.path) for u in job.uploads]
-        names = {Path(u.path): u.name for u in job.uploads}
-        try:
-            report = self.ingest(
-                self.kb,
-                paths,
-                job.team,
-                job.course,
-                visibility=tuple(job.visibility),
-                limits=self.limits,
-                chunk_tokens=self.chunk_tokens,
-                progress=progress,
-                names=names,
-            )
-        except Exception as exc:
-            log.exception("ingest job %s failed", job_id)
-            with self._lock:
-                job.state = "failed"
-                job.error = f"the ingest stopped: {exc}; files already stored are kept"
-                job.files = [
-                    {"source": u.name, "status": "failed", "error": job.error} for u in job.uploads
-                ]
-                job.finished_at = _now()
-                job.current = None
-                self._write(job)
-            self.discard_spool(job_id)
-            return
-        files = per_file_results(self.kb, processed, report)
+        run_job(
+            job,
+            [Path(u.path) for u in job.uploads],
+            self.kb,
+            self.ingest,
+            self.limits,
+            self.chunk_tokens,
+            self._lock,
+            self._write,
+        )
         with self._lock:
-            job.files = files
-            job.summary = asdict(report.summary())
-            job.state = "done"
-            job.current = None
-            job.finished_at = _now()
-            if job.total is None:
-                job.total = 0
-            self._write(job)
             self._forget_old()
         self.discard_spool(job_id)
 

@@ -15,6 +15,7 @@ import click
 
 from api.cli import recommender as cli_recommender
 from api.cli import serve as cli_serve
+from api.cli import worker as cli_worker
 from api.cli.common import CliContext, CliError, emit_json
 from api.settings import Settings
 from kb import DOC_TYPES, SEARCH_MODES, KBError, SearchFilters
@@ -361,6 +362,7 @@ def reembed_cmd(obj: CliContext, target: str | None, as_json: bool) -> None:
 
 cli_recommender.register(main)
 cli_serve.register(main)
+cli_worker.register(main)
 
 
 if __name__ == "__main__":

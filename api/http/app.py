@@ -178,16 +178,24 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         warm_glossary()  # the dictionary for cross-language queries, in the background
         catalogs = Catalogs(settings.home, settings.database_url)
         catalogs.loaded()  # create or check the recommender's store before serving
-        jobs = JobManager(
-            knowledge_base,
-            settings.home,
-            Limits(
-                max_file_bytes=int(settings.upload_max_file_mb * MB),
-                max_zip_entries=settings.zip_max_entries,
-                max_zip_bytes=int(settings.zip_max_uncompressed_mb * MB),
-            ),
-            settings.chunk_tokens,
+        limits = Limits(
+            max_file_bytes=int(settings.upload_max_file_mb * MB),
+            max_zip_entries=settings.zip_max_entries,
+            max_zip_bytes=int(settings.zip_max_uncompressed_mb * MB),
         )
+        if settings.database_url:  # jobs in the database: any replica or `kb worker` runs them
+            from ingest.pg_jobs import PgJobManager
+
+            jobs: JobManager = PgJobManager(
+                knowledge_base,
+                settings.home,
+                limits,
+                settings.chunk_tokens,
+                database_url=settings.database_url,
+                run_worker=settings.ingest_worker,
+            )
+        else:
+            jobs = JobManager(knowledge_base, settings.home, limits, settings.chunk_tokens)
         jobs.recover()
         jobs.start()
         app.state.services = Services(settings, knowledge_base, catalogs, jobs, keyring)

@@ -1,0 +1,107 @@
+"""`kb worker`: runs the ingest jobs queued in PostgreSQL, in the foreground.
+
+Uploads accepted by any `kb serve` replica wait in the database; any number of workers (these
+processes, and the replicas' own worker threads unless KB_INGEST_WORKER=0) take them one at a
+time. SIGTERM or a first Ctrl-C lets the current job finish; a second Ctrl-C stops at once,
+and the job is then run again by another worker when its lease expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+import click
+
+from api.cli.common import CliContext, CliError
+
+NO_DATABASE = (
+    "kb worker needs PostgreSQL: set KB_DATABASE_URL (or --database-url) to the database the "
+    "`kb serve` replicas use. Without it, `kb serve` runs its uploads in its own worker thread."
+)
+
+
+@contextmanager
+def stop_on_signals(ask_to_stop: Callable[[], None]) -> Iterator[None]:
+    """SIGTERM and a first Ctrl-C call `ask_to_stop`; a second Ctrl-C interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():  # signals reach main only
+        yield
+        return
+
+    def gently(signum: int, frame: FrameType | None) -> None:
+        ask_to_stop()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, gently)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run the jobs waiting now, then exit (tests, cron).")
+@click.option(
+    "--log-level",
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    default="info",
+    show_default=True,
+)
+@click.pass_obj
+def worker(obj: CliContext, once: bool, log_level: str) -> None:
+    """Run queued ingest jobs (uploads to any `kb serve` replica) until SIGTERM or Ctrl-C,
+    which let the current job finish. Needs PostgreSQL (KB_DATABASE_URL or --database-url)."""
+    from api.settings import Settings
+    from ingest import Limits
+    from ingest.pg_jobs import PgJobManager
+    from ingest.uploads import MB
+    from kb import KBError
+    from kb.pg import is_database_url, redact
+
+    url = obj.database_url
+    if url is None or not is_database_url(url):
+        raise CliError(NO_DATABASE)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = Settings()
+    limits = Limits(
+        max_file_bytes=int(settings.upload_max_file_mb * MB),
+        max_zip_entries=settings.zip_max_entries,
+        max_zip_bytes=int(settings.zip_max_uncompressed_mb * MB),
+    )
+    kb = obj.open_kb()
+    try:
+        jobs = PgJobManager(
+            kb, obj.home, limits, settings.chunk_tokens, database_url=url, run_worker=False
+        )
+    except KBError as exc:
+        raise CliError(str(exc)) from None
+    if not once:
+        click.echo(
+            "kb worker: running queued ingest jobs; SIGTERM or Ctrl-C stops it after the "
+            "current one.",
+            err=True,
+        )
+    try:
+        jobs.recover()
+        with stop_on_signals(jobs.ask_to_stop):
+            ran = jobs.work(once=once)
+    except KBError as exc:
+        raise CliError(str(exc)) from None
+    except Exception as exc:  # psycopg's errors: one sentence, never the URL
+        raise CliError(f"The job queue failed: {redact(str(exc))}") from None
+    finally:
+        jobs.close()
+    click.echo(f"kb worker: {ran} ingest job(s) run.", err=True)
+
+
+def register(group: click.Group) -> None:
+    group.add_command(worker)
