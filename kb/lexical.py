@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from kb.terms import (
@@ -57,19 +57,24 @@ def fts_query(words: Sequence[str]) -> str:
     return " OR ".join('"' + w.replace('"', '""') + '"' for w in words)
 
 
-def affordable_words(words: Sequence[str], df: dict[str, int], budget: int) -> list[str]:
+def affordable_words(
+    words: Sequence[str],
+    df: dict[str, int],
+    budget: int,
+    stem_of: Callable[[str], str] = stem,
+) -> list[str]:
     """The rarest words whose postings fit the budget.
 
     BM25 scores every chunk that matches any word; a word in a third of a 100k-chunk store
     costs over 100 ms and, having almost no IDF, barely moves the ranking. Dropping such words
     keeps lexical search fast at scale; on small stores nothing is dropped. When every word is
-    that common, nothing is left: the dense side answers alone.
+    that common, nothing is left: the dense side answers alone. `df` is keyed by `stem_of`.
     """
-    ranked = sorted(words, key=lambda w: df.get(stem(w), 0))
+    ranked = sorted(words, key=lambda w: df.get(stem_of(w), 0))
     kept: list[str] = []
     spent = 0
     for word in ranked:
-        cost = df.get(stem(word), 0)
+        cost = df.get(stem_of(word), 0)
         if spent + cost > budget:
             continue
         kept.append(word)

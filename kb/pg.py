@@ -77,7 +77,6 @@ def connect(url: str, *, autocommit: bool = True) -> psycopg.Connection:
 def open_pool(url: str, *, max_size: int = 8) -> ConnectionPool:
     """A pool of autocommit connections (threads of one process share it)."""
     _require_psycopg()
-    import psycopg
     from psycopg_pool import ConnectionPool
 
     def configure(conn: psycopg.Connection) -> None:

@@ -75,7 +75,7 @@ CREATE INDEX IF NOT EXISTS chunk_log_version ON chunk_log(version);
 _DOC_COLUMNS = (
     "d.doc_id, d.source, d.title, d.type, d.team, d.course, d.module, d.skills, d.tags, "
     "d.author, d.date, d.visibility, d.origin, d.content_hash, "
-    "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id)"
+    "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id), d.root"
 )
 
 
@@ -131,6 +131,7 @@ def _doc_from_row(row: Sequence[Any]) -> DocumentInfo:
         origin=row[12],
         content_hash=row[13],
         n_chunks=row[14],
+        root=row[15],
     )
 
 

@@ -128,10 +128,35 @@ class Document:
 
 @dataclass(frozen=True)
 class DocumentInfo(Document):
-    """A stored document with what only ingestion needs: where it came from, its hash."""
+    """A stored document with what only ingestion needs: where it came from, its hash, the
+    folder it was ingested from (for `--prune`)."""
 
     origin: str = ""
     content_hash: str = ""
+    root: str | None = None
+
+    def as_input(self, chunks: Sequence[ChunkInfo]) -> DocumentInput:
+        """The document as it was given to the store, to copy it into another store."""
+        meta = DocumentMeta(
+            title=self.title,
+            team=self.team,
+            course=self.course,
+            module=self.module,
+            author=self.author,
+            date=self.date,
+            skills=self.skills,
+            tags=self.tags,
+            visibility=self.visibility,
+        )
+        return DocumentInput(
+            origin=self.origin,
+            source=self.source,
+            type=self.type,
+            content_hash=self.content_hash,
+            meta=meta,
+            chunks=tuple(ChunkInput(c.heading, c.body, c.location) for c in chunks),
+            root=self.root,
+        )
 
     def public(self) -> Document:
         return view_as(self, Document)

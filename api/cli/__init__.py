@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from api.cli import db as cli_db
 from api.cli import recommender as cli_recommender
 from api.cli import serve as cli_serve
 from api.cli import worker as cli_worker
@@ -362,6 +363,7 @@ def reembed_cmd(obj: CliContext, target: str | None, as_json: bool) -> None:
 
 cli_recommender.register(main)
 cli_serve.register(main)
+cli_db.register(main)
 cli_worker.register(main)
 
 

@@ -1,7 +1,9 @@
-"""`kb serve`: the HTTP API over the embedded store, in one uvicorn worker process.
+"""`kb serve`: the HTTP API, in one uvicorn worker process.
 
-One process only: the store and the vector index live inside it, and ingest jobs run in its
-worker thread. Configuration problems (keys file, store) are reported as one sentence.
+On the embedded store, one process per home: the vector index lives inside it, and ingest
+jobs run in its worker thread. On PostgreSQL (KB_DATABASE_URL) any number of `kb serve`
+replicas share the database, and jobs are queued there for any replica or `kb worker`.
+Configuration problems (keys file, store) are reported as one sentence.
 """
 
 from __future__ import annotations
@@ -35,7 +37,12 @@ def serve(obj: CliContext, host: str, port: int, log_level: str) -> None:
     from api.settings import Settings
 
     settings = Settings().model_copy(
-        update={"home": Path(obj.home), "model": obj.model, "model_variant": obj.variant}
+        update={
+            "home": Path(obj.home),
+            "model": obj.model,
+            "model_variant": obj.variant,
+            "database_url": obj.database_url,
+        }
     )
     try:
         app = create_app(settings)

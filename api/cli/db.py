@@ -1,0 +1,161 @@
+"""`kb db upgrade` / `kb db status`: the PostgreSQL schema; `kb migrate --to URL`: copy the
+embedded home into PostgreSQL without re-embedding (resumable)."""
+
+from __future__ import annotations
+
+import click
+
+from api.cli.common import CliContext, CliError, emit_json
+from kb.pg import Migration
+
+
+def _parts() -> list[tuple[str, list[Migration]]]:
+    """Every part that keeps state in PostgreSQL, with its migrations, in dependency order."""
+    from ingest.pg_jobs import MIGRATIONS as INGEST
+    from kb.pg_store import MIGRATIONS as KB
+    from kb.pg_store import PART
+    from recommender.pg_store import MIGRATIONS as RECOMMENDER
+    from recommender.pg_store import PART as RECOMMENDER_PART
+
+    return [(PART, list(KB)), (RECOMMENDER_PART, list(RECOMMENDER)), ("ingest", list(INGEST))]
+
+
+def _url(obj: CliContext, given: str | None = None) -> str:
+    from kb.pg import is_database_url
+
+    url = given or obj.database_url
+    if not url:
+        raise CliError(
+            "No database given: set KB_DATABASE_URL=postgresql://... or pass --database-url."
+        )
+    if not is_database_url(url):
+        raise CliError("The database URL must start with postgresql:// (or postgres://).")
+    return url
+
+
+@click.group("db")
+def db_group() -> None:
+    """The PostgreSQL backend's schema (KB_DATABASE_URL / --database-url)."""
+
+
+@db_group.command("upgrade")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def db_upgrade(obj: CliContext, as_json: bool) -> None:
+    """Create or migrate every table kb keeps in the database (safe to run from many
+    machines at once; servers and commands also do it when they start)."""
+    from kb.errors import KBError
+    from kb.pg import connect, schema_version, upgrade
+
+    try:
+        conn = connect(_url(obj))
+        try:
+            applied = {part: upgrade(conn, part, steps) for part, steps in _parts()}
+            versions = {part: schema_version(conn, part) for part, _ in _parts()}
+        finally:
+            conn.close()
+    except KBError as exc:
+        raise CliError(str(exc)) from exc
+    if as_json:
+        emit_json({"applied": applied, "versions": versions})
+        return
+    for part, count in applied.items():
+        click.echo(f"{part}: schema version {versions[part]} ({count} migration(s) applied)")
+
+
+@db_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def db_status(obj: CliContext, as_json: bool) -> None:
+    """Each part's schema version in the database against the one this kb needs; exit
+    status 1 when an upgrade is due."""
+    from kb.errors import KBError
+    from kb.pg import connect, schema_version
+
+    try:
+        conn = connect(_url(obj))
+        try:
+            rows = {
+                part: {"database": schema_version(conn, part), "needed": max(m.version for m in m_)}
+                for part, m_ in _parts()
+            }
+        finally:
+            conn.close()
+    except KBError as exc:
+        raise CliError(str(exc)) from exc
+    due = any(row["database"] < row["needed"] for row in rows.values())
+    if as_json:
+        emit_json({"parts": rows, "upgrade_due": due})
+    else:
+        for part, row in rows.items():
+            click.echo(f"{part}: database at {row['database']}, kb needs {row['needed']}")
+        if due:
+            click.echo("Run `kb db upgrade` (kb serve and kb ingest also upgrade on start).")
+    if due:
+        raise SystemExit(1)
+
+
+@click.command("migrate")
+@click.option(
+    "--to",
+    "to_url",
+    required=True,
+    help="postgresql://... : the database to copy the home's knowledge base into.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_obj
+def migrate(obj: CliContext, to_url: str, as_json: bool) -> None:
+    """Copy the knowledge base in --home (documents, chunks, vectors) and the recommender's
+    catalogue and events into PostgreSQL, without re-embedding anything. Run it again after
+    an interruption: what was copied is skipped. Then point kb at the database
+    (KB_DATABASE_URL) and keep the home for its API keys."""
+    from kb.errors import KBError
+    from kb.factory import open_store
+    from kb.migrate import migrate_store
+    from kb.store import read_manifest
+    from recommender import RecommenderError
+    from recommender.state import copy_state
+    from recommender.state import open_store as open_recommender_store
+
+    url = _url(obj, to_url)
+    if read_manifest(obj.home) is None:
+        raise CliError(
+            f"There is no knowledge base in {obj.home} to migrate: point --home (KB_HOME) at "
+            "the folder kb ingest wrote."
+        )
+    try:
+        source, target = open_store(obj.home), open_store(obj.home, url)
+        try:
+            report = migrate_store(source, target)
+        finally:
+            source.close()
+            target.close()
+        recommender: dict[str, int] = {}
+        if (obj.home / "catalog.sqlite").exists():
+            here, there = open_recommender_store(obj.home), open_recommender_store(obj.home, url)
+            try:
+                recommender = copy_state(here, there)
+            finally:
+                here.close()
+                there.close()
+    except (KBError, RecommenderError) as exc:
+        raise CliError(str(exc)) from exc
+    summary = {
+        "documents": report.documents,
+        "copied": report.copied,
+        "unchanged": report.unchanged,
+        "chunks": report.chunks,
+        "recommender": recommender,
+    }
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo(
+        f"copied {report.copied} document(s) ({report.chunks} chunks, nothing re-embedded), "
+        f"{report.unchanged} already there, of {report.documents}; recommender: {recommender}"
+    )
+
+
+def register(group: click.Group) -> None:
+    group.add_command(db_group)
+    group.add_command(migrate)
