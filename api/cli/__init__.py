@@ -342,6 +342,12 @@ def reembed_cmd(obj: CliContext, target: str | None, as_json: bool) -> None:
     from kb.embed import make_embedder
     from kb.reembed import reembed
 
+    if obj.database_url:
+        raise CliError(
+            "kb reembed works on the embedded store only: to move a PostgreSQL knowledge base "
+            "to another variant, ingest the material into a new database with --variant; "
+            "nothing was changed."
+        )
     bar = _Bar(sys.stderr.isatty() and not as_json)
     with user_errors():
         embedder = obj.embedder or make_embedder(obj.model, target)
