@@ -1,7 +1,12 @@
-"""`kb db upgrade` / `kb db status`: the PostgreSQL schema; `kb migrate --to URL`: copy the
-embedded home into PostgreSQL without re-embedding (resumable)."""
+"""`kb db upgrade` / `kb db status`: the PostgreSQL schema; `kb db start` / `kb db stop`: a
+private PostgreSQL with pgvector on this machine; `kb migrate --to URL`: copy the embedded
+home into PostgreSQL without re-embedding (resumable)."""
 
 from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -93,6 +98,50 @@ def db_status(obj: CliContext, as_json: bool) -> None:
             click.echo("Run `kb db upgrade` (kb serve and kb ingest also upgrade on start).")
     if due:
         raise SystemExit(1)
+
+
+def _private_server(folder: Path, cleanup_mode: str | None) -> Any:
+    try:
+        with warnings.catch_warnings():  # platformdirs: "XDG_RUNTIME_DIR is not set"
+            warnings.simplefilter("ignore")
+            import pgserver
+
+            folder.mkdir(parents=True, exist_ok=True)
+            return pgserver.get_server(folder, cleanup_mode=cleanup_mode)
+    except ImportError as exc:
+        raise CliError(
+            "kb db start needs pgserver: pip install 'kb-training[postgres]' (make install does)."
+        ) from exc
+    except Exception as exc:  # the server's own failure: one sentence
+        raise CliError(f"The private PostgreSQL in {folder} did not start: {exc}") from exc
+
+
+_FOLDER_HELP = "The server's data folder [default: <home>/postgres]."
+
+
+@db_group.command("start")
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=None, help=_FOLDER_HELP)
+@click.pass_obj
+def db_start(obj: CliContext, folder: Path | None) -> None:
+    """Start a private PostgreSQL 16 with pgvector (the pgserver package) in a folder of this
+    machine, or find it running, and print its URL (a Unix socket): to try the backend, run
+    replicas on one machine, and in tests. A production deployment points KB_DATABASE_URL at
+    its own PostgreSQL with the pgvector extension instead."""
+    server = _private_server(folder or obj.home / "postgres", None)
+    click.echo(server.get_uri())
+
+
+@db_group.command("stop")
+@click.option("--dir", "folder", type=click.Path(path_type=Path), default=None, help=_FOLDER_HELP)
+@click.pass_obj
+def db_stop(obj: CliContext, folder: Path | None) -> None:
+    """Stop the private PostgreSQL that `kb db start` started (its data stays)."""
+    folder = folder or obj.home / "postgres"
+    if not (folder / "postmaster.pid").exists():
+        click.echo(f"No private PostgreSQL is running in {folder}.")
+        return
+    _private_server(folder, "stop").cleanup()
+    click.echo(f"Stopped the private PostgreSQL in {folder}.")
 
 
 @click.command("migrate")
