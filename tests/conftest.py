@@ -62,11 +62,20 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
     Never skipped: a server that cannot start fails every PostgreSQL test with the reason.
     """
+    import shutil
+    import tempfile
+
     from tests.pg_helpers import start_private_server
 
-    server, url = start_private_server(tmp_path_factory.mktemp("pg"))
-    yield url
-    server.cleanup()
+    # Not under pytest's own temporary folders: pytest prunes old ones, another session's
+    # included, and a server's data folder must outlive any of that.
+    folder = Path(tempfile.mkdtemp(prefix="kb-test-pg-"))
+    server, url = start_private_server(folder)
+    try:
+        yield url
+    finally:
+        server.cleanup()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
