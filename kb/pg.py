@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
 
 URL_SCHEMES = ("postgresql://", "postgres://")
+CONNECT_TIMEOUT = 10  # seconds
 # pg_advisory_xact_lock key for schema changes ("kbschema" in ASCII).
 _SCHEMA_LOCK = 0x6B62736368656D61
 
@@ -64,7 +65,7 @@ def connect(url: str, *, autocommit: bool = True) -> psycopg.Connection:
     import psycopg
 
     try:
-        conn = psycopg.connect(url, autocommit=autocommit)
+        conn = psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT)
     except psycopg.Error as exc:
         raise DatabaseError(
             f"Cannot connect to {redact(url)}: {_first_line(exc)}. Check KB_DATABASE_URL "
@@ -83,6 +84,7 @@ def open_pool(url: str, *, max_size: int = 8) -> ConnectionPool:
         conn.autocommit = True
         _register_vector(conn)
 
+    connect(url).close()  # an unreachable server or a wrong password: say so at once
     pool = ConnectionPool(
         url, min_size=1, max_size=max_size, configure=configure, open=False, timeout=30.0
     )
