@@ -59,6 +59,7 @@ class Health(BaseModel):
     chunks: int
     model: str
     dim: int
+    backend: Literal["sqlite", "postgresql"]  # where the knowledge base keeps its data
     catalog_loaded: bool
     jobs: JobCounts
     auth: Literal["api-keys", "disabled"]

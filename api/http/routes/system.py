@@ -23,6 +23,7 @@ def health(services: ServicesDep) -> dict[str, Any]:
         "chunks": stats["chunks"],
         "model": stats["model"],
         "dim": stats["dim"],
+        "backend": stats["backend"],
         "catalog_loaded": services.catalogs.loaded(),
         "jobs": services.jobs.counts(),
         "auth": "disabled" if services.keyring is None else "api-keys",
