@@ -3,7 +3,9 @@
 Rules (gaps, next module, plan, team) work on a `Catalog` alone; materials need a
 `MaterialSource` (the knowledge base, or anything with its `search` and `get_document`).
 The catalogue's types are in `catalog.py`, its rules in `validate.py`, reading a folder in
-`loading.py`; state (the catalogue and events) lives in `<home>/catalog.sqlite` (`store.py`).
+`loading.py`; state (the catalogue and events) lives behind `RecommenderStore` (`store.py`):
+in `<home>/catalog.sqlite`, or in PostgreSQL given a database URL (`pg_store.py`), and
+`copy_state` moves it from one to the other.
 A new rule is a module of its own over `Catalog`, exported here.
 """
 
@@ -41,10 +43,11 @@ from recommender.gaps import GapReport, SkillGap, employee_gaps
 from recommender.loading import load_catalog_dir, read_catalog_dir
 from recommender.materials import MaterialItem, MaterialSource, recommend_materials
 from recommender.next_module import ModuleOption, NextModuleResult, next_module
+from recommender.pg_store import PgCatalogStore
 from recommender.plan import Plan, PlanStep, greedy_plan, plan_modules
 from recommender.recommend import Recommendation, RecommendedModule, recommend
-from recommender.state import LoadReport, current_catalog, load_catalog, open_store
-from recommender.store import CatalogStore
+from recommender.state import LoadReport, copy_state, current_catalog, load_catalog, open_store
+from recommender.store import CatalogStore, RecommenderStore
 from recommender.team import TeamReport, team_report
 from recommender.validate import validate_catalog
 
@@ -69,12 +72,14 @@ __all__ = [
     "ModuleOption",
     "NextModuleResult",
     "NoCatalogError",
+    "PgCatalogStore",
     "Plan",
     "PlanStep",
     "RatingResult",
     "Recommendation",
     "RecommendedModule",
     "RecommenderError",
+    "RecommenderStore",
     "Skill",
     "SkillGap",
     "Team",
@@ -83,6 +88,7 @@ __all__ = [
     "apply_events",
     "build_catalog",
     "completed_level",
+    "copy_state",
     "current_catalog",
     "default_weight",
     "employee_gaps",

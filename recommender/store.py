@@ -1,18 +1,21 @@
-"""The recommender's own SQLite file, `<home>/catalog.sqlite`: the validated catalogue + events.
+"""The recommender's state: the validated catalogue + events, behind `RecommenderStore`.
 
-The catalogue is replaced in one transaction, so a failed load leaves the previous one in
-force; events live in their own table and outlive every reload.
+`CatalogStore` keeps it in the kb home folder's own SQLite file, `<home>/catalog.sqlite`;
+`recommender.pg_store.PgCatalogStore` in PostgreSQL. In both, the catalogue is replaced in one
+transaction, so a failed load leaves the previous one in force; events live in their own table
+and outlive every reload.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol, Self
 
 from recommender.catalog import CATALOG_FILES, RawCatalog
 from recommender.events import Event
@@ -44,8 +47,81 @@ CREATE INDEX IF NOT EXISTS events_employee ON events (employee);
 """
 
 
+# The columns `event_from_row` reads, in its order (shared by both stores' SELECTs).
+EVENT_COLUMNS = "id, kind, employee, module, score, doc_id, rating, details, created_at"
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class RecommenderStore(Protocol):
+    """Where the recommender keeps its state; `CatalogStore` (SQLite) and `PgCatalogStore`."""
+
+    def save_catalog(self, raw: RawCatalog, source: str) -> None:
+        """Replace the stored catalogue by a validated one, all or nothing."""
+        ...
+
+    def load_raw(self) -> RawCatalog | None:
+        """The stored catalogue's entries, or None when none was ever loaded."""
+        ...
+
+    def meta(self, key: str) -> str | None: ...
+
+    def add_event(self, event: Event) -> Event:
+        """Record `event`; returns it with the id the store gave it."""
+        ...
+
+    def events(self, employee: str | None = None) -> list[Event]:
+        """Events in the order they happened (the order they are re-applied in)."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
+def catalog_rows(raw: RawCatalog) -> Iterator[tuple[str, int, str, str]]:
+    """(kind, position, entry id, entry as JSON) for each catalogue entry, in file order."""
+    for kind in CATALOG_FILES:
+        for position, entry in enumerate(raw.get(kind) or []):
+            yield kind, position, entry["id"], json.dumps(entry, default=str)
+
+
+def event_params(event: Event) -> tuple[Any, ...]:
+    """The values of an event's INSERT, in the order of `EVENT_COLUMNS` without the id."""
+    return (
+        event.kind,
+        event.employee,
+        event.module,
+        event.score,
+        event.doc_id,
+        event.rating,
+        json.dumps(event.details),
+        event.created_at,
+    )
+
+
+def event_from_row(row: Sequence[Any]) -> Event:
+    """An `Event` from a row of `EVENT_COLUMNS`."""
+    return Event(
+        id=row[0],
+        kind=row[1],
+        employee=row[2],
+        module=row[3],
+        score=row[4],
+        doc_id=row[5],
+        rating=row[6],
+        details=json.loads(row[7]),
+        created_at=row[8],
+    )
 
 
 class CatalogStore:
@@ -79,13 +155,10 @@ class CatalogStore:
         """Replace the stored catalogue by a validated one, all or nothing."""
         with self._transaction():
             self._db.execute("DELETE FROM catalog_entries")
-            for kind in CATALOG_FILES:
-                for position, entry in enumerate(raw.get(kind) or []):
-                    self._db.execute(
-                        "INSERT INTO catalog_entries (kind, position, entry_id, data)"
-                        " VALUES (?, ?, ?, ?)",
-                        (kind, position, entry["id"], json.dumps(entry, default=str)),
-                    )
+            self._db.executemany(
+                "INSERT INTO catalog_entries (kind, position, entry_id, data) VALUES (?, ?, ?, ?)",
+                catalog_rows(raw),
+            )
             for key, value in (("catalog_source", source), ("catalog_loaded_at", now_iso())):
                 self._db.execute(
                     "INSERT INTO meta (key, value) VALUES (?, ?)"
@@ -116,44 +189,19 @@ class CatalogStore:
             cursor = self._db.execute(
                 "INSERT INTO events (kind, employee, module, score, doc_id, rating, details,"
                 " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    event.kind,
-                    event.employee,
-                    event.module,
-                    event.score,
-                    event.doc_id,
-                    event.rating,
-                    json.dumps(event.details),
-                    event.created_at,
-                ),
+                event_params(event),
             )
         return replace(event, id=cursor.lastrowid)
 
     def events(self, employee: str | None = None) -> list[Event]:
         """Events in the order they happened (the order they are re-applied in)."""
-        sql = (
-            "SELECT id, kind, employee, module, score, doc_id, rating, details, created_at"
-            " FROM events"
-        )
+        sql = f"SELECT {EVENT_COLUMNS} FROM events"  # a constant: values go as parameters
         params: tuple[Any, ...] = ()
         if employee is not None:
             sql += " WHERE employee = ?"
             params = (employee,)
         rows = self._db.execute(sql + " ORDER BY id", params).fetchall()
-        return [
-            Event(
-                id=row[0],
-                kind=row[1],
-                employee=row[2],
-                module=row[3],
-                score=row[4],
-                doc_id=row[5],
-                rating=row[6],
-                details=json.loads(row[7]),
-                created_at=row[8],
-            )
-            for row in rows
-        ]
+        return [event_from_row(row) for row in rows]
 
     def close(self) -> None:
         self._db.close()

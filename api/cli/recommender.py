@@ -17,8 +17,8 @@ from api.cli.common import CliContext, CliError, emit_json
 from recommender import (
     Catalog,
     CatalogInvalidError,
-    CatalogStore,
     RecommenderError,
+    RecommenderStore,
     current_catalog,
     employee_gaps,
     greedy_plan,
@@ -57,7 +57,7 @@ class _LazyKnowledgeBase:
 
 
 @contextmanager
-def _session(ctx: click.Context) -> Iterator[tuple[CliContext, CatalogStore]]:
+def _session(ctx: click.Context) -> Iterator[tuple[CliContext, RecommenderStore]]:
     """The CLI context and the recommender store; recommender errors become CliErrors."""
     cli = ctx.find_object(CliContext)
     if cli is None:
@@ -81,7 +81,7 @@ def _json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
 
 
-def _catalog(store: CatalogStore) -> Catalog:
+def _catalog(store: RecommenderStore) -> Catalog:
     return current_catalog(store)
 
 

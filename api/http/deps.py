@@ -20,7 +20,7 @@ from api.http.errors import ApiError
 from api.settings import Settings
 from ingest.jobs import JobManager
 from kb import DocumentInfo, Hit, KnowledgeBase, SearchFilters
-from recommender import Catalog, CatalogStore, NoCatalogError, current_catalog, open_store
+from recommender import Catalog, NoCatalogError, RecommenderStore, current_catalog, open_store
 
 
 class Catalogs:
@@ -36,7 +36,7 @@ class Catalogs:
         self._database_url = database_url
 
     @contextmanager
-    def session(self) -> Iterator[CatalogStore]:
+    def session(self) -> Iterator[RecommenderStore]:
         store = open_store(self.home, self._database_url)
         try:
             yield store

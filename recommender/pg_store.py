@@ -1,0 +1,176 @@
+"""The recommender's state in PostgreSQL: `PgCatalogStore`, the same contract as `CatalogStore`.
+
+Chosen by a database URL (`KB_DATABASE_URL` / `--database-url`), in the same database as the
+knowledge base; its tables are prefixed `rec_` so that they never meet the kb's. Values are
+stored as the SQLite store stores them (JSON as text, timestamps as the ISO strings events
+carry), so both return the same. Many processes may share the database: events are single
+INSERTs, and a catalogue reload takes a lock that serialises reloads without blocking readers
+or event writers. psycopg is needed only here, through `kb.pg`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from types import TracebackType
+from typing import Any
+
+from kb.pg import (
+    DatabaseError,
+    Migration,
+    connect,
+    is_database_url,
+    redact,
+    require_schema,
+    schema_version,
+    upgrade,
+)
+from recommender.catalog import CATALOG_FILES, RawCatalog
+from recommender.events import Event
+from recommender.store import (
+    EVENT_COLUMNS,
+    catalog_rows,
+    event_from_row,
+    event_params,
+    now_iso,
+)
+
+PART = "recommender"
+
+# Append-only: a change to the schema is a new Migration, never an edit of an applied one.
+MIGRATIONS = (
+    Migration(
+        1,
+        """
+CREATE TABLE rec_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE rec_catalog_entries (
+    kind TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    entry_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (kind, position)
+);
+CREATE TABLE rec_events (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('completion', 'rating')),
+    employee TEXT NOT NULL,
+    module TEXT,
+    score DOUBLE PRECISION,
+    doc_id TEXT,
+    rating INTEGER,
+    details TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL
+);
+CREATE INDEX rec_events_employee ON rec_events (employee);
+INSERT INTO rec_meta (key, value) VALUES ('schema_version', '1');
+""",
+    ),
+)
+
+LATEST = max(m.version for m in MIGRATIONS)
+
+
+class PgCatalogStore:
+    """Owns one PostgreSQL connection (autocommit; explicit transactions where it matters).
+
+    Opening applies the recommender's migrations not yet applied (under `kb.pg`'s advisory
+    lock, so replicas starting together are safe) and refuses a schema newer than this code.
+    """
+
+    def __init__(self, database_url: str) -> None:
+        self._where = redact(database_url)
+        if not is_database_url(database_url):
+            raise DatabaseError(
+                f"{self._where} is not a PostgreSQL URL: give "
+                "postgresql://user:password@host:port/database (KB_DATABASE_URL)."
+            )
+        self._db = connect(database_url)
+        try:
+            if schema_version(self._db, PART) != LATEST:  # usually: already done
+                upgrade(self._db, PART, MIGRATIONS)
+                require_schema(self._db, PART, MIGRATIONS)  # a newer schema: refused
+        except BaseException:
+            self._db.close()
+            raise
+
+    @classmethod
+    def open(cls, database_url: str) -> PgCatalogStore:
+        return cls(database_url)
+
+    def __repr__(self) -> str:
+        return f"PgCatalogStore({self._where!r})"
+
+    # -- catalogue ----------------------------------------------------------------------------
+
+    def save_catalog(self, raw: RawCatalog, source: str) -> None:
+        """Replace the stored catalogue by a validated one, all or nothing.
+
+        EXCLUSIVE mode lets readers go on (they see the old catalogue until the commit) but
+        makes a second reload wait, so that two reloads never interleave their rows.
+        """
+        with self._db.transaction():
+            self._db.execute("LOCK TABLE rec_catalog_entries IN EXCLUSIVE MODE")
+            self._db.execute("DELETE FROM rec_catalog_entries")
+            with self._db.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO rec_catalog_entries (kind, position, entry_id, data)"
+                    " VALUES (%s, %s, %s, %s)",
+                    list(catalog_rows(raw)),
+                )
+            for key, value in (("catalog_source", source), ("catalog_loaded_at", now_iso())):
+                self._db.execute(
+                    "INSERT INTO rec_meta (key, value) VALUES (%s, %s)"
+                    " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                    (key, value),
+                )
+
+    def load_raw(self) -> RawCatalog | None:
+        """The stored catalogue's entries, or None when none was ever loaded."""
+        if self.meta("catalog_loaded_at") is None:
+            return None
+        raw: RawCatalog = {kind: [] for kind in CATALOG_FILES}
+        rows = self._db.execute(
+            "SELECT kind, data FROM rec_catalog_entries ORDER BY kind, position"
+        ).fetchall()
+        for kind, data in rows:
+            raw[kind].append(json.loads(data))
+        return raw
+
+    def meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM rec_meta WHERE key = %s", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- events -------------------------------------------------------------------------------
+
+    def add_event(self, event: Event) -> Event:
+        row = self._db.execute(
+            "INSERT INTO rec_events (kind, employee, module, score, doc_id, rating, details,"
+            " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            event_params(event),
+        ).fetchone()
+        assert row is not None  # INSERT ... RETURNING gives one row
+        return replace(event, id=int(row[0]))
+
+    def events(self, employee: str | None = None) -> list[Event]:
+        """Events in the order they happened (the order they are re-applied in)."""
+        sql = f"SELECT {EVENT_COLUMNS} FROM rec_events"  # a constant: values go as parameters
+        params: tuple[Any, ...] = ()
+        if employee is not None:
+            sql += " WHERE employee = %s"
+            params = (employee,)
+        rows = self._db.execute(sql + " ORDER BY id", params).fetchall()
+        return [event_from_row(row) for row in rows]
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> PgCatalogStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
