@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from recommender.catalog import Catalog, Completion, Employee, Module
 from recommender.errors import InvalidValueError, UnknownIdError
 from recommender.events import Event
-from recommender.store import CatalogStore, now_iso
+from recommender.store import RecommenderStore, now_iso
 
 if TYPE_CHECKING:
     from recommender.materials import MaterialSource
@@ -100,7 +100,7 @@ class CompletionResult:
 
 
 def record_completion(
-    store: CatalogStore,
+    store: RecommenderStore,
     catalog: Catalog,
     employee_id: str,
     module_id: str,
@@ -144,7 +144,7 @@ class RatingResult:
 
 
 def record_rating(
-    store: CatalogStore,
+    store: RecommenderStore,
     catalog: Catalog,
     employee_id: str,
     doc_id: str,
