@@ -17,6 +17,13 @@ LEVEL_MIN = 0
 LEVEL_MAX = 5
 FORMATS = ("lecture", "hands-on")
 CATALOG_FILES = ("skills", "teams", "courses", "employees")
+# Files a catalogue may have: `cycles.yaml`, the training cycles run (or planned).
+OPTIONAL_FILES = ("cycles",)
+STORED_KINDS = CATALOG_FILES + OPTIONAL_FILES
+# How a cycle was delivered; "mixed" when its modules' formats differ.
+CYCLE_FORMATS = ("lecture", "hands-on", "workshop", "mixed", "self-paced")
+# The share of an assessment's points that passes, when a cycle gives no `pass_mark`.
+DEFAULT_PASS_MARK = 0.6
 # A catalogue file is bigger than front matter (hundreds of employees), but stays bounded:
 # at most 10,000,000 characters (KB_CATALOG_MAX_MB caps uploads at 10 MB by default) and
 # 1,000,000 values once aliases are expanded; nesting 64 levels deep at most.
@@ -141,12 +148,51 @@ class Employee:
 
 
 @dataclass(frozen=True)
+class Cycle:
+    """A run of one or more modules for a set of participants: who taught it, when, for how
+    many hours each participant, in which format. From `cycles.yaml` or created through the
+    API (`source` "catalogue" or "api")."""
+
+    id: str
+    title: str
+    modules: tuple[str, ...]
+    start: str  # ISO dates, YYYY-MM-DD
+    end: str
+    trainers: tuple[str, ...]
+    participants: tuple[str, ...]
+    teams: tuple[str, ...]
+    hours: float  # training hours per participant
+    format: str
+    pass_mark: float = DEFAULT_PASS_MARK
+    description: str = ""
+    source: str = "catalogue"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "modules": list(self.modules),
+            "start": self.start,
+            "end": self.end,
+            "trainers": list(self.trainers),
+            "participants": list(self.participants),
+            "teams": list(self.teams),
+            "hours": self.hours,
+            "format": self.format,
+            "pass_mark": self.pass_mark,
+            "description": self.description,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True)
 class Catalog:
     skills: Mapping[str, Skill]
     teams: Mapping[str, Team]
     courses: Mapping[str, Course]
     modules: Mapping[str, Module]
     employees: Mapping[str, Employee]
+    cycles: Mapping[str, Cycle] = field(default_factory=dict)
 
     def employee(self, employee_id: str) -> Employee:
         try:
@@ -175,6 +221,12 @@ class Catalog:
             return team.targets[skill], "team"
         return None
 
+    def cycle(self, cycle_id: str) -> Cycle:
+        try:
+            return self.cycles[cycle_id]
+        except KeyError:
+            raise UnknownIdError("cycle", cycle_id) from None
+
     def weight(self, skill: str) -> float:
         return self.skills[skill].weight
 
@@ -191,6 +243,44 @@ def _completion(item: Any) -> Completion:
         return Completion(module=item)
     score = item.get("score")
     return Completion(module=str(item["module"]), score=None if score is None else float(score))
+
+
+def build_cycle(
+    entry: Mapping[str, Any],
+    modules: Mapping[str, Module],
+    employees: Mapping[str, Employee],
+    source: str = "catalogue",
+) -> Cycle:
+    """A typed cycle from an entry that validation accepted; defaults filled in: teams from
+    the participants', hours the sum of the modules' hours, format from the modules'."""
+    ids = tuple(str(m) for m in entry["modules"])
+    participants = tuple(str(p) for p in entry["participants"])
+    teams = entry.get("teams")
+    if not teams:
+        teams = sorted({employees[p].team for p in participants if p in employees})
+    hours = entry.get("hours")
+    if hours is None:
+        hours = sum(modules[m].hours for m in ids if m in modules)
+    fmt = entry.get("format")
+    if fmt is None:
+        formats = {modules[m].format for m in ids if m in modules}
+        fmt = formats.pop() if len(formats) == 1 else "mixed"
+    pass_mark = entry.get("pass_mark")
+    return Cycle(
+        id=str(entry["id"]),
+        title=str(entry["title"]),
+        modules=ids,
+        start=str(entry["start"]),
+        end=str(entry["end"]),
+        trainers=tuple(str(t) for t in entry["trainers"]),
+        participants=participants,
+        teams=tuple(str(t) for t in teams),
+        hours=float(hours),
+        format=str(fmt),
+        pass_mark=DEFAULT_PASS_MARK if pass_mark is None else float(pass_mark),
+        description=str(entry.get("description") or "").strip(),
+        source=source,
+    )
 
 
 def build_catalog(raw: RawCatalog) -> Catalog:
@@ -241,6 +331,12 @@ def build_catalog(raw: RawCatalog) -> Catalog:
         )
         for e in raw.get("employees") or []
     }
+    cycles = {str(e["id"]): build_cycle(e, modules, employees) for e in raw.get("cycles") or []}
     return Catalog(
-        skills=skills, teams=teams, courses=courses, modules=modules, employees=employees
+        skills=skills,
+        teams=teams,
+        courses=courses,
+        modules=modules,
+        employees=employees,
+        cycles=cycles,
     )

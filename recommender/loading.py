@@ -1,4 +1,5 @@
-"""Reading a catalogue folder: the four YAML files, loaded safely, validated, then built.
+"""Reading a catalogue folder: the four YAML files (and `cycles.yaml`, when there is one),
+loaded safely, validated, then built.
 
 Separate from `catalog` (the types and how they are built) and `validate` (the rules), which
 both stand below it, so neither imports the other.
@@ -15,6 +16,7 @@ from recommender.catalog import (
     CATALOG_FILES,
     CATALOG_MAX_CHARS,
     CATALOG_MAX_NODES,
+    OPTIONAL_FILES,
     Catalog,
     RawCatalog,
     build_catalog,
@@ -24,18 +26,20 @@ from recommender.validate import validate_catalog
 
 
 def read_catalog_dir(directory: Path) -> RawCatalog:
-    """Raw YAML of the four files, faults only for unreadable files (the rest is validation's)."""
+    """Raw YAML of the four files (and of the optional ones that exist), faults only for
+    unreadable files (the rest is validation's)."""
     faults: list[Fault] = []
     raw: RawCatalog = {}
     if not directory.is_dir():
         raise CatalogInvalidError([Fault(str(directory), "folder", "not a directory")])
-    for name in CATALOG_FILES:
+    for name in CATALOG_FILES + OPTIONAL_FILES:
         path = directory / f"{name}.yaml"
         if not path.exists():
             alt = directory / f"{name}.yml"
             path = alt if alt.exists() else path
         if not path.exists():
-            faults.append(Fault(f"{name}.yaml", "file", "missing"))
+            if name not in OPTIONAL_FILES:
+                faults.append(Fault(f"{name}.yaml", "file", "missing"))
             continue
         try:
             raw[name] = load_yaml(

@@ -10,10 +10,9 @@ or event writers. psycopg is needed only here, through `kb.pg`.
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from dataclasses import replace
 from types import TracebackType
-from typing import Any
 
 from kb.pg import (
     DatabaseError,
@@ -25,17 +24,20 @@ from kb.pg import (
     schema_version,
     upgrade,
 )
-from recommender.catalog import CATALOG_FILES, RawCatalog
-from recommender.events import Event
+from recommender.catalog import RawCatalog
+from recommender.events import EVENT_KINDS, Event
 from recommender.store import (
     EVENT_COLUMNS,
     catalog_rows,
     event_from_row,
     event_params,
+    events_query,
     now_iso,
+    raw_from_rows,
 )
 
 PART = "recommender"
+_KINDS_SQL = ", ".join(f"'{kind}'" for kind in EVENT_KINDS)
 
 # Append-only: a change to the schema is a new Migration, never an edit of an applied one.
 MIGRATIONS = (
@@ -63,6 +65,17 @@ CREATE TABLE rec_events (
 );
 CREATE INDEX rec_events_employee ON rec_events (employee);
 INSERT INTO rec_meta (key, value) VALUES ('schema_version', '1');
+""",
+    ),
+    # Training cycles: the new kinds of events, and the cycle each belongs to.
+    Migration(
+        2,
+        f"""
+ALTER TABLE rec_events DROP CONSTRAINT rec_events_kind_check;
+ALTER TABLE rec_events ADD CONSTRAINT rec_events_kind_check CHECK (kind IN ({_KINDS_SQL}));
+ALTER TABLE rec_events ADD COLUMN cycle TEXT;
+CREATE INDEX rec_events_cycle ON rec_events (cycle);
+UPDATE rec_meta SET value = '2' WHERE key = 'schema_version';
 """,
     ),
 )
@@ -128,13 +141,10 @@ class PgCatalogStore:
         """The stored catalogue's entries, or None when none was ever loaded."""
         if self.meta("catalog_loaded_at") is None:
             return None
-        raw: RawCatalog = {kind: [] for kind in CATALOG_FILES}
         rows = self._db.execute(
             "SELECT kind, data FROM rec_catalog_entries ORDER BY kind, position"
         ).fetchall()
-        for kind, data in rows:
-            raw[kind].append(json.loads(data))
-        return raw
+        return raw_from_rows(rows)
 
     def meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM rec_meta WHERE key = %s", (key,)).fetchone()
@@ -143,22 +153,30 @@ class PgCatalogStore:
     # -- events -------------------------------------------------------------------------------
 
     def add_event(self, event: Event) -> Event:
+        return self._insert(event)
+
+    def _insert(self, event: Event) -> Event:
         row = self._db.execute(
             "INSERT INTO rec_events (kind, employee, module, score, doc_id, rating, details,"
-            " created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            " created_at, cycle) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
             event_params(event),
         ).fetchone()
         assert row is not None  # INSERT ... RETURNING gives one row
         return replace(event, id=int(row[0]))
 
-    def events(self, employee: str | None = None) -> list[Event]:
-        """Events in the order they happened (the order they are re-applied in)."""
-        sql = f"SELECT {EVENT_COLUMNS} FROM rec_events"  # a constant: values go as parameters
-        params: tuple[Any, ...] = ()
-        if employee is not None:
-            sql += " WHERE employee = %s"
-            params = (employee,)
-        rows = self._db.execute(sql + " ORDER BY id", params).fetchall()
+    def add_events(self, events: Sequence[Event]) -> list[Event]:
+        """Record all of `events` in one transaction (all or none); returns them with ids."""
+        with self._db.transaction():
+            return [self._insert(event) for event in events]
+
+    def events(self, employee: str | None = None, cycle: str | None = None) -> list[Event]:
+        """Events in the order they happened (the order they are re-applied in), optionally
+        only one employee's or one training cycle's."""
+        where, params = events_query("%s", employee, cycle)
+        # EVENT_COLUMNS and the clauses are constants: values go as parameters
+        rows = self._db.execute(
+            f"SELECT {EVENT_COLUMNS} FROM rec_events{where} ORDER BY id", params
+        ).fetchall()
         return [event_from_row(row) for row in rows]
 
     def close(self) -> None:

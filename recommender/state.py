@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from recommender.catalog import Catalog, build_catalog
+from recommender.cycles import replay_events
 from recommender.errors import NoCatalogError
 from recommender.events import Event
-from recommender.feedback import apply_events
 from recommender.loading import load_catalog_dir
 from recommender.store import CatalogStore, RecommenderStore
 
@@ -46,13 +46,14 @@ def load_catalog(store: RecommenderStore, directory: Path) -> LoadReport:
     """Validate a catalogue folder and make it current; on any fault raise and change nothing."""
     catalog, raw = load_catalog_dir(directory)
     store.save_catalog(raw, str(directory.resolve()))
-    replay = apply_events(catalog, store.events())
+    replay = replay_events(catalog, store.events())
     counts = {
         "skills": len(catalog.skills),
         "teams": len(catalog.teams),
         "courses": len(catalog.courses),
         "modules": len(catalog.modules),
         "employees": len(catalog.employees),
+        "cycles": len(replay.catalog.cycles),
     }
     return LoadReport(str(directory), counts, replay.applied, len(replay.skipped))
 
@@ -62,7 +63,7 @@ def current_catalog(store: RecommenderStore) -> Catalog:
     raw = store.load_raw()
     if raw is None:
         raise NoCatalogError()
-    return apply_events(build_catalog(raw), store.events()).catalog
+    return replay_events(build_catalog(raw), store.events()).catalog
 
 
 def copy_state(source: RecommenderStore, target: RecommenderStore) -> dict[str, int]:
@@ -104,4 +105,5 @@ def _event_key(event: Event) -> tuple[Any, ...]:
         event.rating,
         json.dumps(event.details, sort_keys=True),
         event.created_at,
+        event.cycle,
     )

@@ -10,45 +10,69 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from recommender.catalog import CATALOG_FILES, RawCatalog
-from recommender.events import Event
+from recommender.catalog import CATALOG_FILES, STORED_KINDS, RawCatalog
+from recommender.events import EVENT_KINDS, Event
 
 STORE_FILE = "catalog.sqlite"
-SCHEMA_VERSION = 1
+# 1: completions and ratings; 2: the kinds of training cycles, and each event's cycle.
+SCHEMA_VERSION = 2
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS catalog_entries (
-    kind TEXT NOT NULL,
-    position INTEGER NOT NULL,
-    entry_id TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (kind, position)
-);
-CREATE TABLE IF NOT EXISTS events (
+_KINDS_SQL = ", ".join(f"'{kind}'" for kind in EVENT_KINDS)
+_EVENTS_TABLE = f"""
+CREATE TABLE IF NOT EXISTS {{name}} (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind TEXT NOT NULL CHECK (kind IN ('completion', 'rating')),
+    kind TEXT NOT NULL CHECK (kind IN ({_KINDS_SQL})),
     employee TEXT NOT NULL,
     module TEXT,
     score REAL,
     doc_id TEXT,
     rating INTEGER,
-    details TEXT NOT NULL DEFAULT '{}',
-    created_at TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_employee ON events (employee);
-"""
+    details TEXT NOT NULL DEFAULT '{{{{}}}}',
+    created_at TEXT NOT NULL,
+    cycle TEXT
+)"""
+_EVENT_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS events_employee ON events (employee)",
+    "CREATE INDEX IF NOT EXISTS events_cycle ON events (cycle)",
+)
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS catalog_entries (
+    kind TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    entry_id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (kind, position)
+)""",
+    _EVENTS_TABLE.format(name="events"),
+    *_EVENT_INDEXES,
+)
+# Version 1 -> 2: SQLite cannot alter a CHECK constraint, so the events table is rebuilt with
+# the new kinds and the `cycle` column, every row copied with its id, and the AUTOINCREMENT
+# counter carried over (renaming the table renames its counter), all in one transaction.
+_MIGRATE_1_TO_2 = (
+    _EVENTS_TABLE.format(name="events_v2"),
+    "INSERT INTO events_v2 (id, kind, employee, module, score, doc_id, rating, details,"
+    " created_at) SELECT id, kind, employee, module, score, doc_id, rating, details,"
+    " created_at FROM events ORDER BY id",
+    "UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM sqlite_sequence"
+    " WHERE name = 'events'), 0)) WHERE name = 'events_v2'",
+    "DROP TABLE events",
+    "ALTER TABLE events_v2 RENAME TO events",
+    *_EVENT_INDEXES,
+    "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+)
 
 
 # The columns `event_from_row` reads, in its order (shared by both stores' SELECTs).
-EVENT_COLUMNS = "id, kind, employee, module, score, doc_id, rating, details, created_at"
+EVENT_COLUMNS = "id, kind, employee, module, score, doc_id, rating, details, created_at, cycle"
 
 
 def now_iso() -> str:
@@ -72,8 +96,13 @@ class RecommenderStore(Protocol):
         """Record `event`; returns it with the id the store gave it."""
         ...
 
-    def events(self, employee: str | None = None) -> list[Event]:
-        """Events in the order they happened (the order they are re-applied in)."""
+    def add_events(self, events: Sequence[Event]) -> list[Event]:
+        """Record all of `events` in one transaction (all or none); returns them with ids."""
+        ...
+
+    def events(self, employee: str | None = None, cycle: str | None = None) -> list[Event]:
+        """Events in the order they happened (the order they are re-applied in), optionally
+        only one employee's or one training cycle's."""
         ...
 
     def close(self) -> None: ...
@@ -90,9 +119,34 @@ class RecommenderStore(Protocol):
 
 def catalog_rows(raw: RawCatalog) -> Iterator[tuple[str, int, str, str]]:
     """(kind, position, entry id, entry as JSON) for each catalogue entry, in file order."""
-    for kind in CATALOG_FILES:
+    for kind in STORED_KINDS:
         for position, entry in enumerate(raw.get(kind) or []):
             yield kind, position, entry["id"], json.dumps(entry, default=str)
+
+
+def raw_from_rows(rows: Iterable[Sequence[Any]]) -> RawCatalog:
+    """The catalogue from (kind, JSON) rows in position order: the four files always, the
+    optional ones (cycles) when they hold entries, in the order `read_catalog_dir` gives."""
+    raw: RawCatalog = {kind: [] for kind in CATALOG_FILES}
+    loaded: dict[str, list[Any]] = {}
+    for kind, data in rows:
+        loaded.setdefault(kind, []).append(json.loads(data))
+    for kind in STORED_KINDS:
+        if kind in loaded:
+            raw[kind] = loaded[kind]
+    return raw
+
+
+def events_query(
+    placeholder: str, employee: str | None, cycle: str | None
+) -> tuple[str, tuple[Any, ...]]:
+    """The WHERE clause (possibly empty) and parameters of `events()`, for either store."""
+    clauses, params = [], []
+    for column, value in (("employee", employee), ("cycle", cycle)):
+        if value is not None:
+            clauses.append(f"{column} = {placeholder}")
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), tuple(params)
 
 
 def event_params(event: Event) -> tuple[Any, ...]:
@@ -106,6 +160,7 @@ def event_params(event: Event) -> tuple[Any, ...]:
         event.rating,
         json.dumps(event.details),
         event.created_at,
+        event.cycle,
     )
 
 
@@ -121,6 +176,7 @@ def event_from_row(row: Sequence[Any]) -> Event:
         rating=row[6],
         details=json.loads(row[7]),
         created_at=row[8],
+        cycle=row[9],
     )
 
 
@@ -133,14 +189,19 @@ class CatalogStore:
         self._db = sqlite3.connect(path, isolation_level=None)  # explicit transactions only
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=5000")
-        with self._transaction():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
+        with self._transaction():  # one opener at a time: a second one finds it done
+            self._db.execute(_SCHEMA[0])
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:  # a new store
+                for statement in _SCHEMA[1:]:
                     self._db.execute(statement)
-            self._db.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                (str(SCHEMA_VERSION),),
-            )
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+            elif int(row[0]) == 1:
+                for statement in _MIGRATE_1_TO_2:
+                    self._db.execute(statement)
 
     @classmethod
     def open(cls, home: Path) -> CatalogStore:
@@ -170,13 +231,10 @@ class CatalogStore:
         """The stored catalogue's entries, or None when none was ever loaded."""
         if self.meta("catalog_loaded_at") is None:
             return None
-        raw: RawCatalog = {kind: [] for kind in CATALOG_FILES}
         rows = self._db.execute(
             "SELECT kind, data FROM catalog_entries ORDER BY kind, position"
         ).fetchall()
-        for kind, data in rows:
-            raw[kind].append(json.loads(data))
-        return raw
+        return raw_from_rows(rows)
 
     def meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -185,22 +243,29 @@ class CatalogStore:
     # -- events -------------------------------------------------------------------------------
 
     def add_event(self, event: Event) -> Event:
-        with self._transaction():
-            cursor = self._db.execute(
-                "INSERT INTO events (kind, employee, module, score, doc_id, rating, details,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                event_params(event),
-            )
-        return replace(event, id=cursor.lastrowid)
+        return self.add_events([event])[0]
 
-    def events(self, employee: str | None = None) -> list[Event]:
-        """Events in the order they happened (the order they are re-applied in)."""
-        sql = f"SELECT {EVENT_COLUMNS} FROM events"  # a constant: values go as parameters
-        params: tuple[Any, ...] = ()
-        if employee is not None:
-            sql += " WHERE employee = ?"
-            params = (employee,)
-        rows = self._db.execute(sql + " ORDER BY id", params).fetchall()
+    def add_events(self, events: Sequence[Event]) -> list[Event]:
+        """Record all of `events` in one transaction (all or none); returns them with ids."""
+        added = []
+        with self._transaction():
+            for event in events:
+                cursor = self._db.execute(
+                    "INSERT INTO events (kind, employee, module, score, doc_id, rating, details,"
+                    " created_at, cycle) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    event_params(event),
+                )
+                added.append(replace(event, id=cursor.lastrowid))
+        return added
+
+    def events(self, employee: str | None = None, cycle: str | None = None) -> list[Event]:
+        """Events in the order they happened (the order they are re-applied in), optionally
+        only one employee's or one training cycle's."""
+        where, params = events_query("?", employee, cycle)
+        # EVENT_COLUMNS and the clauses are constants: values go as parameters
+        rows = self._db.execute(
+            f"SELECT {EVENT_COLUMNS} FROM events{where} ORDER BY id", params
+        ).fetchall()
         return [event_from_row(row) for row in rows]
 
     def close(self) -> None:

@@ -6,12 +6,22 @@ Organisers write the YAML by hand, so a typo must come back as a sentence they c
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from recommender.catalog import FORMATS, LEVEL_MAX, LEVEL_MIN, RawCatalog
+from recommender.catalog import (
+    CATALOG_FILES,
+    CYCLE_FORMATS,
+    FORMATS,
+    LEVEL_MAX,
+    LEVEL_MIN,
+    OPTIONAL_FILES,
+    Catalog,
+    RawCatalog,
+)
 from recommender.errors import Fault
 
 _FIELDS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
@@ -27,8 +37,20 @@ _FIELDS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"id", "name", "team"}),
         frozenset({"skills", "completed", "targets"}),
     ),
+    "cycles": (
+        frozenset({"id", "title", "modules", "start", "end", "trainers", "participants"}),
+        frozenset({"teams", "hours", "format", "pass_mark", "description"}),
+    ),
 }
-_SINGULAR = {"skills": "skill", "teams": "team", "courses": "course", "employees": "employee"}
+_SINGULAR = {
+    "skills": "skill",
+    "teams": "team",
+    "courses": "course",
+    "employees": "employee",
+    "cycles": "cycle",
+}
+_FILES = [f"{kind}.yaml" for kind in (*CATALOG_FILES, *OPTIONAL_FILES)]
+CYCLE_HOURS_MAX = 10_000
 
 
 def _is_number(value: Any) -> bool:
@@ -42,6 +64,7 @@ class _Checker:
     skills: set[str] = field(default_factory=set)
     teams: set[str] = field(default_factory=set)
     modules: dict[str, str] = field(default_factory=dict)  # module id -> its entry label
+    employees: dict[str, str] = field(default_factory=dict)  # employee id -> team id
     prerequisites: dict[str, list[str]] = field(default_factory=dict)
 
     def fault(self, file: str, entry: str, message: str) -> None:
@@ -157,10 +180,13 @@ class _Checker:
         teams = self.entries("teams")
         courses = self.entries("courses")
         employees = self.entries("employees")
+        cycles = self.entries("cycles")
         self.skills = self.unique("skills.yaml", "skill", skills)
         self.teams = self.unique("teams.yaml", "team", teams)
         self.unique("courses.yaml", "course", courses)
-        self.unique("employees.yaml", "employee", employees)
+        known = self.unique("employees.yaml", "employee", employees)
+        self.employees = {e["id"]: str(e.get("team")) for _, e in employees if e.get("id") in known}
+        self.unique("cycles.yaml", "cycle", cycles)
         modules = self.collect_modules(courses)
         self.check_skills(skills)
         for label, entry in teams:
@@ -172,8 +198,9 @@ class _Checker:
         self.check_cycles()
         for label, entry in employees:
             self.check_employee(label, entry)
-        files = [f"{kind}.yaml" for kind in ("skills", "teams", "courses", "employees")]
-        return sorted(self.faults, key=lambda f: files.index(f.file) if f.file in files else -1)
+        for label, entry in cycles:
+            self.check_training_cycle("cycles.yaml", label, entry)
+        return sorted(self.faults, key=lambda f: _FILES.index(f.file) if f.file in _FILES else -1)
 
     def check_skills(self, skills: list[tuple[str, dict[str, Any]]]) -> None:
         for label, entry in skills:
@@ -275,6 +302,121 @@ class _Checker:
                 self.fault(
                     file, label, f"completed: score {score!r} of '{item['module']}' must be in 0..1"
                 )
+
+    # -- training cycles ----------------------------------------------------------------------
+
+    def employee_refs(self, file: str, label: str, name: str, value: Any) -> list[str]:
+        """A non-empty list of known employee ids, each once."""
+        if not isinstance(value, list) or not value:
+            self.fault(file, label, f"{name}: must be a non-empty list of employee ids")
+            return []
+        seen: list[str] = []
+        for item in value:
+            if not isinstance(item, str) or not item:
+                self.fault(file, label, f"{name}: employee id must be text, got {item!r}")
+            elif item in seen:
+                self.fault(file, label, f"{name}: '{item}' is listed twice")
+            elif item not in self.employees:
+                close = difflib.get_close_matches(item, sorted(self.employees), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                self.fault(file, label, f"{name}: unknown employee '{item}'{hint}")
+            else:
+                seen.append(item)
+        return seen
+
+    def date(self, file: str, label: str, name: str, value: Any) -> dt.date | None:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        self.fault(file, label, f"{name}: must be a date written YYYY-MM-DD, got {value!r}")
+        return None
+
+    def check_training_cycle(self, file: str, label: str, entry: Mapping[str, Any]) -> None:
+        modules = entry.get("modules")
+        if "modules" in entry:
+            if not isinstance(modules, list) or not modules:
+                self.fault(file, label, "modules: must be a non-empty list of module ids")
+            else:
+                for index, module in enumerate(modules):
+                    if module in modules[:index]:
+                        self.fault(file, label, f"modules: '{module}' is listed twice")
+                    else:
+                        self.module_ref(file, label, "modules", module)
+        start = self.date(file, label, "start", entry["start"]) if "start" in entry else None
+        end = self.date(file, label, "end", entry["end"]) if "end" in entry else None
+        if start and end and end < start:
+            self.fault(file, label, f"end {end} is before start {start}")
+        trainers = (
+            self.employee_refs(file, label, "trainers", entry["trainers"])
+            if "trainers" in entry
+            else []
+        )
+        participants = (
+            self.employee_refs(file, label, "participants", entry["participants"])
+            if "participants" in entry
+            else []
+        )
+        for both in sorted(set(trainers) & set(participants)):
+            self.fault(file, label, f"'{both}' is both a trainer and a participant")
+        teams = entry.get("teams")
+        if teams is not None:
+            if not isinstance(teams, list) or not teams:
+                self.fault(file, label, "teams: must be a non-empty list of team ids")
+            else:
+                for team in teams:
+                    if not isinstance(team, str) or not team:
+                        self.fault(file, label, f"teams: team id must be text, got {team!r}")
+                    else:
+                        self.team_ref(file, label, team)
+                for person in participants:
+                    team = self.employees[person]
+                    if team not in teams:
+                        self.fault(
+                            file,
+                            label,
+                            f"participants: '{person}' is in team '{team}', which is not one "
+                            f"of the cycle's teams ({', '.join(map(str, teams))})",
+                        )
+        hours: Any = entry.get("hours")
+        if "hours" in entry and (not _is_number(hours) or not 0 < hours <= CYCLE_HOURS_MAX):
+            self.fault(
+                file,
+                label,
+                f"hours must be a positive number of at most {CYCLE_HOURS_MAX}, got {hours!r}",
+            )
+        fmt = entry.get("format")
+        if isinstance(fmt, str) and fmt and fmt not in CYCLE_FORMATS:
+            self.fault(file, label, f"format '{fmt}' must be one of {', '.join(CYCLE_FORMATS)}")
+        mark: Any = entry.get("pass_mark")
+        if "pass_mark" in entry and (not _is_number(mark) or not 0 < mark <= 1):
+            self.fault(
+                file,
+                label,
+                f"pass_mark must be a share of the points in (0, 1], e.g. 0.6, got {mark!r}",
+            )
+        description = entry.get("description")
+        if description is not None and not isinstance(description, str):
+            self.fault(file, label, "description must be text")
+
+
+def validate_cycle(entry: Any, catalog: Catalog, where: str = "request") -> list[Fault]:
+    """Faults of one cycle (as `cycles.yaml` holds them) against a catalogue; `where` names
+    the source in each fault. Ids already taken are the caller's to check."""
+    checker = _Checker(raw={})
+    checker.skills = set(catalog.skills)
+    checker.teams = set(catalog.teams)
+    checker.modules = {m: m for m in catalog.modules}
+    checker.employees = {e.id: e.team for e in catalog.employees.values()}
+    label = checker.label("cycle", entry, 1)
+    if not isinstance(entry, dict):
+        return [Fault(where, label, "must be a mapping of fields")]
+    checker.check_fields(where, label, "cycles", entry)
+    checker.check_training_cycle(where, label, entry)
+    return checker.faults
 
 
 def find_cycles(graph: Mapping[str, list[str]]) -> list[list[str]]:

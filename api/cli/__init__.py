@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from api.cli import cycles as cli_cycles
 from api.cli import db as cli_db
 from api.cli import recommender as cli_recommender
 from api.cli import serve as cli_serve
@@ -371,6 +372,7 @@ cli_recommender.register(main)
 cli_serve.register(main)
 cli_db.register(main)
 cli_worker.register(main)
+cli_cycles.register(main)
 
 
 if __name__ == "__main__":

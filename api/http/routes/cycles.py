@@ -1,0 +1,240 @@
+"""Training cycles over HTTP: what `kb cycle list | import | report` do, and creating a cycle.
+
+Organisers (and admins) list cycles, create them, import their results and read their
+reports, whole; an employee reads only their own results, at
+`GET /employees/{id}/cycles`. A report lists no knowledge-base documents, so it has nothing
+restricted to show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal, get_args
+
+from fastapi import APIRouter, Body, File, Form, Path, Query, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.http.deps import KB, Caller, CatalogsDep, Organiser
+from api.http.deps import check_employee_access as _check_access
+from api.http.errors import ApiError
+from api.http.routes import errors
+from api.http.schemas import ID_PATTERN
+from recommender import current_catalog
+from recommender.catalog import CYCLE_FORMATS, Cycle
+from recommender.cycle_export import to_html, to_markdown
+from recommender.cycle_import import (
+    ImportFile,
+    ImportInvalidError,
+    ImportKind,
+    ImportReport,
+    import_results,
+)
+from recommender.cycle_report import (
+    CycleReport,
+    CycleSummary,
+    MyCycle,
+    build_report,
+    list_cycles,
+    load_cycle_state,
+    my_cycles,
+)
+from recommender.cycles import CycleExistsError, CycleInvalidError, create_cycle
+from recommender.store import now_iso
+
+router = APIRouter(tags=["cycles"])
+
+CycleId = Annotated[str, Path(max_length=200, description="a cycle id")]
+IdList = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=1000)
+]
+CycleFormat = Literal["lecture", "hands-on", "workshop", "mixed", "self-paced"]
+assert set(get_args(CycleFormat)) == set(CYCLE_FORMATS)
+MAX_IMPORT_FILES = 20
+
+
+class CycleIn(BaseModel):
+    """A cycle, with the fields of a `cycles.yaml` entry; ids must be the catalogue's."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    id: str = Field(pattern=ID_PATTERN, max_length=200)
+    title: str = Field(min_length=1, max_length=300)
+    modules: IdList = Field(min_length=1, description="catalogue module ids")
+    start: dt.date
+    end: dt.date
+    trainers: IdList = Field(min_length=1, description="employee ids")
+    participants: IdList = Field(min_length=1, description="employee ids")
+    teams: IdList | None = Field(default=None, description="default: the participants' teams")
+    hours: float | None = Field(
+        default=None, gt=0, le=10_000, description="per participant; default: the modules'"
+    )
+    format: CycleFormat | None = Field(default=None, description="default: the modules'")
+    pass_mark: float | None = Field(
+        default=None, gt=0, le=1, description="share of the points that passes; default 0.6"
+    )
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class CycleList(BaseModel):
+    cycles: list[CycleSummary]
+
+
+class MyCycles(BaseModel):
+    employee: str
+    cycles: list[MyCycle]
+
+
+class Imported(BaseModel):
+    imported: Literal[True]
+    files: list[ImportReport] = Field(
+        description="one per file; `already_imported` when the same file was imported before"
+    )
+
+
+def _faults(exc: ImportInvalidError | CycleInvalidError, message: str) -> ApiError:
+    faults = [f.to_dict() for f in exc.faults]
+    return ApiError(422, message, faults=faults, total_faults=getattr(exc, "total", len(faults)))
+
+
+@router.get(
+    "/cycles",
+    response_model=CycleList,
+    responses=errors(401, 403, 409),
+    summary="Every training cycle, latest first, with its figure of merit (organisers)",
+)
+def get_cycles(caller: Organiser, catalogs: CatalogsDep) -> dict[str, Any]:
+    with catalogs.session() as store:
+        return {"cycles": list_cycles(load_cycle_state(store))}
+
+
+@router.post(
+    "/cycles",
+    response_model=Cycle,
+    status_code=201,
+    responses=errors(401, 403, 409, 413, 422),
+    summary="Create a training cycle (organisers)",
+)
+def post_cycle(
+    caller: Organiser, catalogs: CatalogsDep, cycle: Annotated[CycleIn, Body()]
+) -> Cycle:
+    """Validated as a `cycles.yaml` entry against the current catalogue (422 lists every
+    fault); recorded as an event, so it outlives catalogue reloads. 409 if the id is taken."""
+    with catalogs.session() as store:
+        try:
+            return create_cycle(
+                store, current_catalog(store), cycle.model_dump(mode="json", exclude_none=True)
+            )
+        except CycleInvalidError as exc:
+            raise _faults(
+                exc, f"The cycle has {len(exc.faults)} fault(s); nothing was recorded."
+            ) from None
+        except CycleExistsError as exc:
+            raise ApiError(
+                409, f"A cycle with id {exc.cycle_id!r} already exists; choose another id."
+            ) from None
+
+
+@router.get(
+    "/cycles/{cycle_id}/report",
+    response_model=CycleReport,
+    responses={
+        **errors(401, 403, 404, 409, 422),
+        200: {
+            "description": "The report: JSON, or with `format` md or html a one-page file "
+            "to send on",
+            "content": {"text/markdown": {}, "text/html": {}},
+        },
+    },
+    summary="The effect of a cycle (organisers)",
+)
+def get_report(
+    caller: Organiser,
+    catalogs: CatalogsDep,
+    kb: KB,
+    cycle_id: CycleId,
+    format: Annotated[
+        Literal["json", "md", "html"], Query(description="json (default), md or html")
+    ] = "json",
+) -> Any:
+    """Levels before and after per skill, the weighted gain, the figure of merit beside every
+    earlier cycle, completion, attendance, pass rate, survey means and comments by theme, and
+    the participants who gained least."""
+    with catalogs.session() as store:
+        state = load_cycle_state(store)
+    report = build_report(state, cycle_id, kb.embedder.encode_documents)
+    if format == "json":
+        return report
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", report.cycle.id)
+    generated = now_iso()[:10]
+    if format == "md":
+        return Response(
+            to_markdown(report, generated),
+            media_type="text/markdown; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="cycle-{name}.md"'},
+        )
+    return Response(
+        to_html(report, generated),
+        media_type="text/html; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="cycle-{name}.html"',
+            # the page holds no script; should it be opened from here, none may run
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+        },
+    )
+
+
+@router.post(
+    "/cycles/{cycle_id}/imports",
+    response_model=Imported,
+    status_code=201,
+    responses=errors(400, 401, 403, 404, 409, 413, 422),
+    summary="Import a cycle's assessment, survey or attendance results from CSV (organisers)",
+)
+def post_import(
+    caller: Organiser,
+    catalogs: CatalogsDep,
+    cycle_id: CycleId,
+    files: Annotated[
+        list[UploadFile],
+        File(description="CSV files as quiz, exam and survey tools export them (see README)"),
+    ],
+    kind: Annotated[
+        ImportKind | None,
+        Form(description="assessment, survey or attendance; default: told by each file's columns"),
+    ] = None,
+) -> dict[str, Any]:
+    """Every faulty row is named by file and line (422, `faults`) and then nothing is
+    imported; the rows of all the files go in together. A file imported before is skipped."""
+    if len(files) > MAX_IMPORT_FILES:
+        raise ApiError(413, f"At most {MAX_IMPORT_FILES} files per import.")
+    loaded = [ImportFile(f.filename or "upload.csv", f.file.read()) for f in files]
+    with catalogs.session() as store:
+        try:
+            reports = import_results(store, current_catalog(store), cycle_id, loaded, kind)
+        except ImportInvalidError as exc:
+            raise _faults(
+                exc,
+                f"The files have {exc.total} fault(s); nothing was imported. Fix them and send "
+                "the files again.",
+            ) from None
+    return {"imported": True, "files": reports}
+
+
+@router.get(
+    "/employees/{employee_id}/cycles",
+    response_model=MyCycles,
+    responses=errors(401, 403, 404, 409),
+    summary="The cycles an employee took part in, with their own results",
+)
+def get_my_cycles(
+    caller: Caller,
+    catalogs: CatalogsDep,
+    employee_id: Annotated[str, Path(max_length=200, description="an employee id")],
+) -> dict[str, Any]:
+    """An employee sees only their own results (levels before and after, scores,
+    attendance, survey answer); organisers may read anyone's."""
+    _check_access(caller, employee_id)
+    with catalogs.session() as store:
+        state = load_cycle_state(store)
+    return {"employee": employee_id, "cycles": my_cycles(state, employee_id)}
