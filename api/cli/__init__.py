@@ -15,6 +15,7 @@ import click
 
 from api.cli import cycles as cli_cycles
 from api.cli import db as cli_db
+from api.cli import graph as cli_graph
 from api.cli import recommender as cli_recommender
 from api.cli import serve as cli_serve
 from api.cli import worker as cli_worker
@@ -372,6 +373,7 @@ cli_recommender.register(main)
 cli_serve.register(main)
 cli_db.register(main)
 cli_worker.register(main)
+cli_graph.register(main)
 cli_cycles.register(main)
 
 

@@ -23,6 +23,7 @@ from api.http.auth import KeyRing, load_api_keys
 from api.http.deps import Catalogs, Services
 from api.http.errors import ApiError, error_response, install_error_handlers
 from api.http.routes import cycles as cycles_routes
+from api.http.routes import graph as graph_routes
 from api.http.routes import ingest, kb, recommender, system
 from api.settings import Settings
 from api.web import mount_web
@@ -237,6 +238,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(kb.router)
     app.include_router(ingest.router)  # counts, sizes and types: checked by the route itself
     app.include_router(recommender.router)
+    app.include_router(graph_routes.router)  # the knowledge graph: /graph, /graph/...
     app.include_router(cycles_routes.router)  # training cycles: /cycles, /cycles/...
     mount_web(app)  # the web pages: /web/search, /web/learning, /web/organiser
     return app
