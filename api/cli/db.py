@@ -14,7 +14,7 @@ from api.cli.common import CliContext, CliError, emit_json
 from kb.pg import Migration
 
 
-def _parts() -> list[tuple[str, list[Migration]]]:
+def schema_parts() -> list[tuple[str, list[Migration]]]:
     """Every part that keeps state in PostgreSQL, with its migrations, in dependency order."""
     from ingest.pg_jobs import MIGRATIONS as INGEST
     from kb.pg_store import MIGRATIONS as KB
@@ -55,8 +55,8 @@ def db_upgrade(obj: CliContext, as_json: bool) -> None:
     try:
         conn = connect(_url(obj))
         try:
-            applied = {part: upgrade(conn, part, steps) for part, steps in _parts()}
-            versions = {part: schema_version(conn, part) for part, _ in _parts()}
+            applied = {part: upgrade(conn, part, steps) for part, steps in schema_parts()}
+            versions = {part: schema_version(conn, part) for part, _ in schema_parts()}
         finally:
             conn.close()
     except KBError as exc:
@@ -82,7 +82,7 @@ def db_status(obj: CliContext, as_json: bool) -> None:
         try:
             rows = {
                 part: {"database": schema_version(conn, part), "needed": max(m.version for m in m_)}
-                for part, m_ in _parts()
+                for part, m_ in schema_parts()
             }
         finally:
             conn.close()
