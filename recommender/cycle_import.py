@@ -290,14 +290,14 @@ class _FileReader:
         }
         needs = {
             "assessment": "employee, phase, skill (or module), score and optionally max_score",
-            "survey": "employee, one or more of "
-            + ", ".join(q.id for q in SURVEY_QUESTIONS)
-            + ", and comment",
+            "survey": "employee and one or more of "
+            + ", ".join([*(q.id for q in SURVEY_QUESTIONS), "comment"]),
             "attendance": "employee, session, attended and optionally date",
         }
         if asked is not None:
             if not shape[asked]:
-                self.fault("line 1", f"an {asked} file needs the columns {needs[asked]}")
+                article = "an" if asked[0] in "aeiou" else "a"
+                self.fault("line 1", f"{article} {asked} file needs the columns {needs[asked]}")
                 return None
             kind = asked
         else:

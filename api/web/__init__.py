@@ -23,7 +23,7 @@ from fastapi.staticfiles import StaticFiles
 from api.http.errors import ApiError
 
 STATIC = Path(__file__).resolve().parent / "static"
-PAGES = ("search", "document", "learning", "organiser", "signin", "graph")
+PAGES = ("search", "document", "learning", "organiser", "signin", "graph", "cycles")
 PREFIX = "/web"
 
 # No inline scripts or styles, nothing from elsewhere; `style-src 'self'` still lets the

@@ -112,7 +112,7 @@ def get_cycles(caller: Organiser, catalogs: CatalogsDep) -> dict[str, Any]:
     "/cycles",
     response_model=Cycle,
     status_code=201,
-    responses=errors(401, 403, 409, 413, 422),
+    responses=errors(400, 401, 403, 409, 413, 422),
     summary="Create a training cycle (organisers)",
 )
 def post_cycle(
