@@ -1,8 +1,10 @@
-"""Metadata from front matter, notebook metadata, NOTE blocks and sidecars, normalised."""
+"""Metadata from front matter, notebook metadata, NOTE blocks, sidecars and the document
+properties of office files, PDFs and web pages, normalised."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -133,3 +135,51 @@ def to_meta(raw: Mapping[str, Any], fallback_title: str) -> DocumentMeta:
         tags=_as_list("tags", raw.get("tags")),
         visibility=_as_list("visibility", raw.get("visibility")),
     )
+
+
+# What office suites, exporters and libraries write when nobody gave a value: not a title or
+# an author worth showing (a sidecar or the file's name does better).
+_PLACEHOLDER_TITLES = frozenset(
+    {"powerpoint presentation", "presentation", "document", "untitled", "slide 1", "title"}
+)
+_PLACEHOLDER_AUTHORS = frozenset(
+    {"python-docx", "python-pptx", "microsoft office user", "author", "user", "unknown"}
+)
+_FILE_NAME_TITLE = re.compile(
+    r"^microsoft (word|powerpoint) - |\.(docx?|pptx?|pdf|tex|dvi|txt|md|html?)$", re.IGNORECASE
+)
+_KEYWORD_SEPARATORS = re.compile(r"[,;，；、]")
+
+
+def document_properties(
+    *,
+    title: object = None,
+    author: object = None,
+    created: object = None,
+    keywords: object = None,
+) -> dict[str, Any]:
+    """The metadata fields that a format's document properties fill (title, author, date,
+    tags from keywords), as front matter would. Placeholders that tools write ("PowerPoint
+    Presentation", "Microsoft Word - notes.docx") are left out, and values are trimmed to the
+    limits of `to_meta`: properties written by a tool never make a file fail."""
+    out: dict[str, Any] = {}
+    if isinstance(title, str):
+        text = " ".join(title.split())
+        if text and text.lower() not in _PLACEHOLDER_TITLES and not _FILE_NAME_TITLE.search(text):
+            out["title"] = text[:MAX_TITLE_CHARS]
+    if isinstance(author, str):
+        text = " ".join(author.split())
+        if text and text.lower() not in _PLACEHOLDER_AUTHORS:
+            out["author"] = text[:MAX_SCALAR_CHARS]
+    if isinstance(created, dt.datetime):
+        out["date"] = created.date().isoformat()
+    elif isinstance(created, dt.date):
+        out["date"] = created.isoformat()
+    elif isinstance(created, str) and re.match(r"^\d{4}-\d{2}-\d{2}", created.strip()):
+        out["date"] = created.strip()[:10]
+    if isinstance(keywords, str):
+        words = [" ".join(w.split()) for w in _KEYWORD_SEPARATORS.split(keywords)]
+        tags = [w for w in dict.fromkeys(words) if w and len(w) <= MAX_ITEM_CHARS]
+        if tags:
+            out["tags"] = tags[:MAX_ITEMS]
+    return out

@@ -1,39 +1,72 @@
-"""Which parser reads which file: by extension, after the bytes are known to be text."""
+"""Which parser reads which file, by extension.
+
+Text formats get the file's text, decoded once here (UTF-8, refused with a reason when it is
+binary or another encoding); binary formats get its bytes and read them with their library,
+within the file's `ReadLimits`. HTML is read from bytes too: a page declares its own
+encoding.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from ingest.chat import parse_text_file
 from ingest.chunking import TokenCounter, estimate_tokens
 from ingest.errors import UnreadableFile
 from ingest.markdown import parse_markdown
 from ingest.notebook import parse_notebook
 from ingest.parsed import Parsed
-from ingest.plaintext import parse_plaintext
+from ingest.pdf import parse_pdf
+from ingest.reading import ReadLimits
+from ingest.slides import parse_pptx
 from ingest.text import decode_text
 from ingest.transcript import parse_transcript
+from ingest.webpage import parse_html
+from ingest.word import parse_docx
 
-# Each parser takes the text, the budget of a chunk in tokens, and the counter of tokens.
-PARSERS: dict[str, Callable[[str, int, TokenCounter], Parsed]] = {
+# A text parser takes the text, the budget of a chunk in tokens, and the counter of tokens.
+TextParser = Callable[[str, int, TokenCounter], Parsed]
+# A binary parser takes the bytes, the budget, the counter and the limits of reading a file.
+BinaryParser = Callable[[bytes, int, TokenCounter, ReadLimits], Parsed]
+
+TEXT_PARSERS: dict[str, TextParser] = {
     ".md": parse_markdown,
     ".markdown": parse_markdown,
     ".ipynb": parse_notebook,
     ".vtt": lambda text, budget, count: parse_transcript(text, budget, "vtt", count),
     ".srt": lambda text, budget, count: parse_transcript(text, budget, "srt", count),
-    ".txt": parse_plaintext,
+    ".txt": parse_text_file,  # plain text, or a Zoom chat log by its shape
 }
-SUPPORTED = tuple(PARSERS)
+BINARY_PARSERS: dict[str, BinaryParser] = {
+    ".pptx": parse_pptx,
+    ".pdf": parse_pdf,
+    ".docx": parse_docx,
+    ".html": parse_html,
+    ".htm": parse_html,
+}
+SUPPORTED = (*TEXT_PARSERS, *BINARY_PARSERS)
 
 
 def parse_bytes(
-    data: bytes, suffix: str, budget: int, count_tokens: TokenCounter = estimate_tokens
+    data: bytes,
+    suffix: str,
+    budget: int,
+    count_tokens: TokenCounter = estimate_tokens,
+    limits: ReadLimits | None = None,
 ) -> Parsed:
-    parser = PARSERS.get(suffix.lower())
-    if parser is None:
+    suffix = suffix.lower()
+    binary = BINARY_PARSERS.get(suffix)
+    text = TEXT_PARSERS.get(suffix)
+    if binary is not None:
+        if not data.strip():
+            raise UnreadableFile("the file is empty")
+        parsed = binary(data, budget, count_tokens, limits or ReadLimits())
+    elif text is not None:
+        parsed = text(decode_text(data), budget, count_tokens)
+    else:
         raise UnreadableFile(
             f"unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED)}"
         )
-    parsed = parser(decode_text(data), budget, count_tokens)
     if not parsed.chunks:
         raise UnreadableFile("no text to index was found in the file")
     return parsed

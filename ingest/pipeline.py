@@ -14,7 +14,7 @@ import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,15 @@ from ingest.chunking import TokenCounter, estimate_tokens, piece_cost, split_to_
 from ingest.errors import UnreadableFile
 from ingest.metadata import merge, parse_yaml_mapping, to_meta
 from ingest.parsers import parse_bytes
+from ingest.reading import ReadLimits
 from ingest.sources import Failure, Limits, SourceFile, discover
 from kb import ChunkInput, DocumentInput, KnowledgeBase
 from kb.types import EmbeddedBatch, view_as
 
-PARSER_VERSION = "3"  # bump when parsing changes, so that every file is re-read once
+# Bump when parsing changes, so that every file is re-read once (4: .txt files shaped like a
+# Zoom chat log are read as one). Re-reading costs parsing only: the store reuses the vectors
+# of chunk texts it already holds.
+PARSER_VERSION = "4"
 # A chunk's text (heading and body, special tokens included) in model tokens: the whole
 # window of the default model (256 word pieces); a larger value is capped at the model's.
 # Chosen on the labelled sample queries (see ingest.markdown.MERGE_LEVEL).
@@ -113,19 +117,26 @@ def build_document(
     defaults: Defaults,
     budget: int,
     count_tokens: TokenCounter = estimate_tokens,
+    limits: ReadLimits | None = None,
 ) -> DocumentInput:
     """Parse one file into a document with merged metadata and title-prefixed chunk headings,
-    each chunk's text (heading and body) at most `budget` tokens by `count_tokens`."""
+    each chunk's text (heading and body) at most `budget` tokens by `count_tokens`.
+
+    Metadata, weakest first: the run's defaults, the format's document properties, the
+    sidecar, what the file's own text says (front matter, a NOTE block, notebook metadata)."""
     side = (
         parse_yaml_mapping(sidecar.decode("utf-8-sig", "replace"), "the sidecar") if sidecar else {}
     )
-    parsed = parse_bytes(data, file.suffix, budget, count_tokens)
-    raw = merge(defaults.as_layer(), side, parsed.meta)
+    parsed = parse_bytes(data, file.suffix, budget, count_tokens, limits)
+    raw = merge(defaults.as_layer(), parsed.properties, side, parsed.meta)
     meta = to_meta(raw, parsed.title or _title_from(file.source))
     if any(not chunk.heading.startswith(meta.title) for chunk in parsed.chunks):
         # Headings that do not start with the title get it in front: leave it room.
-        cost = piece_cost(count_tokens)
-        parsed = parse_bytes(data, file.suffix, budget - cost(f"{meta.title} > "), count_tokens)
+        room = budget - piece_cost(count_tokens)(f"{meta.title} > ")
+        if parsed.rechunk is not None:  # the content already read, cut again
+            parsed = replace(parsed, chunks=parsed.rechunk(room))
+        else:
+            parsed = parse_bytes(data, file.suffix, room, count_tokens, limits)
     chunks = []
     for chunk in parsed.chunks:
         heading = chunk.heading
@@ -157,11 +168,14 @@ def _parse_one(
     defaults: Defaults,
     budget: int,
     count_tokens: TokenCounter,
+    limits: ReadLimits,
 ) -> DocumentInput | str:
     """The document, or why it failed: whatever parsing one file raises costs that file only
     (KeyboardInterrupt and other BaseExceptions still stop the run)."""
     try:
-        return build_document(file, data, sidecar, fingerprint, defaults, budget, count_tokens)
+        return build_document(
+            file, data, sidecar, fingerprint, defaults, budget, count_tokens, limits
+        )
     except UnreadableFile as exc:
         return str(exc)
     except RecursionError:
@@ -177,6 +191,7 @@ def _read_and_parse(
     budget: Callable[[], int],
     counter: TokenCounter,
     report: IngestReport,
+    limits: ReadLimits,
 ) -> DocumentInput | None:
     """The file's document if it is new or changed; None when it is unchanged or failed (the
     report says which)."""
@@ -193,7 +208,7 @@ def _read_and_parse(
     if kb.is_unchanged(item.origin, fingerprint):
         report.unchanged += 1
         return None
-    doc = _parse_one(item, data, sidecar, fingerprint, defaults, budget(), counter)
+    doc = _parse_one(item, data, sidecar, fingerprint, defaults, budget(), counter, limits)
     if isinstance(doc, str):
         report.failed.append({"path": item.source, "error": doc})
         return None
@@ -278,7 +293,7 @@ def ingest_paths(
                 report.failed.append({"path": item.path, "error": item.error})
             else:
                 seen.add(item.origin)
-                doc = _read_and_parse(item, kb, defaults, budget, counter, report)
+                doc = _read_and_parse(item, kb, defaults, budget, counter, report, limits.reading())
                 if doc is not None:
                     pending.append(doc)
                     pending_chunks += len(doc.chunks)

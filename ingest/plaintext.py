@@ -9,13 +9,13 @@ from ingest.metadata import parse_yaml_mapping
 from ingest.parsed import Parsed
 from kb.types import ChunkInput, Location
 
-_FRONT = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
+FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
 
 
 def parse_plaintext(text: str, budget: int, count_tokens: TokenCounter = estimate_tokens) -> Parsed:
     meta: dict[str, object] = {}
     offset_lines = 0
-    front = _FRONT.match(text)
+    front = FRONT_MATTER.match(text)
     if front:
         meta = parse_yaml_mapping(front.group(1), "the front matter")
         offset_lines = front.group(0).count("\n")

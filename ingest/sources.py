@@ -27,6 +27,7 @@ from ingest.archives import (
 )
 from ingest.errors import UnreadableFile
 from ingest.parsers import SUPPORTED
+from ingest.reading import MAX_PAGES, MAX_READ_SECONDS, ReadLimits
 
 SIDECAR_SUFFIX = ".meta.yaml"
 SIDECAR_MAX_BYTES = 1024 * 1024
@@ -40,6 +41,15 @@ class Limits:
     max_file_bytes: int = 25 * 1024 * 1024
     max_zip_entries: int = 10_000
     max_zip_bytes: int = 1024 * 1024 * 1024
+    # Reading one file (`ingest.reading`): PDF pages or slides, and seconds.
+    max_pages: int = MAX_PAGES
+    max_read_seconds: float = MAX_READ_SECONDS
+
+    def reading(self) -> ReadLimits:
+        """The limits of reading one file; an Office file (a zip) has those of an archive."""
+        return ReadLimits(
+            self.max_pages, self.max_read_seconds, self.max_zip_entries, self.max_zip_bytes
+        )
 
 
 @dataclass(frozen=True)

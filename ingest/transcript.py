@@ -73,6 +73,14 @@ def parse_transcript(
     if not cues:
         raise UnreadableFile(f"the {fmt.upper()} transcript has no spoken cues")
 
+    return Parsed("transcript", cue_chunks(cues, budget, count_tokens), meta, None)
+
+
+def cue_chunks(
+    cues: Sequence[Cue], budget: int, count_tokens: TokenCounter = estimate_tokens
+) -> list[ChunkInput]:
+    """Timed lines (transcript cues, chat messages) in windows of about a minute, neighbouring
+    windows packed up to the budget; each chunk names its time range and speakers."""
     cost = piece_cost(count_tokens)
     fixed = count_tokens("")
 
@@ -115,4 +123,4 @@ def parse_transcript(
         label = f"{clock(start)}-{clock(end)}"
         detail = {"start": start, "end": end, "speakers": speakers, "line_starts": line_starts}
         chunks.append(ChunkInput("", body, Location(label, f"t={int(start)}", detail)))
-    return Parsed("transcript", chunks, meta, None)
+    return chunks

@@ -127,7 +127,7 @@ def test_visibility_field_restricts_an_uploaded_document(client: TestClient) -> 
     ("files", "status", "named"),
     [
         ({"tool.exe": b"MZ"}, 415, "tool.exe"),
-        ({"ok.md": "# fine", "slides.pdf": b"%PDF"}, 415, "slides.pdf"),
+        ({"ok.md": "# fine", "slides.key": b"PK"}, 415, "slides.key"),
         ({"evil.zip": zip_bytes({"../../etc/cron.md": "x"})}, 422, "evil.zip/../../etc/cron.md"),
         ({"abs.zip": zip_bytes({"/etc/passwd.md": "x"})}, 422, "abs.zip//etc/passwd.md"),
         ({"mixed.zip": zip_bytes({"a.md": "# a", "run.sh": "rm -rf /"})}, 415, "mixed.zip/run.sh"),

@@ -174,10 +174,10 @@ def test_zip_archives_are_ingested_and_traversal_refused(kb: KnowledgeBase, tmp_
 
 
 def test_missing_path_and_unknown_type_are_failures(kb: KnowledgeBase, tmp_path: Path) -> None:
-    pdf = write(tmp_path / "slides.pdf", "%PDF-1.4")
-    report = ingest_paths(kb, [tmp_path / "nope", pdf])
-    assert [f["path"] for f in report.failed] == [str(tmp_path / "nope"), "slides.pdf"]
-    assert "unsupported file type .pdf" in report.failed[1]["error"]
+    keynote = write(tmp_path / "slides.key", "KEYNOTE")
+    report = ingest_paths(kb, [tmp_path / "nope", keynote])
+    assert [f["path"] for f in report.failed] == [str(tmp_path / "nope"), "slides.key"]
+    assert "unsupported file type .key" in report.failed[1]["error"]
 
 
 def test_report_json_has_the_contract_fields(kb: KnowledgeBase, tmp_path: Path) -> None:

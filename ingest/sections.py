@@ -1,0 +1,116 @@
+"""Heading sections to chunks, for formats whose headings are not Markdown lines: Word
+headings, HTML headings, a PDF's outline.
+
+The rules are Markdown's (`ingest.markdown`): a section too long for the window is split on
+its paragraphs; short neighbouring sections under the same top heading are packed up to it,
+the headings below the shared ones kept as lines of the text and named in the chunk's
+heading ("Setup > Install · Verify"); the chunk opens at its first section and its label
+names the first and the last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ingest.chunking import (
+    HeadingPath,
+    TokenCounter,
+    estimate_tokens,
+    piece_cost,
+    runs,
+    shared_path,
+    split_to_budget,
+)
+from kb.types import ChunkInput, Location
+
+# As in Markdown: sections packed together share their headings down to this level.
+MERGE_LEVEL = 1
+
+
+@dataclass(frozen=True)
+class Section:
+    """A document's text under one heading path, and where it lies in the file."""
+
+    path: HeadingPath  # (level, title) from the top heading down; () before the first
+    paragraphs: tuple[str, ...]  # its text, the heading itself excluded
+    anchor: str  # what a link opens it at (a heading's id or slug, "page=3")
+    start: int  # the first unit it covers (block, page), 1-based
+    end: int  # the last
+    opens: bool = True  # False: it goes on from the unit before (a section's next page)
+
+    @property
+    def names(self) -> list[str]:
+        return [name for _, name in self.path]
+
+    @property
+    def key(self) -> HeadingPath:
+        return tuple((level, name) for level, name in self.path if level <= MERGE_LEVEL)
+
+
+def heading_label(run: Sequence[Section]) -> str:
+    """`Title > Section` of the first section, `… Last` when several are packed."""
+    first, last = run[0], run[-1]
+    label = " > ".join(first.names) or "(introduction)"
+    if len(run) > 1 and last.names != first.names:
+        label += " … " + (last.names[-1] if last.names else "(introduction)")
+    return label
+
+
+def section_chunks(
+    sections: Sequence[Section],
+    budget: int,
+    count_tokens: TokenCounter = estimate_tokens,
+    *,
+    unit: str,
+    label: Callable[[Sequence[Section]], str] = heading_label,
+) -> list[ChunkInput]:
+    """Chunks of `sections`; each location's detail names the units it spans
+    ({unit: first, "end_" + unit: last})."""
+    cost = piece_cost(count_tokens)
+    fixed = count_tokens("")
+    sections = [s for s in sections if any(p.strip() for p in s.paragraphs)]
+
+    def body_of(run: Sequence[Section], shared: HeadingPath) -> str:
+        parts: list[str] = []
+        for section in run:
+            if section.opens and len(section.path) > len(shared):
+                parts.append(section.names[-1])
+            parts += [p for p in section.paragraphs if p.strip()]
+        return "\n\n".join(parts)
+
+    def render(run: Sequence[Section]) -> tuple[str, str]:
+        shared = shared_path([s.path for s in run])
+        below = dict.fromkeys(s.path[len(shared)][1] for s in run if len(s.path) > len(shared))
+        names = [name for _, name in shared] + ([" · ".join(below)] if below else [])
+        return " > ".join(names), body_of(run, shared)
+
+    def fits(run: Sequence[Section]) -> bool:
+        heading, body = render(run)
+        return fixed + cost(heading) + cost(body) <= budget
+
+    def location(run: Sequence[Section]) -> Location:
+        detail = {unit: run[0].start, f"end_{unit}": run[-1].end}
+        return Location(label(run), run[0].anchor, detail)
+
+    chunks: list[ChunkInput] = []
+    small: list[Section] = []
+
+    def emit_small() -> None:
+        for run in runs(small, fits, lambda a, b: a.key == b.key):
+            heading, body = render(run)
+            chunks.append(ChunkInput(heading, body, location(run)))
+        small.clear()
+
+    for section in sections:
+        if fits([section]):
+            small.append(section)
+            continue
+        emit_small()  # a long section is split on its own and ends the run before it
+        heading = " > ".join(section.names)
+        body = body_of([section], section.path)
+        room = budget - fixed - cost(heading)
+        for piece in split_to_budget(body, room, cost):
+            chunks.append(ChunkInput(heading, piece, location([section])))
+    emit_small()
+    return chunks
