@@ -28,6 +28,9 @@ install: $(STAMP)
 run: install
 	$(BIN)/kb ingest data/sample
 	$(BIN)/kb catalog load data/sample/catalog
+	$(BIN)/kb cycle import recsys-cf-2024-02 data/sample/catalog/cycles/recsys-cf-2024-02.*.csv
+	$(BIN)/kb cycle import llm-support-2024-04 data/sample/catalog/cycles/llm-support-2024-04.*.csv
+	$(BIN)/kb cycle import nlp-optimisation-2024-06 data/sample/catalog/cycles/nlp-optimisation-2024-06.*.csv
 	$(BIN)/kb search "how do I stop the model from favouring the majority label" -k 3
 	@test -f $(KEYS) || { \
 	  echo "New API keys (shown only now: $(KEYS) keeps their SHA-256, not the keys):" && \

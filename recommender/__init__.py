@@ -6,6 +6,9 @@ The catalogue's types are in `catalog.py`, its rules in `validate.py`, reading a
 `loading.py`; state (the catalogue and events) lives behind `RecommenderStore` (`store.py`):
 in `<home>/catalog.sqlite`, or in PostgreSQL given a database URL (`pg_store.py`), and
 `copy_state` moves it from one to the other.
+Training cycles: `cycles.py` (creating one, replaying their events), `cycle_import.py` (results
+from CSV), `cycle_report.py` (their effect), `cycle_export.py` (Markdown, HTML), `themes.py`
+(comments grouped by theme).
 A new rule is a module of its own over `Catalog`, exported here.
 """
 
@@ -14,6 +17,7 @@ from recommender.catalog import (
     Catalog,
     Completion,
     Course,
+    Cycle,
     Employee,
     Module,
     Skill,
@@ -22,6 +26,23 @@ from recommender.catalog import (
     default_weight,
 )
 from recommender.colleagues import Colleague, who_to_ask
+from recommender.cycle_export import to_html, to_markdown
+from recommender.cycle_import import ImportFile, ImportInvalidError, ImportReport, import_results
+from recommender.cycle_report import (
+    CycleReport,
+    CycleSummary,
+    build_report,
+    list_cycles,
+    load_cycle_state,
+    my_cycles,
+)
+from recommender.cycles import (
+    SURVEY_QUESTIONS,
+    CycleExistsError,
+    CycleInvalidError,
+    create_cycle,
+    replay_events,
+)
 from recommender.errors import (
     CatalogInvalidError,
     Fault,
@@ -53,6 +74,7 @@ from recommender.validate import validate_catalog
 
 __all__ = [
     "CATEGORY_WEIGHTS",
+    "SURVEY_QUESTIONS",
     "Catalog",
     "CatalogInvalidError",
     "CatalogStore",
@@ -60,10 +82,18 @@ __all__ = [
     "Completion",
     "CompletionResult",
     "Course",
+    "Cycle",
+    "CycleExistsError",
+    "CycleInvalidError",
+    "CycleReport",
+    "CycleSummary",
     "Employee",
     "Event",
     "Fault",
     "GapReport",
+    "ImportFile",
+    "ImportInvalidError",
+    "ImportReport",
     "InvalidValueError",
     "LoadReport",
     "MaterialItem",
@@ -87,14 +117,20 @@ __all__ = [
     "UnknownIdError",
     "apply_events",
     "build_catalog",
+    "build_report",
     "completed_level",
     "copy_state",
+    "create_cycle",
     "current_catalog",
     "default_weight",
     "employee_gaps",
     "greedy_plan",
+    "import_results",
+    "list_cycles",
     "load_catalog",
     "load_catalog_dir",
+    "load_cycle_state",
+    "my_cycles",
     "read_catalog_dir",
     "next_module",
     "open_store",
@@ -103,7 +139,10 @@ __all__ = [
     "recommend_materials",
     "record_completion",
     "record_rating",
+    "replay_events",
     "team_report",
+    "to_html",
+    "to_markdown",
     "validate_catalog",
     "who_to_ask",
 ]

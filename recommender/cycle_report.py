@@ -13,6 +13,9 @@ Definitions (the README's "Training cycles" says the same):
 - **figure of merit** = weighted gain / participant training hours, where participant
   training hours = participants x the cycle's hours (every enrolled participant's hours count,
   attended or not). None until a post-assessment is imported.
+- **for follow-up**: the `FOLLOW_UP` participants with the least weighted gain among those
+  who gained less than they could (max(0, level taught - level before) x weight, over the
+  skills the post-assessments score).
 - **completed**: took a post-assessment; **passed**: the mean of one's post scores is at least
   the cycle's pass mark (default 60%); **attendance**: sessions attended / (participants x
   sessions recorded), a participant without a record for a session counting as absent.
@@ -32,6 +35,7 @@ from recommender.cycles import (
     cycle_skills,
     mismatch,
     target_skills,
+    taught_level,
 )
 from recommender.errors import NoCatalogError, UnknownIdError
 from recommender.events import Event
@@ -39,7 +43,9 @@ from recommender.feedback import LevelChange
 from recommender.store import RecommenderStore
 from recommender.themes import Encode, Theme, group_comments
 
-FOLLOW_UP = 3  # participants listed for follow-up
+# Participants listed for follow-up: those who gained least, among those the cycle could still
+# have raised (someone already at every level it teaches has nothing to follow up).
+FOLLOW_UP = 3
 RESULT_KINDS = ("assessment", "survey", "attendance")
 
 
@@ -126,6 +132,9 @@ class ParticipantResult:
     team: str
     changes: tuple[LevelChange, ...]  # each skill the cycle teaches
     weighted_gain: float
+    # what the cycle could have given: the sum over the skills its post-assessments score of
+    # max(0, level taught - level before) x weight
+    possible_gain: float
     pre_score: float | None  # mean of the participant's pre-assessment scores, 0..1
     post_score: float | None
     passed: bool | None  # None: no post-assessment
@@ -139,6 +148,7 @@ class FollowUp:
     employee: str
     name: str
     weighted_gain: float
+    possible_gain: float
     post_score: float | None
     reason: str
 
@@ -410,6 +420,12 @@ def _info(catalog: Catalog, cycle: Cycle, with_participants: bool = True) -> Cyc
     )
 
 
+def _scored_skills(catalog: Catalog, effect: _Effect) -> set[str]:
+    """The skills the cycle's post-assessments score (all it teaches, before any is in)."""
+    scored = {s for e in effect.of("assessment", "post") for s in target_skills(catalog, e)}
+    return scored or set(cycle_skills(catalog, effect.cycle))
+
+
 def _participant(catalog: Catalog, effect: _Effect, employee: str) -> ParticipantResult:
     cycle = effect.cycle
     mine = [e for e in effect.events if e.employee == employee]
@@ -422,12 +438,19 @@ def _participant(catalog: Catalog, effect: _Effect, employee: str) -> Participan
     post_mean = _mean(post)
     changes = _changes(catalog, effect, employee)
     person = catalog.employees[employee]
+    scored = _scored_skills(catalog, effect)
+    possible = sum(
+        max(0, taught_level(catalog, cycle, c.skill) - c.before) * catalog.weight(c.skill)
+        for c in changes
+        if c.skill in scored
+    )
     return ParticipantResult(
         employee=employee,
         name=person.name,
         team=person.team,
         changes=changes,
         weighted_gain=_round(_weighted(catalog, changes)) or 0.0,
+        possible_gain=_round(possible) or 0.0,
         pre_score=_mean(pre),
         post_score=post_mean,
         passed=None if post_mean is None else post_mean >= cycle.pass_mark - 1e-9,
@@ -530,8 +553,9 @@ def _follow_up(people: Sequence[ParticipantResult]) -> list[FollowUp]:
         return (p.weighted_gain, post, attendance, p.employee)
 
     out = []
-    for p in sorted(people, key=order)[:FOLLOW_UP]:
-        reasons = [f"gained {p.weighted_gain:g} weighted levels"]
+    left = [p for p in people if p.weighted_gain < p.possible_gain - 1e-9]  # not at the top
+    for p in sorted(left, key=order)[:FOLLOW_UP]:
+        reasons = [f"gained {p.weighted_gain:g} of {p.possible_gain:g} possible weighted levels"]
         if p.post_score is None:
             reasons.append("took no post-assessment")
         else:
@@ -541,7 +565,16 @@ def _follow_up(people: Sequence[ParticipantResult]) -> list[FollowUp]:
             reasons.append(f"attended {p.sessions_attended} of {p.sessions} sessions")
         if not p.surveyed:
             reasons.append("no survey answer")
-        out.append(FollowUp(p.employee, p.name, p.weighted_gain, p.post_score, "; ".join(reasons)))
+        out.append(
+            FollowUp(
+                p.employee,
+                p.name,
+                p.weighted_gain,
+                p.possible_gain,
+                p.post_score,
+                "; ".join(reasons),
+            )
+        )
     return out
 
 

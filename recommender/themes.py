@@ -31,7 +31,7 @@ _COMMENT_STOPWORDS = frozenset(
     "really very quite bit lot lots much more less also just would could should bit "
     "maybe felt feel think thing things good great nice well better best like liked "
     "need needed want wanted make made get got way time session sessions training course "
-    "module day days use used using".split()
+    "module day days use used using went part parts please help helps".split()
 )
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 

@@ -234,6 +234,11 @@ def test_the_worked_example_gains_weighted_gain_and_figure_of_merit(
     assert [t.comments for t in report.survey.themes] == [("Loved the <b>labs</b>",)]
     assert report.survey.themes[0].words == ("loved", "labs")
 
+    # what each could have gained: max(0, taught - before) x weight over opt, clean, eval
+    # ann (4-1) x 1.5 + (3-2) x 1 + (2-0) x 0.8 = 7.1; bob 2 x 1.5 + 3 + 1 x 0.8 = 6.8;
+    # cid 4 x 1.5 + 3 + 1 x 0.8 = 9.8 (eval already 1 after c0)
+    possible = [people[e].possible_gain for e in ("ann", "bob", "cid")]
+    assert possible == [pytest.approx(7.1), pytest.approx(6.8), pytest.approx(9.8)]
     assert [f.employee for f in report.follow_up] == ["cid", "bob", "ann"]
     assert "took no post-assessment" in report.follow_up[0].reason
     assert "below the pass mark" in report.follow_up[1].reason

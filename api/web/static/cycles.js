@@ -43,17 +43,20 @@ function svg(tag, attrs = {}, ...children) {
     else if (name === "i18n") localize(node, ...[value].flat());
     else node.setAttribute(name, value);
   }
-  node.append(...children.flat().filter(Boolean));
+  node.append(...children.flat(Infinity).filter(Boolean));
   return node;
 }
 
+/** A chart drawn at its own size, shrunk (never stretched) to fit a narrow panel. */
 function chart(width, height, label, ...children) {
   return svg(
     "svg",
-    { class: "chart", viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label, preserveAspectRatio: "xMinYMin meet" },
+    { class: "chart", width, height, viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": label },
     ...children,
   );
 }
+
+const clip = (text, max) => (text.length > max ? text.slice(0, max - 1) + "…" : text);
 
 const legend = (...items) =>
   el("p", { class: "legend" }, items.map(([cls, key]) => el("span", {}, el("span", { class: `swatch ${cls}` }), el("span", { i18n: key }))));
@@ -92,10 +95,10 @@ const LEVEL_COLOURS = ["#e8edf5", "#c6d5ee", "#9cb8e6", "#6d96d8", "#3f73c6", "#
 
 /** Per skill: how many participants stand at each level, before and after (stacked). */
 function distributionChart(skills) {
-  const labelW = 190, plotW = 320, row = 50;
-  const height = row * skills.length + 6;
+  const labelW = 60, plotW = 420, row = 62;
+  const height = row * skills.length + 4;
   const groups = skills.map((s, i) => {
-    const y = 6 + i * row;
+    const y = 18 + i * row;
     const total = s.participants || 1;
     const bar = (dist, dy, key) => {
       let left = labelW;
@@ -113,9 +116,9 @@ function distributionChart(skills) {
     return svg(
       "g",
       { "data-skill": s.skill },
-      svg("text", { class: "strong", x: 0, y: y + 12, text: s.name }),
-      bar(s.before.distribution, 0, "cycles.before"),
-      bar(s.after.distribution, 19, "cycles.after"),
+      svg("text", { class: "strong", x: 0, y: y - 4, text: s.name }),
+      bar(s.before.distribution, 2, "cycles.before"),
+      bar(s.after.distribution, 21, "cycles.after"),
     );
   });
   const swatches = el(
@@ -132,7 +135,7 @@ function distributionChart(skills) {
 
 /** The figure of merit of each cycle up to this one, this one in blue. */
 function meritChart(comparison, currentId) {
-  const labelW = 260, plotW = 300, row = 40;
+  const labelW = 340, plotW = 320, row = 40;
   const top = Math.max(1e-9, ...comparison.map((c) => c.figure_of_merit || 0));
   const height = row * comparison.length + 6;
   const rows = comparison.map((c, i) => {
@@ -143,7 +146,8 @@ function meritChart(comparison, currentId) {
     return svg(
       "g",
       { "data-cycle": c.id, class: current ? "is-current" : null },
-      svg("text", { class: current ? "strong" : null, x: labelW - 8, y: y + 12, "text-anchor": "end", text: c.title }),
+      svg("text", { class: current ? "strong" : null, x: labelW - 8, y: y + 12, "text-anchor": "end", text: clip(c.title, 44) },
+        svg("title", { text: c.title })),
       svg("text", { class: "sub", x: labelW - 8, y: y + 27, "text-anchor": "end", text: `${c.start} · ${has("cycles.format." + c.format) ? t("cycles.format." + c.format) : c.format} · ${trainers}` }),
       svg("rect", { class: current ? "current" : "other", x: labelW, y: y + 3, width: Math.max(1, width), height: 22 }),
       svg("text", c.figure_of_merit === null
@@ -156,7 +160,7 @@ function meritChart(comparison, currentId) {
 
 /** Survey means per question, on the 1..5 scale. */
 function surveyChart(questions) {
-  const labelW = 250, plotW = 200, row = 30;
+  const labelW = 290, plotW = 180, row = 30;
   const x = (v) => labelW + (v / 5) * plotW;
   const height = 18 + row * questions.length;
   const ticks = [1, 2, 3, 4, 5].map((v) => [
@@ -250,7 +254,7 @@ function followUp(r) {
     { class: "list", id: "follow-list" },
     r.follow_up.map((f) => {
       const p = byId.get(f.employee);
-      const reasons = [el("span", { i18n: ["cycles.gained", { gain: num(f.weighted_gain) }] })];
+      const reasons = [el("span", { i18n: ["cycles.gained", { gain: num(f.weighted_gain), possible: num(f.possible_gain) }] })];
       if (p.post_score === null) reasons.push(el("span", { i18n: "cycles.noPost" }));
       else reasons.push(el("span", { i18n: [p.passed ? "cycles.postScore" : "cycles.postBelow", { score: pct(p.post_score) }] }));
       if (p.sessions) reasons.push(el("span", { i18n: ["cycles.attendedOf", { n: p.sessions_attended, of: p.sessions }] }));
