@@ -1,8 +1,25 @@
 // One document, opened at the place a search hit points to: its chunks in order, rendered for
-// their kind (notebook cells, transcript cues with times and speakers, document sections),
-// with the hit's chunk highlighted, scrolled to and focused.
+// their kind (notebook cells, transcript and chat lines with times and speakers, document
+// sections, slides with their speaker notes, PDF pages), with the hit's chunk highlighted,
+// scrolled to and focused.
 import { api, clock, el, fill, renderHeader, requireSession, say } from "./api.js";
-import { localize, translate } from "./i18n.js";
+import { en, localize, t, translate, zh } from "./i18n.js";
+
+// Words only this page shows, for the places of slides and PDF pages: added to the shared
+// tables, so that the language switch translates them with the rest.
+Object.assign(en, {
+  "doc.slide": "Slide {n}",
+  "doc.page": "Page {n}",
+  "doc.pages": "Pages {from}–{to}",
+  "doc.notes": "Speaker notes",
+});
+Object.assign(zh, {
+  "doc.slide": "第 {n} 张幻灯片",
+  "doc.page": "第 {n} 页",
+  "doc.pages": "第 {from}–{to} 页",
+  "doc.notes": "演讲者备注",
+});
+const NOTES = "Speaker notes:\n"; // ingest/slides.py: the line before a slide's notes
 
 translate();
 requireSession();
@@ -64,11 +81,31 @@ function timeOf(seconds) {
   return seconds === undefined ? "" : el("time", {}, clock(seconds));
 }
 
+/** A slide's text, then its speaker notes apart (a piece of a long slide may hold either). */
+function slideParts(chunk) {
+  const text = chunk.text;
+  const at = text.startsWith(NOTES) ? 0 : text.indexOf("\n\n" + NOTES);
+  const slide = at < 0 ? text : text.slice(0, at).trim();
+  const notes = at < 0 ? "" : text.slice(at).trim().slice(NOTES.length).trim();
+  return [
+    slide ? el("p", { class: "prose" }, slide) : null,
+    notes
+      ? el("div", { class: "cell output notes" }, el("div", { class: "label", i18n: "doc.notes" }), el("p", { class: "prose" }, notes))
+      : null,
+  ];
+}
+
 function place(doc, chunk) {
   const d = chunk.detail || {};
   if (doc.type === "transcript" && d.start !== undefined) {
     const speakers = (d.speakers || []).join(", ");
     return `${clock(d.start)}–${clock(d.end)}` + (speakers ? ` · ${speakers}` : "");
+  }
+  if (d.slide !== undefined) return t("doc.slide", { n: d.slide }) + (d.title ? ` · ${d.title}` : "");
+  if (d.page !== undefined) {
+    const pages = d.end_page && d.end_page !== d.page ? t("doc.pages", { from: d.page, to: d.end_page }) : t("doc.page", { n: d.page });
+    const section = chunk.location.split(" · ").slice(1).join(" · "); // "page 3 · Section"
+    return section ? `${pages} · ${section}` : pages;
   }
   return chunk.location;
 }
@@ -78,6 +115,7 @@ function chunkSection(doc, chunk, previous) {
   let body;
   if (doc.type === "notebook") body = notebookCells(chunk.text);
   else if (doc.type === "transcript") body = transcriptCues(chunk);
+  else if (chunk.detail?.slide !== undefined) body = slideParts(chunk);
   else body = el("p", { class: "prose" }, chunk.text);
   return el(
     "section",
