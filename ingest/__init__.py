@@ -2,8 +2,11 @@
 
 - `sources.py` walks folders and archives (`archives.py`: the one archive-safety survey);
   `parsers.py` maps a file suffix to its parser; one module per format (`markdown.py`,
-  `notebook.py`, `transcript.py`, `plaintext.py`) turns bytes into chunks with their exact
-  place; `metadata.py` reads front matter and sidecars; `pipeline.py` stores what changed.
+  `notebook.py`, `transcript.py`, `plaintext.py`, `chat.py`, `slides.py`, `pdf.py`,
+  `word.py`, `webpage.py`) turns text or bytes into chunks with their exact place (`sections.py`
+  packs heading sections, `office.py` checks Office zips, `reading.py` bounds a file's
+  reading); `metadata.py` reads front matter, sidecars and document properties; `pipeline.py`
+  stores what changed.
 - `jobs.py` (background ingest jobs) and `uploads.py` (checking and spooling uploads) are
   the application services that the HTTP interface drives.
 
