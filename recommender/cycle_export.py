@@ -182,7 +182,7 @@ th,td{text-align:left;padding:.25rem .5rem;border-bottom:1px solid #e6eaf0;verti
 td.n,th.n{text-align:right}tr.current td{font-weight:600;background:#eef5ff}
 .figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(12rem,1fr));gap:.5rem}
 .figure{border:1px solid #d5dbe3;border-radius:6px;padding:.5rem .7rem}
-.figure b{display:block;font-size:1.3rem}svg{max-width:100%;height:auto}
+.figure b{display:block;font-size:1.05rem}svg{max-width:100%;height:auto}
 blockquote{margin:.2rem 0 .2rem 1rem;color:#34404d}
 @media print{body{margin:0}h2{break-after:avoid}}
 """
@@ -194,15 +194,24 @@ def _h(text: object) -> str:
     return html.escape(str(text))
 
 
+def _svg_open(width: int, height: int, label: str) -> str:
+    """An SVG drawn at its own size (shrunk, never stretched, to fit the page)."""
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{_h(label)}">'
+    )
+
+
+def _clip(text: str, most: int) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
 def _bars_svg(report: CycleReport) -> str:
     """Per skill: mean level before (grey) and after (blue), on the 0..5 scale."""
     row, label_w, chart_w = 34, 190, 380
     height = 30 + row * len(report.skills)
     scale = chart_w / 5
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {label_w + chart_w + 60} '
-        f'{height}" role="img" aria-label="Mean level before and after, per skill">'
-    ]
+    parts = [_svg_open(label_w + chart_w + 60, height, "Mean level before and after, per skill")]
     for level in range(6):
         x = label_w + level * scale
         parts.append(
@@ -232,21 +241,18 @@ def _bars_svg(report: CycleReport) -> str:
 
 def _merit_svg(rows: Sequence[tuple[CycleSummary, bool]]) -> str:
     """The figure of merit of this cycle (blue) beside earlier ones (grey)."""
-    row, label_w, chart_w = 26, 230, 330
+    row, label_w, chart_w = 26, 330, 290
     values = [c.figure_of_merit or 0.0 for c, _ in rows]
     top = max([*values, 1e-9])
     height = 10 + row * len(rows)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {label_w + chart_w + 70} '
-        f'{height}" role="img" aria-label="Figure of merit per cycle">'
-    ]
+    parts = [_svg_open(label_w + chart_w + 70, height, "Figure of merit per cycle")]
     for i, (c, current) in enumerate(rows):
         y = 6 + i * row
         width = (c.figure_of_merit or 0.0) / top * chart_w
         weight = ' font-weight="600"' if current else ""
         parts.append(
             f'<text x="{label_w - 8}" y="{y + 13}" font-size="12" text-anchor="end"{weight}>'
-            f"{_h(c.title[:34])}</text>"
+            f"{_h(_clip(c.title, 42))}</text>"
             f'<rect x="{label_w}" y="{y + 2}" width="{width:.1f}" height="14" '
             f'fill="{_THIS if current else _OTHER}"/>'
             f'<text x="{label_w + width + 6:.1f}" y="{y + 13}" font-size="11">'
