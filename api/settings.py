@@ -63,3 +63,21 @@ class Settings(BaseSettings):
         "worker thread (false: leave them to other replicas and `kb worker` processes); "
         "without it the service always runs its own jobs",
     )
+
+    # -- search analytics: what the knowledge base is missing -----------------------------
+    analytics_enabled: bool = Field(
+        default=True,
+        description="record each search through the HTTP API (query, filters, mode, time, "
+        "number of hits, best score) and each document opened, for `kb gaps-in-content` and "
+        "GET /analytics/content; never the API key",
+    )
+    analytics_record_employee: bool = Field(
+        default=False,
+        description="also record the employee id of employee keys with their searches and "
+        "opens (off: nobody's searches can be told apart)",
+    )
+    analytics_retention_days: int = Field(
+        default=365,
+        ge=0,
+        description="forget searches and opens older than this many days (0: keep them all)",
+    )

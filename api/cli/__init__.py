@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from api.cli import analytics as cli_analytics
 from api.cli import cycles as cli_cycles
 from api.cli import db as cli_db
 from api.cli import graph as cli_graph
@@ -373,6 +374,7 @@ cli_recommender.register(main)
 cli_serve.register(main)
 cli_db.register(main)
 cli_worker.register(main)
+cli_analytics.register(main)
 cli_graph.register(main)
 cli_cycles.register(main)
 

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.http.auth import KeyRing, load_api_keys
 from api.http.deps import Catalogs, Services
 from api.http.errors import ApiError, error_response, install_error_handlers
+from api.http.routes import analytics as analytics_routes
 from api.http.routes import cycles as cycles_routes
 from api.http.routes import graph as graph_routes
 from api.http.routes import ingest, kb, recommender, system
@@ -201,9 +202,11 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         jobs.recover()
         jobs.start()
         app.state.services = Services(settings, knowledge_base, catalogs, jobs, keyring)
+        app.state.search_recorder = analytics_routes.start_recorder(settings)  # the search log
         try:
             yield
         finally:
+            app.state.search_recorder.close()  # writes what is queued, then stops its thread
             stopped = jobs.stop(settings.shutdown_wait_seconds)
             if stopped:
                 knowledge_base.close()
@@ -239,6 +242,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(ingest.router)  # counts, sizes and types: checked by the route itself
     app.include_router(recommender.router)
     app.include_router(graph_routes.router)  # the knowledge graph: /graph, /graph/...
+    app.include_router(analytics_routes.router)  # the search log's report: /analytics/...
     app.include_router(cycles_routes.router)  # training cycles: /cycles, /cycles/...
     mount_web(app)  # the web pages: /web/search, /web/learning, /web/organiser
     return app

@@ -15,12 +15,12 @@ from fastapi import APIRouter, Path, Query
 from api.http.deps import KB, Organiser, ViewerDep
 from api.http.errors import ApiError
 from api.http.routes import errors
+from api.http.routes.analytics import FromSearch, LoggedSearchResponse, Recorder
 from api.http.schemas import (
     K_MAX,
     OFFSET_MAX,
     Deleted,
     DocumentList,
-    SearchResponse,
 )
 from kb import DocumentInfo, EmptyStoreError, KnowledgeBase, SearchFilters
 from kb.types import DocType, DocumentDetail, SearchMode
@@ -49,13 +49,14 @@ def _visible_document(
 
 @router.get(
     "/search",
-    response_model=SearchResponse,
+    response_model=LoggedSearchResponse,
     responses=errors(401, 422),
     summary="Hybrid search, one hit per document (as `kb search --json`)",
 )
 def search(
     kb: KB,
     viewer: ViewerDep,
+    recorder: Recorder,
     q: Annotated[str, Query(min_length=1, max_length=1000, description="the words to search")],
     k: Annotated[int, Query(ge=1, le=K_MAX, description="hits per page")] = 10,
     offset: Annotated[int, Query(ge=0, le=OFFSET_MAX, description="hits to skip")] = 0,
@@ -66,7 +67,7 @@ def search(
     module: Filter = None,
     tag: Filter = None,
     mode: SearchMode = "hybrid",
-) -> SearchResponse:
+) -> LoggedSearchResponse:
     """Hits as `kb search --json` gives them; documents restricted to teams the caller is not
     in are left out before ranking. For the next page, ask again with `offset` + `k`."""
     text = q.strip()
@@ -85,7 +86,16 @@ def search(
         hits = kb.search(text, k=k, filters=filters, mode=mode, offset=offset)
     except EmptyStoreError:
         hits = []  # nothing ingested yet: an empty page, as for a query that matches nothing
-    return SearchResponse(query=text, k=k, offset=offset, hits=hits)
+    search_id = recorder.search(  # queued for the search log's thread: no wait, no failure
+        text,
+        mode=mode,
+        filters=filters,
+        k=k,
+        offset=offset,
+        hits=hits,
+        employee=viewer.principal.employee,
+    )
+    return LoggedSearchResponse(query=text, k=k, offset=offset, hits=hits, search_id=search_id)
 
 
 @router.get(
@@ -115,8 +125,11 @@ def list_documents(
     responses=errors(401, 404, 422),
     summary="A document's metadata and chunks (as `kb show`)",
 )
-def get_document(kb: KB, viewer: ViewerDep, doc_id: DocId) -> DocumentDetail:
+def get_document(
+    kb: KB, viewer: ViewerDep, recorder: Recorder, doc_id: DocId, from_search: FromSearch = None
+) -> DocumentDetail:
     doc = _visible_document(kb, doc_id, viewer.teams)
+    recorder.opened(doc.doc_id, from_search, viewer.principal.employee)  # for the search log
     return DocumentDetail.of(doc, kb.get_chunks(doc.doc_id))
 
 

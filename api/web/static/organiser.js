@@ -1,6 +1,7 @@
 // Organiser: a teams x skills heat map of weighted gaps and the trainings that close the most,
-// bulk upload of write-ups with live progress and per-file results, and loading the catalogue
-// with its validation faults shown in the page.
+// what the knowledge base is missing (from the search log), bulk upload of write-ups with live
+// progress and per-file results, and loading the catalogue with its validation faults shown in
+// the page.
 import { api, documentHref, el, fill, renderHeader, requireSession } from "./api.js";
 import { has, t, translate } from "./i18n.js";
 
@@ -286,10 +287,159 @@ catalogForm.addEventListener("submit", async (event) => {
   }
 });
 
+// -- what the knowledge base is missing (GET /analytics/content) ----------------------------
+const missingForm = document.getElementById("missing-form");
+const missingBox = document.getElementById("missing");
+
+const subheading = (key, params) => el("h3", { i18n: params ? [key, params] : key });
+const tableOf = (id, keys, rows) =>
+  el("div", { class: "scroll" }, el("table", { id }, el("thead", {}, headings(keys)), el("tbody", {}, rows)));
+
+/** Searches per week as bars: all searches, and in red the ones that found nothing good. */
+function trendBars(trend) {
+  const max = Math.max(1, ...trend.map((w) => w.searches));
+  const bar = (value, color) => {
+    const span = el("span", { class: "bar-current" });
+    span.style.width = `${(100 * value) / max}%`;
+    if (color) span.style.background = color;
+    return span;
+  };
+  const failedSwatch = el("span", { class: "swatch" });
+  failedSwatch.style.background = "var(--bad)";
+  return [
+    el(
+      "div",
+      { class: "legend", "aria-hidden": "true" },
+      el("span", {}, el("span", { class: "swatch current" }), el("span", { i18n: "missing.legendSearches" })),
+      el("span", {}, failedSwatch, el("span", { i18n: "missing.legendFailed" })),
+    ),
+    el(
+      "ul",
+      { class: "bars", id: "missing-trend" },
+      trend.map((w) =>
+        el(
+          "li",
+          { class: "bar-row" },
+          el("span", { class: "name" }, w.week),
+          el(
+            "span",
+            { class: "bar-track", role: "img", "i18n-aria-label": ["missing.weekBar", { week: w.week, n: w.searches, failed: w.failed }] },
+            bar(w.searches),
+            bar(w.failed, "var(--bad)"),
+          ),
+          el("span", {
+            class: "numbers",
+            i18n: ["missing.weekNumbers", { n: w.searches, failed: w.failed, unopened: w.unopened, opens: w.opens }],
+          }),
+        ),
+      ),
+    ),
+  ];
+}
+
+function topicTable(topics) {
+  if (!topics.length) return el("p", { class: "muted", i18n: "missing.noTopics" });
+  const query = (q) =>
+    el(
+      "li",
+      {},
+      el("span", {}, `“${q.query}”`),
+      el("span", { class: "muted small" }, ` ×${q.searches} · `),
+      el("span", { class: "small " + (q.reason === "not_opened" ? "muted" : "failed"), i18n: "missing.reason." + q.reason }),
+    );
+  return tableOf(
+    "missing-topics",
+    ["missing.topic", "missing.searches", "missing.queries"],
+    topics.map((t) =>
+      el("tr", {}, el("th", { scope: "row" }, t.label), el("td", {}, String(t.searches)), el("td", {}, el("ul", { class: "list" }, t.queries.map(query)))),
+    ),
+  );
+}
+
+function coverageTable(id, rows, little) {
+  const short = rows.filter((r) => r.little);
+  if (!short.length) return el("p", { class: "muted", i18n: ["missing.allCovered", { n: little }] });
+  return tableOf(
+    id,
+    ["missing.item", "missing.documents", "missing.filtered"],
+    short.map((r) =>
+      el(
+        "tr",
+        {},
+        el("th", { scope: "row" }, r.name, el("div", { class: "small muted" }, r.id)),
+        el("td", { class: r.documents ? null : "failed" }, String(r.documents)),
+        el("td", {}, String(r.searches)),
+      ),
+    ),
+  );
+}
+
+function unopenedList(report) {
+  const items = report.unopened_documents.map((d) =>
+    el(
+      "li",
+      {},
+      el("a", { href: documentHref(d.doc_id) }, d.title || d.source),
+      " ",
+      el("span", { class: "small muted", i18n: d.shown ? ["missing.shown", { n: d.shown }] : "missing.neverShown" }),
+    ),
+  );
+  const more = report.unopened_documents_total - report.unopened_documents.length;
+  return [
+    items.length ? el("ul", { class: "list", id: "missing-unopened" }, items) : el("p", { class: "muted", i18n: "missing.noUnopened" }),
+    more > 0 ? el("p", { class: "small muted", i18n: ["missing.more", { n: more }] }) : null,
+    report.hidden_unopened ? el("p", { class: "small muted", i18n: ["missing.hidden", { n: report.hidden_unopened }] }) : null,
+  ];
+}
+
+function missingView(report) {
+  const summary = {
+    n: report.searches,
+    weeks: report.weeks,
+    failed: report.failed,
+    unopened: report.unopened,
+    opens: report.opens,
+  };
+  return [
+    el("p", { id: "missing-summary", i18n: ["missing.summary", summary] }),
+    subheading("missing.trendHeading"),
+    trendBars(report.trend),
+    subheading("missing.topicsHeading"),
+    el("p", { class: "small muted", i18n: "missing.topicsHint" }),
+    topicTable(report.topics),
+    report.catalog_loaded
+      ? el(
+          "div",
+          { class: "cols" },
+          el("div", {}, subheading("missing.skillsHeading"), el("p", { class: "small muted", i18n: ["missing.littleHint", { n: report.little_material }] }), coverageTable("missing-skills", report.skills, report.little_material)),
+          el("div", {}, subheading("missing.modulesHeading"), el("p", { class: "small muted", i18n: ["missing.littleHint", { n: report.little_material }] }), coverageTable("missing-modules", report.modules, report.little_material)),
+        )
+      : note(["missing.noCatalog"]),
+    subheading("missing.unopenedHeading"),
+    unopenedList(report),
+  ].flat(); // the trend and the list are several nodes each
+}
+
+async function showMissing() {
+  const weeks = Number(missingForm.weeks.value) || 8;
+  fill(missingBox, note(["site.loading"]));
+  try {
+    fill(missingBox, missingView(await api("/analytics/content", { query: { weeks } })));
+  } catch (error) {
+    fill(missingBox, note(error.message, "error"));
+  }
+}
+
+missingForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  showMissing();
+});
+
 teamsForm.addEventListener("submit", (event) => {
   event.preventDefault();
   showTeams();
 });
 
+showMissing();
 teamsForm.teams.value = await initialTeams();
 showTeams();

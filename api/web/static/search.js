@@ -1,7 +1,7 @@
 // Search: the box and filters, hits with their marked snippets and exact place, and links
 // that open each document at the hit. The query lives in the page's URL (never the key), so
 // that Back returns to the results and a search can be shared.
-import { api, documentHref, el, fill, renderHeader, requireSession, say, snippetNodes } from "./api.js";
+import { api, documentHref, el, fill, renderHeader, requireSession, say, session, snippetNodes } from "./api.js";
 import { has, translate } from "./i18n.js";
 
 translate();
@@ -15,7 +15,7 @@ const status = document.getElementById("search-status");
 const panel = document.getElementById("results-panel");
 const list = document.getElementById("hits");
 const more = document.getElementById("more");
-let current = null; // {q, filters, offset}
+let current = null; // {q, filters, offset, searchId}
 
 // Display names only (i18n.js, type.*); the list of types comes from the service (GET /meta).
 const typeName = (type) => (has("type." + type) ? { i18n: "type." + type } : { text: type });
@@ -27,7 +27,28 @@ function placeOf(hit) {
   return el("p", { class: "place" }, el("span", { i18n: kind }), " ", el("span", { class: "where", ...where }));
 }
 
-function hitItem(hit, query) {
+/**
+ * Tell the service which hit of which search was followed, for the organisers' report of what
+ * the knowledge base is missing (a search whose hits nobody opens found nothing useful).
+ * keepalive lets the request finish while the page leaves; its outcome does not matter here.
+ */
+function reportOpen(searchId, docId) {
+  if (!searchId) return; // searches are not recorded on this service
+  fetch("/analytics/opens", {
+    method: "POST",
+    keepalive: true,
+    headers: { Authorization: "Bearer " + (session()?.key || ""), "Content-Type": "application/json" },
+    body: JSON.stringify({ search_id: searchId, doc_id: docId }),
+  }).catch(() => {});
+}
+
+/** The document page's address for a hit, naming the search it came from (`from_search`). */
+function hitHref(hit, query, searchId) {
+  const href = documentHref(hit.doc_id, hit.chunk_id, query);
+  return searchId ? `${href}&from_search=${encodeURIComponent(searchId)}` : href;
+}
+
+function hitItem(hit, query, searchId) {
   const tags = [
     hit.type ? el("span", { class: "tag", ...typeName(hit.type) }) : null,
     ...[hit.team, hit.course, ...(hit.skills || [])].filter(Boolean).map((t) => el("span", { class: "tag" }, t)),
@@ -35,7 +56,19 @@ function hitItem(hit, query) {
   return el(
     "li",
     { class: "hit" },
-    el("h3", {}, el("a", { href: documentHref(hit.doc_id, hit.chunk_id, query) }, hit.title || hit.source)),
+    el(
+      "h3",
+      {},
+      el(
+        "a",
+        {
+          href: hitHref(hit, query, searchId),
+          onclick: () => reportOpen(searchId, hit.doc_id),
+          onauxclick: () => reportOpen(searchId, hit.doc_id), // opened in a new tab
+        },
+        hit.title || hit.source,
+      ),
+    ),
     placeOf(hit),
     el("p", { class: "snippet" }, snippetNodes(hit.snippet)),
     el(
@@ -53,8 +86,11 @@ async function run(append = false) {
   more.hidden = true;
   try {
     const body = await api("/search", { query: { q, k: PAGE, offset, ...filters } });
-    if (!append) list.replaceChildren();
-    list.append(...body.hits.map((hit) => hitItem(hit, q)));
+    if (!append) {
+      list.replaceChildren();
+      current.searchId = body.search_id || null; // later pages' hits count for this search
+    }
+    list.append(...body.hits.map((hit) => hitItem(hit, q, current.searchId)));
     panel.hidden = false;
     const shown = list.children.length;
     say(status, shown ? ["search.found", { n: shown, q }] : ["search.none", { q }]);

@@ -1,0 +1,139 @@
+"""What the knowledge base is missing, over HTTP: the search log's recorder (built in the
+lifespan, used by the search and document routes) and the organisers' report.
+
+- `GET /search` records each search (kb.analytics.SearchRecorder: in the background, never
+  the key, the employee only with KB_ANALYTICS_RECORD_EMPLOYEE) and answers its `search_id`;
+- `GET /documents/{id}?from_search=ID` and `POST /analytics/opens` record a document opened
+  from that search (the search page posts the latter when a hit is followed);
+- `GET /analytics/content?weeks=N` (organisers): `recommender.content_gaps.content_report`,
+  which never names a document the caller may not see.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from api.http.deps import KB, CatalogsDep, Organiser, ViewerDep
+from api.http.errors import ApiError
+from api.http.routes import errors
+from api.http.schemas import SearchResponse
+from api.settings import Settings
+from kb.analytics import DISABLED, SEARCH_ID_PATTERN, SearchRecorder, open_search_log
+from recommender import NoCatalogError
+from recommender.content_gaps import DEFAULT_WEEKS, ContentReport, content_report
+
+log = logging.getLogger("api.analytics")
+
+router = APIRouter(tags=["analytics"])
+
+MAX_WEEKS = 104
+
+
+def start_recorder(settings: Settings) -> SearchRecorder:
+    """The service's recorder: the log beside the knowledge base (`<home>/analytics.sqlite`,
+    or PostgreSQL with a database URL), or none when KB_ANALYTICS_ENABLED is off. A log that
+    cannot be opened is reported and leaves searches unrecorded, never the service down."""
+    if not settings.analytics_enabled:
+        return DISABLED
+    try:
+        search_log = open_search_log(settings.home, settings.database_url)
+    except Exception as exc:
+        log.error("searches will not be recorded: the search log could not be opened: %s", exc)
+        return DISABLED
+    return SearchRecorder(
+        search_log,
+        record_employee=settings.analytics_record_employee,
+        retention_days=settings.analytics_retention_days,
+    )
+
+
+def get_recorder(request: Request) -> SearchRecorder:
+    recorder: SearchRecorder = getattr(request.app.state, "search_recorder", DISABLED)
+    return recorder
+
+
+Recorder = Annotated[SearchRecorder, Depends(get_recorder)]
+FromSearch = Annotated[
+    str | None,
+    Query(
+        pattern=SEARCH_ID_PATTERN,
+        description="the `search_id` of the search this document was opened from (recorded "
+        "for the organisers' report)",
+    ),
+]
+
+
+class LoggedSearchResponse(SearchResponse):
+    search_id: str | None = Field(
+        default=None,
+        description="this search in the search log: pass it as `from_search` when opening a "
+        "hit; null when searches are not recorded",
+    )
+
+
+class OpenIn(BaseModel):
+    search_id: str = Field(pattern=SEARCH_ID_PATTERN, description="from the search's answer")
+    doc_id: str = Field(min_length=1, max_length=200, description="the hit followed")
+
+
+@router.post(
+    "/analytics/opens",
+    status_code=204,
+    response_class=Response,
+    responses=errors(400, 401, 404, 422),
+    summary="Record that a hit of a search was opened (what the search page sends)",
+)
+def record_open(kb: KB, viewer: ViewerDep, recorder: Recorder, body: OpenIn) -> Response:
+    """As `GET /documents/{id}?from_search=...`, without reading the document: a document the
+    caller may not see answers 404, as everywhere."""
+    doc = kb.get_document(body.doc_id)
+    if doc is None or not doc.visible_to(viewer.teams):
+        raise ApiError(
+            404,
+            f"No document with id {body.doc_id!r}: search, or GET /documents, shows document ids.",
+        )
+    recorder.opened(doc.doc_id, body.search_id, viewer.principal.employee)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/analytics/content",
+    response_model=ContentReport,
+    responses=errors(401, 403, 409, 422),
+    summary="What the knowledge base is missing (organisers; as `kb gaps-in-content --json`)",
+)
+def content(
+    kb: KB,
+    caller: Organiser,
+    viewer: ViewerDep,
+    catalogs: CatalogsDep,
+    recorder: Recorder,
+    weeks: Annotated[
+        int, Query(ge=1, le=MAX_WEEKS, description="weeks back, this one included")
+    ] = DEFAULT_WEEKS,
+) -> ContentReport:
+    """Missed searches by topic, skills and modules with little material, documents nobody
+    opened and the weekly trend. Documents restricted to teams outside the caller's are
+    counted (`hidden_unopened`), never named."""
+    if recorder.log is None:
+        raise ApiError(
+            409,
+            "Searches are not recorded on this service (KB_ANALYTICS_ENABLED=0, or its log "
+            "could not be opened: see the service's log), so there is no report.",
+        )
+    try:
+        catalog = catalogs.current()
+    except NoCatalogError:
+        catalog = None
+    return content_report(
+        recorder.log,
+        kb.list_documents(),
+        catalog=catalog,
+        embedder=kb.embedder,
+        viewer_teams=viewer.teams,
+        weeks=weeks,
+    )
