@@ -17,12 +17,19 @@ from kb.pg import Migration
 def schema_parts() -> list[tuple[str, list[Migration]]]:
     """Every part that keeps state in PostgreSQL, with its migrations, in dependency order."""
     from ingest.pg_jobs import MIGRATIONS as INGEST
+    from kb.pg_analytics import MIGRATIONS as ANALYTICS
+    from kb.pg_analytics import PART as ANALYTICS_PART
     from kb.pg_store import MIGRATIONS as KB
     from kb.pg_store import PART
     from recommender.pg_store import MIGRATIONS as RECOMMENDER
     from recommender.pg_store import PART as RECOMMENDER_PART
 
-    return [(PART, list(KB)), (RECOMMENDER_PART, list(RECOMMENDER)), ("ingest", list(INGEST))]
+    return [
+        (PART, list(KB)),
+        (RECOMMENDER_PART, list(RECOMMENDER)),
+        ("ingest", list(INGEST)),
+        (ANALYTICS_PART, list(ANALYTICS)),
+    ]
 
 
 def _url(obj: CliContext, given: str | None = None) -> str:
