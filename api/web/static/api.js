@@ -140,8 +140,9 @@ export function snippetNodes(snippet) {
 export function renderHeader(active) {
   const who = session();
   const header = document.querySelector("header.site");
-  const pages = ["search", "learning", "organiser"].filter(
-    (page) => page !== "organiser" || who?.role !== "employee", // theirs is a 403
+  const organisersOnly = ["organiser", "cycles"]; // an employee's would be a 403
+  const pages = ["search", "learning", "graph", "organiser", "cycles"].filter(
+    (page) => !organisersOnly.includes(page) || who?.role !== "employee",
   );
   const links = pages.map((page) =>
     el(

@@ -4,7 +4,6 @@ import { en, zh } from "./i18n.js";
 
 export const graphEn = {
   "title.graph": "Knowledge graph · Training knowledge base",
-  "page.graph": "Knowledge graph",
   "graph.heading": "Knowledge graph",
   "graph.anyTeam": "Any team",
   "graph.anySkill": "Any skill",
@@ -73,7 +72,6 @@ export const graphEn = {
 
 export const graphZh = {
   "title.graph": "知识图谱 · 培训知识库",
-  "page.graph": "知识图谱",
   "graph.heading": "知识图谱",
   "graph.anyTeam": "任意团队",
   "graph.anySkill": "任意技能",
