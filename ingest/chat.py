@@ -92,7 +92,7 @@ def parse_chat(text: str, budget: int, count_tokens: TokenCounter = estimate_tok
             cues.append((start, start, speaker, words))
     if not cues:
         raise UnreadableFile("the Zoom chat log has no messages to everyone")
-    return Parsed("transcript", cue_chunks(cues, budget, count_tokens), meta, None)
+    return Parsed("chat", cue_chunks(cues, budget, count_tokens), meta, None)
 
 
 def parse_text_file(text: str, budget: int, count_tokens: TokenCounter = estimate_tokens) -> Parsed:

@@ -8,11 +8,6 @@ from typing import Any
 
 from kb.types import ChunkInput, DocType
 
-# Slides, PDFs, Word files and web pages are stored under the type that the pages call
-# "Document" (the one Markdown has): `kb.types.DocType` has no type of their own yet. Their
-# chunks' locations say which they are (a slide, a page, a section).
-DOCUMENT: DocType = "markdown"
-
 
 @dataclass
 class Parsed:

@@ -32,7 +32,7 @@ from typing import Any
 from ingest.chunking import TokenCounter, estimate_tokens
 from ingest.errors import UnreadableFile
 from ingest.metadata import document_properties
-from ingest.parsed import DOCUMENT, Parsed
+from ingest.parsed import Parsed
 from ingest.reading import DEFAULT_LIMITS, ReadLimits
 from ingest.sections import Section, heading_label, section_chunks
 from kb.types import ChunkInput
@@ -200,4 +200,4 @@ def parse_pdf(
     def chunks_for(size: int) -> list[ChunkInput]:
         return section_chunks(sections, size, count_tokens, unit="page", label=_label)
 
-    return Parsed(DOCUMENT, chunks_for(budget), properties=_properties(reader), rechunk=chunks_for)
+    return Parsed("pdf", chunks_for(budget), properties=_properties(reader), rechunk=chunks_for)

@@ -28,9 +28,10 @@ from kb import ChunkInput, DocumentInput, KnowledgeBase
 from kb.types import EmbeddedBatch, view_as
 
 # Bump when parsing changes, so that every file is re-read once (4: .txt files shaped like a
-# Zoom chat log are read as one). Re-reading costs parsing only: the store reuses the vectors
+# Zoom chat log are read as one; 5: slides, PDFs, Word files, web pages and chat logs get
+# document types of their own). Re-reading costs parsing only: the store reuses the vectors
 # of chunk texts it already holds.
-PARSER_VERSION = "4"
+PARSER_VERSION = "5"
 # A chunk's text (heading and body, special tokens included) in model tokens: the whole
 # window of the default model (256 word pieces); a larger value is capped at the model's.
 # Chosen on the labelled sample queries (see ingest.markdown.MERGE_LEVEL).

@@ -20,7 +20,7 @@ from typing import Any
 from ingest.chunking import TokenCounter, estimate_tokens, piece_cost, split_to_budget
 from ingest.errors import UnreadableFile
 from ingest.office import check_package, properties_of
-from ingest.parsed import DOCUMENT, Parsed
+from ingest.parsed import Parsed
 from ingest.reading import DEFAULT_LIMITS, ReadLimits
 from kb.types import ChunkInput, Location
 
@@ -129,7 +129,7 @@ def parse_pptx(
         return out
 
     return Parsed(
-        DOCUMENT,
+        "slides",
         chunks_for(budget),
         title=first_title,
         properties=properties,

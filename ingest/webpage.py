@@ -37,7 +37,7 @@ from ingest.chunking import TokenCounter, estimate_tokens
 from ingest.errors import UnreadableFile
 from ingest.markdown import slugify
 from ingest.metadata import document_properties
-from ingest.parsed import DOCUMENT, Parsed
+from ingest.parsed import Parsed
 from ingest.reading import DEFAULT_LIMITS, ReadLimits
 from ingest.sections import Section, section_chunks
 from kb.types import ChunkInput
@@ -329,7 +329,7 @@ def parse_html(
         return section_chunks(sections, size, count_tokens, unit="block")
 
     return Parsed(
-        DOCUMENT,
+        "webpage",
         chunks_for(budget),
         title=title,
         properties=_properties(tree),

@@ -20,7 +20,7 @@ from ingest.chunking import HeadingPath, TokenCounter, estimate_tokens
 from ingest.errors import UnreadableFile
 from ingest.markdown import slugify
 from ingest.office import check_package, properties_of
-from ingest.parsed import DOCUMENT, Parsed
+from ingest.parsed import Parsed
 from ingest.reading import DEFAULT_LIMITS, ReadLimits
 from ingest.sections import Section, section_chunks
 from kb.types import ChunkInput
@@ -134,7 +134,7 @@ def parse_docx(
         return section_chunks(sections, size, count_tokens, unit="block")
 
     return Parsed(
-        DOCUMENT,
+        "word",
         chunks_for(budget),
         title=title or first_heading,
         properties=properties,

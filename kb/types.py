@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar, get_args
 if TYPE_CHECKING:
     import numpy as np
 
-DocType = Literal["markdown", "notebook", "transcript", "text"]
+DocType = Literal[
+    "markdown", "notebook", "transcript", "text", "slides", "pdf", "word", "webpage", "chat"
+]
 DOC_TYPES: tuple[DocType, ...] = get_args(DocType)
 SearchMode = Literal["hybrid", "dense", "lexical"]
 SEARCH_MODES: tuple[SearchMode, ...] = get_args(SearchMode)

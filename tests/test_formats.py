@@ -132,7 +132,7 @@ def test_a_chinese_page_joins_its_wrapped_lines_as_a_browser_does() -> None:
 
 def test_a_zoom_chat_log_is_read_in_time_windows_without_private_messages() -> None:
     parsed = parse(CHAT)
-    assert parsed.type == "transcript"
+    assert parsed.type == "chat"
     first = parsed.chunks[0]
     assert first.location.label.startswith("10:02:11-")
     assert first.location.anchor == "t=36131"
@@ -149,7 +149,7 @@ def test_a_zoom_chat_log_is_read_in_time_windows_without_private_messages() -> N
 def test_the_older_zoom_layout_is_read_too() -> None:
     old = "00:00:10\t From  Mei Lin : first question\n00:01:30\t From  Tom : an answer\n"
     parsed = parse_bytes(old.encode(), ".txt", 200)
-    assert parsed.type == "transcript"
+    assert parsed.type == "chat"
     assert parsed.chunks[0].body == "Mei Lin: first question\nTom: an answer"
 
 
@@ -338,7 +338,7 @@ def test_uploads_take_the_new_formats_alone_and_in_a_zip(
             "notes": True,
         }
         chat = client.get(f"/documents/{ids[CHAT.name]}", headers=auth("admin")).json()
-        assert chat["type"] == "transcript" and chat["chunks"][0]["detail"]["speakers"]
+        assert chat["type"] == "chat" and chat["chunks"][0]["detail"]["speakers"]
         hits = client.get(
             "/search", params={"q": "canary rollback registry alias"}, headers=auth("admin")
         ).json()["hits"]

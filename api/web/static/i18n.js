@@ -45,6 +45,11 @@ export const en = {
   "type.notebook": "Notebook",
   "type.transcript": "Transcript",
   "type.text": "Text",
+  "type.slides": "Slides",
+  "type.pdf": "PDF",
+  "type.word": "Word document",
+  "type.webpage": "Web page",
+  "type.chat": "Chat log",
 
   "search.heading": "Search the training material",
   "search.query": "Search for",
@@ -349,6 +354,11 @@ export const zh = {
   "type.notebook": "笔记本",
   "type.transcript": "转录稿",
   "type.text": "文本",
+  "type.slides": "幻灯片",
+  "type.pdf": "PDF",
+  "type.word": "Word 文档",
+  "type.webpage": "网页",
+  "type.chat": "聊天记录",
 
   "search.heading": "搜索培训资料",
   "search.query": "搜索内容",
