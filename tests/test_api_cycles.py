@@ -196,3 +196,15 @@ def test_employees_read_only_their_own_results(client: TestClient) -> None:
     assert client.get("/employees/daniel-kowalski/cycles", headers=auth("liam")).status_code == 403
     assert client.get("/employees/liam-chen/cycles", headers=auth("organiser")).status_code == 200
     assert client.get("/employees/nobody-at-all/cycles", headers=auth("nobody")).status_code == 404
+
+
+def test_a_catalogue_upload_may_carry_its_cycles(
+    tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    files = {p.name: p.read_bytes() for p in sorted(CATALOG.glob("*.y*ml"))}
+    assert "cycles.yml" in files  # the sample's cycles, beside the four catalogue files
+    with running_client(tmp_path, fake_embedder) as c:
+        response = c.put("/catalog", files=files_part(files), headers=auth("admin"))
+        assert response.status_code == 200, response.text
+        listed = c.get("/cycles", headers=auth("organiser")).json()["cycles"]
+        assert LAB in {cycle["id"] for cycle in listed}

@@ -64,6 +64,7 @@ router = APIRouter(tags=["recommender"])
 
 EmployeeId = Annotated[str, Path(max_length=200, description="an employee id of the catalogue")]
 CATALOG_FILES = ("skills.yaml", "teams.yaml", "courses.yaml", "employees.yaml")
+OPTIONAL_FILES = ("cycles.yaml",)  # the training cycles, when the catalogue has them
 _READ = errors(401, 403, 404, 409, 422)
 
 
@@ -182,7 +183,7 @@ def _catalog_name(name: str) -> str | None:
     lower = name.lower()
     if lower.endswith(".yml"):
         lower = lower[:-4] + ".yaml"
-    return lower if lower in CATALOG_FILES else None
+    return lower if lower in CATALOG_FILES + OPTIONAL_FILES else None
 
 
 _WHERE = "unexpected path; put the four files at the top level (or in one folder)"
@@ -241,8 +242,9 @@ def put_catalog(
         list[UploadFile],
         File(
             description="Either the four files skills.yaml, teams.yaml, courses.yaml and "
-            "employees.yaml (.yml accepted) as parts named `files` (the file names decide "
-            "which is which), or one .zip holding them at its top level or in one folder."
+            "employees.yaml (.yml accepted), with cycles.yaml if there is one, as parts named "
+            "`files` (the file names decide which is which), or one .zip holding them at its "
+            "top level or in one folder."
         ),
     ],
 ) -> dict[str, Any]:
