@@ -13,22 +13,60 @@ as much as a rare one.
 from __future__ import annotations
 
 import math
+import re
+import unicodedata
 from functools import lru_cache
 
 import snowballstemmer
 
 from kb.lexical import affordable_words
-from kb.terms import TOKEN, index_text, query_words
+from kb.terms import HAN, index_text, query_words, segmenter_version
 
 _PORTER = snowballstemmer.stemmer("porter")
+# The words of the embedded index's tokenizer (FTS5 `unicode61`): runs of letters and digits,
+# so an identifier like lora_alpha is two words there (kb.terms.TOKEN keeps the underscore),
+# and a Han run, which kb.terms.index_text has already cut into words.
+WORD = re.compile(f"[{HAN}]+|[^\\W_{HAN}]+")
+# FTS5's `porter` passes words shorter or longer than these (in bytes) through unstemmed.
+PORTER_MIN_BYTES, PORTER_MAX_BYTES = 3, 64
+
+
+def _without_diacritic(char: str) -> str:
+    """A Latin letter with one diacritic as its plain letter (é -> e), as `unicode61` folds it
+    by default; any other character as it is."""
+    parts = unicodedata.normalize("NFD", char)
+    if len(parts) == 2 and parts[0].isascii() and unicodedata.category(parts[1]) == "Mn":
+        return parts[0]
+    return char
 
 
 @lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """Porter's stemmer, as FTS5's `porter` tokenizer applies it to the embedded index, so
-    both backends match the same English words; other scripts are only lower-cased."""
+    """A word as FTS5's `porter unicode61` tokenizer indexes it in the embedded store, so that
+    both backends match the same words: lower-cased, Latin diacritics removed, then Porter's
+    stemmer for English words of 3 to 64 bytes (FTS5 leaves shorter and longer ones as they
+    are: `us` stays `us`, `s` is not emptied); other scripts are only lower-cased."""
     word = word.lower()
-    return str(_PORTER.stemWord(word)) if word.isascii() else word
+    if not word.isascii():
+        word = "".join(_without_diacritic(char) for char in word)
+    if not word.isascii() or not PORTER_MIN_BYTES <= len(word) <= PORTER_MAX_BYTES:
+        return word
+    return str(_PORTER.stemWord(word))
+
+
+def index_words(text: str) -> list[str]:
+    """The words of indexed text (kb.terms.index_text) or of a query word, as FTS5's
+    `unicode61` cuts them (see WORD); `stem` gives each its lexeme."""
+    return WORD.findall(text)
+
+
+# Bumped when the words of the index change here: with the segmenter's version, it says what
+# rules a database's lexemes were made by, and one made by others is re-indexed when opened.
+LEXEMES_VERSION = "2"
+
+
+def lexical_format() -> str:
+    return f"{LEXEMES_VERSION}/{segmenter_version()}"
 
 
 MAX_LEXEME_BYTES = 2000  # PostgreSQL refuses lexemes over 2047 bytes
@@ -46,7 +84,7 @@ def chunk_lexemes(heading: str, body: str) -> tuple[str, set[str], int]:
     positions: dict[str, list[str]] = {}
     position = 0
     for text, weight in ((heading, "A"), (body, "B")):
-        for word in TOKEN.findall(index_text(text)):
+        for word in index_words(index_text(text)):
             position += 1
             lexeme = stem(word)
             if not lexeme or len(lexeme.encode("utf-8")) > MAX_LEXEME_BYTES:
@@ -63,47 +101,101 @@ def idf(df: int, n_chunks: int) -> float:
     return max(math.log((n_chunks - df + 0.5) / (df + 0.5)), 1e-6)
 
 
-# BM25 (k1 = 1.2, b = 0.75, as FTS5) over the chunks matching any of the query's stems: a
-# word's frequency counts heading occurrences (weight A) twice, as the embedded index weighs
-# the heading column double; the length is the chunk's number of words.
+# BM25 (k1 = 1.2, b = 0.75, as FTS5) over the chunks matching any of the query's phrases. Each
+# query word is a phrase, as in the embedded index's FTS5 query: one stem mostly, several for
+# a word the index splits (lora_alpha: lora, then alpha), which then match only side by side.
+# A phrase's frequency in a chunk is its rarest stem's there (its exact count when that stem
+# occurs only in the phrase), heading occurrences (weight A) counted twice, as the embedded
+# index weighs the heading column double; the length is the chunk's number of words.
 BM25_SQL = """
-SELECT c.chunk_id, SUM(q.idf * (t.tf * 2.2) / (t.tf + 1.2 * (0.25 + 0.75 * c.n_words / %s)))
+SELECT c.chunk_id, SUM(p.idf * (p.tf * 2.2) / (p.tf + 1.2 * (0.25 + 0.75 * c.n_words / %s)))
     AS score
 FROM kb_chunks c {join}
 CROSS JOIN LATERAL (
-    SELECT u.lexeme, (SELECT SUM(CASE WHEN w = 'A' THEN 2 ELSE 1 END) FROM unnest(u.weights) w)
-        AS tf
-    FROM unnest(c.tsv) u WHERE u.lexeme = ANY(%s)
-) t
-JOIN unnest(%s::text[], %s::float8[]) AS q (term, idf) ON q.term = t.lexeme
+    SELECT MIN(q.idf) AS idf, MIN(t.tf) AS tf
+    FROM (
+        SELECT u.lexeme,
+            (SELECT SUM(CASE WHEN w = 'A' THEN 2 ELSE 1 END) FROM unnest(u.weights) w) AS tf
+        FROM unnest(c.tsv) u WHERE u.lexeme = ANY(%s)
+    ) t
+    JOIN unnest(%s::int[], %s::text[], %s::float8[], %s::int[], %s::text[])
+        AS q (phrase, term, idf, parts, adjacent) ON q.term = t.lexeme
+    GROUP BY q.phrase
+    HAVING COUNT(*) = MIN(q.parts) AND (MIN(q.parts) = 1 OR c.tsv @@ MIN(q.adjacent)::tsquery)
+) p
 WHERE c.tsv @@ %s::tsquery AND {where}
 GROUP BY c.chunk_id, c.n_words
 ORDER BY score DESC, c.chunk_id
 LIMIT %s
 """
 
+Phrase = tuple[str, ...]
 
-def query_stems(query: str) -> list[str]:
-    """The stems a query looks for (kb.terms.query_words, stemmed), each once."""
-    stems = dict.fromkeys(stem(word) for word in query_words(query))
-    return [s for s in stems if s and len(s.encode("utf-8")) <= MAX_LEXEME_BYTES]
+
+def _phrase_of(word: str) -> Phrase:
+    """The stems a query word is looked for as, in order (see WORD)."""
+    stems = (stem(part) for part in index_words(word))
+    return tuple(s for s in stems if s and len(s.encode("utf-8")) <= MAX_LEXEME_BYTES)
+
+
+def phrase_key(phrase: Phrase) -> str:
+    """How a phrase's document frequency is keyed: its stem (kb_term_df's key) when it has
+    one, its stems spaced when several (a lexeme never holds a space)."""
+    return " ".join(phrase)
+
+
+def phrase_query(phrase: Phrase) -> str:
+    """The tsquery matching a phrase: its stems side by side."""
+    return " <-> ".join(_quote(lexeme) for lexeme in phrase)
+
+
+def query_phrases(query: str) -> list[Phrase]:
+    """The phrases a query looks for (kb.terms.query_words, each as its stems), each once."""
+    phrases = (_phrase_of(word) for word in query_words(query))
+    return list(dict.fromkeys(phrase for phrase in phrases if phrase))
 
 
 def bm25_parameters(
     query: str, df: dict[str, int], n_chunks: int, n_words: int, postings_budget: int | None
 ) -> tuple[list[object], list[object]] | None:
     """The parameters of BM25_SQL before and after the filter's own (None: no word left to
-    look for once the commonest are left out by the postings budget)."""
-    words = query_words(query)
+    look for once the commonest are left out by the postings budget). `df` is keyed by
+    `phrase_key`.
+
+    Each query word scores on its own, as each is a phrase of its own in the embedded index's
+    FTS5 query: two words of one stem (`bits bit`) count that stem twice there, and here."""
+    words = [word for word in query_words(query) if _phrase_of(word)]
     if postings_budget is not None:
-        words = affordable_words(words, df, postings_budget, stem)
-    stems = [s for s in dict.fromkeys(stem(word) for word in words) if s in set(query_stems(query))]
-    if not stems or n_chunks <= 0:
+        words = affordable_words(
+            words, df, postings_budget, lambda word: phrase_key(_phrase_of(word))
+        )
+    phrases = [_phrase_of(word) for word in words]
+    if not phrases or n_chunks <= 0:
         return None
-    idfs = [idf(df.get(lexeme, 0), n_chunks) for lexeme in stems]
-    tsquery = " | ".join(_quote(lexeme) for lexeme in stems)
+    numbers, terms, idfs, parts, adjacent = [], [], [], [], []
+    for number, phrase in enumerate(phrases):
+        weight = idf(df.get(phrase_key(phrase), 0), n_chunks)
+        for lexeme in phrase:
+            numbers.append(number)
+            terms.append(lexeme)
+            idfs.append(weight)
+            parts.append(len(phrase))
+            adjacent.append(phrase_query(phrase))
+    lexemes = list(dict.fromkeys(terms))
+    tsquery = " | ".join(f"({phrase_query(phrase)})" for phrase in dict.fromkeys(phrases))
     average_length = max(n_words / n_chunks, 1.0)
-    return [average_length, stems, stems, idfs, tsquery], []
+    return [average_length, lexemes, numbers, terms, idfs, parts, adjacent, tsquery], []
 
 
-__all__ = ["BM25_SQL", "bm25_parameters", "chunk_lexemes", "idf", "query_stems"]
+__all__ = [
+    "BM25_SQL",
+    "bm25_parameters",
+    "chunk_lexemes",
+    "idf",
+    "index_words",
+    "lexical_format",
+    "phrase_key",
+    "phrase_query",
+    "query_phrases",
+    "stem",
+]

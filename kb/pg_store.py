@@ -24,7 +24,15 @@ import numpy as np
 
 from kb.errors import NotFoundError
 from kb.pg import Migration, open_pool, redact, require_schema, upgrade
-from kb.pg_lexical import BM25_SQL, bm25_parameters, chunk_lexemes, query_stems
+from kb.pg_lexical import (
+    BM25_SQL,
+    bm25_parameters,
+    chunk_lexemes,
+    lexical_format,
+    phrase_key,
+    phrase_query,
+    query_phrases,
+)
 from kb.store import doc_id_for, location_from_json, text_hash
 from kb.types import ChunkInfo, DocumentInfo, DocumentInput, Location, SearchFilters
 
@@ -83,6 +91,7 @@ _DOC_COLUMNS = (
     "d.author, d.date, d.visibility, d.origin, d.content_hash, "
     "(SELECT COUNT(*) FROM kb_chunks c WHERE c.doc_id = d.doc_id), d.root"
 )
+LEXICAL_FORMAT_KEY = "lexical_format"  # kb_meta: the rules the stored lexemes were made by
 # HNSW visits this many candidates per query at least (pgvector's default is 40).
 EF_SEARCH_MIN = 100
 EF_SEARCH_MAX = 1000  # pgvector's limit
@@ -172,9 +181,63 @@ class PgStore:
             raise
         self.store_id = self.get_meta("store_id") or ""
         self._lock = threading.Lock()
+        try:
+            self._ensure_lexical_format()
+        except BaseException:
+            self._pool.close()
+            raise
 
     def close(self) -> None:
         self._pool.close()
+
+    def _ensure_lexical_format(self) -> None:
+        """Re-index every chunk's words when they were cut by other rules than this version's
+        (kb.pg_lexical.lexical_format: an earlier kb, another jieba), as the embedded store
+        re-indexes its own: once, by the first process to open the database; writers wait
+        meanwhile, readers do not."""
+        wanted = lexical_format()
+        if self.get_meta(LEXICAL_FORMAT_KEY) == wanted:
+            return
+        with self._write() as conn:
+            conn.execute("LOCK TABLE kb_chunks IN SHARE ROW EXCLUSIVE MODE")
+            row = conn.execute(
+                "SELECT value FROM kb_meta WHERE key = %s", (LEXICAL_FORMAT_KEY,)
+            ).fetchone()
+            if row is not None and row[0] == wanted:
+                return  # another process did it meanwhile
+            terms: Counter[str] = Counter()
+            chunks = words = 0
+            with conn.cursor(name="kb_reindex") as stored:
+                stored.execute("SELECT chunk_id, heading, body FROM kb_chunks")
+                while batch := stored.fetchmany(2000):
+                    updates = []
+                    for chunk_id, heading, body in batch:
+                        literal, stems, n_words = chunk_lexemes(heading, body)
+                        terms.update(stems)
+                        chunks += 1
+                        words += n_words
+                        updates.append((literal, n_words, chunk_id))
+                    with conn.cursor() as cursor:
+                        cursor.executemany(
+                            "UPDATE kb_chunks SET tsv = %s::tsvector, n_words = %s "
+                            "WHERE chunk_id = %s",
+                            updates,
+                        )
+            conn.execute("DELETE FROM kb_term_df")
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO kb_term_df (term, df) VALUES (%s, %s)", sorted(terms.items())
+                )
+            conn.execute(
+                "UPDATE kb_counts SET value = CASE name WHEN 'chunks' THEN %s ELSE %s END "
+                "WHERE name IN ('chunks', 'words')",
+                (chunks, words),
+            )
+            conn.execute(
+                "INSERT INTO kb_meta (key, value) VALUES (%s, %s) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (LEXICAL_FORMAT_KEY, wanted),
+            )
 
     @contextmanager
     def _read(self) -> Iterator[psycopg.Connection]:
@@ -421,7 +484,7 @@ class PgStore:
                 "WHERE text_hash = ANY(%s)",
                 (unique,),
             ).fetchall()
-        return {str(r[0]): np.asarray(r[1], dtype=np.float32) for r in rows}
+        return {str(r[0]): _array(r[1]) for r in rows}
 
     def vectors_of(self, chunk_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
         """(ids, vectors) of those chunks that exist, in id order."""
@@ -512,18 +575,26 @@ class PgStore:
         postings_budget: int | None = None,
     ) -> list[tuple[int, float]]:
         """(chunk_id, score) best first by the chunks' words (kb.pg_lexical)."""
-        stems = query_stems(query)
-        if not stems:
+        phrases = query_phrases(query)
+        if not phrases:
             return []
         where, filter_params = filter_clause(filters)
         join = "" if where == "TRUE" else "JOIN kb_documents d ON d.doc_id = c.doc_id"
         with self._read() as conn:
+            single = [phrase[0] for phrase in phrases if len(phrase) == 1]
             df = {
                 str(t): int(n)
                 for t, n in conn.execute(
-                    "SELECT term, df FROM kb_term_df WHERE term = ANY(%s)", (stems,)
+                    "SELECT term, df FROM kb_term_df WHERE term = ANY(%s)", (single,)
                 )
             }
+            for phrase in phrases:  # a word the index splits: its chunks are counted
+                if len(phrase) > 1:
+                    row = conn.execute(
+                        "SELECT COUNT(*) FROM kb_chunks WHERE tsv @@ %s::tsquery",
+                        (phrase_query(phrase),),
+                    ).fetchone()
+                    df[phrase_key(phrase)] = int(row[0]) if row else 0
             counts = dict(conn.execute("SELECT name, value FROM kb_counts").fetchall())
             built = bm25_parameters(
                 query,
@@ -548,11 +619,19 @@ class _Removed(Counter[str]):
     words: int = 0
 
 
+def _array(value: Any) -> np.ndarray:
+    """A stored vector as float32: the loader of pgvector's Python package gives a numpy
+    array in its older versions and a `Vector` in newer ones (0.5 is installed here)."""
+    if hasattr(value, "to_numpy"):
+        value = value.to_numpy()
+    return np.asarray(value, dtype=np.float32)
+
+
 def _stack(rows: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
     ids = np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=len(rows))
     if not rows:
         return ids, np.zeros((0, 0), dtype=np.float32)
-    return ids, np.stack([np.asarray(r[1], dtype=np.float32) for r in rows])
+    return ids, np.stack([_array(r[1]) for r in rows])
 
 
 class PgVectors:
