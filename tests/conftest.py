@@ -84,3 +84,47 @@ def database_url(pg_server_url: str) -> str:
     from tests.pg_helpers import fresh_database
 
     return fresh_database(pg_server_url)
+
+
+# -- both backends: the contract suites (tests/test_backends*.py) run on each -----------------
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """The knowledge base's backend for this run of the test: "sqlite" or "postgresql"."""
+    return str(request.param)
+
+
+@pytest.fixture
+def backend_url(backend: str, request: pytest.FixtureRequest) -> str | None:
+    """What `open_knowledge_base(..., database_url=)` takes for `backend`: None (the home's
+    SQLite), or a fresh database on the session's PostgreSQL."""
+    if backend == "sqlite":
+        return None
+    url: str = request.getfixturevalue("database_url")
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_sample_kb(
+    tmp_path_factory: pytest.TempPathFactory,
+    sample_kb: KnowledgeBase,
+    embedder: SentenceTransformerEmbedder,
+    pg_server_url: str,
+) -> Iterator[KnowledgeBase]:
+    """`sample_kb` copied into PostgreSQL by kb.migrate: the same documents, chunks and
+    vectors (nothing embedded twice), opened as a PostgreSQL replica would open it."""
+    from kb.migrate import migrate_store
+    from kb.pg_store import PgStore
+    from tests.pg_helpers import fresh_database
+
+    url = fresh_database(pg_server_url)
+    target = PgStore(url)
+    try:
+        report = migrate_store(sample_kb.store, target)
+    finally:
+        target.close()
+    assert report.copied == report.documents == sample_kb.stats()["documents"], report
+    base = open_knowledge_base(
+        tmp_path_factory.mktemp("pg-sample-home"), embedder=embedder, database_url=url
+    )
+    yield base
+    base.close()
