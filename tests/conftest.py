@@ -65,7 +65,7 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     import shutil
     import tempfile
 
-    from tests.pg_helpers import start_private_server
+    from tests.pg_helpers import start_private_server, stop_private_server
 
     # Not under pytest's own temporary folders: pytest prunes old ones, another session's
     # included, and a server's data folder must outlive any of that.
@@ -74,7 +74,7 @@ def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield url
     finally:
-        server.cleanup()
+        stop_private_server(server)
         shutil.rmtree(folder, ignore_errors=True)
 
 

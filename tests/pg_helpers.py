@@ -26,7 +26,26 @@ def start_private_server(folder: Path) -> tuple[Any, str]:
             server = pgserver.get_server(folder, cleanup_mode="stop")
     except Exception as exc:
         raise RuntimeError(f"The private PostgreSQL server did not start: {exc}") from exc
+    import psycopg
+
+    # A throwaway server: no durability, so that creating a database per test and the
+    # shutdown's checkpoint do not wait on the disk.
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+            conn.execute(f"ALTER SYSTEM SET {setting} = off")  # constants, not input
+        conn.execute("SELECT pg_reload_conf()")
     return server, server.get_uri()
+
+
+def stop_private_server(server: Any) -> None:
+    """Stop at once (its data is thrown away): no shutdown checkpoint to wait for."""
+    from pgserver import pg_ctl
+
+    try:
+        pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=server.system_user)
+    except Exception:  # already stopped, or pg_ctl failed: pgserver's own way
+        pass
+    server.cleanup()
 
 
 def database_in(url: str, name: str) -> str:
