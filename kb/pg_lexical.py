@@ -13,52 +13,10 @@ as much as a rare one.
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
-from functools import lru_cache
-
-import snowballstemmer
 
 from kb.lexical import affordable_words
-from kb.terms import HAN, index_text, query_words, segmenter_version
-
-_PORTER = snowballstemmer.stemmer("porter")
-# The words of the embedded index's tokenizer (FTS5 `unicode61`): runs of letters and digits,
-# so an identifier like lora_alpha is two words there (kb.terms.TOKEN keeps the underscore),
-# and a Han run, which kb.terms.index_text has already cut into words.
-WORD = re.compile(f"[{HAN}]+|[^\\W_{HAN}]+")
-# FTS5's `porter` passes words shorter or longer than these (in bytes) through unstemmed.
-PORTER_MIN_BYTES, PORTER_MAX_BYTES = 3, 64
-
-
-def _without_diacritic(char: str) -> str:
-    """A Latin letter with one diacritic as its plain letter (é -> e), as `unicode61` folds it
-    by default; any other character as it is."""
-    parts = unicodedata.normalize("NFD", char)
-    if len(parts) == 2 and parts[0].isascii() and unicodedata.category(parts[1]) == "Mn":
-        return parts[0]
-    return char
-
-
-@lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
-    """A word as FTS5's `porter unicode61` tokenizer indexes it in the embedded store, so that
-    both backends match the same words: lower-cased, Latin diacritics removed, then Porter's
-    stemmer for English words of 3 to 64 bytes (FTS5 leaves shorter and longer ones as they
-    are: `us` stays `us`, `s` is not emptied); other scripts are only lower-cased."""
-    word = word.lower()
-    if not word.isascii():
-        word = "".join(_without_diacritic(char) for char in word)
-    if not word.isascii() or not PORTER_MIN_BYTES <= len(word) <= PORTER_MAX_BYTES:
-        return word
-    return str(_PORTER.stemWord(word))
-
-
-def index_words(text: str) -> list[str]:
-    """The words of indexed text (kb.terms.index_text) or of a query word, as FTS5's
-    `unicode61` cuts them (see WORD); `stem` gives each its lexeme."""
-    return WORD.findall(text)
-
+from kb.terms import index_stem as stem
+from kb.terms import index_text, index_words, query_words, segmenter_version
 
 # Bumped when the words of the index change here: with the segmenter's version, it says what
 # rules a database's lexemes were made by, and one made by others is re-indexed when opened.

@@ -9,12 +9,32 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
+from functools import lru_cache
 
-from kb.terms import fold, query_words, spans, stem
+from kb.terms import fold, has_han, index_stem, index_words, query_words, spans
 
 
 def query_stems(query: str) -> set[str]:
-    return {stem(w) for w in query_words(query)}
+    """The query's words as the lexical indexes hold them (so that what matched is marked)."""
+    return {index_stem(part) for word in query_words(query) for part in index_words(word)}
+
+
+@lru_cache(maxsize=100_000)
+def _word_stems(word: str) -> tuple[str, ...]:
+    """A word of the text as the indexes hold it: its parts' stems (folded, stemmed)."""
+    return tuple(index_stem(part) for part in index_words(fold(word)))
+
+
+def _matched_stem(word: str, stems: set[str], han_stems: set[str]) -> str | None:
+    """The query stem a word of the text stands for, by the indexes' rules: stemmed and
+    folded (escalation, naïve), a part of an identifier (lora_alpha), or a Chinese word the
+    index also holds inside a longer one (网络 in 循环神经网络)."""
+    for found in _word_stems(word):
+        if found in stems:
+            return found
+    if han_stems and has_han(word):
+        return next((s for s in han_stems if s in word), None)
+    return None
 
 
 def make_snippet(text: str, query: str, width: int = 32) -> str:
@@ -24,12 +44,8 @@ def make_snippet(text: str, query: str, width: int = 32) -> str:
     tokens = list(spans(text))  # Chinese cut into words, where they stand in `text`
     if not tokens:
         return html.escape(text[:240])
-    prefixes = {s[:3] for s in stems}
-    token_stems: list[str | None] = []
-    for _, _, word in tokens:  # stemming every word is the slow part: only plausible ones
-        word = word.lower() if word.isascii() else fold(word).lower()
-        found = stem(word) if word[:3] in prefixes else None
-        token_stems.append(found if found in stems else None)
+    han_stems = {s for s in stems if has_han(s)}
+    token_stems = [_matched_stem(word, stems, han_stems) for _, _, word in tokens]
     matched = [s is not None for s in token_stems]
     # Slide the window once, counting the distinct matched stems inside it.
     inside: Counter[str | None] = Counter(s for s in token_stems[:width] if s)

@@ -15,8 +15,10 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
+
+import snowballstemmer
 
 # Han ideographs: the unified block, extension A, compatibility, and extensions B-G.
 HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f"
@@ -142,3 +144,42 @@ def document_frequencies(texts: Iterable[str]) -> Counter[str]:
     for text in texts:
         counts.update(indexed_stems(index_text(text)))
     return counts
+
+
+# -- words as the lexical indexes hold them (FTS5's `porter unicode61`; kb.pg_lexical) --------
+_PORTER = snowballstemmer.stemmer("porter")
+# The words of the embedded index's tokenizer (FTS5 `unicode61`): runs of letters and digits,
+# so an identifier like lora_alpha is two words there (TOKEN keeps the underscore), and a Han
+# run, which `index_text` has already cut into words.
+INDEX_WORD = re.compile(f"[{HAN}]+|[^\\W_{HAN}]+")
+# FTS5's `porter` passes words shorter or longer than these (in bytes) through unstemmed.
+PORTER_MIN_BYTES, PORTER_MAX_BYTES = 3, 64
+
+
+def _without_diacritic(char: str) -> str:
+    """A Latin letter with one diacritic as its plain letter (é -> e), as `unicode61` folds it
+    by default; any other character as it is."""
+    parts = unicodedata.normalize("NFD", char)
+    if len(parts) == 2 and parts[0].isascii() and unicodedata.category(parts[1]) == "Mn":
+        return parts[0]
+    return char
+
+
+@lru_cache(maxsize=200_000)
+def index_stem(word: str) -> str:
+    """A word as FTS5's `porter unicode61` tokenizer indexes it in the embedded store (and
+    kb.pg_lexical in PostgreSQL): lower-cased, Latin diacritics removed, then Porter's stemmer
+    for English words of 3 to 64 bytes (FTS5 leaves shorter and longer ones as they are: `us`
+    stays `us`, `s` is not emptied); other scripts are only lower-cased."""
+    word = word.lower()
+    if not word.isascii():
+        word = "".join(_without_diacritic(char) for char in word)
+    if not word.isascii() or not PORTER_MIN_BYTES <= len(word) <= PORTER_MAX_BYTES:
+        return word
+    return str(_PORTER.stemWord(word))
+
+
+def index_words(text: str) -> list[str]:
+    """The words of indexed text (`index_text`) or of a query word, as FTS5's `unicode61`
+    cuts them (see INDEX_WORD); `index_stem` gives each its lexeme."""
+    return INDEX_WORD.findall(text)

@@ -319,24 +319,7 @@ def test_lexical_search_finds_words_as_the_index_cuts_them(
 # stripper where the indexes use Porter, jieba's precise cut where the indexes hold the
 # search-mode words too, identifiers kept whole, no diacritics folded. So these hits, found
 # by both indexes, come back with nothing marked (on both backends alike).
-SNIPPET_GAPS = {"naive", "alpha", "escalate", "网络"}
-
-
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        pytest.param(
-            query,
-            expected,
-            marks=pytest.mark.xfail(
-                query in SNIPPET_GAPS,
-                strict=True,
-                reason="kb.snippets marks words by kb.terms' rules, not the indexes' ones",
-            ),
-        )
-        for query, expected in LEXICAL_EXPECTED
-    ],
-)
+@pytest.mark.parametrize(("query", "expected"), LEXICAL_EXPECTED)
 def test_the_snippet_of_a_lexical_hit_marks_what_matched(
     corpus_kb: KnowledgeBase, query: str, expected: str
 ) -> None:
