@@ -93,7 +93,7 @@ def test_pagination_pages_are_slices_of_one_ranking(client: TestClient) -> None:
         ({"q": "x", "offset": -1}, "query offset"),
         ({"q": "x", "offset": 100_000}, "query offset"),
         ({"q": "x", "mode": "fuzzy"}, "query mode"),
-        ({"q": "x", "type": "pdf"}, "query type"),
+        ({"q": "x", "type": "spreadsheet"}, "query type"),
         ({}, "query q"),
     ],
 )
