@@ -33,8 +33,16 @@ from kb.pg_lexical import (
     phrase_query,
     query_phrases,
 )
-from kb.store import doc_id_for, location_from_json, text_hash
-from kb.types import ChunkInfo, DocumentInfo, DocumentInput, Location, SearchFilters
+from kb.store import (
+    FilterSql,
+    doc_from_row,
+    doc_id_for,
+    filters_in,
+    location_from_json,
+    location_to_json,
+    text_hash,
+)
+from kb.types import ChunkInfo, DocumentInfo, DocumentInput, SearchFilters
 
 if TYPE_CHECKING:
     import psycopg
@@ -98,61 +106,26 @@ EF_SEARCH_MAX = 1000  # pgvector's limit
 
 
 def _doc_from_row(row: Sequence[Any]) -> DocumentInfo:
-    return DocumentInfo(
-        doc_id=row[0],
-        source=row[1],
-        title=row[2],
-        type=row[3],
-        team=row[4],
-        course=row[5],
-        module=row[6],
-        skills=tuple(row[7]),
-        tags=tuple(row[8]),
-        author=row[9],
-        date=row[10],
-        visibility=tuple(row[11]),
-        origin=row[12],
-        content_hash=row[13],
-        n_chunks=int(row[14]),
-        root=row[15],
-    )
-
-
-def _location_to_json(location: Location) -> str:
-    return json.dumps(
-        {"label": location.label, "anchor": location.anchor, "detail": location.detail},
-        ensure_ascii=False,
-    )
+    return doc_from_row(row, as_list=tuple)
 
 
 def filter_clause(filters: SearchFilters | None) -> tuple[str, list[Any]]:
-    """SQL (over alias `d` = kb_documents) for the filters, matching the embedded store's
-    (`kb.store.filter_clause`): values compared without regard to case."""
-    if filters is None:
-        return "TRUE", []
-    clauses: list[str] = []
-    params: list[Any] = []
-    for column in ("team", "course", "type", "module"):
-        value = getattr(filters, column)
-        if value is not None:
-            clauses.append(f"lower(d.{column}) = lower(%s)")
-            params.append(value)
-    for column, value in (("skills", filters.skill), ("tags", filters.tag)):
-        if value is not None:
-            clauses.append(
-                f"EXISTS (SELECT 1 FROM unnest(d.{column}) v WHERE lower(v) = lower(%s))"
-            )
-            params.append(value)
-    if filters.viewer_teams is not None:
-        clause, teams = visibility_clause(filters.viewer_teams)
-        clauses.append(clause)
-        params.extend(teams)
-    return (" AND ".join(clauses) or "TRUE"), params
+    """SQL (over alias `d` = kb_documents) for the filters, by the embedded store's rule
+    (`kb.store.filters_in`): values compared without regard to case."""
+    return filters_in(POSTGRES_FILTERS, filters)
 
 
 def visibility_clause(teams: tuple[str, ...]) -> tuple[str, list[Any]]:
     """`kb.types.visible_to` in PostgreSQL: unrestricted, or a team in common."""
     return "(cardinality(d.visibility) = 0 OR d.visibility && %s::text[])", [list(teams)]
+
+
+POSTGRES_FILTERS = FilterSql(
+    everything="TRUE",
+    equals="lower(d.{column}) = lower(%s)",
+    holds="EXISTS (SELECT 1 FROM unnest(d.{column}) v WHERE lower(v) = lower(%s))",
+    visible=visibility_clause,
+)
 
 
 class PgStore:
@@ -343,7 +316,7 @@ class PgStore:
                     ordinal,
                     chunk.heading,
                     chunk.body,
-                    _location_to_json(chunk.location),
+                    location_to_json(chunk.location),
                     text_hash(chunk.embedding_text),
                     np.asarray(vector, dtype=np.float32),
                     literal,

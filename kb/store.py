@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -114,7 +114,11 @@ def text_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def _doc_from_row(row: Sequence[Any]) -> DocumentInfo:
+def doc_from_row(
+    row: Sequence[Any], as_list: Callable[[Any], Sequence[str]] = json.loads
+) -> DocumentInfo:
+    """A document from the columns `_DOC_COLUMNS` lists (both backends select the same);
+    `as_list` reads a list column (JSON text in SQLite, an array in PostgreSQL)."""
     return DocumentInfo(
         doc_id=row[0],
         source=row[1],
@@ -123,19 +127,19 @@ def _doc_from_row(row: Sequence[Any]) -> DocumentInfo:
         team=row[4],
         course=row[5],
         module=row[6],
-        skills=tuple(json.loads(row[7])),
-        tags=tuple(json.loads(row[8])),
+        skills=tuple(as_list(row[7])),
+        tags=tuple(as_list(row[8])),
         author=row[9],
         date=row[10],
-        visibility=tuple(json.loads(row[11])),
+        visibility=tuple(as_list(row[11])),
         origin=row[12],
         content_hash=row[13],
-        n_chunks=row[14],
+        n_chunks=int(row[14]),
         root=row[15],
     )
 
 
-def _location_to_json(location: Location) -> str:
+def location_to_json(location: Location) -> str:
     return json.dumps(
         {"label": location.label, "anchor": location.anchor, "detail": location.detail},
         ensure_ascii=False,
@@ -149,28 +153,42 @@ def location_from_json(raw: str) -> Location:
     )
 
 
-def filter_clause(filters: SearchFilters | None) -> tuple[str, list[Any]]:
-    """SQL (over alias `d` = documents) for the filters; ('1', []) when there are none."""
+@dataclass(frozen=True)
+class FilterSql:
+    """How one SQL dialect writes the filters' three kinds of test, over alias `d`."""
+
+    everything: str  # the clause of no filter
+    equals: str  # a column equal to a value, case aside; {column}
+    holds: str  # a list column holding a value, case aside; {column}
+    visible: Callable[[tuple[str, ...]], tuple[str, list[Any]]]  # kb.types.visible_to
+
+
+def filters_in(sql: FilterSql, filters: SearchFilters | None) -> tuple[str, list[Any]]:
+    """The WHERE clause of the filters (and the viewer's visibility) with its parameters:
+    one rule for both backends, each in its own SQL."""
     if filters is None:
-        return "1", []
+        return sql.everything, []
     clauses: list[str] = []
     params: list[Any] = []
     for column in ("team", "course", "type", "module"):
         value = getattr(filters, column)
         if value is not None:
-            clauses.append(f"d.{column} = ? COLLATE NOCASE")
+            clauses.append(sql.equals.format(column=column))
             params.append(value)
     for column, value in (("skills", filters.skill), ("tags", filters.tag)):
         if value is not None:
-            clauses.append(
-                f"EXISTS (SELECT 1 FROM json_each(d.{column}) j WHERE j.value = ? COLLATE NOCASE)"
-            )
+            clauses.append(sql.holds.format(column=column))
             params.append(value)
     if filters.viewer_teams is not None:
-        clause, teams = visibility_clause(filters.viewer_teams)
+        clause, teams = sql.visible(filters.viewer_teams)
         clauses.append(clause)
         params.extend(teams)
-    return (" AND ".join(clauses) or "1"), params
+    return (" AND ".join(clauses) or sql.everything), params
+
+
+def filter_clause(filters: SearchFilters | None) -> tuple[str, list[Any]]:
+    """SQL (over alias `d` = documents) for the filters; ('1', []) when there are none."""
+    return filters_in(SQLITE_FILTERS, filters)
 
 
 def visibility_clause(teams: tuple[str, ...]) -> tuple[str, list[str]]:
@@ -181,6 +199,14 @@ def visibility_clause(teams: tuple[str, ...]) -> tuple[str, list[str]]:
         f"WHERE j.value IN ({marks})))",
         list(teams),
     )
+
+
+SQLITE_FILTERS = FilterSql(
+    everything="1",
+    equals="d.{column} = ? COLLATE NOCASE",
+    holds="EXISTS (SELECT 1 FROM json_each(d.{column}) j WHERE j.value = ? COLLATE NOCASE)",
+    visible=visibility_clause,
+)
 
 
 _VERSION_SQL = "SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'version'), 0)"
@@ -528,7 +554,7 @@ class Store:
                         ordinal,
                         chunk.heading,
                         chunk.body,
-                        _location_to_json(chunk.location),
+                        location_to_json(chunk.location),
                         text_hash(chunk.embedding_text),
                         np.asarray(vector, dtype=np.float32).tobytes(),
                     ),
@@ -563,7 +589,7 @@ class Store:
             row = self._db.execute(
                 f"SELECT {_DOC_COLUMNS} FROM documents d WHERE d.doc_id = ?", (doc_id,)
             ).fetchone()
-        return None if row is None else _doc_from_row(row)
+        return None if row is None else doc_from_row(row)
 
     def find_documents(self, ref: str) -> list[DocumentInfo]:
         """Documents matching an id, a source as shown in hits, or an origin path."""
@@ -573,7 +599,7 @@ class Store:
                 "OR d.origin = ? ORDER BY d.source",
                 (ref, ref, ref),
             ).fetchall()
-        return [_doc_from_row(row) for row in rows]
+        return [doc_from_row(row) for row in rows]
 
     def list_documents(self, filters: SearchFilters | None = None) -> list[DocumentInfo]:
         where, params = filter_clause(filters)
@@ -581,7 +607,7 @@ class Store:
             rows = self._db.execute(
                 f"SELECT {_DOC_COLUMNS} FROM documents d WHERE {where} ORDER BY d.source", params
             ).fetchall()
-        return [_doc_from_row(row) for row in rows]
+        return [doc_from_row(row) for row in rows]
 
     def origins_under(self, root: str) -> dict[str, str]:
         """origin -> doc_id for the documents ingested from folder `root`."""
@@ -688,7 +714,7 @@ class Store:
         result: dict[int, tuple[ChunkInfo, DocumentInfo]] = {}
         for row in rows:
             chunk = ChunkInfo(row[0], row[1], row[2], row[3], row[4], location_from_json(row[5]))
-            result[row[0]] = (chunk, _doc_from_row(row[6:]))
+            result[row[0]] = (chunk, doc_from_row(row[6:]))
         return result
 
     def iter_embeddings(self, batch: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]:
