@@ -12,6 +12,7 @@ letters, digits and punctuation are folded to their ASCII forms first (NFKC).
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
@@ -147,7 +148,19 @@ def document_frequencies(texts: Iterable[str]) -> Counter[str]:
 
 
 # -- words as the lexical indexes hold them (FTS5's `porter unicode61`; kb.pg_lexical) --------
-_PORTER = snowballstemmer.stemmer("porter")
+_THREAD = threading.local()
+
+
+def _porter() -> Any:
+    """This thread's Porter stemmer: a snowballstemmer object keeps the word it is working on
+    in itself, so threads sharing one garble each other's words (seen as IndexError under
+    load)."""
+    stemmer = getattr(_THREAD, "porter", None)
+    if stemmer is None:
+        stemmer = _THREAD.porter = snowballstemmer.stemmer("porter")
+    return stemmer
+
+
 # The words of the embedded index's tokenizer (FTS5 `unicode61`): runs of letters and digits,
 # so an identifier like lora_alpha is two words there (TOKEN keeps the underscore), and a Han
 # run, which `index_text` has already cut into words.
@@ -176,7 +189,7 @@ def index_stem(word: str) -> str:
         word = "".join(_without_diacritic(char) for char in word)
     if not word.isascii() or not PORTER_MIN_BYTES <= len(word) <= PORTER_MAX_BYTES:
         return word
-    return str(_PORTER.stemWord(word))
+    return str(_porter().stemWord(word))
 
 
 def index_words(text: str) -> list[str]:

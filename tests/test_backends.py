@@ -596,3 +596,22 @@ def test_a_database_indexed_by_earlier_rules_is_reindexed_when_opened(
         assert chunks == reopened.stats()["chunks"]
     finally:
         reopened.close()
+
+
+def test_words_are_stemmed_alike_by_many_threads_at_once() -> None:
+    """Requests stem query and snippet words on many threads: each must get its own words'
+    stems (a shared stemmer garbled them under load, answering 500)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kb.terms import index_stem
+
+    words = [
+        f"{stem}{suffix}{n}"
+        for n in range(400)
+        for stem in ("calibrat", "tun", "escalat")
+        for suffix in ("ion", "ing", "ed")
+    ]
+    alone = [index_stem.__wrapped__(w) for w in words]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for _ in range(3):
+            assert list(pool.map(index_stem.__wrapped__, words)) == alone
