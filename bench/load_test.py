@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import itertools
 import json
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,18 +103,20 @@ def build_upload(docs: int) -> tuple[list[tuple[str, tuple[str, bytes]]], set[st
     return parts, expected
 
 
-def prepare_home(home: Path) -> None:
+def prepare_home(home: Path, extra_env: Mapping[str, str] | None = None) -> None:
     """The sample corpus and catalogue, through the CLI (as the README's run command does)."""
     kb = [sys.executable, "-m", "api.cli", "--home", str(home)]
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **(extra_env or {})}
     subprocess.run([*kb, "ingest", str(SAMPLE)], check=True, env=env, capture_output=True)
     subprocess.run(
         [*kb, "catalog", "load", str(SAMPLE / "catalog")], check=True, env=env, capture_output=True
     )
 
 
-def start_server(home: Path, keys: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "KB_API_KEYS_FILE": str(keys)}
+def start_server(
+    home: Path, keys: Path, port: int, log: Path, extra_env: Mapping[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "KB_API_KEYS_FILE": str(keys), **(extra_env or {})}
     command = [sys.executable, "-m", "api.cli", "--home", str(home), "serve"]
     command += ["--host", HOST, "--port", str(port), "--log-level", "warning"]
     return subprocess.Popen(
@@ -135,7 +139,7 @@ def wait_healthy(base: str, server: subprocess.Popen[bytes], timeout: float = 12
 
 
 async def search_clients(
-    base: str,
+    base: str | Sequence[str],
     key: str,
     queries: list[str],
     clients: int,
@@ -143,8 +147,11 @@ async def search_clients(
     seconds: float,
     unique: bool,
 ) -> dict[str, Any]:
-    """`clients` workers searching back to back until `stop` is set or `seconds` pass."""
+    """`clients` workers searching back to back until `stop` is set or `seconds` pass; given
+    several base URLs (replicas), the workers are dealt among them in turn."""
+    bases = [base] if isinstance(base, str) else list(base)
     latencies: list[float] = []
+    served = [0] * len(bases)
     counter = itertools.count()
     errors = 0
     cycle = itertools.cycle(queries)
@@ -153,7 +160,7 @@ async def search_clients(
     started = time.perf_counter()
     deadline = started + seconds
 
-    async def worker(client: httpx.AsyncClient) -> None:
+    async def worker(client: httpx.AsyncClient, slot: int = 0) -> None:
         nonlocal errors
         while not stop.is_set() and time.perf_counter() < deadline:
             query = next(cycle)
@@ -167,18 +174,26 @@ async def search_clients(
                 ok = False
             if ok:
                 latencies.append(time.perf_counter() - t0)
+                served[slot] += 1
             else:
                 errors += 1
 
-    async with httpx.AsyncClient(
-        base_url=base, headers=headers, limits=limits, timeout=60
-    ) as client:
-        await asyncio.gather(*(worker(client) for _ in range(clients)))
+    async with contextlib.AsyncExitStack() as stack:
+        pool = [
+            await stack.enter_async_context(
+                httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60)
+            )
+            for url in bases
+        ]
+        slots = [n % len(pool) for n in range(clients)]
+        await asyncio.gather(*(worker(pool[slot], slot) for slot in slots))
     elapsed = time.perf_counter() - started
     result: dict[str, Any] = {"seconds": round(elapsed, 2), "errors": errors}
     if latencies:
         result.update(summary_ms(latencies))
         result["requests_per_s"] = round(len(latencies) / elapsed, 2)
+    if len(bases) > 1:
+        result["searches_by_replica"] = served
     return result
 
 
@@ -191,8 +206,10 @@ async def during_ingest(
     parts: list[tuple[str, tuple[str, bytes]]],
     max_seconds: float,
     unique: bool,
+    search_bases: Sequence[str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], float]:
-    """Upload, then search until the job finishes; the job's final record is returned."""
+    """Upload, then search until the job finishes; the job's final record is returned.
+    The searches go to `search_bases` when given (replicas), else to `base`."""
     headers = {"Authorization": f"Bearer {admin}"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=300) as client:
         t0 = time.perf_counter()
@@ -203,7 +220,9 @@ async def during_ingest(
         job_id = response.json()["job_id"]
         stop = asyncio.Event()
         searches = asyncio.create_task(
-            search_clients(base, employee, queries, clients, stop, max_seconds, unique)
+            search_clients(
+                search_bases or base, employee, queries, clients, stop, max_seconds, unique
+            )
         )
         deadline = time.perf_counter() + max_seconds
         job: dict[str, Any] = {}
