@@ -37,6 +37,7 @@ from kb.store import (
     FilterSql,
     doc_from_row,
     doc_id_for,
+    document_values,
     filters_in,
     location_from_json,
     location_to_json,
@@ -270,7 +271,6 @@ class PgStore:
         if len(vectors) != len(doc.chunks):
             raise ValueError("one vector per chunk is required")
         doc_id = doc_id_for(doc.origin)
-        meta = doc.meta
         now = datetime.now(UTC).isoformat(timespec="seconds")
         lexemes = [chunk_lexemes(chunk.heading, chunk.body) for chunk in doc.chunks]
         with self._write() as conn:
@@ -291,24 +291,7 @@ class PgStore:
                 "skills = excluded.skills, tags = excluded.tags, "
                 "visibility = excluded.visibility, content_hash = excluded.content_hash, "
                 "ingested_at = excluded.ingested_at",
-                (
-                    doc_id,
-                    doc.origin,
-                    doc.source,
-                    doc.root,
-                    doc.type,
-                    meta.title,
-                    meta.team,
-                    meta.course,
-                    meta.module,
-                    meta.author,
-                    meta.date,
-                    list(meta.skills),
-                    list(meta.tags),
-                    list(meta.visibility),
-                    doc.content_hash,
-                    now,
-                ),
+                document_values(doc, doc_id, now, as_list=list),
             )
             rows = [
                 (

@@ -139,6 +139,33 @@ def doc_from_row(
     )
 
 
+def document_values(
+    doc: DocumentInput, doc_id: str, now: str, as_list: Callable[[Sequence[str]], Any]
+) -> tuple[Any, ...]:
+    """A document's column values in the order both stores insert them (doc_id, origin,
+    source, root, type, title, team, course, module, author, date, skills, tags, visibility,
+    content_hash, ingested_at); `as_list` writes a list column (JSON text, or an array)."""
+    meta = doc.meta
+    return (
+        doc_id,
+        doc.origin,
+        doc.source,
+        doc.root,
+        doc.type,
+        meta.title,
+        meta.team,
+        meta.course,
+        meta.module,
+        meta.author,
+        meta.date,
+        as_list(meta.skills),
+        as_list(meta.tags),
+        as_list(meta.visibility),
+        doc.content_hash,
+        now,
+    )
+
+
 def location_to_json(location: Location) -> str:
     return json.dumps(
         {"label": location.label, "anchor": location.anchor, "detail": location.detail},
@@ -505,7 +532,6 @@ class Store:
         if len(vectors) != len(doc.chunks):
             raise ValueError("one vector per chunk is required")
         doc_id = doc_id_for(doc.origin)
-        meta = doc.meta
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._transaction():
             removed = self._chunk_ids_of(doc_id)
@@ -524,24 +550,7 @@ class Store:
                 "module=excluded.module, author=excluded.author, date=excluded.date, "
                 "skills=excluded.skills, tags=excluded.tags, visibility=excluded.visibility, "
                 "content_hash=excluded.content_hash, ingested_at=excluded.ingested_at",
-                (
-                    doc_id,
-                    doc.origin,
-                    doc.source,
-                    doc.root,
-                    doc.type,
-                    meta.title,
-                    meta.team,
-                    meta.course,
-                    meta.module,
-                    meta.author,
-                    meta.date,
-                    json.dumps(list(meta.skills)),
-                    json.dumps(list(meta.tags)),
-                    json.dumps(list(meta.visibility)),
-                    doc.content_hash,
-                    now,
-                ),
+                document_values(doc, doc_id, now, as_list=lambda v: json.dumps(list(v))),
             )
             added: list[int] = []
             indexed: list[tuple[int, str, str]] = []
