@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
+from kb import sqlite_files
 from kb.errors import KBError
 from kb.pg import is_database_url, redact
 from kb.types import Hit, SearchFilters
@@ -201,8 +202,8 @@ class SqliteSearchLog:
         self.path = path
         self._timeout = timeout
         path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
+        conn = sqlite_files.connect(path, timeout=timeout)
+        try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > _SCHEMA_VERSION:
                 raise KBError(
@@ -211,11 +212,11 @@ class SqliteSearchLog:
                 )
             conn.executescript(_SCHEMA)
             conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+        finally:
+            conn.close()
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
-        conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
-        return conn
+        return sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
 
     def write(self, events: Sequence[Event]) -> None:
         if not events:

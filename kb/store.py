@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from kb import sqlite_files
 from kb.errors import KBError, NotFoundError, StoreMismatchError
 from kb.lexical import Fts5Index
+from kb.sqlite_files import WRITE_WAIT_SECONDS
 from kb.types import ChunkInfo, DocumentInfo, DocumentInput, Location, SearchFilters
 
 if TYPE_CHECKING:
@@ -244,8 +246,6 @@ _LOG_FLOOR_SQL = (
 # The change log keeps this many versions; a process further behind re-reads the chunk map.
 LOG_KEEP_VERSIONS = 20_000
 LOG_PRUNE_EVERY = 1_000
-# How long a write waits for another process's write transaction before giving up.
-WRITE_WAIT_SECONDS = 60.0
 # Re-embedding (`kb reembed`): vectors staged for the target model and variant.
 _STAGING = "reembed_vectors"
 _TARGET_KEY = "reembed_target"
@@ -278,10 +278,7 @@ class ChunkChanges:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(
-        str(path), check_same_thread=False, isolation_level=None, timeout=WRITE_WAIT_SECONDS
-    )
-    db.execute("PRAGMA journal_mode=WAL")
+    db = sqlite_files.connect(path, check_same_thread=False)
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
     return db

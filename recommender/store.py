@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from kb import sqlite_files
 from recommender.catalog import CATALOG_FILES, STORED_KINDS, RawCatalog
 from recommender.events import EVENT_KINDS, Event
 
@@ -186,9 +187,7 @@ class CatalogStore:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._db = sqlite3.connect(path, isolation_level=None)  # explicit transactions only
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db = sqlite_files.connect(path)
         with self._transaction():  # one opener at a time: a second one finds it done
             self._db.execute(_SCHEMA[0])
             row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
