@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from ingest import IngestReport, Limits, ingest_paths
 from kb import KnowledgeBase
@@ -270,7 +270,43 @@ def job_view(job: Job, kb: KnowledgeBase, sees: Sees | None) -> dict[str, Any]:
     return view
 
 
-class JobManager:
+class JobQueue(Protocol):
+    """What the HTTP service needs of ingest jobs, wherever they are kept: `JobManager` (records
+    in the home folder, one worker thread in this process) and `ingest.pg_jobs.PgJobManager`
+    (a queue in PostgreSQL that any replica or `kb worker` runs)."""
+
+    def recover(self) -> int: ...
+    def start(self) -> None: ...
+    def stop(self, wait: float) -> bool: ...
+    def new_job_id(self) -> str: ...
+    def spool_for(self, job_id: str) -> Path: ...
+    def discard_spool(self, job_id: str) -> None: ...
+    def submit(self, job: Job) -> Job: ...
+    def get(self, job_id: str) -> Job | None: ...
+    def counts(self) -> dict[str, int]: ...
+
+
+class UploadSpool:
+    """Where uploaded files wait for their job: `<home>/uploads/<job id>/`, shared by both
+    job queues (PostgreSQL's moves the files into the database at `submit`)."""
+
+    def __init__(self, home: Path) -> None:
+        self.spool_dir = home / "uploads"
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+
+    def new_job_id(self) -> str:
+        return uuid.uuid4().hex
+
+    def spool_for(self, job_id: str) -> Path:
+        path = self.spool_dir / job_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def discard_spool(self, job_id: str) -> None:
+        shutil.rmtree(self.spool_dir / job_id, ignore_errors=True)
+
+
+class JobManager(UploadSpool):
     """Queue, worker thread and records of ingest jobs for one knowledge base."""
 
     def __init__(
@@ -281,9 +317,9 @@ class JobManager:
         chunk_tokens: int,
         ingest: Callable[..., IngestReport] = ingest_paths,
     ) -> None:
+        super().__init__(home)
         self.kb = kb
         self.jobs_dir = home / "jobs"
-        self.spool_dir = home / "uploads"
         self.limits = limits
         self.chunk_tokens = chunk_tokens
         self.ingest = ingest  # the pipeline entry point; tests wrap it to pause a job
@@ -292,7 +328,6 @@ class JobManager:
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
-        self.spool_dir.mkdir(parents=True, exist_ok=True)
 
     # -- life cycle -----------------------------------------------------------------------
     def recover(self) -> int:
@@ -337,17 +372,6 @@ class JobManager:
         return stopped
 
     # -- requests -------------------------------------------------------------------------
-    def new_job_id(self) -> str:
-        return uuid.uuid4().hex
-
-    def spool_for(self, job_id: str) -> Path:
-        path = self.spool_dir / job_id
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def discard_spool(self, job_id: str) -> None:
-        shutil.rmtree(self.spool_dir / job_id, ignore_errors=True)
-
     def submit(self, job: Job) -> Job:
         with self._lock:
             self._remember(job)

@@ -34,8 +34,8 @@ from ingest.jobs import (
     JOB_ID,
     Job,
     JobAbandoned,
-    JobManager,
     Upload,
+    UploadSpool,
     _now,
     run_job,
 )
@@ -110,8 +110,8 @@ def _safe_relative(name: str) -> bool:
     return bool(name) and not path.is_absolute() and ".." not in path.parts and "\\" not in name
 
 
-class PgJobManager(JobManager):
-    """`JobManager`'s interface over a job queue in PostgreSQL.
+class PgJobManager(UploadSpool):
+    """A `JobQueue` in PostgreSQL.
 
     Uploads are spooled under the home folder as with `JobManager` (`spool_for`,
     `discard_spool`), and move into the database at `submit`. `start` runs a worker thread
@@ -132,7 +132,12 @@ class PgJobManager(JobManager):
         lease_seconds: float = LEASE_SECONDS,
         poll_seconds: float = POLL_SECONDS,
     ) -> None:
-        super().__init__(kb, home, limits, chunk_tokens, ingest)
+        super().__init__(home)
+        self.kb = kb
+        self.limits = limits
+        self.chunk_tokens = chunk_tokens
+        self.ingest = ingest  # the pipeline entry point; tests wrap it to pause a job
+        self._thread: threading.Thread | None = None
         self.run_worker = run_worker
         self.lease_seconds = float(lease_seconds)
         self.poll_seconds = float(poll_seconds)

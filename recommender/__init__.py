@@ -9,6 +9,8 @@ in `<home>/catalog.sqlite`, or in PostgreSQL given a database URL (`pg_store.py`
 Training cycles: `cycles.py` (creating one, replaying their events), `cycle_import.py` (results
 from CSV), `cycle_report.py` (their effect), `cycle_export.py` (Markdown, HTML), `themes.py`
 (comments grouped by theme).
+The knowledge graph: `graph.py` (building it, views, the cache), `graph_questions.py` (paths,
+experts, bottlenecks, bridges).
 A new rule is a module of its own over `Catalog`, exported here.
 """
 

@@ -30,16 +30,13 @@ from recommender import (
 from recommender.graph import (
     GraphCache,
     KnowledgeGraph,
-    bottlenecks,
-    bridges,
-    experts,
     focus,
     graph_for,
     graphml,
-    learning_path,
     node_link,
     without_private_levels,
 )
+from recommender.graph_questions import bottlenecks, bridges, experts, learning_path
 
 # -- the worked example ---------------------------------------------------------------------------
 # Prerequisites: m-data -> m-opt1 -> m-opt2; m-data -> m-eval; m-fast -> m-serve.

@@ -15,7 +15,7 @@ import click
 import numpy as np
 
 from api.cli.common import CliContext, CliError, emit_json, to_json
-from api.cli.recommender import _session
+from api.cli.recommender import recommender_session
 from recommender import current_catalog
 from recommender.cycle_export import to_html, to_markdown
 from recommender.cycle_import import IMPORT_KINDS, ImportFile, ImportInvalidError, import_results
@@ -46,7 +46,7 @@ def cycle_group() -> None:
 @click.pass_context
 def list_cmd(ctx: click.Context, as_json: bool) -> None:
     """Every cycle, latest first, with its figure of merit once results are in."""
-    with _session(ctx) as (_, store):
+    with recommender_session(ctx) as (_, store):
         cycles = list_cycles(load_cycle_state(store))
     if as_json:
         emit_json({"cycles": cycles})
@@ -86,7 +86,7 @@ def import_cmd(
     all FILES are recorded together, in one transaction. A file imported before is skipped.
     """
     loaded = [ImportFile(path.name, path.read_bytes()) for path in files]
-    with _session(ctx) as (_, store):
+    with recommender_session(ctx) as (_, store):
         try:
             reports = import_results(store, current_catalog(store), cycle, loaded, kind)
         except ImportInvalidError as exc:
@@ -132,7 +132,7 @@ def report_cmd(
 ) -> None:
     """The effect of CYCLE: levels before and after per skill, weighted gain, the figure of
     merit beside earlier cycles, completion, attendance, pass rate, survey, follow-up."""
-    with _session(ctx) as (cli, store):
+    with recommender_session(ctx) as (cli, store):
         report = build_report(load_cycle_state(store), cycle, _LazyEncoder(cli))
     if as_json or fmt == "json":
         if output is None:

@@ -20,7 +20,6 @@ from recommender import RecommenderError, open_store
 
 if TYPE_CHECKING:
     from recommender.graph import KnowledgeGraph
-
 # recommender.graph (and networkx, ~0.3 s) is imported by the commands that use it, so that
 # every other `kb` command starts as fast as before.
 
@@ -133,7 +132,7 @@ def graph_group(
 def path_cmd(ctx: click.Context, person: str, skill: str, level: int | None, as_json: bool) -> None:
     """The modules that take PERSON to a level in SKILL in the fewest hours, prerequisites
     first."""
-    from recommender.graph import learning_path
+    from recommender.graph_questions import learning_path
 
     with _graph(ctx, (), documents=False) as (_, kg):
         result = learning_path(kg, person, skill, level)
@@ -164,7 +163,7 @@ def experts_cmd(
     text = " ".join(topic).strip()
     if not text:
         raise CliError("The topic is empty: give some words, e.g. kb graph experts drift alerts")
-    from recommender.graph import experts
+    from recommender.graph_questions import experts
 
     teams = tuple(dict.fromkeys(visible_to)) or None
     with _graph(ctx, visible_to) as (cli, kg):
@@ -198,7 +197,7 @@ def experts_cmd(
 @click.pass_context
 def bottlenecks_cmd(ctx: click.Context, min_modules: int, teach_level: int, as_json: bool) -> None:
     """Skills that many modules rely on but few people could teach, highest pressure first."""
-    from recommender.graph import bottlenecks
+    from recommender.graph_questions import bottlenecks
 
     with _graph(ctx, (), documents=False) as (_, kg):
         found = bottlenecks(kg, min_modules=min_modules, teach_level=teach_level)
@@ -218,7 +217,7 @@ def bridges_cmd(
     ctx: click.Context, direct: bool, visible_to: tuple[str, ...], as_json: bool
 ) -> None:
     """Documents that link courses of different teams: material worth sharing."""
-    from recommender.graph import bridges
+    from recommender.graph_questions import bridges
 
     with _graph(ctx, visible_to) as (_, kg):
         found = bridges(kg, by_skill=not direct)

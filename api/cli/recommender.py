@@ -57,7 +57,7 @@ class _LazyKnowledgeBase:
 
 
 @contextmanager
-def _session(ctx: click.Context) -> Iterator[tuple[CliContext, RecommenderStore]]:
+def recommender_session(ctx: click.Context) -> Iterator[tuple[CliContext, RecommenderStore]]:
     """The CLI context and the recommender store; recommender errors become CliErrors."""
     cli = ctx.find_object(CliContext)
     if cli is None:
@@ -102,7 +102,7 @@ def catalog_load(ctx: click.Context, directory: Path, as_json: bool) -> None:
 
     All faults are reported at once; a faulty catalogue loads nothing.
     """
-    with _session(ctx) as (_, store):
+    with recommender_session(ctx) as (_, store):
         try:
             report = load_catalog(store, directory)
         except CatalogInvalidError as exc:
@@ -131,7 +131,7 @@ def catalog_load(ctx: click.Context, directory: Path, as_json: bool) -> None:
 @click.pass_context
 def gaps_cmd(ctx: click.Context, employee: str, as_json: bool) -> None:
     """Skill gaps of EMPLOYEE, largest weighted gap first."""
-    with _session(ctx) as (_, store):
+    with recommender_session(ctx) as (_, store):
         report = employee_gaps(_catalog(store), employee)
     if as_json:
         emit_json(report)
@@ -151,7 +151,7 @@ def gaps_cmd(ctx: click.Context, employee: str, as_json: bool) -> None:
 @click.pass_context
 def next_cmd(ctx: click.Context, employee: str, as_json: bool) -> None:
     """The next module EMPLOYEE should take, and why."""
-    with _session(ctx) as (_, store):
+    with recommender_session(ctx) as (_, store):
         result = next_module(_catalog(store), employee)
     if as_json:
         emit_json(result.to_dict())
@@ -180,7 +180,7 @@ def next_cmd(ctx: click.Context, employee: str, as_json: bool) -> None:
 @click.pass_context
 def recommend_cmd(ctx: click.Context, employee: str, k: int, as_json: bool) -> None:
     """Modules, materials and colleagues to ask, for EMPLOYEE's largest gaps."""
-    with _session(ctx) as (cli, store):
+    with recommender_session(ctx) as (cli, store):
         catalog = _catalog(store)
         catalog.employee(employee)  # unknown employee: fail before loading any model
         result = recommend(catalog, employee, _LazyKnowledgeBase(cli), k=k)
@@ -216,7 +216,7 @@ def recommend_cmd(ctx: click.Context, employee: str, k: int, as_json: bool) -> N
 @click.pass_context
 def plan_cmd(ctx: click.Context, employee: str, hours: float, method: str, as_json: bool) -> None:
     """The modules within --hours that close the most weighted gap, in order."""
-    with _session(ctx) as (_, store):
+    with recommender_session(ctx) as (_, store):
         catalog = _catalog(store)
         plan = (plan_modules if method == "exact" else greedy_plan)(catalog, employee, hours)
     if as_json:
@@ -236,7 +236,7 @@ def plan_cmd(ctx: click.Context, employee: str, hours: float, method: str, as_js
 @click.pass_context
 def team_cmd(ctx: click.Context, team: str, as_json: bool) -> None:
     """TEAM's aggregated gaps and the training that would close the most of them."""
-    with _session(ctx) as (_, store):
+    with recommender_session(ctx) as (_, store):
         report = team_report(_catalog(store), team)
     if as_json:
         emit_json(report.to_dict())
@@ -264,7 +264,7 @@ def complete_cmd(
     ctx: click.Context, employee: str, module: str, score: float, as_json: bool
 ) -> None:
     """Record that EMPLOYEE completed MODULE; raises their levels in its skills."""
-    with _session(ctx) as (_, store):
+    with recommender_session(ctx) as (_, store):
         result = record_completion(store, _catalog(store), employee, module, score)
     if as_json:
         emit_json(result.to_dict())
@@ -281,7 +281,7 @@ def complete_cmd(
 @click.pass_context
 def rate_cmd(ctx: click.Context, employee: str, doc_id: str, rating: int, as_json: bool) -> None:
     """Record EMPLOYEE's RATING (1..5) of document DOC_ID; it shapes later material ranking."""
-    with _session(ctx) as (cli, store):
+    with recommender_session(ctx) as (cli, store):
         result = record_rating(
             store, _catalog(store), employee, doc_id, rating, _LazyKnowledgeBase(cli)
         )

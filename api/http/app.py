@@ -29,7 +29,7 @@ from api.http.routes import ingest, kb, recommender, system
 from api.settings import Settings
 from api.web import mount_web
 from ingest import Limits
-from ingest.jobs import JobManager
+from ingest.jobs import JobManager, JobQueue
 from ingest.uploads import MB
 from kb import Embedder, open_knowledge_base
 from kb.bilingual import warm as warm_glossary
@@ -189,7 +189,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         if settings.database_url:  # jobs in the database: any replica or `kb worker` runs them
             from ingest.pg_jobs import PgJobManager
 
-            jobs: JobManager = PgJobManager(
+            jobs: JobQueue = PgJobManager(
                 knowledge_base,
                 settings.home,
                 limits,

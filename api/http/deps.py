@@ -18,7 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.http.auth import ADMIN, KeyRing, Principal
 from api.http.errors import ApiError
 from api.settings import Settings
-from ingest.jobs import JobManager
+from ingest.jobs import JobQueue
 from kb import DocumentInfo, Hit, KnowledgeBase, SearchFilters
 from recommender import Catalog, NoCatalogError, RecommenderStore, current_catalog, open_store
 
@@ -59,7 +59,7 @@ class Services:
     settings: Settings
     kb: KnowledgeBase
     catalogs: Catalogs
-    jobs: JobManager
+    jobs: JobQueue
     keyring: KeyRing | None  # None: authentication disabled (development only)
 
 
@@ -124,7 +124,7 @@ def get_catalogs(services: ServicesDep) -> Catalogs:
     return services.catalogs
 
 
-def get_jobs(services: ServicesDep) -> JobManager:
+def get_jobs(services: ServicesDep) -> JobQueue:
     return services.jobs
 
 
@@ -204,7 +204,7 @@ def get_viewer(caller: Caller, catalogs: Annotated[Catalogs, Depends(get_catalog
 
 KB = Annotated[KnowledgeBase, Depends(get_kb)]
 CatalogsDep = Annotated[Catalogs, Depends(get_catalogs)]
-Jobs = Annotated[JobManager, Depends(get_jobs)]
+Jobs = Annotated[JobQueue, Depends(get_jobs)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Organiser = Annotated[Principal, Depends(require_organiser)]
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]

@@ -24,21 +24,23 @@ from api.http.routes import errors
 from api.http.schemas import K_MAX
 from kb import EmptyStoreError, KnowledgeBase
 from recommender.graph import (
+    GraphCache,
+    KnowledgeGraph,
+    NodeKind,
+    focus,
+    graphml,
+    node_link,
+    without_private_levels,
+)
+from recommender.graph_questions import (
     Bottleneck,
     Bridge,
     ExpertsAnswer,
-    GraphCache,
-    KnowledgeGraph,
     LearningPath,
-    NodeKind,
     bottlenecks,
     bridges,
     experts,
-    focus,
-    graphml,
     learning_path,
-    node_link,
-    without_private_levels,
 )
 
 router = APIRouter(tags=["knowledge graph"])
