@@ -26,6 +26,7 @@ from kb.errors import NotFoundError
 from kb.pg import Migration, open_pool, redact, require_schema, upgrade
 from kb.pg_lexical import (
     BM25_SQL,
+    POSTINGS_FROM_TSV_SQL,
     bm25_parameters,
     chunk_lexemes,
     lexical_format,
@@ -92,6 +93,21 @@ CREATE TABLE kb_term_df (term TEXT PRIMARY KEY, df BIGINT NOT NULL);
 CREATE TABLE kb_counts (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
 INSERT INTO kb_counts (name, value) VALUES ('chunks', 0), ('words', 0);
 """,
+    ),
+    # Postings: BM25 reads the query's words' rows instead of each matching chunk's tsvector.
+    Migration(
+        2,
+        """
+CREATE TABLE kb_postings (
+    lexeme TEXT NOT NULL,
+    chunk_id BIGINT NOT NULL,
+    tf INTEGER NOT NULL,
+    n_words INTEGER NOT NULL,
+    PRIMARY KEY (lexeme, chunk_id)
+);
+"""
+        + POSTINGS_FROM_TSV_SQL
+        + ";",
     ),
 ]
 
@@ -186,7 +202,7 @@ class PgStore:
                 while batch := stored.fetchmany(2000):
                     updates = []
                     for chunk_id, heading, body in batch:
-                        literal, stems, n_words = chunk_lexemes(heading, body)
+                        literal, stems, n_words, _ = chunk_lexemes(heading, body)
                         terms.update(stems)
                         chunks += 1
                         words += n_words
@@ -197,6 +213,8 @@ class PgStore:
                             "WHERE chunk_id = %s",
                             updates,
                         )
+            conn.execute("DELETE FROM kb_postings")
+            conn.execute(POSTINGS_FROM_TSV_SQL)
             conn.execute("DELETE FROM kb_term_df")
             with conn.cursor() as cursor:
                 cursor.executemany(
@@ -302,10 +320,10 @@ class PgStore:
                     location_to_json(chunk.location),
                     text_hash(chunk.embedding_text),
                     np.asarray(vector, dtype=np.float32),
-                    literal,
-                    n_words,
+                    chunk_words.literal,
+                    chunk_words.n_words,
                 )
-                for ordinal, (chunk, vector, (literal, _, n_words)) in enumerate(
+                for ordinal, (chunk, vector, chunk_words) in enumerate(
                     zip(doc.chunks, vectors, lexemes, strict=True)
                 )
             ]
@@ -316,17 +334,39 @@ class PgStore:
                     "VALUES (%s,%s,%s,%s,%s,%s,%s,%s::tsvector,%s)",
                     rows,
                 )
+            postings = [
+                (ordinal, lexeme, tf)
+                for ordinal, words in enumerate(lexemes)
+                for lexeme, tf in words.frequencies.items()
+            ]
+            conn.execute(
+                "INSERT INTO kb_postings (lexeme, chunk_id, tf, n_words) "
+                "SELECT u.lexeme, c.chunk_id, u.tf, c.n_words "
+                "FROM unnest(%s::int[], %s::text[], %s::int[]) AS u (ordinal, lexeme, tf) "
+                "JOIN kb_chunks c ON c.doc_id = %s AND c.ordinal = u.ordinal",
+                (
+                    [ordinal for ordinal, _, _ in postings],
+                    [lexeme for _, lexeme, _ in postings],
+                    [tf for _, _, tf in postings],
+                    doc_id,
+                ),
+            )
             delta: Counter[str] = Counter()
-            for _, stems, _ in lexemes:
-                delta.update(stems)
+            for chunk_words in lexemes:
+                delta.update(chunk_words.stems)
             delta.subtract(old)
-            words = sum(n_words for _, _, n_words in lexemes)
+            words = sum(chunk_words.n_words for chunk_words in lexemes)
             self._count(conn, delta, len(doc.chunks) - old.chunks, words - old.words)
         return doc_id, ("updated" if existed else "added")
 
     def _remove_chunks(self, conn: psycopg.Connection, doc_id: str) -> _Removed:
         """Inside a write: delete a document's chunks; what they counted in the term counts."""
         removed = _Removed()
+        conn.execute(
+            "DELETE FROM kb_postings p USING kb_chunks c, unnest(c.tsv) u "
+            "WHERE c.doc_id = %s AND p.chunk_id = c.chunk_id AND p.lexeme = u.lexeme",
+            (doc_id,),
+        )
         for lexemes, n_words in conn.execute(
             "DELETE FROM kb_chunks WHERE doc_id = %s RETURNING tsvector_to_array(tsv), n_words",
             (doc_id,),
@@ -535,7 +575,12 @@ class PgStore:
         if not phrases:
             return []
         where, filter_params = filter_clause(filters)
-        join = "" if where == "TRUE" else "JOIN kb_documents d ON d.doc_id = c.doc_id"
+        join = (
+            ""
+            if where == "TRUE"
+            else "JOIN kb_chunks c ON c.chunk_id = m.chunk_id "
+            "JOIN kb_documents d ON d.doc_id = c.doc_id"
+        )
         with self._read() as conn:
             single = [phrase[0] for phrase in phrases if len(phrase) == 1]
             df = {

@@ -61,3 +61,20 @@ def fresh_database(server_url: str) -> str:
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')  # a generated identifier, not user input
     return database_in(server_url, name)
+
+
+def postings_in_step(url: str) -> None:
+    """The postings (kb_postings) hold exactly each stored chunk's stems with their frequency
+    and the chunk's length, as `kb.pg_lexical.chunk_lexemes` makes them from its text."""
+    import psycopg
+
+    from kb.pg_lexical import chunk_lexemes
+
+    with psycopg.connect(url) as conn:
+        stored = set(conn.execute("SELECT lexeme, chunk_id, tf, n_words FROM kb_postings"))
+        chunks = conn.execute("SELECT chunk_id, heading, body FROM kb_chunks").fetchall()
+    expected = set()
+    for chunk_id, heading, body in chunks:
+        words = chunk_lexemes(heading, body)
+        expected |= {(lex, chunk_id, tf, words.n_words) for lex, tf in words.frequencies.items()}
+    assert stored == expected, (len(stored - expected), len(expected - stored))

@@ -50,7 +50,7 @@ from tests.backend_corpus import (
 )
 from tests.fakes import HashingEmbedder
 from tests.helpers import markdown_doc, write
-from tests.pg_helpers import fresh_database
+from tests.pg_helpers import fresh_database, postings_in_step
 
 EVERYONE = set(FILES)
 
@@ -491,6 +491,8 @@ def test_term_counts_follow_updates_and_deletes(
     stocked.delete(stocked.find_documents("search.ipynb")[0].doc_id)
     df, chunks = stored_term_counts(stocked, backend_url)
     assert df == recounted_term_counts(stocked)
+    if backend_url is not None:
+        postings_in_step(backend_url)
     assert all(n > 0 for n in df.values())
     assert chunks == sum(d.n_chunks for d in stocked.list_documents())
 

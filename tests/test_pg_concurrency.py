@@ -35,6 +35,7 @@ from tests.api_helpers import auth, write_keys
 from tests.backend_corpus import documents_of, sources
 from tests.fakes import HashingEmbedder
 from tests.helpers import markdown_doc, write
+from tests.pg_helpers import postings_in_step
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = 24
@@ -113,6 +114,7 @@ def check_database(url: str, base: KnowledgeBase, expected: KnowledgeBase) -> No
         for chunk in base.get_chunks(doc.doc_id):
             recount.update(chunk_lexemes(chunk.heading, chunk.body)[1])
     assert stored == dict(recount)
+    postings_in_step(url)
     # Every chunk is found by dense search for its own vector (HNSW after concurrent inserts).
     ids = [c.chunk_id for d in base.list_documents() for c in base.get_chunks(d.doc_id)]
     found_ids, vectors = base.store.vectors_of(ids)
@@ -266,6 +268,7 @@ def test_writers_of_one_document_are_serialised(replicas: Opener, database_url: 
     for chunk in chunks:
         recount.update(chunk_lexemes(chunk.heading, chunk.body)[1])
     assert stored == dict(recount) and count == (v + 1,)
+    postings_in_step(database_url)  # the replaced versions' postings are gone too
     for base in bases:  # and every replica finds that version, and only it
         assert sources(base.search(f"version{v}", mode="lexical")) == ["shared.md"]
         others = [f"version{w}" for w in range(len(bases)) if w != v]
