@@ -12,6 +12,7 @@ and team visibility are SQL clauses applied before the cut.
 from __future__ import annotations
 
 import json
+import math
 import threading
 import uuid
 from collections import Counter
@@ -120,6 +121,7 @@ LEXICAL_FORMAT_KEY = "lexical_format"  # kb_meta: the rules the stored lexemes w
 # HNSW visits this many candidates per query at least (pgvector's default is 40).
 EF_SEARCH_MIN = 100
 EF_SEARCH_MAX = 1000  # pgvector's limit
+FILTER_SHARES_KEPT = 256  # filters whose share of the chunks is remembered
 
 
 def _doc_from_row(row: Sequence[Any]) -> DocumentInfo:
@@ -171,6 +173,7 @@ class PgStore:
             raise
         self.store_id = self.get_meta("store_id") or ""
         self._lock = threading.Lock()
+        self._filter_shares: dict[tuple[str, str, int], float] = {}  # see _filter_share
         try:
             self._ensure_lexical_format()
         except BaseException:
@@ -544,24 +547,55 @@ class PgStore:
     def nearest(
         self, vector: np.ndarray, limit: int, filters: SearchFilters | None
     ) -> list[tuple[int, float]]:
-        """(chunk_id, cosine) by the HNSW index, filters applied before the cut: candidates
-        the index visits are filtered, and when too few pass (a narrow filter) the filtered
-        chunks are searched exactly instead."""
+        """(chunk_id, cosine) by the HNSW index, filters applied before the cut. HNSW hands
+        over `hnsw.ef_search` candidates and the filter keeps its share of them, so a filter
+        keeping a quarter of the chunks gets four times the candidates; when even the most
+        (EF_SEARCH_MAX) would leave too few, or fewer than `limit` pass, the filtered chunks
+        are searched exactly instead."""
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         where, params = filter_clause(None if filters is None or filters.is_empty() else filters)
         join = "" if where == "TRUE" else "JOIN kb_documents d ON d.doc_id = c.doc_id"
-        ef = max(EF_SEARCH_MIN, min(EF_SEARCH_MAX, 4 * limit if join else 2 * limit))
         sql = (
             f"SELECT c.chunk_id, 1 - (c.embedding <=> %s) FROM kb_chunks c {join} "
             f"WHERE {where} ORDER BY c.embedding <=> %s LIMIT %s"
         )
         with self._write() as conn:  # a transaction, for SET LOCAL
-            conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef)}")
-            rows = conn.execute(sql, [query, *params, query, limit]).fetchall()
+            wanted = 2 * limit
+            if join:
+                share = self._filter_share(conn, join, where, params)
+                wanted = math.ceil(2 * limit / share) if share > 0 else EF_SEARCH_MAX + 1
+            rows: list[Any] = []
+            if wanted <= EF_SEARCH_MAX:
+                ef = max(EF_SEARCH_MIN, wanted)
+                conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef)}")
+                rows = conn.execute(sql, [query, *params, query, limit]).fetchall()
             if join and len(rows) < limit:
                 conn.execute("SET LOCAL enable_indexscan = off")  # exact, over the filtered
                 rows = conn.execute(sql, [query, *params, query, limit]).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    def _filter_share(
+        self, conn: psycopg.Connection, join: str, where: str, params: Sequence[Any]
+    ) -> float:
+        """The share of chunks a filter keeps, counted once per store version (a team's or a
+        course's share changes only with writes)."""
+        version = conn.execute("SELECT last_value FROM kb_version").fetchone()
+        key = (where, repr(params), int(version[0]) if version else 0)
+        with self._lock:
+            share = self._filter_shares.get(key)
+        if share is None:
+            row = conn.execute(
+                f"SELECT (SELECT COUNT(*) FROM kb_chunks c {join} WHERE {where}), "
+                "(SELECT COUNT(*) FROM kb_chunks)",
+                list(params),
+            ).fetchone()
+            kept, total = (int(row[0]), int(row[1])) if row else (0, 0)
+            share = kept / total if total else 0.0
+            with self._lock:
+                if len(self._filter_shares) >= FILTER_SHARES_KEPT:
+                    self._filter_shares.clear()
+                self._filter_shares[key] = share
+        return share
 
     def lexical_search(
         self,
