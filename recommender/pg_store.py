@@ -10,15 +10,18 @@ or event writers. psycopg is needed only here, through `kb.pg`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from kb.pg import (
     DatabaseError,
     Migration,
     connect,
     is_database_url,
+    open_pool,
     redact,
     require_schema,
     schema_version,
@@ -80,6 +83,10 @@ UPDATE rec_meta SET value = '2' WHERE key = 'schema_version';
     ),
 )
 
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg_pool import ConnectionPool
+
 LATEST = max(m.version for m in MIGRATIONS)
 
 
@@ -98,6 +105,7 @@ class PgCatalogStore:
                 "postgresql://user:password@host:port/database (KB_DATABASE_URL)."
             )
         self._db = connect(database_url)
+        self._owns_connection = True
         try:
             if schema_version(self._db, PART) != LATEST:  # usually: already done
                 upgrade(self._db, PART, MIGRATIONS)
@@ -109,6 +117,14 @@ class PgCatalogStore:
     @classmethod
     def open(cls, database_url: str) -> PgCatalogStore:
         return cls(database_url)
+
+    @classmethod
+    def on_lent_connection(cls, conn: psycopg.Connection, where: str) -> PgCatalogStore:
+        """A store over a connection lent by `PgCatalogPool` (schema already checked), which
+        `close` gives back rather than closes."""
+        store = cls.__new__(cls)
+        store._where, store._db, store._owns_connection = where, conn, False
+        return store
 
     def __repr__(self) -> str:
         return f"PgCatalogStore({self._where!r})"
@@ -180,7 +196,8 @@ class PgCatalogStore:
         return [event_from_row(row) for row in rows]
 
     def close(self) -> None:
-        self._db.close()
+        if self._owns_connection:
+            self._db.close()
 
     def __enter__(self) -> PgCatalogStore:
         return self
@@ -192,3 +209,22 @@ class PgCatalogStore:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+class PgCatalogPool:
+    """Stores for a server that opens one per request: the schema is checked once, by the
+    first store, then each `session` borrows a pooled connection instead of opening one
+    (about 7 ms each)."""
+
+    def __init__(self, database_url: str, *, max_size: int = 4) -> None:
+        PgCatalogStore(database_url).close()  # migrations applied, a newer schema refused
+        self._where = redact(database_url)
+        self._pool: ConnectionPool = open_pool(database_url, max_size=max_size)
+
+    @contextmanager
+    def session(self) -> Iterator[PgCatalogStore]:
+        with self._pool.connection() as conn:
+            yield PgCatalogStore.on_lent_connection(conn, self._where)
+
+    def close(self) -> None:
+        self._pool.close()

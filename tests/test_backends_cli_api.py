@@ -248,6 +248,8 @@ def api_session(tmp_path: Path, url: str | None) -> Record:
         job = ingest(client, FILES)
         record.append((("POST", "/ingest"), job["state"], normalised(job.get("summary"))))
         load_sample_catalog(client)
+        for path in ("gaps", "next-module", "recommendations"):  # the recommender's store too
+            assert call("GET", f"/employees/liam-chen/{path}", "liam")["employee"] == "liam-chen"
         for who in ("admin", "liam", "organiser"):
             call("GET", "/search", who, q="tuning playbook thresholds", k=10)
             call("GET", "/documents", who)

@@ -208,6 +208,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         finally:
             app.state.search_recorder.close()  # writes what is queued, then stops its thread
             stopped = jobs.stop(settings.shutdown_wait_seconds)
+            catalogs.close()
             if stopped:
                 knowledge_base.close()
             else:  # the worker still writes: leave the store to the process exit

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -22,26 +22,42 @@ from ingest.jobs import JobQueue
 from kb import DocumentInfo, Hit, KnowledgeBase, SearchFilters
 from recommender import Catalog, NoCatalogError, RecommenderStore, current_catalog, open_store
 
+if TYPE_CHECKING:
+    from recommender.pg_store import PgCatalogPool
+
 
 class Catalogs:
     """The recommender's store, opened for each use and closed in the same thread.
 
     Its SQLite connection may only be used by the thread that opened it, and requests run
     on a pool of threads; opening costs about a millisecond. Concurrent writers are
-    serialised by SQLite itself (the store's transactions are BEGIN IMMEDIATE).
+    serialised by SQLite itself (the store's transactions are BEGIN IMMEDIATE). On
+    PostgreSQL each use borrows a connection from a small pool instead (`PgCatalogPool`).
     """
 
     def __init__(self, home: Path, database_url: str | None = None) -> None:
         self.home = home
-        self._database_url = database_url
+        self._pool: PgCatalogPool | None = None
+        if database_url:
+            from recommender.pg_store import PgCatalogPool
+
+            self._pool = PgCatalogPool(database_url)
 
     @contextmanager
     def session(self) -> Iterator[RecommenderStore]:
-        store = open_store(self.home, self._database_url)
+        if self._pool is not None:
+            with self._pool.session() as pooled:
+                yield pooled
+            return
+        store = open_store(self.home)
         try:
             yield store
         finally:
             store.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
 
     def current(self) -> Catalog:
         with self.session() as store:
