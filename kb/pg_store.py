@@ -547,36 +547,48 @@ class PgStore:
     def nearest(
         self, vector: np.ndarray, limit: int, filters: SearchFilters | None
     ) -> list[tuple[int, float]]:
-        """(chunk_id, cosine) by the HNSW index, filters applied before the cut. HNSW hands
-        over `hnsw.ef_search` candidates and the filter keeps its share of them, so a filter
-        keeping a quarter of the chunks gets four times the candidates; when even the most
-        (EF_SEARCH_MAX) would leave too few, or fewer than `limit` pass, the filtered chunks
-        are searched exactly instead."""
+        """(chunk_id, cosine) by the HNSW index, filters applied before the cut. A filtered
+        search takes HNSW's nearest candidates in proportion to the filter's share of the
+        chunks (a team holding a quarter of them: 4x as many) and filters those; when even
+        the most (EF_SEARCH_MAX) would leave too few, or fewer than `limit` pass, the
+        filtered chunks are searched exactly instead. (Left to itself, the planner scans the
+        filtered chunks exactly whenever a filter joins the documents.)"""
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         where, params = filter_clause(None if filters is None or filters.is_empty() else filters)
-        join = "" if where == "TRUE" else "JOIN kb_documents d ON d.doc_id = c.doc_id"
-        sql = (
-            f"SELECT c.chunk_id, 1 - (c.embedding <=> %s) FROM kb_chunks c {join} "
-            f"WHERE {where} ORDER BY c.embedding <=> %s LIMIT %s"
-        )
         with self._write() as conn:  # a transaction, for SET LOCAL
-            wanted = 2 * limit
-            if join:
-                share = self._filter_share(conn, join, where, params)
-                wanted = math.ceil(2 * limit / share) if share > 0 else EF_SEARCH_MAX + 1
-            rows: list[Any] = []
+            if where == "TRUE":
+                conn.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH_MIN, 2 * limit)}")
+                rows = conn.execute(
+                    "SELECT chunk_id, 1 - (embedding <=> %s) FROM kb_chunks "
+                    "ORDER BY embedding <=> %s LIMIT %s",
+                    [query, query, limit],
+                ).fetchall()
+                return [(int(r[0]), float(r[1])) for r in rows]
+            share = self._filter_share(conn, where, params)
+            wanted = math.ceil(2 * limit / share) if share > 0 else EF_SEARCH_MAX + 1
+            rows = []
             if wanted <= EF_SEARCH_MAX:
-                ef = max(EF_SEARCH_MIN, wanted)
-                conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef)}")
-                rows = conn.execute(sql, [query, *params, query, limit]).fetchall()
-            if join and len(rows) < limit:
-                conn.execute("SET LOCAL enable_indexscan = off")  # exact, over the filtered
-                rows = conn.execute(sql, [query, *params, query, limit]).fetchall()
+                candidates = max(EF_SEARCH_MIN, wanted)
+                conn.execute(f"SET LOCAL hnsw.ef_search = {candidates}")
+                rows = conn.execute(
+                    "SELECT c.chunk_id, 1 - c.distance FROM ("
+                    "SELECT chunk_id, doc_id, embedding <=> %s AS distance FROM kb_chunks "
+                    "ORDER BY embedding <=> %s LIMIT %s) c "
+                    f"JOIN kb_documents d ON d.doc_id = c.doc_id WHERE {where} "
+                    "ORDER BY c.distance, c.chunk_id LIMIT %s",
+                    [query, query, candidates, *params, limit],
+                ).fetchall()
+            if len(rows) < limit:  # exact, over the filtered chunks
+                conn.execute("SET LOCAL enable_indexscan = off")
+                rows = conn.execute(
+                    "SELECT c.chunk_id, 1 - (c.embedding <=> %s) FROM kb_chunks c "
+                    f"JOIN kb_documents d ON d.doc_id = c.doc_id WHERE {where} "
+                    "ORDER BY c.embedding <=> %s LIMIT %s",
+                    [query, *params, query, limit],
+                ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]
 
-    def _filter_share(
-        self, conn: psycopg.Connection, join: str, where: str, params: Sequence[Any]
-    ) -> float:
+    def _filter_share(self, conn: psycopg.Connection, where: str, params: Sequence[Any]) -> float:
         """The share of chunks a filter keeps, counted once per store version (a team's or a
         course's share changes only with writes)."""
         version = conn.execute("SELECT last_value FROM kb_version").fetchone()
@@ -585,7 +597,8 @@ class PgStore:
             share = self._filter_shares.get(key)
         if share is None:
             row = conn.execute(
-                f"SELECT (SELECT COUNT(*) FROM kb_chunks c {join} WHERE {where}), "
+                "SELECT (SELECT COUNT(*) FROM kb_chunks c "
+                f"JOIN kb_documents d ON d.doc_id = c.doc_id WHERE {where}), "
                 "(SELECT COUNT(*) FROM kb_chunks)",
                 list(params),
             ).fetchone()
