@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Literal
 
 import networkx as nx
 
@@ -25,9 +25,10 @@ from recommender.graph import (
     node_id,
     node_key,
 )
+from recommender.materials import TopicSearch
 
 if TYPE_CHECKING:
-    from kb import Hit, SearchFilters
+    pass
 
 TEACH_LEVEL = 4  # a person at this level or above could teach the skill
 AUTHOR_SCORE = 1.0  # an expert's score for writing a hit (one hop from it) ...
@@ -222,18 +223,6 @@ def _highest(graph: nx.DiGraph, skill_node: str) -> int:
 
 
 # -- question 2: experts and authors nearest a topic -------------------------------------------
-class TopicSearch(Protocol):
-    """The knowledge base's search (or a `VisibleSource` that limits it to a viewer)."""
-
-    def search(
-        self,
-        query: str,
-        k: int = 10,
-        filters: SearchFilters | None = None,
-        mode: str = "hybrid",
-    ) -> list[Hit]: ...
-
-
 @dataclass(frozen=True)
 class SkillLevel:
     skill: str

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from kb import DocumentInfo, Hit, SearchFilters
 
 
-class MaterialSource(Protocol):
-    """What the recommender needs from the knowledge base; `kb.KnowledgeBase` satisfies it."""
+class TopicSearch(Protocol):
+    """The knowledge base's search (or a `VisibleSource` that limits it to a viewer)."""
 
     def search(
         self,
@@ -32,6 +32,10 @@ class MaterialSource(Protocol):
         filters: SearchFilters | None = None,
         mode: str = "hybrid",
     ) -> list[Hit]: ...
+
+
+class MaterialSource(TopicSearch, Protocol):
+    """What the recommender needs from the knowledge base; `kb.KnowledgeBase` satisfies it."""
 
     def get_document(self, doc_id: str) -> DocumentInfo | None: ...
 
