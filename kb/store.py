@@ -230,10 +230,22 @@ def visibility_clause(teams: tuple[str, ...]) -> tuple[str, list[str]]:
     )
 
 
+# Filter values are compared without regard to case in every script (SQLite's own NOCASE
+# folds only A-Z; PostgreSQL's lower() folds Équipe as équipe): KB_NOCASE, registered on each
+# connection, compares the values' lower case as Python gives it.
+NOCASE_COLLATION = "KB_NOCASE"
+
+
+def _compare_nocase(left: str, right: str) -> int:
+    a, b = left.lower(), right.lower()
+    return (a > b) - (a < b)
+
+
 SQLITE_FILTERS = FilterSql(
     everything="1",
-    equals="d.{column} = ? COLLATE NOCASE",
-    holds="EXISTS (SELECT 1 FROM json_each(d.{column}) j WHERE j.value = ? COLLATE NOCASE)",
+    equals=f"d.{{column}} = ? COLLATE {NOCASE_COLLATION}",
+    holds="EXISTS (SELECT 1 FROM json_each(d.{column}) j "
+    f"WHERE j.value = ? COLLATE {NOCASE_COLLATION})",
     visible=visibility_clause,
 )
 
@@ -279,6 +291,7 @@ class ChunkChanges:
 
 def _connect(path: Path) -> sqlite3.Connection:
     db = sqlite_files.connect(path, check_same_thread=False)
+    db.create_collation(NOCASE_COLLATION, _compare_nocase)
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
     return db

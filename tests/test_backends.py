@@ -216,6 +216,29 @@ def test_every_filter_selects_the_same_documents_in_listings_and_searches(
             assert found == expected, mode
 
 
+def test_filters_ignore_case_in_every_script(kb_on: KnowledgeBase, tmp_path: Path) -> None:
+    """Équipe and ÉQUIPE are one team on both backends (SQLite's NOCASE folds only A-Z)."""
+    folder = tmp_path / "corpus"
+    write(
+        folder / "equipe.md",
+        "---\nteam: Équipe-IA\ncourse: Été-2026\ntags: [Données, ÖKO]\n---\n\n"
+        "# Réunion\n\nNotes de l'équipe sur la qualité des données.\n",
+    )
+    write(folder / "other.md", markdown_doc("Other", {"Notes": "Nothing in common here."}))
+    assert ingest_paths(kb_on, [folder]).added == 2
+    for filters in (
+        SearchFilters(team="équipe-ia"),
+        SearchFilters(team="ÉQUIPE-IA"),
+        SearchFilters(course="ÉTÉ-2026"),
+        SearchFilters(tag="données"),
+        SearchFilters(tag="öko"),
+    ):
+        assert [d.source for d in kb_on.list_documents(filters)] == ["equipe.md"], filters
+        for mode in SEARCH_MODES:
+            hits = kb_on.search("équipe données notes", k=5, filters=filters, mode=mode)
+            assert sources(hits) == ["equipe.md"], (filters, mode)
+
+
 RESTRICTIONS = [(), ("mlops",), ("support-ai",), ("mlops", "support-ai"), ("data-eng",)]
 VIEWERS: list[tuple[str, ...] | None] = [
     None,
