@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from kb.terms import HAN
+from kb.types import ChunkInput, Location
 
 TokenCounter = Callable[[str], int]
 
@@ -156,3 +157,46 @@ def shared_path(paths: Sequence[HeadingPath]) -> HeadingPath:
             n += 1
         shared = shared[:n]
     return shared
+
+
+Section = TypeVar("Section")
+
+
+def pack_sections(
+    sections: Sequence[Section],
+    render: Callable[[Sequence[Section]], tuple[str, str]],
+    location: Callable[[Sequence[Section]], Location],
+    key: Callable[[Section], object],
+    budget: int,
+    count_tokens: TokenCounter = estimate_tokens,
+) -> list[ChunkInput]:
+    """Heading sections to chunks, by one rule for every format that has headings: short
+    neighbouring sections with the same `key` are packed while their chunk fits `budget`;
+    a section too long on its own is split on its paragraphs and ends the run before it.
+    `render(run)` gives a run's (heading, body), `location(run)` where its chunk opens."""
+    cost = piece_cost(count_tokens)
+    fixed = count_tokens("")
+
+    def fits(run: Sequence[Section]) -> bool:
+        heading, body = render(run)
+        return fixed + cost(heading) + cost(body) <= budget
+
+    chunks: list[ChunkInput] = []
+    small: list[Section] = []
+
+    def emit_small() -> None:
+        for run in runs(small, fits, lambda a, b: key(a) == key(b)):
+            heading, body = render(run)
+            chunks.append(ChunkInput(heading, body, location(run)))
+        small.clear()
+
+    for section in sections:
+        if fits([section]):
+            small.append(section)
+            continue
+        emit_small()
+        heading, body = render([section])
+        for piece in split_to_budget(body, budget - fixed - cost(heading), cost):
+            chunks.append(ChunkInput(heading, piece, location([section])))
+    emit_small()
+    return chunks

@@ -21,14 +21,12 @@ from ingest.chunking import (
     HeadingPath,
     TokenCounter,
     estimate_tokens,
-    piece_cost,
-    runs,
+    pack_sections,
     shared_path,
-    split_to_budget,
 )
 from ingest.metadata import parse_yaml_mapping
 from ingest.parsed import Parsed
-from kb.types import ChunkInput, Location
+from kb.types import Location
 
 _PARSER = MarkdownIt("commonmark").enable("table").use(front_matter_plugin)
 # Lines that are markup of a book toolchain (d2l's `:label:`, `:numref:` on its own line,
@@ -107,9 +105,6 @@ def parse_markdown(text: str, budget: int, count_tokens: TokenCounter = estimate
     sections.append(_Section(tuple(path), head, cursor, len(lines)))
     sections = [s for s in sections if _clean("\n".join(lines[s.start : s.end]))]
 
-    cost = piece_cost(count_tokens)
-    fixed = count_tokens("")
-
     def render(run: Sequence[_Section]) -> tuple[str, str]:
         """(heading, body) of a run: the headings all share, and the text from the first
         section on, with the headings below the shared ones kept as lines of the body."""
@@ -118,37 +113,13 @@ def parse_markdown(text: str, budget: int, count_tokens: TokenCounter = estimate
         body = _clean("\n".join(lines[first : run[-1].end]))
         return _heading_of(shared, run), body
 
-    def fits(run: Sequence[_Section]) -> bool:
-        heading, body = render(run)
-        return fixed + cost(heading) + cost(body) <= budget
+    def location(run: Sequence[_Section]) -> Location:
+        first, last = run[0], run[-1]
+        label = " > ".join(first.names) or "(introduction)"
+        if len(run) > 1:
+            label += " … " + (last.names[-1] if last.names else "(introduction)")
+        anchor = slugify(first.names[-1]) if first.names else ""
+        return Location(label, anchor, {"line": first.start + 1, "end_line": last.end})
 
-    chunks: list[ChunkInput] = []
-    small: list[_Section] = []
-
-    def emit_small() -> None:
-        for run in runs(small, fits, lambda a, b: a.key == b.key):
-            heading, body = render(run)
-            first, last = run[0], run[-1]
-            label = " > ".join(first.names) or "(introduction)"
-            if len(run) > 1:
-                label += " … " + (last.names[-1] if last.names else "(introduction)")
-            anchor = slugify(first.names[-1]) if first.names else ""
-            detail = {"line": first.start + 1, "end_line": last.end}
-            chunks.append(ChunkInput(heading, body, Location(label, anchor, detail)))
-        small.clear()
-
-    for section in sections:
-        if fits([section]):
-            small.append(section)
-            continue
-        emit_small()  # a long section is split on its own and ends the run before it
-        heading = " > ".join(section.names)
-        body = _clean("\n".join(lines[section.start : section.end]))
-        label = heading or "(introduction)"
-        anchor = slugify(section.names[-1]) if section.names else ""
-        detail = {"line": section.start + 1, "end_line": section.end}
-        room = budget - fixed - cost(heading)
-        for piece in split_to_budget(body, room, cost):
-            chunks.append(ChunkInput(heading, piece, Location(label, anchor, detail)))
-    emit_small()
+    chunks = pack_sections(sections, render, location, lambda s: s.key, budget, count_tokens)
     return Parsed("markdown", chunks, meta, first_h1)

@@ -17,10 +17,8 @@ from ingest.chunking import (
     HeadingPath,
     TokenCounter,
     estimate_tokens,
-    piece_cost,
-    runs,
+    pack_sections,
     shared_path,
-    split_to_budget,
 )
 from kb.types import ChunkInput, Location
 
@@ -67,8 +65,6 @@ def section_chunks(
 ) -> list[ChunkInput]:
     """Chunks of `sections`; each location's detail names the units it spans
     ({unit: first, "end_" + unit: last})."""
-    cost = piece_cost(count_tokens)
-    fixed = count_tokens("")
     sections = [s for s in sections if any(p.strip() for p in s.paragraphs)]
 
     def body_of(run: Sequence[Section], shared: HeadingPath) -> str:
@@ -85,32 +81,8 @@ def section_chunks(
         names = [name for _, name in shared] + ([" · ".join(below)] if below else [])
         return " > ".join(names), body_of(run, shared)
 
-    def fits(run: Sequence[Section]) -> bool:
-        heading, body = render(run)
-        return fixed + cost(heading) + cost(body) <= budget
-
     def location(run: Sequence[Section]) -> Location:
         detail = {unit: run[0].start, f"end_{unit}": run[-1].end}
         return Location(label(run), run[0].anchor, detail)
 
-    chunks: list[ChunkInput] = []
-    small: list[Section] = []
-
-    def emit_small() -> None:
-        for run in runs(small, fits, lambda a, b: a.key == b.key):
-            heading, body = render(run)
-            chunks.append(ChunkInput(heading, body, location(run)))
-        small.clear()
-
-    for section in sections:
-        if fits([section]):
-            small.append(section)
-            continue
-        emit_small()  # a long section is split on its own and ends the run before it
-        heading = " > ".join(section.names)
-        body = body_of([section], section.path)
-        room = budget - fixed - cost(heading)
-        for piece in split_to_budget(body, room, cost):
-            chunks.append(ChunkInput(heading, piece, location([section])))
-    emit_small()
-    return chunks
+    return pack_sections(sections, render, location, lambda s: s.key, budget, count_tokens)
