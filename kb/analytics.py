@@ -21,6 +21,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -202,8 +203,7 @@ class SqliteSearchLog:
         self.path = path
         self._timeout = timeout
         path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite_files.connect(path, timeout=timeout)
-        try:
+        with closing(sqlite_files.connect(path, timeout=timeout)) as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > _SCHEMA_VERSION:
                 raise KBError(
@@ -212,8 +212,6 @@ class SqliteSearchLog:
                 )
             conn.executescript(_SCHEMA)
             conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
-        finally:
-            conn.close()
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None)
@@ -221,9 +219,7 @@ class SqliteSearchLog:
     def write(self, events: Sequence[Event]) -> None:
         if not events:
             return
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        with closing(self._connect()) as conn, sqlite_files.write_transaction(conn):
             for event in events:
                 if isinstance(event, SearchEvent):
                     conn.execute(
@@ -237,49 +233,27 @@ class SqliteSearchLog:
                         "VALUES (?, ?, ?, ?)",
                         (_epoch(event.at), event.doc_id, event.search_id, event.employee),
                     )
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
 
     def searches(self, since: datetime) -> list[SearchEvent]:
-        conn = self._connect()
-        try:
+        with closing(self._connect()) as conn:
             rows = conn.execute(
                 f"SELECT {_SEARCH_COLUMNS} FROM searches WHERE at >= ? ORDER BY at, search_id",
                 (_epoch(since),),
             ).fetchall()
-        finally:
-            conn.close()
         return [search_from_row(row[0], _utc(row[1]), row[2:]) for row in rows]
 
     def opens(self, since: datetime) -> list[OpenEvent]:
-        conn = self._connect()
-        try:
+        with closing(self._connect()) as conn:
             rows = conn.execute(
                 "SELECT at, doc_id, search_id, employee FROM opens WHERE at >= ? ORDER BY at, id",
                 (_epoch(since),),
             ).fetchall()
-        finally:
-            conn.close()
         return [OpenEvent(_utc(at), doc_id, search_id, who) for at, doc_id, search_id, who in rows]
 
     def forget_before(self, when: datetime) -> int:
-        conn = self._connect()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
+        with closing(self._connect()) as conn, sqlite_files.write_transaction(conn):
             gone = conn.execute("DELETE FROM searches WHERE at < ?", (_epoch(when),)).rowcount
             gone += conn.execute("DELETE FROM opens WHERE at < ?", (_epoch(when),)).rowcount
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        finally:
-            conn.close()
         return int(gone)
 
     def close(self) -> None:

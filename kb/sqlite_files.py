@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 WRITE_WAIT_SECONDS = 60.0  # how long a writer waits for another before giving up
@@ -42,3 +44,17 @@ def _enable_wal(db: sqlite3.Connection, timeout: float) -> None:
             if "locked" not in str(error) or time.monotonic() >= deadline:
                 raise
             time.sleep(_RETRY_PAUSE_SECONDS)
+
+
+@contextmanager
+def write_transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE (the write lock at once, so two writers never deadlock upgrading a
+    read) ... COMMIT; on any exception, or a failed COMMIT, ROLLBACK."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        db.execute("COMMIT")
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise

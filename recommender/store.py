@@ -9,8 +9,8 @@ and outlive every reload.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -206,8 +206,8 @@ class CatalogStore:
     def open(cls, home: Path) -> CatalogStore:
         return cls(home / STORE_FILE)
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+    def _transaction(self) -> AbstractContextManager[None]:
+        return sqlite_files.write_transaction(self._db)
 
     # -- catalogue ----------------------------------------------------------------------------
 
@@ -280,21 +280,3 @@ class CatalogStore:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
