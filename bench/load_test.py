@@ -21,7 +21,6 @@ import itertools
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from _common import ROOT, save, summary_ms  # noqa: E402
 
 from api.http.auth import hash_key  # noqa: E402
+from tests.helpers import free_port, stop_process  # noqa: E402
 
 HOST = "127.0.0.1"
 SAMPLE = ROOT / "data" / "sample"
@@ -53,12 +53,6 @@ TOPICS = [
     ("cold start", "content features rank new items before any interaction"),
     ("prompt templates", "few-shot examples fixed the output format"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
 
 
 def write_up(n: int) -> str:
@@ -270,6 +264,23 @@ def check_nothing_lost(
     }
 
 
+def ingest_figures(
+    job: dict[str, Any], files: int, upload_bytes: int, accept_s: float
+) -> dict[str, Any]:
+    """What a benchmark reports of its upload job."""
+    summary = job.get("summary") or {}
+    return {
+        "state": job.get("state"),
+        "files": files,
+        "upload_mb": round(upload_bytes / 1e6, 2),
+        "accepted_in_ms": round(accept_s * 1000, 1),
+        "added": summary.get("added"),
+        "failed": len(summary.get("failed") or []),
+        "chunks": summary.get("chunks"),
+        "job_seconds": summary.get("seconds"),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=8)
@@ -334,12 +345,7 @@ def main() -> None:
             tally = check_nothing_lost(base, admin, job, expected)
             docs_after = httpx.get(f"{base}/health").json()["documents"]
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        summary = job.get("summary") or {}
+            stop_process(server)
         payload = {
             "clients": args.clients,
             "unique_queries": not args.repeat_queries,
@@ -347,14 +353,7 @@ def main() -> None:
             "search_idle": idle,
             "search_during_ingest": busy,
             "ingest": {
-                "state": job.get("state"),
-                "files": len(expected),
-                "upload_mb": round(upload_bytes / 1e6, 2),
-                "accepted_in_ms": round(accept_s * 1000, 1),
-                "added": summary.get("added"),
-                "failed": len(summary.get("failed") or []),
-                "chunks": summary.get("chunks"),
-                "job_seconds": summary.get("seconds"),
+                **ingest_figures(job, len(expected), upload_bytes, accept_s),
                 "documents_before": docs_before,
                 "documents_after": docs_after,
             },

@@ -44,7 +44,7 @@ from load_test import (  # noqa: E402
     build_upload,
     check_nothing_lost,
     during_ingest,
-    free_port,
+    ingest_figures,
     prepare_home,
     search_clients,
     start_server,
@@ -53,6 +53,7 @@ from load_test import (  # noqa: E402
 from pg_search import code_version, load, log, private_postgres  # noqa: E402
 
 from api.http.auth import hash_key  # noqa: E402
+from tests.helpers import free_port, stop_process  # noqa: E402
 
 
 def start_worker(home: Path, env: dict[str, str], log_file: Path) -> subprocess.Popen[bytes]:
@@ -65,17 +66,6 @@ def start_worker(home: Path, env: dict[str, str], log_file: Path) -> subprocess.
         stderr=subprocess.STDOUT,
         cwd=ROOT,
     )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
 
 
 def load_catalogue(home: Path, env: dict[str, str]) -> None:
@@ -220,7 +210,7 @@ def embedded_baseline(
         )
         tally = check_nothing_lost(base, admin, job, expected)
     finally:
-        stop(server)
+        stop_process(server)
     summary = job.get("summary") or {}
     return {
         "search_idle": idle,
@@ -320,7 +310,7 @@ def main() -> None:
             worker_alive = processes[-1].poll() is None
         finally:
             for process in processes:
-                stop(process)
+                stop_process(process)
         baseline: dict[str, Any] | None = None
         if not args.no_baseline:
             log(f"baseline: one kb serve on the embedded store (load {load()})")
@@ -334,7 +324,6 @@ def main() -> None:
             for path in Path(tmp).glob("*.log")
             if path.read_text(errors="replace").strip()
         }
-    summary = job.get("summary") or {}
     payload = {
         "code": code,
         "clients": args.clients,
@@ -347,15 +336,8 @@ def main() -> None:
         "search_idle": idle,
         "search_during_ingest": busy,
         "ingest": {
-            "state": job.get("state"),
+            **ingest_figures(job, len(expected), upload_bytes, accept_s),
             "state_seen_on_b": job_on_b.get("state"),
-            "files": len(expected),
-            "upload_mb": round(upload_bytes / 1e6, 2),
-            "accepted_in_ms": round(accept_s * 1000, 1),
-            "added": summary.get("added"),
-            "failed": len(summary.get("failed") or []),
-            "chunks": summary.get("chunks"),
-            "job_seconds": summary.get("seconds"),
             "documents_before_a_b": [h["documents"] for h in health_before],
             "documents_after_a_b": [h["documents"] for h in health_after],
         },

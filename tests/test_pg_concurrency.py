@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -34,7 +33,7 @@ from kb.types import SEARCH_MODES
 from tests.api_helpers import auth, write_keys
 from tests.backend_corpus import documents_of, sources
 from tests.fakes import HashingEmbedder
-from tests.helpers import markdown_doc, write
+from tests.helpers import free_port, markdown_doc, stop_process, write
 from tests.pg_helpers import postings_in_step
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -342,12 +341,6 @@ def test_cli_ingests_in_separate_processes_lose_and_double_nothing(
         expected.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_an_http_replica_answers_at_once_with_what_other_processes_wrote(
     tmp_path: Path, database_url: str, replicas: Opener
 ) -> None:
@@ -391,19 +384,14 @@ def test_an_http_replica_answers_at_once_with_what_other_processes_wrote(
                 filtered = client.get("/search", params={"q": "drift", "team": "none"}).json()
                 assert filtered["hits"] == []
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop_process(server)
 
 
 def start_replica(
     tmp_path: Path, database_url: str, errors: Any, log: Path
 ) -> tuple[subprocess.Popen[bytes], str]:
     """The HTTP replica's process, once it answers /health; and its base URL."""
-    port = _free_port()
+    port = free_port()
     keys = write_keys(tmp_path / "keys.yaml")
     server = subprocess.Popen(
         [sys.executable, "-c", SERVE_SCRIPT, str(tmp_path / "served"), str(keys)]

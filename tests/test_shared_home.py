@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -25,7 +24,7 @@ import kb.store
 from ingest import ingest_paths
 from kb import Embedder, KnowledgeBase, SentenceTransformerEmbedder
 from kb.vectors import FaissIndex
-from tests.helpers import markdown_doc, write
+from tests.helpers import free_port, markdown_doc, write
 
 TOPICS = {
     "drift": ("Drift alerts", "Population stability index warns when live features wander."),
@@ -197,12 +196,6 @@ def test_a_process_behind_the_change_log_rereads_the_store(
 
 
 # -- real processes -------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _get(url: str) -> tuple[int, dict[str, Any]]:
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
@@ -235,7 +228,7 @@ def test_two_cli_writers_and_a_searching_server_share_one_home(
     ingest_paths(seeded, [doomed])
     seeded.close()
 
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     logs = tmp_path / "logs"
     logs.mkdir()
