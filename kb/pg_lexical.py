@@ -141,8 +141,8 @@ def query_phrases(query: str) -> list[Phrase]:
 
 def bm25_parameters(
     query: str, df: dict[str, int], n_chunks: int, n_words: int, postings_budget: int | None
-) -> tuple[list[object], list[object]] | None:
-    """The parameters of BM25_SQL before and after the filter's own (None: no word left to
+) -> list[object] | None:
+    """The parameters of BM25_SQL that come before the filter's own (None: no word left to
     look for once the commonest are left out by the postings budget). `df` is keyed by
     `phrase_key`.
 
@@ -166,7 +166,7 @@ def bm25_parameters(
             parts.append(len(phrase))
             adjacent.append(phrase_query(phrase))
     average_length = max(n_words / n_chunks, 1.0)
-    return [numbers, terms, idfs, parts, adjacent, average_length], []
+    return [numbers, terms, idfs, parts, adjacent, average_length]
 
 
 __all__ = [

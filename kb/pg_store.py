@@ -644,16 +644,15 @@ class PgStore:
                     ).fetchone()
                     df[phrase_key(phrase)] = int(row[0]) if row else 0
             counts = dict(conn.execute("SELECT name, value FROM kb_counts").fetchall())
-            built = bm25_parameters(
+            before = bm25_parameters(
                 query,
                 df,
                 int(counts.get("chunks", 0)),
                 int(counts.get("words", 0)),
                 postings_budget,
             )
-            if built is None:
+            if before is None:
                 return []
-            before, _ = built
             rows = conn.execute(
                 BM25_SQL.format(join=join, where=where), [*before, *filter_params, limit]
             ).fetchall()
