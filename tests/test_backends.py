@@ -51,6 +51,7 @@ from tests.backend_corpus import (
 from tests.fakes import HashingEmbedder
 from tests.helpers import markdown_doc, write
 from tests.pg_helpers import fresh_database, postings_in_step
+from tests.test_visibility import RESTRICTIONS, VIEWERS
 
 EVERYONE = set(FILES)
 
@@ -237,17 +238,6 @@ def test_filters_ignore_case_in_every_script(kb_on: KnowledgeBase, tmp_path: Pat
         for mode in SEARCH_MODES:
             hits = kb_on.search("équipe données notes", k=5, filters=filters, mode=mode)
             assert sources(hits) == ["equipe.md"], (filters, mode)
-
-
-RESTRICTIONS = [(), ("mlops",), ("support-ai",), ("mlops", "support-ai"), ("data-eng",)]
-VIEWERS: list[tuple[str, ...] | None] = [
-    None,
-    (),
-    ("mlops",),
-    ("support-ai",),
-    ("mlops", "data-eng"),
-    ("nobody",),
-]
 
 
 def test_the_visibility_sql_of_each_store_agrees_with_the_rule(
