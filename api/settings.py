@@ -8,7 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.pipeline import DEFAULT_CHUNK_TOKENS
-from kb.embed import Variant
+from kb.embed.registry import Variant
 
 
 class Settings(BaseSettings):

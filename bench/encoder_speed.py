@@ -28,8 +28,10 @@ from _common import ROOT, save  # noqa: E402
 
 from ingest import ingest_paths  # noqa: E402
 from kb import KnowledgeBase  # noqa: E402
-from kb.embed import ONNX_FP32, ONNX_INT8, SentenceTransformerEmbedder, make_embedder  # noqa: E402
-from kb.onnx_embed import OnnxEmbedder, int8_weight_type  # noqa: E402
+from kb.embed.base import ONNX_FP32, ONNX_INT8
+from kb.embed.onnx import OnnxEmbedder, int8_weight_type
+from kb.embed.registry import make_embedder
+from kb.embed.torch import SentenceTransformerEmbedder
 
 
 class TextsOnly:

@@ -36,11 +36,11 @@ from _common import ROOT, save  # noqa: E402
 
 from ingest import ingest_paths  # noqa: E402
 from kb import open_knowledge_base  # noqa: E402
-from kb.bilingual import glossary  # noqa: E402
-from kb.evaluation import LabelledQuery, load_queries, ndcg_at  # noqa: E402
-from kb.lexical import LEXICAL_POSTINGS_BUDGET  # noqa: E402
-from kb.search import Ranked, collapse, fuse  # noqa: E402
-from kb.terms import language_of  # noqa: E402
+from kb.language.bilingual import glossary
+from kb.language.terms import language_of
+from kb.search.evaluation import LabelledQuery, load_queries, ndcg_at
+from kb.search.fusion import Ranked, collapse, fuse
+from kb.store.lexical.base import LEXICAL_POSTINGS_BUDGET
 from kb.types import embedding_text  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent

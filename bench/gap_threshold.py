@@ -28,9 +28,9 @@ from _common import ROOT, save  # noqa: E402
 
 from ingest import ingest_paths  # noqa: E402
 from kb import SEARCH_MODES, open_knowledge_base  # noqa: E402
-from kb.evaluation import load_queries  # noqa: E402
-from kb.search_quality import MIN_AUC, THRESHOLDS, Observation, calibrate  # noqa: E402
-from kb.terms import language_of  # noqa: E402
+from kb.language.terms import language_of
+from kb.search.evaluation import load_queries
+from kb.search.quality import MIN_AUC, THRESHOLDS, Observation, calibrate
 
 SAMPLE = ROOT / "data" / "sample"
 

@@ -25,7 +25,7 @@ from _common import ROOT, save  # noqa: E402
 
 from ingest import ingest_paths  # noqa: E402
 from kb import KnowledgeBase, SentenceTransformerEmbedder  # noqa: E402
-from kb.embed import VARIANTS, default_variant, make_embedder  # noqa: E402
+from kb.embed.registry import VARIANTS, default_variant, make_embedder
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from kb import open_knowledge_base  # noqa: E402
-from kb.evaluation import compare_modes, load_queries  # noqa: E402
+from kb.search.evaluation import compare_modes, load_queries
 
 K = 10
 

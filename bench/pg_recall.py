@@ -27,10 +27,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 from _common import ROOT, save  # noqa: E402
 
-from kb.embed import make_embedder  # noqa: E402
+from kb.embed.registry import make_embedder
 from kb.factory import open_store  # noqa: E402
-from kb.migrate import migrate_store  # noqa: E402
-from kb.store import read_manifest  # noqa: E402
+from kb.store.migrate import migrate_store
+from kb.store.rows import read_manifest
 from tests.pg_helpers import fresh_database, start_private_server, stop_private_server  # noqa: E402
 
 QUERY_FILES = ("bench/data/corpora_queries.jsonl", "bench/data/bilingual_queries.jsonl")

@@ -40,9 +40,10 @@ from search_speed import SHARED_MARKDOWN, fill  # noqa: E402
 
 from ingest import ingest_paths  # noqa: E402
 from kb import KnowledgeBase, SearchFilters  # noqa: E402
-from kb.embed import VARIANTS, Embedder, default_variant, make_embedder  # noqa: E402
-from kb.migrate import migrate_store  # noqa: E402
-from kb.pg_store import PgStore  # noqa: E402
+from kb.embed.base import Embedder
+from kb.embed.registry import VARIANTS, default_variant, make_embedder
+from kb.store.migrate import migrate_store
+from kb.store.postgres import PgStore
 from tests.pg_helpers import fresh_database, start_private_server  # noqa: E402
 
 TEAM_FILTER = SearchFilters(team="nlp")

@@ -38,7 +38,7 @@ from kb import (  # noqa: E402
     Location,
     SearchFilters,
 )
-from kb.embed import VARIANTS, default_variant, make_embedder  # noqa: E402
+from kb.embed.registry import VARIANTS, default_variant, make_embedder
 
 SHARED_MARKDOWN = ROOT.parent / "shared" / "corpora" / "markdown"
 TEAMS = ["nlp", "recsys", "mlops", "support-ai"]

@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import RESULTS, ROOT, summary_ms  # noqa: E402
 
-from kb.evaluation import mrr_at, ndcg_at, recall_at  # noqa: E402
+from kb.search.evaluation import mrr_at, ndcg_at, recall_at
 
 BENCH = Path(__file__).resolve().parent
 KB_BIN = ROOT / ".venv" / "bin"

@@ -24,9 +24,10 @@ from _common import ROOT, save  # noqa: E402
 
 from ingest import ingest_paths  # noqa: E402
 from kb import KnowledgeBase  # noqa: E402
-from kb.embed import ONNX_FP32, ONNX_INT8, TORCH_FP32, make_embedder  # noqa: E402
-from kb.evaluation import compare_modes, load_queries  # noqa: E402
+from kb.embed.base import ONNX_FP32, ONNX_INT8, TORCH_FP32
+from kb.embed.registry import make_embedder
 from kb.reembed import reembed  # noqa: E402
+from kb.search.evaluation import compare_modes, load_queries
 
 GATE = 0.01
 

@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import save  # noqa: E402
 
-from kb.evaluation import load_queries, mrr_at, ndcg_at  # noqa: E402
-from kb.lexical import fts_query  # noqa: E402
-from kb.terms import HAN_RUN, STOPWORDS, fold, query_words  # noqa: E402
+from kb.language.terms import HAN_RUN, STOPWORDS, fold, query_words
+from kb.search.evaluation import load_queries, mrr_at, ndcg_at
+from kb.store.lexical.sqlite import fts_query
 
 BENCH = Path(__file__).resolve().parent
 K = 10

@@ -16,9 +16,9 @@ then cover it.
 """
 
 from ingest.errors import UnreadableFile
-from ingest.parsers import SUPPORTED
+from ingest.formats.registry import SUPPORTED
 from ingest.pipeline import DEFAULT_CHUNK_TOKENS, IngestReport, build_document, ingest_paths
-from ingest.sources import SIDECAR_SUFFIX, Failure, Limits, SourceFile, discover
+from ingest.sources.files import SIDECAR_SUFFIX, Failure, Limits, SourceFile, discover
 
 __all__ = [
     "DEFAULT_CHUNK_TOKENS",

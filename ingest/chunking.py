@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from kb.terms import HAN
+from kb.language.terms import HAN
 from kb.types import ChunkInput, Location
 
 TokenCounter = Callable[[str], int]

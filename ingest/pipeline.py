@@ -20,10 +20,10 @@ from typing import Any
 
 from ingest.chunking import TokenCounter, estimate_tokens, piece_cost, split_to_budget
 from ingest.errors import UnreadableFile
+from ingest.formats.registry import parse_bytes
 from ingest.metadata import merge, parse_yaml_mapping, to_meta
-from ingest.parsers import parse_bytes
 from ingest.reading import ReadLimits
-from ingest.sources import Failure, Limits, SourceFile, discover
+from ingest.sources.files import Failure, Limits, SourceFile, discover
 from kb import ChunkInput, DocumentInput, KnowledgeBase
 from kb.types import EmbeddedBatch, view_as
 

@@ -19,7 +19,9 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from ingest import SIDECAR_SUFFIX, SUPPORTED
-from ingest.archives import (
+from ingest.errors import RefusalKind, UploadRefused
+from ingest.jobs.base import Upload
+from ingest.sources.archives import (
     CONTROL_CHARACTERS,
     ArchiveLimits,
     ArchiveProblem,
@@ -29,8 +31,6 @@ from ingest.archives import (
     open_archive,
     survey,
 )
-from ingest.errors import RefusalKind, UploadRefused
-from ingest.jobs import Upload
 
 MB = 1024 * 1024
 ARCHIVE = ".zip"

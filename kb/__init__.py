@@ -15,15 +15,11 @@ implements `VectorIndex`; a new store backend is chosen in `factory.py` too. `Kn
 
 from typing import TYPE_CHECKING, Any
 
-from kb.embed import (
-    DEFAULT_MODEL_NAME,
-    VARIANTS,
-    Embedder,
-    SentenceTransformerEmbedder,
-    default_cache_dir,
-    default_model_path,
-    make_embedder,
-)
+from kb.embed.base import DEFAULT_MODEL_NAME, Embedder, default_model_path
+from kb.embed.onnx import OnnxEmbedder, default_cache_dir
+from kb.embed.registry import VARIANTS, make_embedder
+from kb.embed.scheduler import BatchEncoder, EncoderScheduler
+from kb.embed.torch import SentenceTransformerEmbedder
 from kb.errors import (
     EmptyQueryError,
     EmptyStoreError,
@@ -32,9 +28,7 @@ from kb.errors import (
     NotFoundError,
     StoreMismatchError,
 )
-from kb.onnx_embed import OnnxEmbedder
-from kb.scheduler import BatchEncoder, EncoderScheduler
-from kb.store import doc_id_for
+from kb.store.rows import doc_id_for
 from kb.types import (
     DOC_TYPES,
     SEARCH_MODES,

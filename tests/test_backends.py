@@ -274,7 +274,7 @@ def test_the_visibility_sql_of_each_store_agrees_with_the_rule(
             assert len(found) == 2 * len(by_rule), teams  # every visible chunk, no other
             assert {doc.source for _, doc in rows.values()} == by_rule, teams
     if backend_url is not None:  # PostgreSQL's clause itself, as any query of the store uses it
-        from kb.pg_store import filter_clause
+        from kb.store.postgres import filter_clause
 
         with psycopg.connect(backend_url) as conn:
             for teams in VIEWERS:
@@ -483,10 +483,10 @@ def recounted_term_counts(kb: KnowledgeBase) -> dict[str, int]:
     """The same counts recomputed from the stored chunks by the backend's own rule."""
     chunks = [c for d in kb.list_documents() for c in kb.get_chunks(d.doc_id)]
     if kb.store.backend == "sqlite":
-        from kb.terms import document_frequencies
+        from kb.language.terms import document_frequencies
 
         return dict(document_frequencies(f"{c.heading}\n{c.body}" for c in chunks))
-    from kb.pg_lexical import chunk_lexemes
+    from kb.store.lexical.postgres import chunk_lexemes
 
     counts: Counter[str] = Counter()
     for chunk in chunks:
@@ -556,8 +556,8 @@ def test_the_postgresql_index_cuts_and_stems_words_as_fts5_does() -> None:
     unicode61's tables take a few emoji for letters (🙁, not 😀): those are left out."""
     import unicodedata
 
-    from kb.pg_lexical import index_words, query_phrases, stem
-    from kb.terms import index_text, query_words
+    from kb.language.terms import index_text, query_words
+    from kb.store.lexical.postgres import index_words, query_phrases, stem
     from tests.conftest import SAMPLE
 
     texts = [
@@ -618,7 +618,7 @@ def test_words_are_stemmed_alike_by_many_threads_at_once() -> None:
     stems (a shared stemmer garbled them under load, answering 500)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from kb.terms import index_stem
+    from kb.language.terms import index_stem
 
     words = [
         f"{stem}{suffix}{n}"

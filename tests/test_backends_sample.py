@@ -32,7 +32,7 @@ from statistics import mean
 import pytest
 
 from kb import Hit, KnowledgeBase, SearchFilters
-from kb.evaluation import LabelledQuery, evaluate, load_queries
+from kb.search.evaluation import LabelledQuery, evaluate, load_queries
 from kb.types import SEARCH_MODES
 from tests.backend_corpus import documents_of, hit_view
 from tests.conftest import SAMPLE

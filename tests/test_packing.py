@@ -7,11 +7,11 @@ from pathlib import Path
 
 from ingest import ingest_paths
 from ingest.chunking import estimate_tokens
-from ingest.markdown import parse_markdown
-from ingest.notebook import parse_notebook
+from ingest.formats.markdown import parse_markdown
+from ingest.formats.notebook import parse_notebook
+from ingest.formats.transcript import parse_transcript
 from ingest.pipeline import Defaults, build_document
-from ingest.sources import Limits, SourceFile, discover
-from ingest.transcript import parse_transcript
+from ingest.sources.files import Limits, SourceFile, discover
 from kb import KnowledgeBase, SentenceTransformerEmbedder
 from tests.conftest import SAMPLE
 from tests.fakes import HashingEmbedder

@@ -6,11 +6,11 @@ import pytest
 
 from ingest.chunking import estimate_tokens
 from ingest.errors import UnreadableFile
-from ingest.markdown import parse_markdown
-from ingest.notebook import parse_notebook
-from ingest.parsers import parse_bytes
-from ingest.plaintext import parse_plaintext
-from ingest.transcript import parse_transcript
+from ingest.formats.markdown import parse_markdown
+from ingest.formats.notebook import parse_notebook
+from ingest.formats.plaintext import parse_plaintext
+from ingest.formats.registry import parse_bytes
+from ingest.formats.transcript import parse_transcript
 from tests.conftest import FIXTURES
 from tests.helpers import code_cell, markdown_doc, md_cell, notebook
 

@@ -28,7 +28,7 @@ import pytest
 
 from ingest import ingest_paths
 from kb import ChunkInput, DocumentInput, DocumentMeta, KnowledgeBase, Location, open_knowledge_base
-from kb.pg_lexical import chunk_lexemes
+from kb.store.lexical.postgres import chunk_lexemes
 from kb.types import SEARCH_MODES
 from tests.api_helpers import auth, write_keys
 from tests.backend_corpus import documents_of, sources

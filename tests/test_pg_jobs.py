@@ -25,8 +25,8 @@ from api.cli import main
 from api.cli.common import CliContext
 from api.cli.worker import stop_on_signals
 from ingest import IngestReport, Limits, ingest_paths
-from ingest.jobs import Job, JobAbandoned
-from ingest.pg_jobs import MAX_ATTEMPTS, PgJobManager
+from ingest.jobs.base import Job, JobAbandoned
+from ingest.jobs.postgres import MAX_ATTEMPTS, PgJobManager
 from ingest.pipeline import DEFAULT_CHUNK_TOKENS
 from ingest.uploads import MB, IncomingFile, UploadLimits, spool_uploads
 from kb import Embedder, KnowledgeBase, open_knowledge_base

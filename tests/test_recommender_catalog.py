@@ -16,13 +16,13 @@ from recommender import (
     employee_gaps,
     load_catalog,
     load_catalog_dir,
-    next_module,
     open_store,
     record_completion,
     validate_catalog,
 )
-from recommender.events import Event
-from recommender.store import now_iso
+from recommender.rules import next_module
+from recommender.state.base import now_iso
+from recommender.state.events import Event
 
 CATALOGS = Path(__file__).parent / "catalogs"
 SAMPLE = Path(__file__).parent.parent / "data" / "sample" / "catalog"

@@ -21,12 +21,11 @@ from recommender import (
     employee_gaps,
     load_catalog,
     load_catalog_dir,
-    next_module,
     open_store,
-    recommend,
     record_completion,
     team_report,
 )
+from recommender.rules import next_module, recommend
 
 CATALOGS = Path(__file__).parent / "catalogs"
 

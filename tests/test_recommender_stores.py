@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from api.cli import main
 from api.cli.common import CliContext
 from kb import KnowledgeBase, open_knowledge_base
-from kb.pg import DatabaseError
+from kb.db.postgres import DatabaseError
 from recommender import (
     CatalogInvalidError,
     CatalogStore,
@@ -32,8 +32,8 @@ from recommender import (
     read_catalog_dir,
     record_completion,
 )
-from recommender.catalog import RawCatalog
-from recommender.events import Event
+from recommender.catalog.types import RawCatalog
+from recommender.state.events import Event
 from tests.fakes import HashingEmbedder
 
 CATALOGS = Path(__file__).parent / "catalogs"

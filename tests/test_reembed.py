@@ -13,11 +13,12 @@ import pytest
 
 from ingest import ingest_paths
 from kb import KnowledgeBase, SentenceTransformerEmbedder
-from kb.embed import ONNX_INT8, make_embedder
+from kb.embed.base import ONNX_INT8
+from kb.embed.onnx import OnnxEmbedder
+from kb.embed.registry import make_embedder
 from kb.errors import StoreMismatchError
-from kb.onnx_embed import OnnxEmbedder
 from kb.reembed import reembed
-from kb.store import text_hash
+from kb.store.rows import text_hash
 from tests.onnx_helpers import session_onnx_cache
 
 ROOT = Path(__file__).resolve().parent.parent

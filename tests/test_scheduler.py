@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from kb import SentenceTransformerEmbedder
-from kb.scheduler import BatchEncoder, EncoderScheduler
+from kb.embed.scheduler import BatchEncoder, EncoderScheduler
 
 QUERIES = [
     "how do I stop the model favouring the majority label",

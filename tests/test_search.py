@@ -21,8 +21,8 @@ from kb import (
     StoreMismatchError,
     open_knowledge_base,
 )
-from kb.evaluation import compare_modes, load_queries
-from kb.vectors import FaissIndex
+from kb.search.evaluation import compare_modes, load_queries
+from kb.store.vectors import FaissIndex
 from tests.conftest import SAMPLE
 from tests.fakes import HashingEmbedder
 from tests.helpers import markdown_doc, write
@@ -173,7 +173,7 @@ def test_faiss_matches_brute_force_numpy() -> None:
 
 
 def test_common_words_are_left_to_the_dense_side_only_when_over_budget() -> None:
-    from kb.lexical import affordable_words
+    from kb.store.lexical.base import affordable_words
 
     df = {"model": 40_000, "label": 12_000, "major": 500, "stop": 3_000}
     words = ["stop", "model", "majority", "label"]
@@ -183,7 +183,7 @@ def test_common_words_are_left_to_the_dense_side_only_when_over_budget() -> None
 
 
 def test_term_counts_follow_updates_and_deletes(kb: KnowledgeBase, tmp_path: Path) -> None:
-    from kb.terms import document_frequencies
+    from kb.language.terms import document_frequencies
 
     corpus = tmp_path / "c"
     write(corpus / "a.md", markdown_doc("Drift", {"Alerts": "Drift alerts fire weekly."}))

@@ -13,15 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from kb.analytics import (
-    DATABASE,
-    Event,
-    OpenEvent,
-    SearchEvent,
-    SearchLog,
-    SearchRecorder,
-    open_search_log,
-)
+from kb.searchlog.base import Event, OpenEvent, SearchEvent, SearchLog
+from kb.searchlog.recorder import SearchRecorder
+from kb.searchlog.sqlite import DATABASE, open_search_log
 from kb.types import Hit, SearchFilters
 from tests.api_helpers import CORPUS, KEYS, auth, ingest, load_sample_catalog, running_client
 from tests.fakes import HashingEmbedder

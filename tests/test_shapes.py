@@ -20,8 +20,8 @@ from fastapi.testclient import TestClient
 from api.cli import main
 from api.cli.common import CliContext, to_json
 from kb.types import DOC_TYPES, SEARCH_MODES, ChunkView, Document, DocumentDetail, Hit
-from recommender.gaps import GapReport, SkillGap
-from recommender.team import TeamSkillGap
+from recommender.rules.gaps import GapReport, SkillGap
+from recommender.rules.team import TeamSkillGap
 from tests.api_helpers import CATALOG, CORPUS, auth, ingest, load_sample_catalog, running_client
 from tests.fakes import HashingEmbedder
 from tests.helpers import write

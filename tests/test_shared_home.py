@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-import kb.store
+import kb.store.sqlite
 from ingest import ingest_paths
 from kb import Embedder, KnowledgeBase, SentenceTransformerEmbedder
-from kb.vectors import FaissIndex
+from kb.store.vectors import FaissIndex
 from tests.helpers import free_port, markdown_doc, write
 
 TOPICS = {
@@ -181,8 +181,8 @@ def test_an_index_left_from_a_deleted_database_is_not_reused(
 def test_a_process_behind_the_change_log_rereads_the_store(
     pair: tuple[KnowledgeBase, KnowledgeBase], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(kb.store, "LOG_KEEP_VERSIONS", 1)
-    monkeypatch.setattr(kb.store, "LOG_PRUNE_EVERY", 1)
+    monkeypatch.setattr(kb.store.sqlite, "LOG_KEEP_VERSIONS", 1)
+    monkeypatch.setattr(kb.store.sqlite, "LOG_PRUNE_EVERY", 1)
     writer, server = pair
     folder = tmp_path / "d"
     for name in ("drift", "lora", "rag"):

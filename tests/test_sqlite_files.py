@@ -10,10 +10,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from kb import sqlite_files
-from kb.analytics import SqliteSearchLog
-from kb.store import Store
-from recommender.store import CatalogStore
+from kb.db import sqlite as sqlite_files
+from kb.searchlog.sqlite import SqliteSearchLog
+from kb.store.sqlite import Store
+from recommender.state.sqlite import CatalogStore
 
 OPENERS = 7
 

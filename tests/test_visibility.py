@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from kb import ChunkInput, DocumentInput, DocumentMeta, Location, SearchFilters, visible_to
-from kb.store import Store
+from kb.store.sqlite import Store
 
 RESTRICTIONS = [(), ("mlops",), ("support-ai",), ("mlops", "support-ai"), ("data-eng",)]
 VIEWERS: list[tuple[str, ...] | None] = [

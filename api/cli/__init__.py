@@ -23,7 +23,7 @@ from api.cli import worker as cli_worker
 from api.cli.common import CliContext, CliError, emit_json
 from api.settings import Settings
 from kb import DOC_TYPES, SEARCH_MODES, KBError, SearchFilters
-from kb.embed import VARIANTS
+from kb.embed.registry import VARIANTS
 from kb.types import DocumentDetail
 
 
@@ -302,7 +302,7 @@ def stats(obj: CliContext) -> None:
 def evaluate_cmd(obj: CliContext, queries: Path, k: int, as_json: bool) -> None:
     """Recall@k, MRR@k and nDCG@k of dense, lexical and hybrid search on labelled queries,
     overall and per language pair (the queries' "lang", e.g. zh->en)."""
-    from kb.evaluation import ALL, compare_by_language, load_queries
+    from kb.search.evaluation import ALL, compare_by_language, load_queries
 
     with user_errors():
         labelled = load_queries(queries)
@@ -342,7 +342,7 @@ def reembed_cmd(obj: CliContext, target: str | None, as_json: bool) -> None:
     """Re-encode every stored chunk with another variant of the model (or another --model),
     in place, without parsing anything again. Resumable: run it again after an interruption.
     Stop servers and ingests on this home first."""
-    from kb.embed import make_embedder
+    from kb.embed.registry import make_embedder
     from kb.reembed import reembed
 
     if obj.database_url:

@@ -86,7 +86,7 @@ def gaps_in_content(obj: CliContext, weeks: int, as_json: bool) -> None:
     nobody opened (by topic), skills and modules with little material, material nobody
     opened, and the trend per week, from the searches recorded by `kb serve`."""
     from kb import KBError
-    from kb.analytics import open_search_log
+    from kb.searchlog.sqlite import open_search_log
     from recommender import NoCatalogError, current_catalog, open_store
     from recommender.content_gaps import content_report
 

@@ -17,10 +17,15 @@ import numpy as np
 from api.cli.common import CliContext, CliError, emit_json, to_json
 from api.cli.recommender import recommender_session
 from recommender import current_catalog
-from recommender.cycle_export import to_html, to_markdown
-from recommender.cycle_import import IMPORT_KINDS, ImportFile, ImportInvalidError, import_results
-from recommender.cycle_report import build_report, list_cycles, load_cycle_state
-from recommender.store import now_iso
+from recommender.cycles.csv_import import (
+    IMPORT_KINDS,
+    ImportFile,
+    ImportInvalidError,
+    import_results,
+)
+from recommender.cycles.export import to_html, to_markdown
+from recommender.cycles.report import build_report, list_cycles, load_cycle_state
+from recommender.state.base import now_iso
 
 REPORT_FORMATS = ("md", "html", "json")
 

@@ -11,18 +11,18 @@ from typing import Any
 import click
 
 from api.cli.common import CliContext, CliError, emit_json
-from kb.pg import Migration
+from kb.db.postgres import Migration
 
 
 def schema_parts() -> list[tuple[str, list[Migration]]]:
     """Every part that keeps state in PostgreSQL, with its migrations, in dependency order."""
-    from ingest.pg_jobs import MIGRATIONS as INGEST
-    from kb.pg_analytics import MIGRATIONS as ANALYTICS
-    from kb.pg_analytics import PART as ANALYTICS_PART
-    from kb.pg_store import MIGRATIONS as KB
-    from kb.pg_store import PART
-    from recommender.pg_store import MIGRATIONS as RECOMMENDER
-    from recommender.pg_store import PART as RECOMMENDER_PART
+    from ingest.jobs.postgres import MIGRATIONS as INGEST
+    from kb.searchlog.postgres import MIGRATIONS as ANALYTICS
+    from kb.searchlog.postgres import PART as ANALYTICS_PART
+    from kb.store.postgres import MIGRATIONS as KB
+    from kb.store.postgres import PART
+    from recommender.state.postgres import MIGRATIONS as RECOMMENDER
+    from recommender.state.postgres import PART as RECOMMENDER_PART
 
     return [
         (PART, list(KB)),
@@ -33,7 +33,7 @@ def schema_parts() -> list[tuple[str, list[Migration]]]:
 
 
 def _url(obj: CliContext, given: str | None = None) -> str:
-    from kb.pg import is_database_url
+    from kb.db.postgres import is_database_url
 
     url = given or obj.database_url
     if not url:
@@ -56,8 +56,8 @@ def db_group() -> None:
 def db_upgrade(obj: CliContext, as_json: bool) -> None:
     """Create or migrate every table kb keeps in the database (safe to run from many
     machines at once; servers and commands also do it when they start)."""
+    from kb.db.postgres import connect, schema_version, upgrade
     from kb.errors import KBError
-    from kb.pg import connect, schema_version, upgrade
 
     try:
         conn = connect(_url(obj))
@@ -81,8 +81,8 @@ def db_upgrade(obj: CliContext, as_json: bool) -> None:
 def db_status(obj: CliContext, as_json: bool) -> None:
     """Each part's schema version in the database against the one this kb needs; exit
     status 1 when an upgrade is due."""
+    from kb.db.postgres import connect, schema_version
     from kb.errors import KBError
-    from kb.pg import connect, schema_version
 
     try:
         conn = connect(_url(obj))
@@ -167,11 +167,11 @@ def migrate(obj: CliContext, to_url: str, as_json: bool) -> None:
     (KB_DATABASE_URL) and keep the home for its API keys."""
     from kb.errors import KBError
     from kb.factory import open_store
-    from kb.migrate import migrate_store
-    from kb.store import read_manifest
+    from kb.store.migrate import migrate_store
+    from kb.store.rows import read_manifest
     from recommender import RecommenderError
-    from recommender.state import copy_state
-    from recommender.state import open_store as open_recommender_store
+    from recommender.state.current import copy_state
+    from recommender.state.current import open_store as open_recommender_store
 
     url = _url(obj, to_url)
     if read_manifest(obj.home) is None:

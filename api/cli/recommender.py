@@ -23,15 +23,14 @@ from recommender import (
     employee_gaps,
     greedy_plan,
     load_catalog,
-    next_module,
     open_store,
     plan_modules,
-    recommend,
     record_completion,
     record_rating,
     team_report,
 )
-from recommender.plan import PlanMethod
+from recommender.rules import next_module, recommend
+from recommender.rules.plan import PlanMethod
 
 if TYPE_CHECKING:
     from kb import DocumentInfo, Hit, SearchFilters

@@ -60,10 +60,10 @@ def worker(obj: CliContext, once: bool, log_level: str) -> None:
     which let the current job finish. Needs PostgreSQL (KB_DATABASE_URL or --database-url)."""
     from api.settings import Settings
     from ingest import Limits
-    from ingest.pg_jobs import PgJobManager
+    from ingest.jobs.postgres import PgJobManager
     from ingest.uploads import MB
     from kb import KBError
-    from kb.pg import is_database_url, redact
+    from kb.db.postgres import is_database_url, redact
 
     url = obj.database_url
     if url is None or not is_database_url(url):

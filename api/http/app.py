@@ -29,10 +29,11 @@ from api.http.routes import ingest, kb, recommender, system
 from api.settings import Settings
 from api.web import mount_web
 from ingest import Limits
-from ingest.jobs import JobManager, JobQueue
+from ingest.jobs.base import JobQueue
+from ingest.jobs.local import JobManager
 from ingest.uploads import MB
 from kb import Embedder, open_knowledge_base
-from kb.bilingual import warm as warm_glossary
+from kb.language.bilingual import warm as warm_glossary
 
 log = logging.getLogger("api")
 
@@ -187,7 +188,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             max_zip_bytes=int(settings.zip_max_uncompressed_mb * MB),
         )
         if settings.database_url:  # jobs in the database: any replica or `kb worker` runs them
-            from ingest.pg_jobs import PgJobManager
+            from ingest.jobs.postgres import PgJobManager
 
             jobs: JobQueue = PgJobManager(
                 knowledge_base,

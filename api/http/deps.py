@@ -18,12 +18,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.http.auth import ADMIN, KeyRing, Principal
 from api.http.errors import ApiError
 from api.settings import Settings
-from ingest.jobs import JobQueue
+from ingest.jobs.base import JobQueue
 from kb import DocumentInfo, Hit, KnowledgeBase, SearchFilters
 from recommender import Catalog, NoCatalogError, RecommenderStore, current_catalog, open_store
 
 if TYPE_CHECKING:
-    from recommender.pg_store import PgCatalogPool
+    from recommender.state.postgres import PgCatalogPool
 
 
 class Catalogs:
@@ -39,7 +39,7 @@ class Catalogs:
         self.home = home
         self._pool: PgCatalogPool | None = None
         if database_url:
-            from recommender.pg_store import PgCatalogPool
+            from recommender.state.postgres import PgCatalogPool
 
             self._pool = PgCatalogPool(database_url)
 

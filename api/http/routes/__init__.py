@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.http.schemas import ErrorResponse
+from api.http.models import ErrorResponse
 
 _DESCRIPTIONS = {
     400: "The request could not be read",

@@ -19,10 +19,12 @@ from pydantic import BaseModel, Field
 
 from api.http.deps import KB, CatalogsDep, Organiser, ViewerDep
 from api.http.errors import ApiError
+from api.http.models import SearchResponse
 from api.http.routes import errors
-from api.http.schemas import SearchResponse
 from api.settings import Settings
-from kb.analytics import DISABLED, SEARCH_ID_PATTERN, SearchRecorder, open_search_log
+from kb.searchlog.base import SEARCH_ID_PATTERN
+from kb.searchlog.recorder import DISABLED, SearchRecorder
+from kb.searchlog.sqlite import open_search_log
 from recommender import NoCatalogError
 from recommender.content_gaps import DEFAULT_WEEKS, ContentReport, content_report
 

@@ -19,19 +19,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.http.deps import KB, Caller, CatalogsDep, Organiser
 from api.http.deps import check_employee_access as _check_access
 from api.http.errors import ApiError
+from api.http.models import ID_PATTERN
 from api.http.routes import errors
-from api.http.schemas import ID_PATTERN
 from recommender import current_catalog
-from recommender.catalog import CYCLE_FORMATS, Cycle
-from recommender.cycle_export import to_html, to_markdown
-from recommender.cycle_import import (
+from recommender.catalog.types import CYCLE_FORMATS, Cycle
+from recommender.cycles.csv_import import (
     ImportFile,
     ImportInvalidError,
     ImportKind,
     ImportReport,
     import_results,
 )
-from recommender.cycle_report import (
+from recommender.cycles.export import to_html, to_markdown
+from recommender.cycles.replay import CycleExistsError, CycleInvalidError, create_cycle
+from recommender.cycles.report import (
     CycleReport,
     CycleSummary,
     MyCycle,
@@ -40,8 +41,7 @@ from recommender.cycle_report import (
     load_cycle_state,
     my_cycles,
 )
-from recommender.cycles import CycleExistsError, CycleInvalidError, create_cycle
-from recommender.store import now_iso
+from recommender.state.base import now_iso
 
 router = APIRouter(tags=["cycles"])
 

@@ -20,10 +20,10 @@ from pydantic import BaseModel, ConfigDict
 from api.http.deps import KB, Caller, Catalogs, CatalogsDep, Viewer, ViewerDep, VisibleSource
 from api.http.deps import check_employee_access as _check_access
 from api.http.errors import ApiError
+from api.http.models import K_MAX
 from api.http.routes import errors
-from api.http.schemas import K_MAX
 from kb import EmptyStoreError, KnowledgeBase
-from recommender.graph import (
+from recommender.graph.build import (
     GraphCache,
     KnowledgeGraph,
     NodeKind,
@@ -32,7 +32,7 @@ from recommender.graph import (
     node_link,
     without_private_levels,
 )
-from recommender.graph_questions import (
+from recommender.graph.questions import (
     Bottleneck,
     Bridge,
     ExpertsAnswer,

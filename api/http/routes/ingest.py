@@ -16,9 +16,9 @@ from fastapi.responses import JSONResponse
 
 from api.http.deps import KB, Jobs, Organiser, SettingsDep, ViewerDep
 from api.http.errors import ApiError
+from api.http.models import JobAccepted, JobOut
 from api.http.routes import errors
-from api.http.schemas import JobAccepted, JobOut
-from ingest.jobs import Job, job_view
+from ingest.jobs.base import Job, job_view
 from ingest.uploads import MB, IncomingFile, UploadLimits, discard, spool_uploads
 from kb import visible_to
 

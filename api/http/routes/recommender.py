@@ -26,8 +26,7 @@ from api.http.deps import (
 )
 from api.http.deps import check_employee_access as _check_access
 from api.http.errors import ApiError
-from api.http.routes import errors
-from api.http.schemas import (
+from api.http.models import (
     HOURS_MAX,
     K_MAX,
     CatalogLoaded,
@@ -39,7 +38,8 @@ from api.http.schemas import (
     RecommendationOut,
     TeamReportOut,
 )
-from ingest.archives import ArchiveLimits, ArchiveRefused, open_archive, survey
+from api.http.routes import errors
+from ingest.sources.archives import ArchiveLimits, ArchiveRefused, open_archive, survey
 from ingest.uploads import MB, discard, display_name
 from recommender import (
     CatalogInvalidError,
@@ -50,15 +50,14 @@ from recommender import (
     greedy_plan,
     load_catalog,
     load_catalog_dir,
-    next_module,
     plan_modules,
-    recommend,
     record_completion,
     record_rating,
     team_report,
 )
-from recommender.gaps import GapReport
-from recommender.plan import PlanMethod
+from recommender.rules import next_module, recommend
+from recommender.rules.gaps import GapReport
+from recommender.rules.plan import PlanMethod
 
 router = APIRouter(tags=["recommender"])
 

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from api.http.deps import Caller, ServicesDep
+from api.http.models import Health, Me, Meta
 from api.http.routes import errors
-from api.http.schemas import Health, Me, Meta
 from kb.types import DOC_TYPES, SEARCH_MODES
 
 router = APIRouter(tags=["system"])

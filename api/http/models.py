@@ -1,0 +1,239 @@
+"""Pydantic models of the HTTP edge only: request bodies, errors, envelopes, and the
+recommender's reports that still nest modules with their own keys.
+
+Hits, documents, chunks, gaps and materials are the domain's dataclasses (kb.types,
+recommender): FastAPI serialises their fields as the CLI's `--json` does, so a field added to
+one shows up in both, and in /docs, by itself. Response models here allow extra keys, so that
+a key added to a remaining `to_dict` reaches clients without breaking the service.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.http.auth import Role
+from ingest.jobs.base import JobState
+from kb.types import DocType, Document, Hit, SearchMode
+from recommender.rules.gaps import SkillGap
+from recommender.rules.materials import MaterialItem
+from recommender.rules.next_module import NextStatus
+from recommender.rules.plan import PlanMethod
+from recommender.rules.team import TeamSkillGap
+
+# Bounds of query parameters, in the schema so that clients (and schemathesis) see them.
+K_MAX = 100
+OFFSET_MAX = 1000
+HOURS_MAX = 500.0
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# -- errors -----------------------------------------------------------------------------------
+class ErrorDetail(_Out):
+    status: int = Field(description="the HTTP status, repeated for logs and proxies")
+    code: str = Field(description="a stable word: unauthorized, forbidden, not_found, invalid...")
+    message: str = Field(description="a sentence saying what went wrong and what to do")
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer has this shape (validation errors add `fields`, a faulty catalogue
+    adds `faults`, an upload refused for one file adds `file`)."""
+
+    error: ErrorDetail
+
+
+# -- health -----------------------------------------------------------------------------------
+class JobCounts(BaseModel):
+    queued: int
+    running: int
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    documents: int
+    chunks: int
+    model: str
+    dim: int
+    backend: Literal["sqlite", "postgresql"]  # where the knowledge base keeps its data
+    catalog_loaded: bool
+    jobs: JobCounts
+    auth: Literal["api-keys", "disabled"]
+
+
+class Meta(BaseModel):
+    """The lists the pages (and other clients) offer: document types and search modes."""
+
+    doc_types: list[DocType]
+    modes: list[SearchMode]
+
+
+class Me(BaseModel):
+    """Who the key belongs to, so that a page can sign in with the key alone."""
+
+    role: Role
+    employee: str | None
+    team: str | None
+
+
+# -- search and documents ---------------------------------------------------------------------
+# Hits and documents are kb's own dataclasses (kb.types): the envelopes below only wrap them.
+class SearchResponse(BaseModel):
+    query: str
+    k: int
+    offset: int
+    hits: list[Hit]
+
+
+class DocumentList(BaseModel):
+    total: int
+    offset: int
+    documents: list[Document]
+
+
+class Deleted(BaseModel):
+    deleted: Document
+
+
+# -- ingest jobs ------------------------------------------------------------------------------
+class JobAccepted(_Out):
+    job_id: str
+    state: Literal["queued"]
+    status_url: str
+    files: list[str] = Field(description="the uploaded files, as named by the uploader")
+    expected_documents: int = Field(description="documents found in the files and archives")
+
+
+class UploadOut(_Out):
+    name: str
+    size: int
+
+
+class Progress(_Out):
+    done: int = Field(description="files (archive entries count one each) processed so far")
+    total: int | None = Field(description="files to process; null until the job starts")
+    current: str | None
+
+
+class FileResult(_Out):
+    source: str
+    status: Literal["added", "updated", "unchanged", "failed"]
+    doc_id: str | None = None
+    error: str | None = None
+
+
+class JobOut(_Out):
+    id: str
+    state: JobState
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    submitted_by: str
+    team: str | None
+    course: str | None
+    visibility: list[str]
+    uploads: list[UploadOut]
+    progress: Progress
+    files: list[FileResult] = Field(description="one per file once the job is done")
+    summary: dict[str, Any] | None
+    error: str | None
+
+
+# -- recommender ------------------------------------------------------------------------------
+class ModuleOut(_Out):
+    id: str
+    title: str
+    course: str | None = None
+    team: str | None = None
+    format: str | None = None
+    hours: float | None = None
+    skills: dict[str, int] | None = None
+    prerequisites: list[str] | None = None
+    materials: list[str] | None = None
+    reason: str | None = None
+
+
+class NextModuleOut(_Out):
+    employee: str
+    status: NextStatus
+    module: ModuleOut | None
+    reason: str
+    alternatives: list[ModuleOut]
+    blocked: list[dict[str, Any]]
+
+
+class ColleagueOut(_Out):
+    employee: str
+    name: str
+    team: str
+    reason: str
+
+
+class RecommendationOut(_Out):
+    employee: str
+    name: str
+    team: str
+    signals: str
+    gaps: list[SkillGap]
+    modules: list[ModuleOut]
+    materials: list[MaterialItem]
+    colleagues: list[ColleagueOut]
+    notes: list[str]
+
+
+class PlanOut(_Out):
+    employee: str
+    hours_budget: float
+    method: PlanMethod
+    total_hours: float
+    gap_closed: float
+    gap_before: float
+    gap_after: float
+    modules: list[ModuleOut]
+    reason: str
+
+
+class TeamReportOut(_Out):
+    team: str
+    name: str
+    members: list[str]
+    total_weighted_gap: float
+    skills: list[TeamSkillGap]
+    modules: list[ModuleOut] = Field(description="suggested trainings, most gap closed first")
+
+
+class CompletionIn(BaseModel):
+    """The employee completed a catalogue module; the score (0..1) scales the level reached."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    kind: Literal["completion"]
+    module: str = Field(min_length=1, max_length=200)
+    score: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
+class RatingIn(BaseModel):
+    """The employee rated a document of the knowledge base, 1 (useless) to 5 (excellent)."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["rating"]
+    doc_id: str = Field(min_length=1, max_length=200)
+    rating: int = Field(ge=1, le=5)
+
+
+EventIn = Annotated[CompletionIn | RatingIn, Field(discriminator="kind")]
+
+
+class EventOut(_Out):
+    employee: str
+    event: dict[str, Any]
+
+
+class CatalogLoaded(_Out):
+    loaded: Literal[True]
+    counts: dict[str, int]
+    events_applied: int
+    events_skipped: int

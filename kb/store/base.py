@@ -1,0 +1,164 @@
+"""The document store's contract: what the knowledge base needs of any backend.
+
+`DocumentStore` is the seam; `LoggedStore` adds the change log a process replays to keep an
+in-memory mirror of the vectors (the SQLite store), `ReembeddableStore` the staging that
+`kb reembed` uses, `DenseSearch` the dense side of search over a store's vectors. The
+implementations are `kb.store.sqlite.Store` and `kb.store.postgres.PgStore`; a new backend
+implements `DocumentStore` in `kb/store/<name>.py`, uses `kb.store.rows` for the rows both
+share, and is opened by its class in `api.backends`. `tests/contracts/` runs one suite over
+every backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from kb.errors import KBError
+from kb.types import ChunkInfo, DocumentInfo, DocumentInput, SearchFilters
+
+MANIFEST = "manifest.json"  # beside the database: what the store's vectors are (kb.knowledge_base)
+VECTORS = "vectors.faiss"  # beside the database: the mirrored index (kb.mirror)
+VECTORS_OF_KEY = "vectors_of"  # meta: the model and variant of the vectors, after a reembed
+
+
+class DenseSearch(Protocol):
+    """Nearest chunks to a query vector, and which document each chunk belongs to."""
+
+    def search(
+        self, vector: np.ndarray, limit: int, filters: SearchFilters | None
+    ) -> list[tuple[int, float]]:
+        """(chunk_id, cosine) best first; filters (and visibility) applied before the cut."""
+
+    def docs_of(self, chunk_ids: Sequence[int]) -> Mapping[int, str]:
+        """chunk_id -> doc_id of those chunks that still exist."""
+
+    def is_empty(self) -> bool: ...
+
+    def prepare(self, filters: SearchFilters | None) -> None:
+        """Do before a search whatever may be done before the lexical side starts."""
+
+    def catch_up(self) -> None:
+        """Reflect every write committed so far, by any process."""
+
+    def flush(self) -> None:
+        """Persist what is kept outside the store, if anything."""
+
+
+@dataclass(frozen=True)
+class UnstagedChunks:
+    """A page of chunks still to re-embed: (chunk_id, text_hash, heading, body) each, and
+    staged vectors by text hash for texts already encoded."""
+
+    total: int  # chunks in the store
+    staged: int  # chunks with a staged vector
+    chunks: list[tuple[int, str, str, str]]
+    known: dict[str, bytes]
+
+
+class StoreBusyError(KBError):
+    """Another process held the store's write lock for longer than a write may wait."""
+
+
+@dataclass(frozen=True)
+class ChunkChanges:
+    """What happened to the chunks between two store versions (see `Store.changes_since`)."""
+
+    version: int
+    removed: list[int]
+    added: dict[int, str]  # chunk_id -> doc_id, for chunks still present at `version`
+    added_vectors: tuple[np.ndarray, np.ndarray]  # (ids, vectors) of those chunks
+
+
+class DocumentStore(Protocol):
+    """What the knowledge base needs of a document store, whatever keeps it: documents,
+    chunks, their embeddings and metadata, a version every committed write bumps, the lexical
+    index it keeps in step, the manifest (backend, model, variant) and the dense search over
+    its vectors. `Store` (SQLite, vectors mirrored in memory) and `kb.pg_store.PgStore`
+    (PostgreSQL + pgvector, vectors searched in the database) implement it."""
+
+    store_id: str
+    backend: str  # what the manifest records: "sqlite" or "postgresql"
+    location: str  # where it is, for messages: a folder, or a URL without its password
+
+    @property
+    def version(self) -> int: ...
+
+    def close(self) -> None: ...
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def read_manifest(self) -> dict[str, Any] | None: ...
+
+    def write_manifest(self, manifest: dict[str, Any]) -> dict[str, Any]:
+        """Record `manifest` unless one exists; returns the one in force."""
+
+    def dense_search(self, dim: int) -> DenseSearch:
+        """The dense side of search over this store's vectors."""
+
+    # writes: each one a transaction
+    def replace_document(self, doc: DocumentInput, vectors: np.ndarray) -> tuple[str, str]: ...
+
+    def delete_document(self, doc_id: str) -> None: ...
+
+    # documents
+    def content_hash_of(self, origin: str) -> str | None: ...
+
+    def count_documents(self) -> int: ...
+
+    def count_chunks(self) -> int: ...
+
+    def get_document(self, doc_id: str) -> DocumentInfo | None: ...
+
+    def find_documents(self, ref: str) -> list[DocumentInfo]: ...
+
+    def list_documents(self, filters: SearchFilters | None = None) -> list[DocumentInfo]: ...
+
+    def origins_under(self, root: str) -> dict[str, str]: ...
+
+    def get_chunks(self, doc_id: str) -> list[ChunkInfo]: ...
+
+    # chunks and vectors
+    def embeddings_for(self, hashes: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    def vectors_of(self, chunk_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def iter_embeddings(self, batch: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]: ...
+
+    def chunk_rows(self, chunk_ids: Sequence[int]) -> dict[int, tuple[ChunkInfo, DocumentInfo]]: ...
+
+    def lexical_search(
+        self,
+        query: str,
+        limit: int,
+        filters: SearchFilters | None = None,
+        postings_budget: int | None = None,
+    ) -> list[tuple[int, float]]: ...
+
+
+class LoggedStore(DocumentStore, Protocol):
+    """A store whose vectors a process mirrors in memory (kb.mirror): it logs each write's
+    chunk changes so that every process catches up by reading only what changed."""
+
+    def chunk_docs(self) -> tuple[int, dict[int, str]]: ...
+
+    def changes_since(self, version: int) -> ChunkChanges | None: ...
+
+    def chunk_ids_matching(self, filters: SearchFilters) -> np.ndarray: ...
+
+
+class ReembeddableStore(DocumentStore, Protocol):
+    """Re-embedding (kb.reembed): new vectors staged beside the stored ones, switched at once."""
+
+    def start_staging(self, target: str) -> int: ...
+
+    def unstaged_chunks(self, after: int, limit: int) -> UnstagedChunks: ...
+
+    def stage_vectors(self, staged: Sequence[tuple[int, str, bytes]]) -> None: ...
+
+    def switch_to_staged(self, target: str) -> bool: ...
+
+    def drop_staging(self) -> None: ...
+

@@ -1,0 +1,156 @@
+"""Rows and SQL that every document store shares: ids and hashes, a document from its
+columns, locations as JSON, the manifest file, and the one rule for filters and visibility
+(`filters_in`), which each backend writes in its own SQL dialect (`FilterSql`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from kb.errors import StoreMismatchError
+from kb.store.base import MANIFEST
+from kb.types import DocumentInfo, DocumentInput, Location, SearchFilters
+
+if TYPE_CHECKING:
+    pass
+
+
+def read_manifest(home: Path) -> dict[str, Any] | None:
+    """The manifest of the embedded store in `home` (None: no store there yet)."""
+    path = home / MANIFEST
+    if not path.exists():
+        return None
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise StoreMismatchError(
+            f"{path} is unreadable ({exc}); restore it or use another --home."
+        ) from exc
+    return data
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Two processes creating one home at once each write the whole file or nothing."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def doc_id_for(origin: str) -> str:
+    """Stable id: the same file keeps its id across re-ingests and edits."""
+    return hashlib.sha1(origin.encode("utf-8")).hexdigest()[:16]
+
+
+def vectors_key(model: str, variant: str) -> str:
+    """How the store's meta names what its vectors are of."""
+    return json.dumps({"model": model, "variant": variant}, sort_keys=True)
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def doc_from_row(
+    row: Sequence[Any], as_list: Callable[[Any], Sequence[str]] = json.loads
+) -> DocumentInfo:
+    """A document from the columns `_DOC_COLUMNS` lists (both backends select the same);
+    `as_list` reads a list column (JSON text in SQLite, an array in PostgreSQL)."""
+    return DocumentInfo(
+        doc_id=row[0],
+        source=row[1],
+        title=row[2],
+        type=row[3],
+        team=row[4],
+        course=row[5],
+        module=row[6],
+        skills=tuple(as_list(row[7])),
+        tags=tuple(as_list(row[8])),
+        author=row[9],
+        date=row[10],
+        visibility=tuple(as_list(row[11])),
+        origin=row[12],
+        content_hash=row[13],
+        n_chunks=int(row[14]),
+        root=row[15],
+    )
+
+
+def document_values(
+    doc: DocumentInput, doc_id: str, now: str, as_list: Callable[[Sequence[str]], Any]
+) -> tuple[Any, ...]:
+    """A document's column values in the order both stores insert them (doc_id, origin,
+    source, root, type, title, team, course, module, author, date, skills, tags, visibility,
+    content_hash, ingested_at); `as_list` writes a list column (JSON text, or an array)."""
+    meta = doc.meta
+    return (
+        doc_id,
+        doc.origin,
+        doc.source,
+        doc.root,
+        doc.type,
+        meta.title,
+        meta.team,
+        meta.course,
+        meta.module,
+        meta.author,
+        meta.date,
+        as_list(meta.skills),
+        as_list(meta.tags),
+        as_list(meta.visibility),
+        doc.content_hash,
+        now,
+    )
+
+
+def location_to_json(location: Location) -> str:
+    return json.dumps(
+        {"label": location.label, "anchor": location.anchor, "detail": location.detail},
+        ensure_ascii=False,
+    )
+
+
+def location_from_json(raw: str) -> Location:
+    data = json.loads(raw)
+    return Location(
+        label=data["label"], anchor=data.get("anchor", ""), detail=data.get("detail", {})
+    )
+
+
+@dataclass(frozen=True)
+class FilterSql:
+    """How one SQL dialect writes the filters' three kinds of test, over alias `d`."""
+
+    everything: str  # the clause of no filter
+    equals: str  # a column equal to a value, case aside; {column}
+    holds: str  # a list column holding a value, case aside; {column}
+    visible: Callable[[tuple[str, ...]], tuple[str, list[Any]]]  # kb.types.visible_to
+
+
+def filters_in(sql: FilterSql, filters: SearchFilters | None) -> tuple[str, list[Any]]:
+    """The WHERE clause of the filters (and the viewer's visibility) with its parameters:
+    one rule for both backends, each in its own SQL."""
+    if filters is None:
+        return sql.everything, []
+    clauses: list[str] = []
+    params: list[Any] = []
+    for column in ("team", "course", "type", "module"):
+        value = getattr(filters, column)
+        if value is not None:
+            clauses.append(sql.equals.format(column=column))
+            params.append(value)
+    for column, value in (("skills", filters.skill), ("tags", filters.tag)):
+        if value is not None:
+            clauses.append(sql.holds.format(column=column))
+            params.append(value)
+    if filters.viewer_teams is not None:
+        clause, teams = sql.visible(filters.viewer_teams)
+        clauses.append(clause)
+        params.extend(teams)
+    return (" AND ".join(clauses) or sql.everything), params
+
