@@ -27,8 +27,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np  # noqa: E402
 from _common import ROOT, save  # noqa: E402
 
+from api.backends import SqliteBackend, open_backend  # noqa: E402
 from kb.embed.registry import make_embedder
-from kb.factory import open_store  # noqa: E402
 from kb.store.migrate import migrate_store
 from kb.store.rows import read_manifest
 from tests.pg_helpers import fresh_database, start_private_server, stop_private_server  # noqa: E402
@@ -49,7 +49,8 @@ def main() -> None:
             server, base = start_private_server(Path(folder))
         try:
             url = fresh_database(base)
-            source, target = open_store(args.home), open_store(args.home, url)
+            source = SqliteBackend(args.home).open_store()
+            target = open_backend(args.home, url).open_store()
             started = time.perf_counter()
             migrate_store(source, target)
             migrate_s = time.perf_counter() - started

@@ -80,7 +80,6 @@ from recommender.state.current import (
     copy_state,
     current_catalog,
     load_catalog,
-    open_store,
 )
 from recommender.state.events import Event
 from recommender.state.postgres import PgCatalogStore
@@ -147,7 +146,6 @@ __all__ = [
     "my_cycles",
     "read_catalog_dir",
     "next_module",
-    "open_store",
     "plan_modules",
     "recommend",
     "recommend_materials",

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from api.backends import open_backend
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from kb import KnowledgeBase, SentenceTransformerEmbedder, open_knowledge_base  # noqa: E402
@@ -123,8 +125,8 @@ def pg_sample_kb(
     finally:
         target.close()
     assert report.copied == report.documents == sample_kb.stats()["documents"], report
-    base = open_knowledge_base(
-        tmp_path_factory.mktemp("pg-sample-home"), embedder=embedder, database_url=url
+    base = open_backend(tmp_path_factory.mktemp("pg-sample-home"), url).open_knowledge_base(
+        embedder=embedder
     )
     yield base
     base.close()

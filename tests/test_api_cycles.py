@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from recommender import load_catalog, open_store
+from recommender import load_catalog
+from recommender.state.sqlite import CatalogStore
 from tests.api_helpers import CATALOG, auth, files_part, running_client
 from tests.fakes import HashingEmbedder
 
@@ -28,7 +29,7 @@ def client(
     tmp_path_factory: pytest.TempPathFactory, fake_embedder: HashingEmbedder
 ) -> Iterator[TestClient]:
     tmp = tmp_path_factory.mktemp("api-cycles")
-    with open_store(tmp / "home") as store:  # the folder's cycles.yml too
+    with CatalogStore.open(tmp / "home") as store:  # the folder's cycles.yml too
         load_catalog(store, CATALOG)
     with running_client(tmp, fake_embedder) as c:
         for cycle in ("recsys-cf-2024-02", "llm-support-2024-04", LAB):
@@ -174,7 +175,7 @@ def test_creating_a_cycle(client: TestClient) -> None:
     assert loaded.status_code == 200 and loaded.json()["counts"]["cycles"] == 1
     ids = [c["id"] for c in client.get("/cycles", headers=auth("organiser")).json()["cycles"]]
     assert ids == ["mlops-serving-2024-10"]
-    with open_store(Path(client.app.state.services.settings.home)) as store:  # type: ignore[attr-defined]
+    with CatalogStore.open(Path(client.app.state.services.settings.home)) as store:  # type: ignore[attr-defined]
         load_catalog(store, CATALOG)  # cycles.yml back
     assert len(client.get("/cycles", headers=auth("organiser")).json()["cycles"]) == 4
 

@@ -22,7 +22,8 @@ from schemathesis.specs.openapi.checks import (
 from api.http.app import create_app
 from ingest import ingest_paths
 from kb import KnowledgeBase, SentenceTransformerEmbedder
-from recommender import load_catalog, open_store
+from recommender import load_catalog
+from recommender.state.sqlite import CatalogStore
 from tests.api_helpers import CATALOG, CORPUS, auth, settings_for, write_keys
 
 EXAMPLES = 12
@@ -43,7 +44,7 @@ def api_schema(
     kb = KnowledgeBase(home, embedder)
     ingest_paths(kb, [corpus])
     kb.close()
-    with open_store(home) as store:
+    with CatalogStore.open(home) as store:
         load_catalog(store, CATALOG)
     app = create_app(settings_for(home, write_keys(tmp / "keys.yaml")), embedder=embedder)
     return schemathesis.openapi.from_asgi("/openapi.json", app)

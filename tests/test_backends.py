@@ -20,6 +20,7 @@ import numpy as np
 import psycopg
 import pytest
 
+from api.backends import open_backend
 from api.cli.common import to_json
 from ingest import ingest_paths
 from kb import (
@@ -61,7 +62,7 @@ def kb_on(
     backend_url: str | None, tmp_path: Path, fake_embedder: HashingEmbedder
 ) -> Iterator[KnowledgeBase]:
     """An empty knowledge base on this run's backend."""
-    base = open_knowledge_base(tmp_path / "home", embedder=fake_embedder, database_url=backend_url)
+    base = open_backend(tmp_path / "home", backend_url).open_knowledge_base(embedder=fake_embedder)
     yield base
     base.close()
 
@@ -85,7 +86,7 @@ def corpus_kb(
     if request.param == "postgresql":
         url = fresh_database(request.getfixturevalue("pg_server_url"))
     folder = tmp_path_factory.mktemp("corpus")
-    base = open_knowledge_base(folder / "home", embedder=fake_embedder, database_url=url)
+    base = open_backend(folder / "home", url).open_knowledge_base(embedder=fake_embedder)
     report = ingest_paths(base, [write_corpus(folder / "corpus")])
     assert report.failed == [] and report.added == len(FILES), report
     yield base
@@ -159,7 +160,7 @@ def test_both_backends_store_and_read_the_same_documents(
     field (ids, origins, hashes, metadata, chunk texts and locations), in the same order."""
     folder = write_corpus(tmp_path / "corpus")
     here = open_knowledge_base(tmp_path / "home", embedder=fake_embedder)
-    there = open_knowledge_base(tmp_path / "pg", embedder=fake_embedder, database_url=database_url)
+    there = open_backend(tmp_path / "pg", database_url).open_knowledge_base(embedder=fake_embedder)
     try:
         for base in (here, there):
             assert ingest_paths(base, [folder]).added == len(FILES)
@@ -358,7 +359,7 @@ def test_both_backends_rank_and_mark_alike(tmp_path: Path, database_url: str) ->
     folder = write_corpus(tmp_path / "corpus")
     model = TieFreeEmbedder()
     here = open_knowledge_base(tmp_path / "home", embedder=model)
-    there = open_knowledge_base(tmp_path / "pg", embedder=model, database_url=database_url)
+    there = open_backend(tmp_path / "pg", database_url).open_knowledge_base(embedder=model)
     try:
         for base in (here, there):
             ingest_paths(base, [folder])
@@ -592,7 +593,7 @@ def test_a_database_indexed_by_earlier_rules_is_reindexed_when_opened(
     """PostgreSQL's lexemes are made in Python: a database whose lexemes were made by other
     rules (an earlier kb, another jieba) is re-indexed once by the first process to open it,
     as the embedded store re-indexes its FTS5 table."""
-    base = open_knowledge_base(tmp_path / "home", embedder=fake_embedder, database_url=database_url)
+    base = open_backend(tmp_path / "home", database_url).open_knowledge_base(embedder=fake_embedder)
     ingest_paths(base, [write_corpus(tmp_path / "corpus")])
     expected = {query: sources(base.search(query, mode="lexical")) for query in LEXICAL_QUERIES}
     base.close()
@@ -600,8 +601,8 @@ def test_a_database_indexed_by_earlier_rules_is_reindexed_when_opened(
         conn.execute("UPDATE kb_chunks SET tsv = to_tsvector('simple', body), n_words = 1")
         conn.execute("UPDATE kb_term_df SET df = df + 7")
         conn.execute("UPDATE kb_meta SET value = 'earlier' WHERE key = 'lexical_format'")
-    reopened = open_knowledge_base(
-        tmp_path / "home", embedder=fake_embedder, database_url=database_url
+    reopened = open_backend(tmp_path / "home", database_url).open_knowledge_base(
+        embedder=fake_embedder
     )
     try:
         for query, found in expected.items():

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from api.backends import open_backend
 from api.cli import main
 from api.cli.common import CliContext
 from kb.searchlog.base import OpenEvent, SearchEvent
-from kb.searchlog.sqlite import SqliteSearchLog, open_search_log
+from kb.searchlog.sqlite import SqliteSearchLog
 from kb.types import Document
 from recommender.catalog.types import Catalog, Module, Skill
 from recommender.content_gaps import (
@@ -247,7 +248,7 @@ def test_the_report_over_http_for_organisers_only(
 
 def test_kb_gaps_in_content(tmp_path: Path, fake_embedder: HashingEmbedder) -> None:
     home = tmp_path / "home"
-    log = open_search_log(home)
+    log = open_backend(home).open_search_log()
     moment = datetime.now(UTC) - timedelta(minutes=5)
     log.write(
         [

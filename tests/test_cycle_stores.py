@@ -12,8 +12,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from api.backends import open_backend
 from kb.db.postgres import connect, upgrade
-from recommender import copy_state, current_catalog, load_catalog, open_store
+from recommender import copy_state, current_catalog, load_catalog
 from recommender.cycles.csv_import import ImportInvalidError, import_results
 from recommender.cycles.report import build_report, load_cycle_state
 from recommender.state.events import Event
@@ -107,8 +108,11 @@ def test_both_backends_report_alike_and_copy_state_carries_cycles(
     tmp_path: Path, database_url: str, fake_embedder: HashingEmbedder
 ) -> None:
     catalog = write_catalog(tmp_path / "catalog")
-    embedded, pg = open_store(tmp_path / "a"), open_store(tmp_path / "a", database_url)
-    copy = open_store(tmp_path / "copy")
+    embedded, pg = (
+        CatalogStore.open(tmp_path / "a"),
+        open_backend(tmp_path / "a", database_url).open_recommender_store(),
+    )
+    copy = CatalogStore.open(tmp_path / "copy")
     try:
         for store in (embedded, pg):
             load_catalog(store, catalog)
@@ -215,7 +219,7 @@ def test_a_postgresql_store_at_migration_1_gets_migration_2(
         )
     finally:
         conn.close()
-    with open_store(tmp_path, database_url) as store:
+    with open_backend(tmp_path, database_url).open_recommender_store() as store:
         assert store.meta("schema_version") == "2"
         (old,) = store.events()
         assert (old.id, old.kind, old.module, old.cycle) == (1, "completion", "m1", None)

@@ -20,7 +20,6 @@ from recommender import (
     current_catalog,
     load_catalog,
     load_catalog_dir,
-    open_store,
 )
 from recommender.cycles.csv_import import ImportFile, ImportInvalidError, import_results
 from recommender.cycles.export import to_html, to_markdown
@@ -28,6 +27,7 @@ from recommender.cycles.replay import CycleExistsError, CycleInvalidError, creat
 from recommender.cycles.report import build_report, list_cycles, load_cycle_state, my_cycles
 from recommender.cycles.themes import cluster, group_comments
 from recommender.state.base import RecommenderStore
+from recommender.state.sqlite import CatalogStore
 from tests.fakes import HashingEmbedder
 
 SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "catalog"
@@ -149,7 +149,7 @@ def csv(name: str, text: str) -> ImportFile:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Any:
-    with open_store(tmp_path / "home") as opened:
+    with CatalogStore.open(tmp_path / "home") as opened:
         load_catalog(opened, write_catalog(tmp_path / "catalog"))
         yield opened
 

@@ -23,7 +23,6 @@ from recommender import (
     UnknownIdError,
     build_catalog,
     load_catalog,
-    open_store,
     record_completion,
     validate_catalog,
 )
@@ -37,6 +36,7 @@ from recommender.graph.build import (
     without_private_levels,
 )
 from recommender.graph.questions import bottlenecks, bridges, experts, learning_path
+from recommender.state.sqlite import CatalogStore
 
 # -- the worked example ---------------------------------------------------------------------------
 # Prerequisites: m-data -> m-opt1 -> m-opt2; m-data -> m-eval; m-fast -> m-serve.
@@ -400,7 +400,7 @@ def test_the_cache_rebuilds_only_when_documents_events_or_the_catalogue_change(
         (folder / f"{kind}.yaml").write_text(yaml.safe_dump(entries))
     kb = FakeKnowledgeBase(DOCS[:2])
     cache = GraphCache()
-    with open_store(tmp_path / "home") as store:
+    with CatalogStore.open(tmp_path / "home") as store:
         empty = cache.get(kb, store, None)  # no catalogue yet: documents only
         assert empty.catalog is None and "document:d-tune" in empty.graph
         load_catalog(store, folder)

@@ -25,7 +25,8 @@ from api.http.auth import hash_key
 from api.settings import Settings
 from ingest import ingest_paths
 from kb import open_knowledge_base
-from recommender import load_catalog, open_store
+from recommender import load_catalog
+from recommender.state.sqlite import CatalogStore
 from tests.fakes import HashingEmbedder
 from tests.helpers import markdown_doc
 from tests.test_graph import RAW
@@ -91,7 +92,7 @@ def home(tmp_path_factory: pytest.TempPathFactory, fake_embedder: HashingEmbedde
     for name, text in CORPUS.items():
         (corpus / name).write_text(text)
     home = tmp / "home"
-    with open_store(home) as store:
+    with CatalogStore.open(home) as store:
         load_catalog(store, catalog)
     kb = open_knowledge_base(home, embedder=fake_embedder)
     try:

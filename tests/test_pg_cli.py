@@ -12,9 +12,9 @@ import numpy as np
 import psycopg
 from click.testing import CliRunner
 
+from api.backends import PostgresBackend
 from api.cli import main
 from api.cli.common import CliContext
-from api.cli.db import schema_parts
 from tests.fakes import HashingEmbedder
 from tests.helpers import markdown_doc, write
 
@@ -65,7 +65,10 @@ def test_db_status_says_an_upgrade_is_due_until_kb_db_upgrade(
         home, fake_embedder, "--database-url", database_url, "db", "upgrade", "--json"
     )
     assert code == 0
-    latest = {part: max(m.version for m in steps) for part, steps in schema_parts()}
+    latest = {
+        part: max(m.version for m in steps)
+        for part, steps in PostgresBackend(Path("."), "postgresql://").schema_parts()
+    }
     assert json.loads(out)["versions"] == latest and set(latest) == {
         "kb",
         "recommender",

@@ -26,6 +26,7 @@ import httpx
 import psycopg
 import pytest
 
+from api.backends import open_backend
 from ingest import ingest_paths
 from kb import ChunkInput, DocumentInput, DocumentMeta, KnowledgeBase, Location, open_knowledge_base
 from kb.store.lexical.postgres import chunk_lexemes
@@ -64,8 +65,8 @@ def replicas(tmp_path: Path, fake_embedder: HashingEmbedder, database_url: str) 
     opened: list[KnowledgeBase] = []
 
     def open_replica(name: str) -> KnowledgeBase:
-        base = open_knowledge_base(
-            tmp_path / name, embedder=fake_embedder, database_url=database_url
+        base = open_backend(tmp_path / name, database_url).open_knowledge_base(
+            embedder=fake_embedder
         )
         opened.append(base)
         return base

@@ -350,14 +350,26 @@ def test_two_http_replicas_share_the_queue(
     the first answers for it. The knowledge bases and the recommender's store stay embedded
     here (their PostgreSQL backends have their own tests): only the queue is shared."""
     import api.http.app as app_module
-    from api.http.deps import Catalogs
+    from api.backends import PostgresBackend, RecommenderSessions, SqliteBackend
+    from kb.searchlog.base import SearchLog
+    from kb.store.base import DocumentStore
     from tests.api_helpers import auth, ingest, running_client
 
-    def embedded_kb(home: Path, **options: Any) -> KnowledgeBase:
-        return open_knowledge_base(home, **{**options, "database_url": None})
+    class QueueInPostgres(PostgresBackend):
+        """PostgreSQL for the job queue alone; the rest in each replica's own home."""
 
-    monkeypatch.setattr(app_module, "open_knowledge_base", embedded_kb)
-    monkeypatch.setattr(app_module, "Catalogs", lambda home, url=None: Catalogs(home))
+        def open_store(self) -> DocumentStore:
+            return SqliteBackend(self.home).open_store()
+
+        def open_search_log(self) -> SearchLog:
+            return SqliteBackend(self.home).open_search_log()
+
+        def recommender_sessions(self) -> RecommenderSessions:
+            return SqliteBackend(self.home).recommender_sessions()
+
+    monkeypatch.setattr(
+        app_module, "open_backend", lambda home, url=None: QueueInPostgres(home, str(url))
+    )
     with (
         running_client(
             tmp_path / "front", fake_embedder, database_url=database_url, ingest_worker=False

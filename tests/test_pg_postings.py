@@ -9,8 +9,8 @@ from pathlib import Path
 
 import psycopg
 
+from api.backends import open_backend
 from ingest import ingest_paths
-from kb import open_knowledge_base
 from tests.backend_corpus import LEXICAL_QUERIES, TieFreeEmbedder, sources, write_corpus
 from tests.pg_helpers import postings_in_step
 
@@ -19,7 +19,7 @@ def test_a_database_from_before_the_postings_gets_them_on_upgrade(
     tmp_path: Path, database_url: str
 ) -> None:
     embedder = TieFreeEmbedder()
-    kb = open_knowledge_base(tmp_path / "home", embedder=embedder, database_url=database_url)
+    kb = open_backend(tmp_path / "home", database_url).open_knowledge_base(embedder=embedder)
     ingest_paths(kb, [write_corpus(tmp_path / "corpus")])
     ranked = {
         query: [(hit.source, hit.score) for hit in kb.search(query, mode="lexical")]
@@ -31,7 +31,7 @@ def test_a_database_from_before_the_postings_gets_them_on_upgrade(
         conn.execute("DROP TABLE kb_postings")
         conn.execute("DELETE FROM schema_migrations WHERE part = 'kb' AND version = 2")
 
-    again = open_knowledge_base(tmp_path / "home", embedder=embedder, database_url=database_url)
+    again = open_backend(tmp_path / "home", database_url).open_knowledge_base(embedder=embedder)
     try:
         postings_in_step(database_url)
         for query, expected in ranked.items():

@@ -16,13 +16,13 @@ from recommender import (
     employee_gaps,
     load_catalog,
     load_catalog_dir,
-    open_store,
+    next_module,
     record_completion,
     validate_catalog,
 )
-from recommender.rules import next_module
 from recommender.state.base import now_iso
 from recommender.state.events import Event
+from recommender.state.sqlite import CatalogStore
 
 CATALOGS = Path(__file__).parent / "catalogs"
 SAMPLE = Path(__file__).parent.parent / "data" / "sample" / "catalog"
@@ -126,36 +126,39 @@ def test_sample_catalogue_has_the_promised_shape() -> None:
 
 
 def test_questions_before_any_load_say_what_to_do(tmp_path: Path) -> None:
-    with open_store(tmp_path) as store, pytest.raises(NoCatalogError, match="kb catalog load"):
+    with (
+        CatalogStore.open(tmp_path) as store,
+        pytest.raises(NoCatalogError, match="kb catalog load"),
+    ):
         current_catalog(store)
 
 
 def test_a_faulty_catalogue_leaves_the_previous_one_in_force(tmp_path: Path) -> None:
-    with open_store(tmp_path) as store:
+    with CatalogStore.open(tmp_path) as store:
         load_catalog(store, CATALOGS / "small")
         before = current_catalog(store)
         with pytest.raises(CatalogInvalidError):
             load_catalog(store, CATALOGS / "faulty")
         assert current_catalog(store) == before
-    with open_store(tmp_path) as store:  # and so it is on disk, for the next process
+    with CatalogStore.open(tmp_path) as store:  # and so it is on disk, for the next process
         assert set(current_catalog(store).employees) == set(before.employees)
 
 
 def test_store_uses_wal_and_lives_in_the_home_folder(tmp_path: Path) -> None:
-    with open_store(tmp_path) as store:
+    with CatalogStore.open(tmp_path) as store:
         assert store.path == tmp_path / "catalog.sqlite"
     with sqlite3.connect(tmp_path / "catalog.sqlite") as db:  # the mode is the file's
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_events_survive_a_catalogue_reload_and_are_applied_again(tmp_path: Path) -> None:
-    with open_store(tmp_path) as store:
+    with CatalogStore.open(tmp_path) as store:
         load_catalog(store, CATALOGS / "small")
         record_completion(store, current_catalog(store), "alice", "m-opt", score=1.0)
         store.add_event(
             Event(kind="rating", employee="alice", doc_id="doc-1", rating=4, created_at=now_iso())
         )
-    with open_store(tmp_path) as store:
+    with CatalogStore.open(tmp_path) as store:
         report = load_catalog(store, CATALOGS / "small")
         assert (report.events_applied, report.events_skipped) == (2, 0)
         alice = current_catalog(store).employee("alice")
@@ -168,7 +171,7 @@ def test_events_for_people_no_longer_in_the_catalogue_are_kept_but_skipped(
     tmp_path: Path,
 ) -> None:
     shutil.copytree(CATALOGS / "small", tmp_path / "cat")
-    with open_store(tmp_path) as store:
+    with CatalogStore.open(tmp_path) as store:
         load_catalog(store, tmp_path / "cat")
         record_completion(store, current_catalog(store), "newbie", "m-opt")
         people = yaml.safe_load((tmp_path / "cat" / "employees.yaml").read_text())

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from api.cli.common import CliContext
 from api.cli.recommender import register
-from recommender import open_store
+from recommender.state.sqlite import CatalogStore
 
 CATALOGS = Path(__file__).parent / "catalogs"
 
@@ -56,7 +56,7 @@ def run(tmp_path: Path) -> Any:
 
 
 def events(tmp_path: Path) -> int:
-    with open_store(tmp_path) as store:
+    with CatalogStore.open(tmp_path) as store:
         return len(store.events())
 
 

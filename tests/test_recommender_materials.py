@@ -11,8 +11,7 @@ import pytest
 
 from ingest.pipeline import ingest_paths
 from kb import KnowledgeBase
-from recommender import Catalog, build_catalog, load_catalog_dir
-from recommender.rules import recommend
+from recommender import Catalog, build_catalog, load_catalog_dir, recommend
 from recommender.rules.feedback import apply_events
 from recommender.state.events import Event
 

@@ -21,11 +21,12 @@ from recommender import (
     employee_gaps,
     load_catalog,
     load_catalog_dir,
-    open_store,
+    next_module,
+    recommend,
     record_completion,
     team_report,
 )
-from recommender.rules import next_module, recommend
+from recommender.state.sqlite import CatalogStore
 
 CATALOGS = Path(__file__).parent / "catalogs"
 
@@ -223,7 +224,7 @@ def test_completed_level_formula(
 
 
 def test_completing_the_recommended_module_changes_the_next_answer(tmp_path: Path) -> None:
-    with open_store(tmp_path) as store:
+    with CatalogStore.open(tmp_path) as store:
         load_catalog(store, CATALOGS / "small")
         before = next_module(current_catalog(store), "alice")
         assert before.option is not None and before.option.module.id == "m-opt"
@@ -239,7 +240,7 @@ def test_completing_the_recommended_module_changes_the_next_answer(tmp_path: Pat
 
 
 def test_partial_score_raises_levels_partially(tmp_path: Path) -> None:
-    with open_store(tmp_path) as store:
+    with CatalogStore.open(tmp_path) as store:
         load_catalog(store, CATALOGS / "small")
         record_completion(store, current_catalog(store), "alice", "m-opt", score=0.5)
         assert current_catalog(store).employee("alice").level("opt") == 2  # 1 + 2*0.5
@@ -247,7 +248,7 @@ def test_partial_score_raises_levels_partially(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("score", [-0.1, 1.01, float("nan")])
 def test_score_outside_0_1_is_refused_and_nothing_written(tmp_path: Path, score: float) -> None:
-    with open_store(tmp_path) as store:
+    with CatalogStore.open(tmp_path) as store:
         load_catalog(store, CATALOGS / "small")
         with pytest.raises(InvalidValueError):
             record_completion(store, current_catalog(store), "alice", "m-opt", score=score)

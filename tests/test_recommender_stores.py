@@ -16,6 +16,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from api.backends import open_backend
 from api.cli import main
 from api.cli.common import CliContext
 from kb import KnowledgeBase, open_knowledge_base
@@ -28,7 +29,6 @@ from recommender import (
     copy_state,
     current_catalog,
     load_catalog,
-    open_store,
     read_catalog_dir,
     record_completion,
 )
@@ -55,9 +55,9 @@ def dumped(raw: RawCatalog | None) -> str:
 
 def opener_for(backend: str, folder: Path, request: pytest.FixtureRequest) -> Opener:
     if backend == "sqlite":
-        return lambda: open_store(folder)
+        return lambda: CatalogStore.open(folder)
     url: str = request.getfixturevalue("database_url")
-    return lambda: open_store(folder, url)
+    return lambda: open_backend(folder, url).open_recommender_store()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -81,7 +81,10 @@ def event(employee: str, n: int, **fields: Any) -> Event:
 
 
 def test_open_store_picks_the_backend_from_the_url(tmp_path: Path, database_url: str) -> None:
-    with open_store(tmp_path) as embedded, open_store(tmp_path / "x", database_url) as pg:
+    with (
+        CatalogStore.open(tmp_path) as embedded,
+        open_backend(tmp_path / "x", database_url).open_recommender_store() as pg,
+    ):
         assert isinstance(embedded, CatalogStore) and isinstance(pg, PgCatalogStore)
     assert not (tmp_path / "x").exists()  # the PostgreSQL store writes nothing in the home
 
@@ -261,7 +264,10 @@ def test_copy_state_copies_everything_once(
 def test_copy_state_without_a_catalogue_keeps_the_targets(
     tmp_path: Path, database_url: str
 ) -> None:
-    with open_store(tmp_path) as source, open_store(tmp_path, database_url) as target:
+    with (
+        CatalogStore.open(tmp_path) as source,
+        open_backend(tmp_path, database_url).open_recommender_store() as target,
+    ):
         load_catalog(target, CATALOGS / "small")
         source.add_event(event("alice", 1))
         assert copy_state(source, target) == {
@@ -276,7 +282,10 @@ def test_copy_state_without_a_catalogue_keeps_the_targets(
 
 
 def test_both_backends_return_identical_values(tmp_path: Path, database_url: str) -> None:
-    embedded, pg = open_store(tmp_path), open_store(tmp_path, database_url)
+    embedded, pg = (
+        CatalogStore.open(tmp_path),
+        open_backend(tmp_path, database_url).open_recommender_store(),
+    )
     try:
         for store in (embedded, pg):
             load_catalog(store, SAMPLE / "catalog")
@@ -308,7 +317,7 @@ def test_both_backends_return_identical_values(tmp_path: Path, database_url: str
 
 def test_tables_are_prefixed_and_migrations_run_once(tmp_path: Path, database_url: str) -> None:
     for _ in range(3):
-        open_store(tmp_path, database_url).close()
+        open_backend(tmp_path, database_url).open_recommender_store().close()
     with psycopg.connect(database_url) as conn:
         tables = {
             row[0]
@@ -325,30 +334,30 @@ def test_tables_are_prefixed_and_migrations_run_once(tmp_path: Path, database_ur
 
 
 def test_a_newer_schema_is_refused_with_a_sentence(tmp_path: Path, database_url: str) -> None:
-    open_store(tmp_path, database_url).close()
+    open_backend(tmp_path, database_url).open_recommender_store().close()
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute("INSERT INTO schema_migrations (part, version) VALUES ('recommender', 9)")
     with pytest.raises(DatabaseError, match="newer than this version"):
-        open_store(tmp_path, database_url)
+        open_backend(tmp_path, database_url).open_recommender_store()
 
 
 def test_an_unreachable_database_is_named_without_its_password(tmp_path: Path) -> None:
     url = "postgresql://kb:s3cret-pw@127.0.0.1:1/kb?connect_timeout=3"
     with pytest.raises(DatabaseError) as info:
-        open_store(tmp_path, url)
+        open_backend(tmp_path, url).open_recommender_store()
     assert "s3cret-pw" not in str(info.value) and "127.0.0.1" in str(info.value)
 
 
 def test_a_url_that_is_not_postgresql_is_refused_without_its_password(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError, match="not a PostgreSQL URL") as info:
-        open_store(tmp_path, "mysql://kb:s3cret-pw@db/kb")
+        open_backend(tmp_path, "mysql://kb:s3cret-pw@db/kb").open_recommender_store()
     assert "s3cret-pw" not in str(info.value)
 
 
 def test_the_store_repr_hides_the_password(tmp_path: Path, database_url: str) -> None:
     with_password = database_url.replace("postgres:@", "postgres:hunter2@", 1)
     assert with_password != database_url  # pgserver trusts local connections: any password
-    with open_store(tmp_path, with_password) as store:
+    with open_backend(tmp_path, with_password).open_recommender_store() as store:
         assert "hunter2" not in repr(store) and "***" in repr(store)
 
 
@@ -411,5 +420,5 @@ def test_the_cli_with_a_database_url_answers_as_the_embedded_store(
     assert in_postgres[3]["materials"]  # the knowledge base answered too
     assert in_postgres[2] != in_postgres[7]  # the completion was recorded and applied
     assert not (tmp_path / "pg" / "catalog.sqlite").exists()  # the state went to PostgreSQL
-    with open_store(tmp_path / "pg", database_url) as store:
+    with open_backend(tmp_path / "pg", database_url).open_recommender_store() as store:
         assert [e.module for e in store.events()] == [in_postgres[2]["module"]["id"]]

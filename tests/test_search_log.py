@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from api.backends import open_backend
 from kb.searchlog.base import Event, OpenEvent, SearchEvent, SearchLog
 from kb.searchlog.recorder import SearchRecorder
-from kb.searchlog.sqlite import DATABASE, open_search_log
+from kb.searchlog.sqlite import DATABASE
 from kb.types import Hit, SearchFilters
 from tests.api_helpers import CORPUS, KEYS, auth, ingest, load_sample_catalog, running_client
 from tests.fakes import HashingEmbedder
@@ -35,7 +36,7 @@ def backend(request: pytest.FixtureRequest) -> str | None:
 
 @pytest.fixture
 def search_log(tmp_path: Path, backend: str | None) -> Iterator[SearchLog]:
-    log = open_search_log(tmp_path / "home", backend)
+    log = open_backend(tmp_path / "home", backend).open_search_log()
     yield log
     log.close()
 
@@ -117,7 +118,7 @@ def test_the_recorder_keeps_the_employee_only_where_the_policy_allows(
     tmp_path: Path, backend: str | None
 ) -> None:
     for allowed in (False, True):
-        log = open_search_log(tmp_path / f"home-{allowed}", backend)
+        log = open_backend(tmp_path / f"home-{allowed}", backend).open_search_log()
         recorder = SearchRecorder(log, record_employee=allowed)
         filters = SearchFilters(team="nlp", viewer_teams=("nlp",))
         search_id = recorder.search(

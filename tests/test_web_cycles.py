@@ -17,7 +17,8 @@ import httpx
 import pytest
 import yaml
 
-from recommender import load_catalog, open_store
+from recommender import load_catalog
+from recommender.state.sqlite import CatalogStore
 from tests.fakes import HashingEmbedder
 from tests.test_web_i18n import untranslated
 from tests.test_web_pages import CHROMIUM, KEY_ENTRIES, Console, bearer, chromium, serve, sign_in
@@ -42,7 +43,7 @@ def base_url(
     tmp = tmp_path_factory.mktemp("web-cycles")
     keys = tmp / "keys.yaml"
     keys.write_text(yaml.safe_dump(KEY_ENTRIES))
-    with open_store(tmp / "home") as store:
+    with CatalogStore.open(tmp / "home") as store:
         load_catalog(store, CATALOG)
     with serve(tmp / "home", keys, fake_embedder) as url:
         with httpx.Client(base_url=url, timeout=60) as client:

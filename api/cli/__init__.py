@@ -345,7 +345,7 @@ def reembed_cmd(obj: CliContext, target: str | None, as_json: bool) -> None:
     from kb.embed.registry import make_embedder
     from kb.reembed import reembed
 
-    if obj.database_url:
+    if not obj.backend.reembeds_in_place:
         raise CliError(
             "kb reembed works on the embedded store only: to move a PostgreSQL knowledge base "
             "to another variant, ingest the material into a new database with --variant; "

@@ -86,14 +86,13 @@ def gaps_in_content(obj: CliContext, weeks: int, as_json: bool) -> None:
     nobody opened (by topic), skills and modules with little material, material nobody
     opened, and the trend per week, from the searches recorded by `kb serve`."""
     from kb import KBError
-    from kb.searchlog.sqlite import open_search_log
-    from recommender import NoCatalogError, current_catalog, open_store
+    from recommender import NoCatalogError, current_catalog
     from recommender.content_gaps import content_report
 
     try:
-        search_log = open_search_log(obj.home, obj.database_url)
+        search_log = obj.backend.open_search_log()
         kb = obj.open_kb()
-        store = open_store(obj.home, obj.database_url)
+        store = obj.backend.open_recommender_store()
         try:
             catalog = current_catalog(store)
         except NoCatalogError:

@@ -12,6 +12,7 @@ import click
 from pydantic_core import to_jsonable_python
 
 if TYPE_CHECKING:
+    from api.backends import Backend
     from kb import Embedder, KnowledgeBase
 
 
@@ -36,17 +37,26 @@ class CliContext:
     embedder: Embedder | None = None
     knowledge_base: KnowledgeBase | None = field(default=None, repr=False)
 
+    @property
+    def backend(self) -> Backend:
+        """Where the state is kept (`api.backends`): PostgreSQL with a database URL, else SQLite
+        in the home folder; a URL that is not PostgreSQL's is a CliError."""
+        from api.backends import open_backend
+        from kb import KBError
+
+        try:
+            return open_backend(self.home, self.database_url)
+        except KBError as exc:
+            raise CliError(str(exc)) from exc
+
     def open_kb(self) -> KnowledgeBase:
         if self.knowledge_base is None:
-            from kb import KBError, open_knowledge_base
+            from kb import KBError
 
+            backend = self.backend
             try:
-                self.knowledge_base = open_knowledge_base(
-                    self.home,
-                    model=self.model,
-                    variant=self.variant,
-                    embedder=self.embedder,
-                    database_url=self.database_url,
+                self.knowledge_base = backend.open_knowledge_base(
+                    model=self.model, variant=self.variant, embedder=self.embedder
                 )
             except KBError as exc:  # another model or variant, a damaged store: one sentence
                 raise CliError(str(exc)) from exc

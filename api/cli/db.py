@@ -14,24 +14,6 @@ from api.cli.common import CliContext, CliError, emit_json
 from kb.db.postgres import Migration
 
 
-def schema_parts() -> list[tuple[str, list[Migration]]]:
-    """Every part that keeps state in PostgreSQL, with its migrations, in dependency order."""
-    from ingest.jobs.postgres import MIGRATIONS as INGEST
-    from kb.searchlog.postgres import MIGRATIONS as ANALYTICS
-    from kb.searchlog.postgres import PART as ANALYTICS_PART
-    from kb.store.postgres import MIGRATIONS as KB
-    from kb.store.postgres import PART
-    from recommender.state.postgres import MIGRATIONS as RECOMMENDER
-    from recommender.state.postgres import PART as RECOMMENDER_PART
-
-    return [
-        (PART, list(KB)),
-        (RECOMMENDER_PART, list(RECOMMENDER)),
-        ("ingest", list(INGEST)),
-        (ANALYTICS_PART, list(ANALYTICS)),
-    ]
-
-
 def _url(obj: CliContext, given: str | None = None) -> str:
     from kb.db.postgres import is_database_url
 
@@ -43,6 +25,13 @@ def _url(obj: CliContext, given: str | None = None) -> str:
     if not is_database_url(url):
         raise CliError("The database URL must start with postgresql:// (or postgres://).")
     return url
+
+
+def _schema_parts(obj: CliContext, url: str) -> list[tuple[str, list[Migration]]]:
+    """Every part that keeps state in the database, with its migrations (api.backends)."""
+    from api.backends import open_backend
+
+    return open_backend(obj.home, url).schema_parts()
 
 
 @click.group("db")
@@ -60,10 +49,12 @@ def db_upgrade(obj: CliContext, as_json: bool) -> None:
     from kb.errors import KBError
 
     try:
-        conn = connect(_url(obj))
+        url = _url(obj)
+        parts = _schema_parts(obj, url)
+        conn = connect(url)
         try:
-            applied = {part: upgrade(conn, part, steps) for part, steps in schema_parts()}
-            versions = {part: schema_version(conn, part) for part, _ in schema_parts()}
+            applied = {part: upgrade(conn, part, steps) for part, steps in parts}
+            versions = {part: schema_version(conn, part) for part, _ in parts}
         finally:
             conn.close()
     except KBError as exc:
@@ -85,11 +76,13 @@ def db_status(obj: CliContext, as_json: bool) -> None:
     from kb.errors import KBError
 
     try:
-        conn = connect(_url(obj))
+        url = _url(obj)
+        parts = _schema_parts(obj, url)
+        conn = connect(url)
         try:
             rows = {
                 part: {"database": schema_version(conn, part), "needed": max(m.version for m in m_)}
-                for part, m_ in schema_parts()
+                for part, m_ in parts
             }
         finally:
             conn.close()
@@ -165,13 +158,11 @@ def migrate(obj: CliContext, to_url: str, as_json: bool) -> None:
     catalogue and events into PostgreSQL, without re-embedding anything. Run it again after
     an interruption: what was copied is skipped. Then point kb at the database
     (KB_DATABASE_URL) and keep the home for its API keys."""
+    from api.backends import SqliteBackend, open_backend
     from kb.errors import KBError
-    from kb.factory import open_store
     from kb.store.migrate import migrate_store
     from kb.store.rows import read_manifest
-    from recommender import RecommenderError
-    from recommender.state.current import copy_state
-    from recommender.state.current import open_store as open_recommender_store
+    from recommender import RecommenderError, copy_state
 
     url = _url(obj, to_url)
     if read_manifest(obj.home) is None:
@@ -180,7 +171,8 @@ def migrate(obj: CliContext, to_url: str, as_json: bool) -> None:
             "the folder kb ingest wrote."
         )
     try:
-        source, target = open_store(obj.home), open_store(obj.home, url)
+        here, there = SqliteBackend(obj.home), open_backend(obj.home, url)
+        source, target = here.open_store(), there.open_store()
         try:
             report = migrate_store(source, target)
         finally:
@@ -188,12 +180,12 @@ def migrate(obj: CliContext, to_url: str, as_json: bool) -> None:
             target.close()
         recommender: dict[str, int] = {}
         if (obj.home / "catalog.sqlite").exists():
-            here, there = open_recommender_store(obj.home), open_recommender_store(obj.home, url)
+            embedded, database = here.open_recommender_store(), there.open_recommender_store()
             try:
-                recommender = copy_state(here, there)
+                recommender = copy_state(embedded, database)
             finally:
-                here.close()
-                there.close()
+                embedded.close()
+                database.close()
     except (KBError, RecommenderError) as exc:
         raise CliError(str(exc)) from exc
     summary = {

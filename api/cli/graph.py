@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from api.cli.common import CliContext, CliError, emit_json
-from recommender import RecommenderError, open_store
+from recommender import RecommenderError
 
 if TYPE_CHECKING:
     from recommender.graph.build import KnowledgeGraph
@@ -38,7 +38,7 @@ def _graph(
     from recommender.graph.build import GraphCache, graph_for
 
     teams = tuple(dict.fromkeys(visible_to)) or None
-    store = open_store(cli.home, cli.database_url)
+    store = cli.backend.open_recommender_store()
     try:
         if documents:
             yield cli, GraphCache().get(cli.open_kb(), store, teams)

@@ -23,13 +23,13 @@ from recommender import (
     employee_gaps,
     greedy_plan,
     load_catalog,
-    open_store,
+    next_module,
     plan_modules,
+    recommend,
     record_completion,
     record_rating,
     team_report,
 )
-from recommender.rules import next_module, recommend
 from recommender.rules.plan import PlanMethod
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def recommender_session(ctx: click.Context) -> Iterator[tuple[CliContext, Recomm
     cli = ctx.find_object(CliContext)
     if cli is None:
         raise click.ClickException("internal error: the kb group did not set its CliContext")
-    store = open_store(cli.home, cli.database_url)
+    store = cli.backend.open_recommender_store()
     try:
         yield cli, store
     except RecommenderError as exc:

@@ -60,13 +60,17 @@ def worker(obj: CliContext, once: bool, log_level: str) -> None:
     which let the current job finish. Needs PostgreSQL (KB_DATABASE_URL or --database-url)."""
     from api.settings import Settings
     from ingest import Limits
-    from ingest.jobs.postgres import PgJobManager
     from ingest.uploads import MB
     from kb import KBError
-    from kb.db.postgres import is_database_url, redact
+    from kb.db.postgres import redact
 
-    url = obj.database_url
-    if url is None or not is_database_url(url):
+    if obj.database_url is None:
+        raise CliError(NO_DATABASE)
+    try:
+        backend = obj.backend
+    except CliError:
+        raise CliError(NO_DATABASE) from None
+    if not backend.shares_job_queue:
         raise CliError(NO_DATABASE)
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -79,9 +83,7 @@ def worker(obj: CliContext, once: bool, log_level: str) -> None:
     )
     kb = obj.open_kb()
     try:
-        jobs = PgJobManager(
-            kb, obj.home, limits, settings.chunk_tokens, database_url=url, run_worker=False
-        )
+        jobs = backend.open_shared_job_queue(kb, limits, settings.chunk_tokens)
     except KBError as exc:
         raise CliError(str(exc)) from None
     if not once:

@@ -19,8 +19,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.backends import open_backend
 from api.http.auth import KeyRing, load_api_keys
-from api.http.deps import Catalogs, Services
+from api.http.deps import Catalogs, Services, start_recorder
 from api.http.errors import ApiError, error_response, install_error_handlers
 from api.http.routes import analytics as analytics_routes
 from api.http.routes import cycles as cycles_routes
@@ -29,10 +30,8 @@ from api.http.routes import ingest, kb, recommender, system
 from api.settings import Settings
 from api.web import mount_web
 from ingest import Limits
-from ingest.jobs.base import JobQueue
-from ingest.jobs.local import JobManager
 from ingest.uploads import MB
-from kb import Embedder, open_knowledge_base
+from kb import Embedder
 from kb.language.bilingual import warm as warm_glossary
 
 log = logging.getLogger("api")
@@ -171,39 +170,27 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        knowledge_base = open_knowledge_base(
-            settings.home,
-            model=settings.model,
-            variant=settings.model_variant,
-            embedder=embedder,
-            database_url=settings.database_url,
+        backend = open_backend(settings.home, settings.database_url)
+        knowledge_base = backend.open_knowledge_base(
+            model=settings.model, variant=settings.model_variant, embedder=embedder
         )
         knowledge_base.embedder.encode_query("warm up")  # load the model before the first user
         warm_glossary()  # the dictionary for cross-language queries, in the background
-        catalogs = Catalogs(settings.home, settings.database_url)
+        catalogs = Catalogs(backend.recommender_sessions())
         catalogs.loaded()  # create or check the recommender's store before serving
         limits = Limits(
             max_file_bytes=int(settings.upload_max_file_mb * MB),
             max_zip_entries=settings.zip_max_entries,
             max_zip_bytes=int(settings.zip_max_uncompressed_mb * MB),
         )
-        if settings.database_url:  # jobs in the database: any replica or `kb worker` runs them
-            from ingest.jobs.postgres import PgJobManager
-
-            jobs: JobQueue = PgJobManager(
-                knowledge_base,
-                settings.home,
-                limits,
-                settings.chunk_tokens,
-                database_url=settings.database_url,
-                run_worker=settings.ingest_worker,
-            )
-        else:
-            jobs = JobManager(knowledge_base, settings.home, limits, settings.chunk_tokens)
+        # with a shared queue (PostgreSQL), any replica or `kb worker` runs the jobs
+        jobs = backend.open_job_queue(
+            knowledge_base, limits, settings.chunk_tokens, run_worker=settings.ingest_worker
+        )
         jobs.recover()
         jobs.start()
         app.state.services = Services(settings, knowledge_base, catalogs, jobs, keyring)
-        app.state.search_recorder = analytics_routes.start_recorder(settings)  # the search log
+        app.state.search_recorder = start_recorder(settings, backend)  # the search log
         try:
             yield
         finally:

@@ -6,13 +6,13 @@ signature says what it needs (``kb: KB, caller: Organiser``) and the checks live
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.auth import ADMIN, KeyRing, Principal
@@ -20,44 +20,35 @@ from api.http.errors import ApiError
 from api.settings import Settings
 from ingest.jobs.base import JobQueue
 from kb import DocumentInfo, Hit, KnowledgeBase, SearchFilters
-from recommender import Catalog, NoCatalogError, RecommenderStore, current_catalog, open_store
+from kb.searchlog.base import SEARCH_ID_PATTERN
+from kb.searchlog.recorder import DISABLED, SearchRecorder
+from recommender import Catalog, NoCatalogError, RecommenderStore, current_catalog
+from recommender.graph.build import (
+    GraphCache,
+)
 
 if TYPE_CHECKING:
-    from recommender.state.postgres import PgCatalogPool
+    from api.backends import Backend, RecommenderSessions
+
+
+log = logging.getLogger("api.analytics")
 
 
 class Catalogs:
-    """The recommender's store, opened for each use and closed in the same thread.
+    """The recommender's store for each use (`api.backends.RecommenderSessions`: opened per use
+    and closed in the same thread on SQLite, borrowed from a pool on PostgreSQL), and the
+    current catalogue read through it."""
 
-    Its SQLite connection may only be used by the thread that opened it, and requests run
-    on a pool of threads; opening costs about a millisecond. Concurrent writers are
-    serialised by SQLite itself (the store's transactions are BEGIN IMMEDIATE). On
-    PostgreSQL each use borrows a connection from a small pool instead (`PgCatalogPool`).
-    """
-
-    def __init__(self, home: Path, database_url: str | None = None) -> None:
-        self.home = home
-        self._pool: PgCatalogPool | None = None
-        if database_url:
-            from recommender.state.postgres import PgCatalogPool
-
-            self._pool = PgCatalogPool(database_url)
+    def __init__(self, sessions: RecommenderSessions) -> None:
+        self._sessions = sessions
 
     @contextmanager
     def session(self) -> Iterator[RecommenderStore]:
-        if self._pool is not None:
-            with self._pool.session() as pooled:
-                yield pooled
-            return
-        store = open_store(self.home)
-        try:
+        with self._sessions.session() as store:
             yield store
-        finally:
-            store.close()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
+        self._sessions.close()
 
     def current(self) -> Catalog:
         with self.session() as store:
@@ -224,3 +215,50 @@ Jobs = Annotated[JobQueue, Depends(get_jobs)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Organiser = Annotated[Principal, Depends(require_organiser)]
 ViewerDep = Annotated[Viewer, Depends(get_viewer)]
+
+
+def start_recorder(settings: Settings, backend: Backend) -> SearchRecorder:
+    """The service's recorder: the log beside the knowledge base (`<home>/analytics.sqlite`,
+    or PostgreSQL with a database URL), or none when KB_ANALYTICS_ENABLED is off. A log that
+    cannot be opened is reported and leaves searches unrecorded, never the service down."""
+    if not settings.analytics_enabled:
+        return DISABLED
+    try:
+        search_log = backend.open_search_log()
+    except Exception as exc:
+        log.error("searches will not be recorded: the search log could not be opened: %s", exc)
+        return DISABLED
+    return SearchRecorder(
+        search_log,
+        record_employee=settings.analytics_record_employee,
+        retention_days=settings.analytics_retention_days,
+    )
+
+
+def get_recorder(request: Request) -> SearchRecorder:
+    recorder: SearchRecorder = getattr(request.app.state, "search_recorder", DISABLED)
+    return recorder
+
+
+Recorder = Annotated[SearchRecorder, Depends(get_recorder)]
+FromSearch = Annotated[
+    str | None,
+    Query(
+        pattern=SEARCH_ID_PATTERN,
+        description="the `search_id` of the search this document was opened from (recorded "
+        "for the organisers' report)",
+    ),
+]
+
+
+def get_graph_cache(request: Request) -> GraphCache:
+    """The app's graph cache, created on first use (one per app, shared by its threads)."""
+    state = request.app.state
+    cache: GraphCache | None = getattr(state, "graph_cache", None)
+    if cache is None:
+        cache = GraphCache()
+        state.graph_cache = cache
+    return cache
+
+
+GraphCacheDep = Annotated[GraphCache, Depends(get_graph_cache)]

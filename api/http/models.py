@@ -9,13 +9,29 @@ a key added to a remaining `to_dict` reaches clients without breaking the servic
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.auth import Role
 from ingest.jobs.base import JobState
+from kb.searchlog.base import SEARCH_ID_PATTERN
 from kb.types import DocType, Document, Hit, SearchMode
+from recommender.cycles.csv_import import (
+    ImportReport,
+)
+from recommender.cycles.report import (
+    CycleSummary,
+    MyCycle,
+)
+from recommender.graph.build import (
+    NodeKind,
+)
+from recommender.graph.questions import (
+    Bottleneck,
+    Bridge,
+)
 from recommender.rules.gaps import SkillGap
 from recommender.rules.materials import MaterialItem
 from recommender.rules.next_module import NextStatus
@@ -237,3 +253,99 @@ class CatalogLoaded(_Out):
     counts: dict[str, int]
     events_applied: int
     events_skipped: int
+
+
+class LoggedSearchResponse(SearchResponse):
+    search_id: str | None = Field(
+        default=None,
+        description="this search in the search log: pass it as `from_search` when opening a "
+        "hit; null when searches are not recorded",
+    )
+
+
+class OpenIn(BaseModel):
+    search_id: str = Field(pattern=SEARCH_ID_PATTERN, description="from the search's answer")
+    doc_id: str = Field(min_length=1, max_length=200, description="the hit followed")
+
+
+class CycleIn(BaseModel):
+    """A cycle, with the fields of a `cycles.yaml` entry; ids must be the catalogue's."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    id: str = Field(pattern=ID_PATTERN, max_length=200)
+    title: str = Field(min_length=1, max_length=300)
+    modules: IdList = Field(min_length=1, description="catalogue module ids")
+    start: dt.date
+    end: dt.date
+    trainers: IdList = Field(min_length=1, description="employee ids")
+    participants: IdList = Field(min_length=1, description="employee ids")
+    teams: IdList | None = Field(default=None, description="default: the participants' teams")
+    hours: float | None = Field(
+        default=None, gt=0, le=10_000, description="per participant; default: the modules'"
+    )
+    format: CycleFormat | None = Field(default=None, description="default: the modules'")
+    pass_mark: float | None = Field(
+        default=None, gt=0, le=1, description="share of the points that passes; default 0.6"
+    )
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class CycleList(BaseModel):
+    cycles: list[CycleSummary]
+
+
+class MyCycles(BaseModel):
+    employee: str
+    cycles: list[MyCycle]
+
+
+class Imported(BaseModel):
+    imported: Literal[True]
+    files: list[ImportReport] = Field(
+        description="one per file; `already_imported` when the same file was imported before"
+    )
+
+
+class GraphNode(BaseModel):
+    """A node: ``<kind>:<id>``, its kind and label, and the attributes of its kind (a module's
+    hours, a document's doc_id and source, a person's employee id and team...)."""
+
+    model_config = ConfigDict(extra="allow")
+    id: str
+    kind: NodeKind
+    label: str
+
+
+class GraphEdge(BaseModel):
+    """An edge, source -> target, with its kind (owns, contains, prerequisite, teaches,
+    member_of, has_level, trained, wrote, covers, in_course, for_module, from_team) and, for
+    teaches and has_level, the level."""
+
+    model_config = ConfigDict(extra="allow")
+    source: str
+    target: str
+    kind: str
+
+
+class GraphOut(BaseModel):
+    """Node-link JSON, as `networkx.node_link_data` writes it (links under "edges")."""
+
+    directed: bool
+    multigraph: bool
+    graph: dict[str, Any]
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+
+
+class Bottlenecks(BaseModel):
+    bottlenecks: list[Bottleneck]
+
+
+class Bridges(BaseModel):
+    bridges: list[Bridge]
+
+
+IdList = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=1000)
+]
+CycleFormat = Literal["lecture", "hands-on", "workshop", "mixed", "self-paced"]

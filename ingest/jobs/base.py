@@ -262,7 +262,7 @@ def job_view(job: Job, kb: KnowledgeBase, sees: Sees | None) -> dict[str, Any]:
 
 class JobQueue(Protocol):
     """What the HTTP service needs of ingest jobs, wherever they are kept: `JobManager` (records
-    in the home folder, one worker thread in this process) and `ingest.pg_jobs.PgJobManager`
+    in the home folder, one worker thread in this process) and `ingest.jobs.postgres.PgJobManager`
     (a queue in PostgreSQL that any replica or `kb worker` runs)."""
 
     def recover(self) -> int: ...
@@ -274,6 +274,15 @@ class JobQueue(Protocol):
     def submit(self, job: Job) -> Job: ...
     def get(self, job_id: str) -> Job | None: ...
     def counts(self) -> dict[str, int]: ...
+
+
+class SharedJobQueue(JobQueue, Protocol):
+    """A queue other processes share (`ingest.jobs.postgres.PgJobManager`), which `kb worker`
+    runs: `work` takes jobs until `ask_to_stop` (or, with `once`, until none is waiting)."""
+
+    def work(self, *, once: bool = False) -> int: ...
+    def ask_to_stop(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class UploadSpool:
@@ -294,4 +303,3 @@ class UploadSpool:
 
     def discard_spool(self, job_id: str) -> None:
         shutil.rmtree(self.spool_dir / job_id, ignore_errors=True)
-

@@ -26,8 +26,6 @@ from kb import KnowledgeBase
 KEEP_IN_MEMORY = 256  # finished jobs kept in memory; older ones are read back from disk
 
 
-
-
 class JobManager(UploadSpool):
     """Queue, worker thread and records of ingest jobs for one knowledge base."""
 
@@ -174,4 +172,3 @@ class JobManager(UploadSpool):
         except (OSError, ValueError, TypeError) as exc:
             log.warning("unreadable job record %s: %s", path, exc)
             return None
-

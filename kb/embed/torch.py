@@ -73,4 +73,3 @@ class SentenceTransformerEmbedder(ScheduledEmbedder):
                 return len(slow(text, add_special_tokens=True)["input_ids"])
             self._tokenizer = counting_tokenizer(self.path)
         return len(self._tokenizer.encode(text).ids)
-

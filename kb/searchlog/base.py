@@ -139,4 +139,3 @@ def search_from_row(search_id: str, at: datetime, row: Sequence[object]) -> Sear
         origin=str(origin),
         employee=None if employee is None else str(employee),
     )
-

@@ -199,4 +199,3 @@ class SearchRecorder:
 
 
 DISABLED = SearchRecorder(None)
-

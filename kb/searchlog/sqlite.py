@@ -10,13 +10,11 @@ from datetime import datetime
 from pathlib import Path
 
 from kb.db import sqlite as sqlite_files
-from kb.db.postgres import is_database_url, redact
 from kb.errors import KBError
 from kb.searchlog.base import (
     Event,
     OpenEvent,
     SearchEvent,
-    SearchLog,
     _epoch,
     _utc,
     search_from_row,
@@ -124,19 +122,3 @@ class SqliteSearchLog:
 
     def close(self) -> None:
         """Nothing is held open between calls."""
-
-
-def open_search_log(home: Path, database_url: str | None = None) -> SearchLog:
-    """The log beside the rest: PostgreSQL when a database URL is given, else
-    `<home>/analytics.sqlite`."""
-    if database_url:
-        if not is_database_url(database_url):
-            raise KBError(
-                f"{redact(database_url)} is not a PostgreSQL URL: give "
-                "postgresql://user:password@host:port/database (KB_DATABASE_URL)."
-            )
-        from kb.searchlog.postgres import PgSearchLog
-
-        return PgSearchLog(database_url)
-    return SqliteSearchLog(home / DATABASE)
-

@@ -153,4 +153,3 @@ def filters_in(sql: FilterSql, filters: SearchFilters | None) -> tuple[str, list
         clauses.append(clause)
         params.extend(teams)
     return (" AND ".join(clauses) or sql.everything), params
-

@@ -627,4 +627,3 @@ class Store:
         SQL before the cut."""
         where = None if filters is None else filter_clause(filters)
         return self.lexical.search(query, limit, where, postings_budget)
-

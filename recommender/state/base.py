@@ -128,4 +128,3 @@ def event_from_row(row: Sequence[Any]) -> Event:
         created_at=row[8],
         cycle=row[9],
     )
-

@@ -14,17 +14,6 @@ from recommender.cycles.replay import replay_events
 from recommender.errors import NoCatalogError
 from recommender.state.base import RecommenderStore
 from recommender.state.events import Event
-from recommender.state.sqlite import CatalogStore
-
-
-def open_store(home: Path, database_url: str | None = None) -> RecommenderStore:
-    """The recommender's store: in PostgreSQL when `database_url` is given (the same database
-    as the knowledge base), else in the kb home folder (`<home>/catalog.sqlite`)."""
-    if database_url:
-        from recommender.state.postgres import PgCatalogStore
-
-        return PgCatalogStore(database_url)
-    return CatalogStore.open(home)
 
 
 @dataclass(frozen=True)

@@ -171,4 +171,3 @@ class CatalogStore:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-

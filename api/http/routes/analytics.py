@@ -14,17 +14,18 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Query, Response
 
-from api.http.deps import KB, CatalogsDep, Organiser, ViewerDep
+from api.http.deps import (
+    KB,
+    CatalogsDep,
+    Organiser,
+    Recorder,
+    ViewerDep,
+)
 from api.http.errors import ApiError
-from api.http.models import SearchResponse
+from api.http.models import OpenIn
 from api.http.routes import errors
-from api.settings import Settings
-from kb.searchlog.base import SEARCH_ID_PATTERN
-from kb.searchlog.recorder import DISABLED, SearchRecorder
-from kb.searchlog.sqlite import open_search_log
 from recommender import NoCatalogError
 from recommender.content_gaps import DEFAULT_WEEKS, ContentReport, content_report
 
@@ -33,53 +34,6 @@ log = logging.getLogger("api.analytics")
 router = APIRouter(tags=["analytics"])
 
 MAX_WEEKS = 104
-
-
-def start_recorder(settings: Settings) -> SearchRecorder:
-    """The service's recorder: the log beside the knowledge base (`<home>/analytics.sqlite`,
-    or PostgreSQL with a database URL), or none when KB_ANALYTICS_ENABLED is off. A log that
-    cannot be opened is reported and leaves searches unrecorded, never the service down."""
-    if not settings.analytics_enabled:
-        return DISABLED
-    try:
-        search_log = open_search_log(settings.home, settings.database_url)
-    except Exception as exc:
-        log.error("searches will not be recorded: the search log could not be opened: %s", exc)
-        return DISABLED
-    return SearchRecorder(
-        search_log,
-        record_employee=settings.analytics_record_employee,
-        retention_days=settings.analytics_retention_days,
-    )
-
-
-def get_recorder(request: Request) -> SearchRecorder:
-    recorder: SearchRecorder = getattr(request.app.state, "search_recorder", DISABLED)
-    return recorder
-
-
-Recorder = Annotated[SearchRecorder, Depends(get_recorder)]
-FromSearch = Annotated[
-    str | None,
-    Query(
-        pattern=SEARCH_ID_PATTERN,
-        description="the `search_id` of the search this document was opened from (recorded "
-        "for the organisers' report)",
-    ),
-]
-
-
-class LoggedSearchResponse(SearchResponse):
-    search_id: str | None = Field(
-        default=None,
-        description="this search in the search log: pass it as `from_search` when opening a "
-        "hit; null when searches are not recorded",
-    )
-
-
-class OpenIn(BaseModel):
-    search_id: str = Field(pattern=SEARCH_ID_PATTERN, description="from the search's answer")
-    doc_id: str = Field(min_length=1, max_length=200, description="the hit followed")
 
 
 @router.post(

@@ -8,18 +8,16 @@ restricted to show.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Annotated, Any, Literal, get_args
 
 from fastapi import APIRouter, Body, File, Form, Path, Query, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.deps import KB, Caller, CatalogsDep, Organiser
 from api.http.deps import check_employee_access as _check_access
 from api.http.errors import ApiError
-from api.http.models import ID_PATTERN
+from api.http.models import CycleFormat, CycleIn, CycleList, Imported, MyCycles
 from api.http.routes import errors
 from recommender import current_catalog
 from recommender.catalog.types import CYCLE_FORMATS, Cycle
@@ -27,15 +25,12 @@ from recommender.cycles.csv_import import (
     ImportFile,
     ImportInvalidError,
     ImportKind,
-    ImportReport,
     import_results,
 )
 from recommender.cycles.export import to_html, to_markdown
 from recommender.cycles.replay import CycleExistsError, CycleInvalidError, create_cycle
 from recommender.cycles.report import (
     CycleReport,
-    CycleSummary,
-    MyCycle,
     build_report,
     list_cycles,
     load_cycle_state,
@@ -46,50 +41,8 @@ from recommender.state.base import now_iso
 router = APIRouter(tags=["cycles"])
 
 CycleId = Annotated[str, Path(max_length=200, description="a cycle id")]
-IdList = Annotated[
-    list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=1000)
-]
-CycleFormat = Literal["lecture", "hands-on", "workshop", "mixed", "self-paced"]
 assert set(get_args(CycleFormat)) == set(CYCLE_FORMATS)
 MAX_IMPORT_FILES = 20
-
-
-class CycleIn(BaseModel):
-    """A cycle, with the fields of a `cycles.yaml` entry; ids must be the catalogue's."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    id: str = Field(pattern=ID_PATTERN, max_length=200)
-    title: str = Field(min_length=1, max_length=300)
-    modules: IdList = Field(min_length=1, description="catalogue module ids")
-    start: dt.date
-    end: dt.date
-    trainers: IdList = Field(min_length=1, description="employee ids")
-    participants: IdList = Field(min_length=1, description="employee ids")
-    teams: IdList | None = Field(default=None, description="default: the participants' teams")
-    hours: float | None = Field(
-        default=None, gt=0, le=10_000, description="per participant; default: the modules'"
-    )
-    format: CycleFormat | None = Field(default=None, description="default: the modules'")
-    pass_mark: float | None = Field(
-        default=None, gt=0, le=1, description="share of the points that passes; default 0.6"
-    )
-    description: str | None = Field(default=None, max_length=2000)
-
-
-class CycleList(BaseModel):
-    cycles: list[CycleSummary]
-
-
-class MyCycles(BaseModel):
-    employee: str
-    cycles: list[MyCycle]
-
-
-class Imported(BaseModel):
-    imported: Literal[True]
-    files: list[ImportReport] = Field(
-        description="one per file; `already_imported` when the same file was imported before"
-    )
 
 
 def _faults(exc: ImportInvalidError | CycleInvalidError, message: str) -> ApiError:

@@ -13,28 +13,33 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import networkx as nx
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict
 
-from api.http.deps import KB, Caller, Catalogs, CatalogsDep, Viewer, ViewerDep, VisibleSource
+from api.http.deps import (
+    KB,
+    Caller,
+    Catalogs,
+    CatalogsDep,
+    GraphCacheDep,
+    Viewer,
+    ViewerDep,
+    VisibleSource,
+)
 from api.http.deps import check_employee_access as _check_access
 from api.http.errors import ApiError
-from api.http.models import K_MAX
+from api.http.models import K_MAX, Bottlenecks, Bridges, GraphOut
 from api.http.routes import errors
 from kb import EmptyStoreError, KnowledgeBase
 from recommender.graph.build import (
     GraphCache,
     KnowledgeGraph,
-    NodeKind,
     focus,
     graphml,
     node_link,
     without_private_levels,
 )
 from recommender.graph.questions import (
-    Bottleneck,
-    Bridge,
     ExpertsAnswer,
     LearningPath,
     bottlenecks,
@@ -47,58 +52,6 @@ router = APIRouter(tags=["knowledge graph"])
 
 Id = Annotated[str | None, Query(max_length=200)]
 _READ = errors(401, 404, 422)
-
-
-class GraphNode(BaseModel):
-    """A node: ``<kind>:<id>``, its kind and label, and the attributes of its kind (a module's
-    hours, a document's doc_id and source, a person's employee id and team...)."""
-
-    model_config = ConfigDict(extra="allow")
-    id: str
-    kind: NodeKind
-    label: str
-
-
-class GraphEdge(BaseModel):
-    """An edge, source -> target, with its kind (owns, contains, prerequisite, teaches,
-    member_of, has_level, trained, wrote, covers, in_course, for_module, from_team) and, for
-    teaches and has_level, the level."""
-
-    model_config = ConfigDict(extra="allow")
-    source: str
-    target: str
-    kind: str
-
-
-class GraphOut(BaseModel):
-    """Node-link JSON, as `networkx.node_link_data` writes it (links under "edges")."""
-
-    directed: bool
-    multigraph: bool
-    graph: dict[str, Any]
-    nodes: list[GraphNode]
-    edges: list[GraphEdge]
-
-
-class Bottlenecks(BaseModel):
-    bottlenecks: list[Bottleneck]
-
-
-class Bridges(BaseModel):
-    bridges: list[Bridge]
-
-
-def get_graph_cache(request: Request) -> GraphCache:
-    """The app's graph cache, created on first use (one per app, shared by its threads)."""
-    state = request.app.state
-    cache: GraphCache | None = getattr(state, "graph_cache", None)
-    if cache is None:
-        cache = GraphCache()
-        state.graph_cache = cache
-    return cache
-
-
-GraphCacheDep = Annotated[GraphCache, Depends(get_graph_cache)]
 
 
 def _graph_of(

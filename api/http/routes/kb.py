@@ -12,11 +12,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.http.deps import KB, Organiser, ViewerDep
+from api.http.deps import KB, FromSearch, Organiser, Recorder, ViewerDep
 from api.http.errors import ApiError
-from api.http.models import K_MAX, OFFSET_MAX, Deleted, DocumentList
+from api.http.models import K_MAX, OFFSET_MAX, Deleted, DocumentList, LoggedSearchResponse
 from api.http.routes import errors
-from api.http.routes.analytics import FromSearch, LoggedSearchResponse, Recorder
 from kb import DocumentInfo, EmptyStoreError, KnowledgeBase, SearchFilters
 from kb.types import DocType, DocumentDetail, SearchMode
 

@@ -50,12 +50,13 @@ from recommender import (
     greedy_plan,
     load_catalog,
     load_catalog_dir,
+    next_module,
     plan_modules,
+    recommend,
     record_completion,
     record_rating,
     team_report,
 )
-from recommender.rules import next_module, recommend
 from recommender.rules.gaps import GapReport
 from recommender.rules.plan import PlanMethod
 

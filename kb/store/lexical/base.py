@@ -61,4 +61,3 @@ def affordable_words(
         kept.append(word)
         spent += cost
     return [w for w in words if w in kept]
-

@@ -156,4 +156,3 @@ class Fts5Index:
 
 def _format() -> str:
     return f"{LEXICAL_FORMAT}/{segmenter_version()}"
-

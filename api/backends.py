@@ -1,0 +1,299 @@
+"""The backends, in one place: SQLite in a home folder (embedded, the default) or PostgreSQL.
+
+A `Backend` opens everything that keeps state (the document store and with it the knowledge
+base, the search log, the recommender's state, the ingest job queue) and lists the schema
+migrations it owns. The CLI, `kb serve`, `kb worker` and the tests get all of these from the
+backend that `open_backend` chooses, so this module is the only one that branches on where
+the state is kept; each package below holds its contract (`kb.store.base`,
+`kb.searchlog.base`, `recommender.state.base`, `ingest.jobs.base`) and one module per backend.
+
+A third backend is one class here (its modules in `kb/store/`, `kb/searchlog/`,
+`recommender/state/` and `ingest/jobs/`), one entry in `BACKENDS`, and one in the contract
+tests' list (`tests/contracts/`). Heavy modules (faiss, psycopg, the recommender) are imported
+when a backend first opens something, so choosing one costs nothing.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Protocol
+
+from kb.db.postgres import Migration, is_database_url, redact
+from kb.errors import KBError
+
+if TYPE_CHECKING:
+    from ingest import Limits
+    from ingest.jobs.base import JobQueue, SharedJobQueue
+    from kb import Embedder, KnowledgeBase
+    from kb.searchlog.base import SearchLog
+    from kb.store.base import DocumentStore
+    from recommender import RecommenderStore
+
+
+class RecommenderSessions(Protocol):
+    """The recommender's store for one use at a time (a request, a command): opened per use
+    where opening is cheap (SQLite), borrowed from a pool where it is not (PostgreSQL)."""
+
+    def session(self) -> AbstractContextManager[RecommenderStore]: ...
+
+    def close(self) -> None: ...
+
+
+class Backend(ABC):
+    """Where one deployment keeps its state; `home` is the kb home folder, which keeps what is
+    local to a machine (API keys, spooled uploads) whatever the backend."""
+
+    name: ClassVar[str]  # what the store's manifest records: "sqlite", "postgresql"
+    shares_job_queue: ClassVar[bool]  # other processes (`kb worker`, replicas) run its jobs
+    reembeds_in_place: ClassVar[bool]  # `kb reembed` can move its vectors to another variant
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the state is, for messages: a folder, or a URL without its password."""
+
+    @abstractmethod
+    def open_store(self) -> DocumentStore:
+        """The document store: documents, chunks, vectors, the lexical index, the manifest."""
+
+    @abstractmethod
+    def open_search_log(self) -> SearchLog: ...
+
+    @abstractmethod
+    def open_recommender_store(self) -> RecommenderStore: ...
+
+    @abstractmethod
+    def recommender_sessions(self) -> RecommenderSessions:
+        """The recommender's store for a server, which uses it from many threads."""
+
+    @abstractmethod
+    def open_job_queue(
+        self,
+        knowledge_base: KnowledgeBase,
+        limits: Limits,
+        chunk_tokens: int,
+        *,
+        run_worker: bool = True,
+    ) -> JobQueue:
+        """The ingest job queue of `kb serve`; `run_worker=False` leaves running its jobs to
+        other processes (only where `shares_job_queue`)."""
+
+    def open_shared_job_queue(
+        self, knowledge_base: KnowledgeBase, limits: Limits, chunk_tokens: int
+    ) -> SharedJobQueue:
+        """The queue `kb worker` runs, shared with every replica (only where
+        `shares_job_queue`; elsewhere `kb serve` runs its uploads in its own thread)."""
+        raise KBError(
+            f"The {self.name} backend keeps no job queue that other processes share: "
+            "`kb serve` runs its uploads itself."
+        )
+
+    def schema_parts(self) -> list[tuple[str, list[Migration]]]:
+        """Every part that keeps state in this backend's database with its migrations, in
+        dependency order (none: each SQLite file creates its own schema when opened)."""
+        return []
+
+    def open_knowledge_base(
+        self,
+        *,
+        model: str | None = None,
+        variant: str | None = None,
+        embedder: Embedder | None = None,
+    ) -> KnowledgeBase:
+        """The knowledge base over this backend's document store (see
+        `kb.open_knowledge_base` for how the model and variant are chosen)."""
+        from kb import open_knowledge_base
+
+        return open_knowledge_base(
+            self.home, model=model, variant=variant, embedder=embedder, store=self.open_store()
+        )
+
+
+class SqliteBackend(Backend):
+    """Everything in the home folder: `kb.sqlite` (+ the faiss mirror), `analytics.sqlite`,
+    `catalog.sqlite`, and job records under `jobs/`; one machine, any number of processes."""
+
+    name = "sqlite"
+    shares_job_queue = False
+    reembeds_in_place = True
+
+    @property
+    def location(self) -> str:
+        return str(self.home)
+
+    def open_store(self) -> DocumentStore:
+        from kb.knowledge_base import DATABASE
+        from kb.store.sqlite import Store
+
+        self.home.mkdir(parents=True, exist_ok=True)
+        return Store(self.home / DATABASE)
+
+    def open_search_log(self) -> SearchLog:
+        from kb.searchlog.sqlite import DATABASE, SqliteSearchLog
+
+        return SqliteSearchLog(self.home / DATABASE)
+
+    def open_recommender_store(self) -> RecommenderStore:
+        from recommender.state.sqlite import CatalogStore
+
+        return CatalogStore.open(self.home)
+
+    def recommender_sessions(self) -> RecommenderSessions:
+        return _StorePerUse(self.open_recommender_store)
+
+    def open_job_queue(
+        self,
+        knowledge_base: KnowledgeBase,
+        limits: Limits,
+        chunk_tokens: int,
+        *,
+        run_worker: bool = True,
+    ) -> JobQueue:
+        from ingest.jobs.local import JobManager
+
+        return JobManager(knowledge_base, self.home, limits, chunk_tokens)
+
+
+class PostgresBackend(Backend):
+    """Everything in one PostgreSQL database (pgvector for the vectors) that any number of
+    replicas, CLI commands and `kb worker`s share; the home keeps keys and spooled uploads."""
+
+    name = "postgresql"
+    shares_job_queue = True
+    reembeds_in_place = False
+
+    def __init__(self, home: Path, database_url: str) -> None:
+        super().__init__(home)
+        self.database_url = database_url
+
+    def __repr__(self) -> str:
+        return f"PostgresBackend({self.location!r})"  # never the password
+
+    @property
+    def location(self) -> str:
+        return redact(self.database_url)
+
+    def open_store(self) -> DocumentStore:
+        from kb.store.postgres import PgStore
+
+        return PgStore(self.database_url)
+
+    def open_search_log(self) -> SearchLog:
+        from kb.searchlog.postgres import PgSearchLog
+
+        return PgSearchLog(self.database_url)
+
+    def open_recommender_store(self) -> RecommenderStore:
+        from recommender.state.postgres import PgCatalogStore
+
+        return PgCatalogStore(self.database_url)
+
+    def recommender_sessions(self) -> RecommenderSessions:
+        from recommender.state.postgres import PgCatalogPool
+
+        return PgCatalogPool(self.database_url)
+
+    def open_job_queue(
+        self,
+        knowledge_base: KnowledgeBase,
+        limits: Limits,
+        chunk_tokens: int,
+        *,
+        run_worker: bool = True,
+    ) -> JobQueue:
+        from ingest.jobs.postgres import PgJobManager
+
+        return PgJobManager(
+            knowledge_base,
+            self.home,
+            limits,
+            chunk_tokens,
+            database_url=self.database_url,
+            run_worker=run_worker,
+        )
+
+    def open_shared_job_queue(
+        self, knowledge_base: KnowledgeBase, limits: Limits, chunk_tokens: int
+    ) -> SharedJobQueue:
+        from ingest.jobs.postgres import PgJobManager
+
+        return PgJobManager(
+            knowledge_base,
+            self.home,
+            limits,
+            chunk_tokens,
+            database_url=self.database_url,
+            run_worker=False,
+        )
+
+    def schema_parts(self) -> list[tuple[str, list[Migration]]]:
+        from ingest.jobs.postgres import MIGRATIONS as INGEST
+        from kb.searchlog.postgres import MIGRATIONS as ANALYTICS
+        from kb.searchlog.postgres import PART as ANALYTICS_PART
+        from kb.store.postgres import MIGRATIONS as KB
+        from kb.store.postgres import PART as KB_PART
+        from recommender.state.postgres import MIGRATIONS as RECOMMENDER
+        from recommender.state.postgres import PART as RECOMMENDER_PART
+
+        return [
+            (KB_PART, list(KB)),
+            (RECOMMENDER_PART, list(RECOMMENDER)),
+            ("ingest", list(INGEST)),
+            (ANALYTICS_PART, list(ANALYTICS)),
+        ]
+
+
+class _StorePerUse:
+    """A store opened for each use and closed in the same thread: a SQLite connection may only
+    be used by the thread that opened it, requests run on a pool of threads, and opening costs
+    about a millisecond (concurrent writers are serialised by SQLite's BEGIN IMMEDIATE)."""
+
+    def __init__(self, open_store: Callable[[], RecommenderStore]) -> None:
+        self._open = open_store
+
+    @contextmanager
+    def session(self) -> Iterator[RecommenderStore]:
+        store = self._open()
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def close(self) -> None:
+        pass
+
+
+# name -> class: the contract tests and `--backend`-style tooling read the names from here.
+BACKENDS: dict[str, type[Backend]] = {
+    SqliteBackend.name: SqliteBackend,
+    PostgresBackend.name: PostgresBackend,
+}
+
+
+def open_backend(home: Path, database_url: str | None = None) -> Backend:
+    """The backend in use: PostgreSQL when a database URL is given (`KB_DATABASE_URL`,
+    `--database-url`), else SQLite in `home`. Nothing is opened yet."""
+    if not database_url:
+        return SqliteBackend(home)
+    if not is_database_url(database_url):
+        raise KBError(
+            f"{redact(database_url)} is not a PostgreSQL URL: give "
+            "postgresql://user:password@host:port/database (KB_DATABASE_URL)."
+        )
+    return PostgresBackend(home, database_url)
+
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "PostgresBackend",
+    "RecommenderSessions",
+    "SqliteBackend",
+    "open_backend",
+]
