@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from kb.db.postgres import Migration, is_database_url, redact
+from kb.db.postgres import DatabaseError, Migration, is_database_url, redact
 from kb.errors import KBError
 
 if TYPE_CHECKING:
@@ -278,11 +278,12 @@ BACKENDS: dict[str, type[Backend]] = {
 
 def open_backend(home: Path, database_url: str | None = None) -> Backend:
     """The backend in use: PostgreSQL when a database URL is given (`KB_DATABASE_URL`,
-    `--database-url`), else SQLite in `home`. Nothing is opened yet."""
+    `--database-url`), else SQLite in `home`. Nothing is opened yet; a URL of another kind
+    is a `DatabaseError` that never shows its password."""
     if not database_url:
         return SqliteBackend(home)
     if not is_database_url(database_url):
-        raise KBError(
+        raise DatabaseError(
             f"{redact(database_url)} is not a PostgreSQL URL: give "
             "postgresql://user:password@host:port/database (KB_DATABASE_URL)."
         )

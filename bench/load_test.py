@@ -98,7 +98,7 @@ def build_upload(docs: int) -> tuple[list[tuple[str, tuple[str, bytes]]], set[st
 
 
 def prepare_home(home: Path, extra_env: Mapping[str, str] | None = None) -> None:
-    """The sample corpus and catalogue, through the CLI (as the README's run command does)."""
+    """The sample corpus and catalogue, through the CLI (as `make run` begins)."""
     kb = [sys.executable, "-m", "api.cli", "--home", str(home)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", **(extra_env or {})}
     subprocess.run([*kb, "ingest", str(SAMPLE)], check=True, env=env, capture_output=True)

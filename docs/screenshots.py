@@ -1,4 +1,5 @@
-"""Screenshots of the three web pages for the README, from a throwaway seeded service.
+"""Screenshots of the three web pages that the docs pages show (docs/http.md), from a
+throwaway seeded service.
 
 Run from the repository root: ``.venv/bin/python docs/screenshots.py [--phone]``. It starts
 the service exactly as the browser tests do (tmp home, sample catalogue, the tests' small

@@ -1,18 +1,19 @@
 """Ingestion: files, folders and archives in; chunked documents with metadata out, into kb.
 
-- `sources.py` walks folders and archives (`archives.py`: the one archive-safety survey);
-  `parsers.py` maps a file suffix to its parser; one module per format (`markdown.py`,
-  `notebook.py`, `transcript.py`, `plaintext.py`, `chat.py`, `slides.py`, `pdf.py`,
-  `word.py`, `webpage.py`) turns text or bytes into chunks with their exact place (`sections.py`
-  packs heading sections, `office.py` checks Office zips, `reading.py` bounds a file's
-  reading); `metadata.py` reads front matter, sidecars and document properties; `pipeline.py`
-  stores what changed.
-- `jobs.py` (background ingest jobs) and `uploads.py` (checking and spooling uploads) are
-  the application services that the HTTP interface drives.
+- `sources/` finds the files (`files`: folders, .zip archives, sidecars, `.kbignore`;
+  `archives`: the one archive-safety survey); `formats/` turns each file's text or bytes into
+  chunks with their exact place, one module per format and the suffix table in
+  `formats/registry.py`; `chunking.py` fits text to the model's window, `metadata.py` reads
+  front matter, sidecars and document properties, `reading.py` bounds a file's reading, and
+  `pipeline.py` stores what changed.
+- `jobs/` (background ingest jobs: the `JobQueue` contract and one module per backend) and
+  `uploads.py` (checking and spooling uploads) are the application services that the HTTP
+  interface drives.
 
-A new format: a parser module returning `Parsed` (see `parsed.py`) and one line in
-`parsers.py`; discovery, incremental re-ingest, sidecars, `.kbignore`, archives and uploads
-then cover it.
+A new format: a module in `formats/` whose `parse_*` returns `ParsedFile` (see
+`formats/parsed.py`) and one row in `formats/registry.py`; discovery, incremental re-ingest,
+sidecars, `.kbignore`, archives and uploads then cover it. A new source: a module in
+`sources/`.
 """
 
 from ingest.errors import UnreadableFile

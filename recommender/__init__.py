@@ -1,22 +1,31 @@
 """Recommender: what each employee should learn next, from skill gaps, teams and the kb.
 
-Rules (gaps, next module, plan, team) work on a `Catalog` alone; materials need a
-`MaterialSource` (the knowledge base, or anything with its `search` and `get_document`).
-The catalogue's types are in `catalog.py`, its rules in `validate.py`, reading a folder in
-`loading.py`; state (the catalogue and events) lives behind `RecommenderStore` (`store.py`):
-in `<home>/catalog.sqlite`, or in PostgreSQL given a database URL (`pg_store.py`), and
-`copy_state` moves it from one to the other.
-Training cycles: `cycles.py` (creating one, replaying their events), `cycle_import.py` (results
-from CSV), `cycle_report.py` (their effect), `cycle_export.py` (Markdown, HTML), `themes.py`
-(comments grouped by theme).
-The knowledge graph: `graph.py` (building it, views, the cache), `graph_questions.py` (paths,
-experts, bottlenecks, bridges).
-A new rule is a module of its own over `Catalog`, exported here.
+This module is the recommender's face: everything `api/` uses is exported here, and nothing
+past it is imported from outside the package. Inside, the groups are subpackages:
+
+- `catalog/`: the catalogue's types (`types`), its rules (`validate`), reading a folder
+  (`loading`).
+- `state/`: the catalogue and events behind `RecommenderStore` (`base`), kept in
+  `<home>/catalog.sqlite` (`sqlite`) or PostgreSQL (`postgres`), the catalogue as it stands
+  (`current`) and `copy_state`, which moves it from one to the other; `api.backends` opens it.
+- `rules/`: gaps, next module, plan, materials, recommend, team, colleagues, feedback: work on
+  a `Catalog` alone; materials need a `MaterialSource` (the knowledge base, or anything with
+  its `search` and `get_document`).
+- `cycles/`: training cycles (replaying their events, results from CSV, their effect, the
+  report as Markdown or HTML, comments grouped by theme).
+- `graph/`: the knowledge graph (`build`: the graph, views, the cache; `questions`: paths,
+  experts, bottlenecks, bridges).
+- `content_gaps.py`: what the knowledge base is missing, from the search log.
+
+A new rule is a module of its own in `rules/` over `Catalog`, exported here.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from recommender.catalog.loading import load_catalog_dir, read_catalog_dir
 from recommender.catalog.types import (
     CATEGORY_WEIGHTS,
+    CYCLE_FORMATS,
     Catalog,
     Completion,
     Course,
@@ -30,8 +39,10 @@ from recommender.catalog.types import (
 )
 from recommender.catalog.validate import validate_catalog
 from recommender.cycles.csv_import import (
+    IMPORT_KINDS,
     ImportFile,
     ImportInvalidError,
+    ImportKind,
     ImportReport,
     import_results,
 )
@@ -46,6 +57,7 @@ from recommender.cycles.replay import (
 from recommender.cycles.report import (
     CycleReport,
     CycleSummary,
+    MyCycle,
     build_report,
     list_cycles,
     load_cycle_state,
@@ -70,11 +82,11 @@ from recommender.rules.feedback import (
 )
 from recommender.rules.gaps import GapReport, SkillGap, employee_gaps
 from recommender.rules.materials import MaterialItem, MaterialSource, recommend_materials
-from recommender.rules.next_module import ModuleOption, NextModuleResult, next_module
-from recommender.rules.plan import Plan, PlanStep, greedy_plan, plan_modules
+from recommender.rules.next_module import ModuleOption, NextModuleResult, NextStatus, next_module
+from recommender.rules.plan import Plan, PlanMethod, PlanStep, greedy_plan, plan_modules
 from recommender.rules.recommend import Recommendation, RecommendedModule, recommend
-from recommender.rules.team import TeamReport, team_report
-from recommender.state.base import RecommenderStore
+from recommender.rules.team import TeamReport, TeamSkillGap, team_report
+from recommender.state.base import RecommenderStore, now_iso
 from recommender.state.current import (
     LoadReport,
     copy_state,
@@ -82,10 +94,105 @@ from recommender.state.current import (
     load_catalog,
 )
 from recommender.state.events import Event
-from recommender.state.postgres import PgCatalogStore
 from recommender.state.sqlite import CatalogStore
 
+if TYPE_CHECKING:
+    from recommender.content_gaps import (
+        DEFAULT_WEEKS,
+        LITTLE_MATERIAL,
+        ContentReport,
+        Coverage,
+        content_report,
+    )
+    from recommender.graph.build import (
+        GraphCache,
+        KnowledgeGraph,
+        NodeKind,
+        focus,
+        graph_for,
+        graph_summary,
+        graphml,
+        node_link,
+        without_private_levels,
+    )
+    from recommender.graph.questions import (
+        Bottleneck,
+        Bridge,
+        ExpertsAnswer,
+        LearningPath,
+        bottlenecks,
+        bridges,
+        experts,
+        learning_path,
+    )
+
+# The graph (networkx) and the content-gaps report are imported on first use, so that the
+# catalogue, the rules and the state cost nothing more to import.
+_LAZY = {
+    "Bottleneck": "recommender.graph.questions",
+    "Bridge": "recommender.graph.questions",
+    "ContentReport": "recommender.content_gaps",
+    "Coverage": "recommender.content_gaps",
+    "DEFAULT_WEEKS": "recommender.content_gaps",
+    "ExpertsAnswer": "recommender.graph.questions",
+    "GraphCache": "recommender.graph.build",
+    "KnowledgeGraph": "recommender.graph.build",
+    "LITTLE_MATERIAL": "recommender.content_gaps",
+    "LearningPath": "recommender.graph.questions",
+    "NodeKind": "recommender.graph.build",
+    "bottlenecks": "recommender.graph.questions",
+    "bridges": "recommender.graph.questions",
+    "content_report": "recommender.content_gaps",
+    "experts": "recommender.graph.questions",
+    "focus": "recommender.graph.build",
+    "graph_for": "recommender.graph.build",
+    "graph_summary": "recommender.graph.build",
+    "graphml": "recommender.graph.build",
+    "learning_path": "recommender.graph.questions",
+    "node_link": "recommender.graph.build",
+    "without_private_levels": "recommender.graph.build",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'recommender' has no attribute {name!r}")
+
+
 __all__ = [
+    "CYCLE_FORMATS",
+    "IMPORT_KINDS",
+    "ImportKind",
+    "MyCycle",
+    "NextStatus",
+    "PlanMethod",
+    "TeamSkillGap",
+    "now_iso",
+    "Bottleneck",
+    "Bridge",
+    "ContentReport",
+    "Coverage",
+    "DEFAULT_WEEKS",
+    "ExpertsAnswer",
+    "GraphCache",
+    "KnowledgeGraph",
+    "LITTLE_MATERIAL",
+    "LearningPath",
+    "NodeKind",
+    "bottlenecks",
+    "bridges",
+    "content_report",
+    "experts",
+    "focus",
+    "graph_for",
+    "graph_summary",
+    "graphml",
+    "learning_path",
+    "node_link",
+    "without_private_levels",
     "CATEGORY_WEIGHTS",
     "SURVEY_QUESTIONS",
     "Catalog",
@@ -115,7 +222,6 @@ __all__ = [
     "ModuleOption",
     "NextModuleResult",
     "NoCatalogError",
-    "PgCatalogStore",
     "Plan",
     "PlanStep",
     "RatingResult",

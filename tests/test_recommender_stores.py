@@ -24,7 +24,6 @@ from kb.db.postgres import DatabaseError
 from recommender import (
     CatalogInvalidError,
     CatalogStore,
-    PgCatalogStore,
     RecommenderStore,
     copy_state,
     current_catalog,
@@ -34,6 +33,7 @@ from recommender import (
 )
 from recommender.catalog.types import RawCatalog
 from recommender.state.events import Event
+from recommender.state.postgres import PgCatalogStore
 from tests.fakes import HashingEmbedder
 
 CATALOGS = Path(__file__).parent / "catalogs"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from api.cli.common import CliContext, CliError, emit_json
-from recommender.content_gaps import DEFAULT_WEEKS, LITTLE_MATERIAL, ContentReport, Coverage
+from recommender import DEFAULT_WEEKS, LITTLE_MATERIAL, ContentReport, Coverage
 
 REASON_WORDS = {
     "no_hits": "no hit",
@@ -86,8 +86,7 @@ def gaps_in_content(obj: CliContext, weeks: int, as_json: bool) -> None:
     nobody opened (by topic), skills and modules with little material, material nobody
     opened, and the trend per week, from the searches recorded by `kb serve`."""
     from kb import KBError
-    from recommender import NoCatalogError, current_catalog
-    from recommender.content_gaps import content_report
+    from recommender import NoCatalogError, content_report, current_catalog
 
     try:
         search_log = obj.backend.open_search_log()

@@ -16,16 +16,19 @@ import numpy as np
 
 from api.cli.common import CliContext, CliError, emit_json, to_json
 from api.cli.recommender import recommender_session
-from recommender import current_catalog
-from recommender.cycles.csv_import import (
+from recommender import (
     IMPORT_KINDS,
     ImportFile,
     ImportInvalidError,
+    build_report,
+    current_catalog,
     import_results,
+    list_cycles,
+    load_cycle_state,
+    now_iso,
+    to_html,
+    to_markdown,
 )
-from recommender.cycles.export import to_html, to_markdown
-from recommender.cycles.report import build_report, list_cycles, load_cycle_state
-from recommender.state.base import now_iso
 
 REPORT_FORMATS = ("md", "html", "json")
 

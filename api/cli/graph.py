@@ -19,7 +19,7 @@ from api.cli.common import CliContext, CliError, emit_json
 from recommender import RecommenderError
 
 if TYPE_CHECKING:
-    from recommender.graph.build import KnowledgeGraph
+    from recommender import KnowledgeGraph
 # recommender.graph (and networkx, ~0.3 s) is imported by the commands that use it, so that
 # every other `kb` command starts as fast as before.
 
@@ -34,8 +34,7 @@ def _graph(
     cli = ctx.find_object(CliContext)
     if cli is None:
         raise click.ClickException("internal error: the kb group did not set its CliContext")
-    from recommender import current_catalog
-    from recommender.graph.build import GraphCache, graph_for
+    from recommender import GraphCache, current_catalog, graph_for
 
     teams = tuple(dict.fromkeys(visible_to)) or None
     store = cli.backend.open_recommender_store()
@@ -96,7 +95,7 @@ def graph_group(
         return
     if as_json and as_graphml:
         raise CliError("Choose one of --json and --graphml.")
-    from recommender.graph.build import focus, graph_summary, graphml, node_link
+    from recommender import focus, graph_summary, graphml, node_link
 
     with _graph(ctx, visible_to) as (_, kg):
         part = focus(kg.graph, team=team, skill=skill, person=person)
@@ -132,7 +131,7 @@ def graph_group(
 def path_cmd(ctx: click.Context, person: str, skill: str, level: int | None, as_json: bool) -> None:
     """The modules that take PERSON to a level in SKILL in the fewest hours, prerequisites
     first."""
-    from recommender.graph.questions import learning_path
+    from recommender import learning_path
 
     with _graph(ctx, (), documents=False) as (_, kg):
         result = learning_path(kg, person, skill, level)
@@ -163,7 +162,7 @@ def experts_cmd(
     text = " ".join(topic).strip()
     if not text:
         raise CliError("The topic is empty: give some words, e.g. kb graph experts drift alerts")
-    from recommender.graph.questions import experts
+    from recommender import experts
 
     teams = tuple(dict.fromkeys(visible_to)) or None
     with _graph(ctx, visible_to) as (cli, kg):
@@ -197,7 +196,7 @@ def experts_cmd(
 @click.pass_context
 def bottlenecks_cmd(ctx: click.Context, min_modules: int, teach_level: int, as_json: bool) -> None:
     """Skills that many modules rely on but few people could teach, highest pressure first."""
-    from recommender.graph.questions import bottlenecks
+    from recommender import bottlenecks
 
     with _graph(ctx, (), documents=False) as (_, kg):
         found = bottlenecks(kg, min_modules=min_modules, teach_level=teach_level)
@@ -217,7 +216,7 @@ def bridges_cmd(
     ctx: click.Context, direct: bool, visible_to: tuple[str, ...], as_json: bool
 ) -> None:
     """Documents that link courses of different teams: material worth sharing."""
-    from recommender.graph.questions import bridges
+    from recommender import bridges
 
     with _graph(ctx, visible_to) as (_, kg):
         found = bridges(kg, by_skill=not direct)

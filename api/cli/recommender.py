@@ -17,6 +17,7 @@ from api.cli.common import CliContext, CliError, emit_json
 from recommender import (
     Catalog,
     CatalogInvalidError,
+    PlanMethod,
     RecommenderError,
     RecommenderStore,
     current_catalog,
@@ -30,7 +31,6 @@ from recommender import (
     record_rating,
     team_report,
 )
-from recommender.rules.plan import PlanMethod
 
 if TYPE_CHECKING:
     from kb import DocumentInfo, Hit, SearchFilters

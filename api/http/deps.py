@@ -22,10 +22,7 @@ from ingest.jobs.base import JobQueue
 from kb import DocumentInfo, Hit, KnowledgeBase, SearchFilters
 from kb.searchlog.base import SEARCH_ID_PATTERN
 from kb.searchlog.recorder import DISABLED, SearchRecorder
-from recommender import Catalog, NoCatalogError, RecommenderStore, current_catalog
-from recommender.graph.build import (
-    GraphCache,
-)
+from recommender import Catalog, GraphCache, NoCatalogError, RecommenderStore, current_catalog
 
 if TYPE_CHECKING:
     from api.backends import Backend, RecommenderSessions

@@ -18,25 +18,19 @@ from api.http.auth import Role
 from ingest.jobs.base import JobState
 from kb.searchlog.base import SEARCH_ID_PATTERN
 from kb.types import DocType, Document, Hit, SearchMode
-from recommender.cycles.csv_import import (
-    ImportReport,
-)
-from recommender.cycles.report import (
-    CycleSummary,
-    MyCycle,
-)
-from recommender.graph.build import (
-    NodeKind,
-)
-from recommender.graph.questions import (
+from recommender import (
     Bottleneck,
     Bridge,
+    CycleSummary,
+    ImportReport,
+    MaterialItem,
+    MyCycle,
+    NextStatus,
+    NodeKind,
+    PlanMethod,
+    SkillGap,
+    TeamSkillGap,
 )
-from recommender.rules.gaps import SkillGap
-from recommender.rules.materials import MaterialItem
-from recommender.rules.next_module import NextStatus
-from recommender.rules.plan import PlanMethod
-from recommender.rules.team import TeamSkillGap
 
 # Bounds of query parameters, in the schema so that clients (and schemathesis) see them.
 K_MAX = 100

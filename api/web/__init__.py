@@ -14,16 +14,40 @@ inline script) is a second line of defence behind the pages' own escaping of sni
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.http.errors import ApiError
 
 STATIC = Path(__file__).resolve().parent / "static"
-PAGES = ("search", "document", "learning", "organiser", "signin", "graph", "cycles")
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page: `name` is its URL (`/web/<name>`) and its file (`static/<name>.html`)."""
+
+    name: str
+    in_header: bool = False  # linked from every page's header (api.js reads this list)
+    organisers_only: bool = False  # left out of an employee's header (its data would be a 403)
+
+
+# The one list of pages: the server serves these, and the header's links come from it too
+# (`/web/pages.js`, which api.js imports), so a new page is a file plus one entry here.
+SITE: tuple[Page, ...] = (
+    Page("search", in_header=True),
+    Page("document"),
+    Page("learning", in_header=True),
+    Page("graph", in_header=True),
+    Page("organiser", in_header=True, organisers_only=True),
+    Page("cycles", in_header=True, organisers_only=True),
+    Page("signin"),
+)
+PAGES = tuple(page.name for page in SITE)
 PREFIX = "/web"
 
 # No inline scripts or styles, nothing from elsewhere; `style-src 'self'` still lets the
@@ -58,6 +82,17 @@ def mount_web(app: FastAPI) -> None:
     @app.get(f"{PREFIX}/", include_in_schema=False)
     def home() -> RedirectResponse:
         return RedirectResponse(f"{PREFIX}/search", status_code=307)
+
+    @app.get(f"{PREFIX}/pages.js", include_in_schema=False)
+    def pages_module() -> Response:
+        """The header's links, as a JavaScript module made from `SITE`."""
+        header = [page.name for page in SITE if page.in_header]
+        organisers = [page.name for page in SITE if page.organisers_only]
+        body = (
+            f"export const HEADER_PAGES = {json.dumps(header)};\n"
+            f"export const ORGANISERS_ONLY = {json.dumps(organisers)};\n"
+        )
+        return Response(body, media_type="text/javascript", headers=PAGE_HEADERS)
 
     @app.get(PREFIX + "/{page}", include_in_schema=False)
     def page(page: str) -> FileResponse:

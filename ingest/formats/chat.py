@@ -57,6 +57,22 @@ def is_chat_log(text: str) -> bool:
 
 
 def parse_chat(text: str, budget: int, count_tokens: TokenCounter = estimate_tokens) -> Parsed:
+    """A Zoom chat log's decoded `text` (see the module's docstring; `is_chat_log` says
+    whether a text has that shape, this does not ask) to chunks of about a minute of messages,
+    neighbouring minutes packed up to `budget` tokens by `count_tokens` (`cue_chunks`).
+
+    Returns `Parsed` of type "chat": `meta` is the optional `---` front matter, no title, no
+    properties, no `rechunk`. Chunks have no heading; the body is a line per turn ("Name:
+    message"); the `Location` is the time range `10:02:11-10:14:03`, anchor `t=<seconds>`,
+    detail {"start", "end", "speakers", "line_starts"}. A message is never split, so one
+    longer than the budget is a chunk over it (the pipeline splits that one). Chunks are the
+    same for the same text, budget and counter.
+
+    Raises `UnreadableFile`, the reason the batch reports as it skips the file and goes on, for
+    lines that are neither messages nor indented below one (the first three named), a log with
+    no public message left once private messages and reactions are dropped, and front matter
+    that is not a YAML mapping.
+    """
     front, body, offset = _split(text)
     meta = parse_yaml_mapping(front, "the front matter") if front is not None else {}
     # (start, speaker, public, lines) per message, in the order written.
@@ -96,7 +112,10 @@ def parse_chat(text: str, budget: int, count_tokens: TokenCounter = estimate_tok
 
 
 def parse_text_file(text: str, budget: int, count_tokens: TokenCounter = estimate_tokens) -> Parsed:
-    """A .txt file: a Zoom chat log when it has that shape, else plain text."""
+    """A .txt file's decoded `text`: `parse_chat` when `is_chat_log` finds a Zoom chat log's
+    shape, else `parse_plaintext`, with the same `budget` and `count_tokens`; it returns and
+    raises what the one chosen does. The choice depends on the text alone.
+    """
     if is_chat_log(text):
         return parse_chat(text, budget, count_tokens)
     return parse_plaintext(text, budget, count_tokens)

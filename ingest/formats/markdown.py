@@ -78,6 +78,23 @@ def _heading_of(shared: HeadingPath, run: Sequence[_Section]) -> str:
 
 
 def parse_markdown(text: str, budget: int, count_tokens: TokenCounter = estimate_tokens) -> Parsed:
+    """A Markdown file's decoded `text` to chunks of at most `budget` tokens by `count_tokens`.
+
+    Returns `Parsed` of type "markdown": `meta` is the YAML front matter (keys lower-cased),
+    `title` the first H1 (None without one), no properties and no `rechunk` (reading again is
+    cheap). Each chunk's heading is its heading path (`Setup > Install · Verify` for sections
+    packed together), its body the author's Markdown less book-toolchain markup, HTML comments
+    and image syntax (an image's alt text stays); its `Location` is labelled by the path (`A >
+    B`, `A > B … C` when packed, `(introduction)` before the first heading), anchored at the
+    first section's heading slug, with detail {"line", "end_line"}: the 1-based lines from below
+    the first heading to the run's end. Chunks fit the budget (a split piece is given at least
+    16 tokens, so a heading that fills the budget overflows it) and are the same for the same
+    text, budget and counter.
+
+    Raises `UnreadableFile`, the reason the batch reports as it skips the file and goes on, when
+    the front matter is not a YAML mapping. A file of headings alone gives no chunks
+    (`parse_bytes` refuses it).
+    """
     tokens = _PARSER.parse(text)
     lines = text.split("\n")
     meta: dict[str, object] = {}

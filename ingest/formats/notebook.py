@@ -115,6 +115,22 @@ def _title_of(cells: list[Any]) -> str | None:
 
 
 def parse_notebook(text: str, budget: int, count_tokens: TokenCounter = estimate_tokens) -> Parsed:
+    """A notebook's decoded `text` (its JSON, nbformat 4 or 3) to chunks of at most `budget`
+    tokens by `count_tokens`.
+
+    Returns `Parsed` of type "notebook": `meta` is the notebook's `metadata.kb` object (keys
+    lower-cased; nothing else of its metadata), `title` its first H1 or the first line of its
+    first markdown cell when that is at most 100 characters, no properties, no `rechunk`.
+    A chunk's heading is the heading path its cells share; code cells are fenced as Python
+    with their text outputs after an `Output:` line. Its `Location` is `cell 4` or `cells 4-9`
+    (cells numbered from 1 as the file has them, skipped ones counted), anchor `cell-4`,
+    detail {"cell", "end_cell"}. Chunks fit the budget (a split piece is given at least 16
+    tokens) and are the same for the same text, budget and counter.
+
+    Raises `UnreadableFile`, the reason the batch reports as it skips the file and goes on, for
+    JSON that does not parse (line and column named), JSON that is not an object or has no list
+    of cells, and a notebook with no cell holding text or code.
+    """
     try:
         notebook = json.loads(text)
     except json.JSONDecodeError as exc:

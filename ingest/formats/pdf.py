@@ -157,6 +157,22 @@ def parse_pdf(
     count_tokens: TokenCounter = estimate_tokens,
     limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Parsed:
+    """A PDF's bytes to chunks of its text layer of at most `budget` tokens by `count_tokens`,
+    within `limits` (its pages, and the time, checked before each page).
+
+    Returns `Parsed` of type "pdf": no `meta` and no title of its own; `properties` the title,
+    author, creation date and keywords of its information dictionary (none when that is
+    damaged); `rechunk` cuts the pages already read to another budget. A chunk's heading is
+    its outline path (empty without an outline) and its `Location` as the module's docstring
+    says. A page whose text cannot be extracted counts as empty. Chunks fit the budget (a
+    split piece is given at least 16 tokens) and are the same for the same bytes, budget and
+    counter.
+
+    Raises `UnreadableFile`, the reason the batch reports as it skips the file and goes on, for
+    bytes without `%PDF-` in their first 1024, a damaged file or one where no page can be read,
+    a password needed to open it, no pages, more pages than `limits` allows or reading past its
+    time, and no text layer on any page (a scan).
+    """
     if b"%PDF-" not in data[:1024]:
         raise UnreadableFile("not a PDF: the file does not begin with %PDF-")
     from pypdf import PdfReader  # imported on first use: `kb` starts faster without it

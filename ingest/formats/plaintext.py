@@ -13,6 +13,21 @@ FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
 
 
 def parse_plaintext(text: str, budget: int, count_tokens: TokenCounter = estimate_tokens) -> Parsed:
+    """A plain text file's decoded `text` to chunks of at most `budget` tokens by
+    `count_tokens`: its paragraphs (split on blank lines) packed in order, a paragraph too
+    long for the budget split by sentences, lines, words, then characters.
+
+    Returns `Parsed` of type "text": `meta` is the `---` front matter (keys lower-cased), no
+    title, no properties, no `rechunk`. Chunks have no heading; a chunk's `Location` is
+    `lines 12-30`, anchor `line-12`, detail {"line"}: its first paragraph's line in the file
+    (front matter counted), the end that plus the chunk's own line breaks. The pieces of a
+    split paragraph are all placed at the first line after the front matter.
+    Chunks are the same for the same text, budget and counter.
+
+    Raises `UnreadableFile`, the reason the batch reports as it skips the file and goes on, only
+    when the front matter is not a YAML mapping; a file of front matter alone gives no chunks
+    (`parse_bytes` refuses it).
+    """
     meta: dict[str, object] = {}
     offset_lines = 0
     front = FRONT_MATTER.match(text)

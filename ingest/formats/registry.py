@@ -4,6 +4,9 @@ Text formats get the file's text, decoded once here (UTF-8, refused with a reaso
 binary or another encoding); binary formats get its bytes and read them with their library,
 within the file's `ReadLimits`. HTML is read from bytes too: a page declares its own
 encoding.
+
+A new format: a module in `ingest/formats/` with a `parse_<format>` of the same shape as
+`TextParser` or `BinaryParser` below, plus one row for each of its suffixes in the table.
 """
 
 from __future__ import annotations
@@ -54,6 +57,18 @@ def parse_bytes(
     count_tokens: TokenCounter = estimate_tokens,
     limits: ReadLimits | None = None,
 ) -> Parsed:
+    """Parse one file's `data` by its `suffix` (any case, with the dot: ".md").
+
+    A binary format's parser gets the bytes and `limits` (`ReadLimits()` when None); a text
+    format's gets them decoded by `decode_text`. The parsers cut each chunk's heading and body
+    to fit `budget` tokens as `count_tokens` counts them (each says where it cannot), and the
+    same bytes, budget and counter give the same chunks.
+
+    Raises `UnreadableFile`, which the batch reports as that file's failure and goes on: for
+    an empty file, a suffix with no parser (the message lists `SUPPORTED`), text that is
+    binary or not UTF-8, whatever the format's parser refuses, and a file that yields no
+    chunks. Any other exception is a parser's bug; the pipeline reports it for that file too.
+    """
     suffix = suffix.lower()
     binary = BINARY_PARSERS.get(suffix)
     text = TEXT_PARSERS.get(suffix)

@@ -84,6 +84,23 @@ def parse_pptx(
     count_tokens: TokenCounter = estimate_tokens,
     limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Parsed:
+    """A .pptx file's bytes to a chunk per slide (more for a slide too long for `budget`
+    tokens by `count_tokens`), within `limits` (its package, its slides, and the time,
+    checked before each slide).
+
+    Returns `Parsed` of type "slides": no `meta`; `title` the first slide title there is;
+    `properties` the package's core properties (title, author, created date, keywords);
+    `rechunk` cuts the slides already read to another budget. A chunk's heading is its slide's
+    title, its `Location` as the module's docstring says (every piece of a split slide shares
+    it). Chunks fit the budget (a split piece is given at least 16 tokens) and are the same
+    for the same bytes, budget and counter.
+
+    Raises `UnreadableFile`, the reason the batch reports as it skips the file and goes on, for
+    what `office.check_package` refuses (an OLE container such as a password-protected or old
+    .ppt file, a damaged zip, one over the package limits, a zip that is no Office package), a
+    file python-pptx cannot open, more slides than `limits` allows or reading past its time, and
+    no text on any slide.
+    """
     check_package(data, "PowerPoint", ".pptx", limits)
     from pptx import Presentation  # imported on first use: `kb` starts faster without it
 

@@ -49,6 +49,22 @@ def clock(value: float) -> str:
 def parse_transcript(
     text: str, budget: int, fmt: str, count_tokens: TokenCounter = estimate_tokens
 ) -> Parsed:
+    """A transcript's decoded `text` in `fmt` ("vtt" or "srt", webvtt-py's names; the registry
+    passes it by suffix) to chunks of about a minute of cues, neighbouring minutes packed up to
+    `budget` tokens by `count_tokens` (`cue_chunks`).
+
+    Returns `Parsed` of type "transcript": `meta` is the first NOTE block that reads as
+    `key: value` lines (VTT only), no title, no properties, no `rechunk`. Chunks have no
+    heading; the body is a line per speaker's turn ("Name: words", or the words alone), sound
+    cues and bracketed asides dropped; the `Location` is the time range `00:01:00-00:04:03`,
+    anchor `t=<start in whole seconds>`, detail {"start", "end" (seconds), "speakers",
+    "line_starts"}. A cue is never split, so one longer than the budget is a chunk over it
+    (the pipeline splits that one). Chunks are the same for the same text, budget and counter.
+
+    Raises `UnreadableFile`, the reason the batch reports as it skips the file and goes on, when
+    webvtt-py cannot parse the text as `fmt`, when no spoken cue is left, and when the NOTE
+    block is not a YAML mapping.
+    """
     try:
         captions = webvtt.from_buffer(io.StringIO(text), format=fmt)
     except (MalformedFileError, MalformedCaptionError, ValueError) as exc:

@@ -283,6 +283,23 @@ def parse_html(
     count_tokens: TokenCounter = estimate_tokens,
     limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Parsed:
+    """An HTML page's bytes (decoded here, by its BOM, its declared charset, UTF-8 or a guess)
+    to chunks of its main content's heading sections of at most `budget` tokens by
+    `count_tokens`. `limits` is taken for the registry's shape and not used: a large page is
+    bounded by `MAX_EXTRACTED_ELEMENTS` and `MAX_EXTRACTED_CHARS` instead.
+
+    Returns `Parsed` of type "webpage": no `meta`; `title` and `properties` (author, date,
+    keywords from <meta>) as the module's docstring says; `rechunk` cuts the sections already
+    read to another budget. A chunk's heading is its heading path, its `Location` labelled by
+    the path, anchored at the heading's own id (else its slug), with detail {"block",
+    "end_block"}: the 1-based headings and blocks of the main content it spans. Chunks fit the
+    budget (a split piece is given at least 16 tokens) and are the same for the same bytes,
+    budget and counter.
+
+    Raises `UnreadableFile`, the reason the batch reports as it skips the file and goes on, for
+    an empty file, NUL bytes (a binary), no HTML tag in the first 100,000 characters, markup
+    lxml cannot parse, and no text in the main content.
+    """
     text = _decode(data)
     if not _LOOKS_HTML.search(text[:100_000]):
         raise UnreadableFile("no HTML markup in it (no <html>, <body>, <p>... tag): not a web page")

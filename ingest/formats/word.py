@@ -74,6 +74,23 @@ def parse_docx(
     count_tokens: TokenCounter = estimate_tokens,
     limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Parsed:
+    """A .docx file's bytes to chunks of heading sections of at most `budget` tokens by
+    `count_tokens`, within `limits` (its package, and the time, checked every 200 paragraphs
+    and tables; Word files have no page limit).
+
+    Returns `Parsed` of type "word": no `meta`; `title` the `Title` paragraph, else the top
+    heading of the first section that lies under one; `properties` the package's core properties
+    (title, author, created date, keywords); `rechunk` cuts the sections already read to another
+    budget. A chunk's heading is its heading path (`Setup > Install · Verify` when packed), its
+    `Location` labelled by the path, anchored at the heading's slug, with the detail the
+    module's docstring names. Chunks fit the budget (a split piece is given at least 16 tokens)
+    and are the same for the same bytes, budget and counter.
+
+    Raises `UnreadableFile`, the reason the batch reports as it skips the file and goes on, for
+    what `office.check_package` refuses (an OLE container such as a password-protected or old
+    .doc file, a damaged zip, one over the package limits, a zip that is no Office package), a
+    file python-docx cannot open, reading past the time limit, and no text in the body.
+    """
     check_package(data, "Word", ".docx", limits)
     import docx  # imported on first use: `kb` starts faster without it
     from docx.table import Table

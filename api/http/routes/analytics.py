@@ -26,8 +26,7 @@ from api.http.deps import (
 from api.http.errors import ApiError
 from api.http.models import OpenIn
 from api.http.routes import errors
-from recommender import NoCatalogError
-from recommender.content_gaps import DEFAULT_WEEKS, ContentReport, content_report
+from recommender import DEFAULT_WEEKS, ContentReport, NoCatalogError, content_report
 
 log = logging.getLogger("api.analytics")
 

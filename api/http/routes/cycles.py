@@ -19,24 +19,26 @@ from api.http.deps import check_employee_access as _check_access
 from api.http.errors import ApiError
 from api.http.models import CycleFormat, CycleIn, CycleList, Imported, MyCycles
 from api.http.routes import errors
-from recommender import current_catalog
-from recommender.catalog.types import CYCLE_FORMATS, Cycle
-from recommender.cycles.csv_import import (
+from recommender import (
+    CYCLE_FORMATS,
+    Cycle,
+    CycleExistsError,
+    CycleInvalidError,
+    CycleReport,
     ImportFile,
     ImportInvalidError,
     ImportKind,
-    import_results,
-)
-from recommender.cycles.export import to_html, to_markdown
-from recommender.cycles.replay import CycleExistsError, CycleInvalidError, create_cycle
-from recommender.cycles.report import (
-    CycleReport,
     build_report,
+    create_cycle,
+    current_catalog,
+    import_results,
     list_cycles,
     load_cycle_state,
     my_cycles,
+    now_iso,
+    to_html,
+    to_markdown,
 )
-from recommender.state.base import now_iso
 
 router = APIRouter(tags=["cycles"])
 
@@ -150,7 +152,10 @@ def post_import(
     cycle_id: CycleId,
     files: Annotated[
         list[UploadFile],
-        File(description="CSV files as quiz, exam and survey tools export them (see README)"),
+        File(
+            description="CSV files as quiz, exam and survey tools export them (the columns: "
+            "docs/cycles.md, 'The CSV files')"
+        ),
     ],
     kind: Annotated[
         ImportKind | None,

@@ -31,21 +31,19 @@ from api.http.errors import ApiError
 from api.http.models import K_MAX, Bottlenecks, Bridges, GraphOut
 from api.http.routes import errors
 from kb import EmptyStoreError, KnowledgeBase
-from recommender.graph.build import (
+from recommender import (
+    ExpertsAnswer,
     GraphCache,
     KnowledgeGraph,
-    focus,
-    graphml,
-    node_link,
-    without_private_levels,
-)
-from recommender.graph.questions import (
-    ExpertsAnswer,
     LearningPath,
     bottlenecks,
     bridges,
     experts,
+    focus,
+    graphml,
     learning_path,
+    node_link,
+    without_private_levels,
 )
 
 router = APIRouter(tags=["knowledge graph"])

@@ -44,6 +44,8 @@ from ingest.uploads import MB, discard, display_name
 from recommender import (
     CatalogInvalidError,
     Fault,
+    GapReport,
+    PlanMethod,
     UnknownIdError,
     current_catalog,
     employee_gaps,
@@ -57,8 +59,6 @@ from recommender import (
     record_rating,
     team_report,
 )
-from recommender.rules.gaps import GapReport
-from recommender.rules.plan import PlanMethod
 
 router = APIRouter(tags=["recommender"])
 

@@ -3,6 +3,7 @@
 // Keys stay in sessionStorage (gone when the tab closes) and travel only in the Authorization
 // header, never in a URL. The pages' own words come from i18n.js.
 import { languageSwitch, localize, localizeAttribute, t, unlocalize } from "./i18n.js";
+import { HEADER_PAGES, ORGANISERS_ONLY } from "/web/pages.js"; // made from api.web.SITE
 
 const SESSION = "kb.session";
 
@@ -140,9 +141,8 @@ export function snippetNodes(snippet) {
 export function renderHeader(active) {
   const who = session();
   const header = document.querySelector("header.site");
-  const organisersOnly = ["organiser", "cycles"]; // an employee's would be a 403
-  const pages = ["search", "learning", "graph", "organiser", "cycles"].filter(
-    (page) => !organisersOnly.includes(page) || who?.role !== "employee",
+  const pages = HEADER_PAGES.filter(
+    (page) => !ORGANISERS_ONLY.includes(page) || who?.role !== "employee",
   );
   const links = pages.map((page) =>
     el(
