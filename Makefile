@@ -59,7 +59,7 @@ browser:
 	  fi; }
 	@test -x $(CHROMIUM) || { echo "$(CHROMIUM) is still missing after apt-get." >&2; exit 1; }
 
-# KB_REQUIRE_BROWSER=1: tests/test_web_pages.py fails, rather than skips, without a browser.
+# KB_REQUIRE_BROWSER=1: tests/web/test_pages.py fails, rather than skips, without a browser.
 test: browser lint
 	KB_REQUIRE_BROWSER=1 KB_CHROMIUM=$(CHROMIUM) $(BIN)/pytest -q
 

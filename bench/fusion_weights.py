@@ -10,7 +10,7 @@ The shared corpora (English markdown, notebooks, transcripts and the Chinese mar
 read where they lie, copied to a temporary folder) are ingested into --home (kept between
 runs: a re-run only searches). Each labelled query (bench/data/corpora_queries.jsonl, all
 en->en, and bench/data/bilingual_queries.jsonl) is searched once per side: dense, BM25 over
-the query's words, BM25 over its words and their translations (kb.bilingual). Printed per
+the query's words, BM25 over its words and their translations (kb.language.bilingual). Printed per
 language pair (nDCG@10): each side alone, hybrid as it was (dense + BM25, equal weights, no
 translations), hybrid as shipped (KnowledgeBase.search), and the best weights by (query
 language, chunk language) that a grid search finds on this very set (an upper bound that

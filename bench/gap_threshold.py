@@ -1,12 +1,13 @@
-"""Calibrate the "found nothing good" threshold of the content-gaps report (kb.search_quality).
+"""Calibrate the "found nothing good" threshold of the content-gaps report (kb.search.quality).
 
 The sample corpus is ingested with the real model (or `--home` names a home that already holds
 it); each labelled query of data/sample/queries.jsonl is searched in every mode, and its top
 hit's score kept with whether that hit is relevant. Per mode and query language, the threshold
 is the score that best separates relevant top hits from irrelevant ones (balanced accuracy;
-none where the AUC is under kb.search_quality.MIN_AUC). The results, with every observation,
-go to bench/results/gap_threshold.json; tests/test_content_gaps_threshold.py recomputes the
-thresholds from those observations and checks them against kb.search_quality.THRESHOLDS.
+none where the AUC is under kb.search.quality.MIN_AUC). The results, with every observation,
+go to bench/results/gap_threshold.json; tests/recommender/test_content_gaps_threshold.py
+recomputes the thresholds from those observations and checks them against
+kb.search.quality.THRESHOLDS.
 
 Run: .venv/bin/python bench/gap_threshold.py [--home DIR] [--model PATH] [--variant V]
 """

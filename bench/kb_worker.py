@@ -7,7 +7,7 @@ times every labelled query, `kb.search(query, k=10)` in hybrid mode (the default
 process, PASSES times over; the first pass is fresh, later passes repeat the same queries
 (kb's query-vector cache then answers the encoding). Prints JSON: per-pass latencies, the
 ranked sources of the first pass, and recall/MRR/nDCG@10 of each search mode from
-kb.evaluation.compare_modes (untimed).
+kb.search.evaluation.compare_modes (untimed).
 """
 
 from __future__ import annotations

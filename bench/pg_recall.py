@@ -5,7 +5,7 @@ little noise, about 28 near-copies of each: its exact top 10 are a near-random p
 near-equal neighbours, which understates HNSW's recall on real material.
 
 Run: .venv/bin/python bench/pg_recall.py [--home DIR]  (default: the fusion bench's home)
-It copies the home into a private PostgreSQL (kb.migrate: nothing re-embedded), compares
+It copies the home into a private PostgreSQL (kb.store.migrate: nothing re-embedded), compares
 `PgStore.nearest` with brute force over the same stored vectors, and writes
 bench/results/pg_recall.json.
 """
@@ -81,7 +81,7 @@ def main() -> None:
         {
             "chunks": int(len(ids)),
             "queries": len(queries),
-            "hnsw": "m=16, ef_construction=64, ef_search=100 (kb.pg_store)",
+            "hnsw": "m=16, ef_construction=64, ef_search=100 (kb.store.postgres)",
             "recall@10": round(float(np.mean(shares)), 4),
             "min_recall@10": round(float(np.min(shares)), 2),
             "nearest_p50_ms": round(float(np.median(times)) * 1000, 2),

@@ -6,7 +6,7 @@ search alone, a team-filtered search, recall of HNSW against exact search, size 
 The embedded store is bench/search_speed.py's (its `fill`: real chunks embedded for real,
 then synthetic chunks whose vectors are real vectors plus noise); the same home is reused
 when it is there. PostgreSQL gets the same documents, chunks and vectors by
-`kb.migrate.migrate_store` (no re-embedding) into a private pgserver (PostgreSQL 16 +
+`kb.store.migrate.migrate_store` (no re-embedding) into a private pgserver (PostgreSQL 16 +
 pgvector) started in a temporary folder and stopped at the end.
 
 Run: .venv/bin/python bench/pg_search.py [--chunks 100000 1000000] [--passes 2]

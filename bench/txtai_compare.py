@@ -25,7 +25,7 @@ as the labelled queries do.
   Its configuration and chunking are described in bench/txtai_worker.py.
 
 Both rank documents, one entry per document at its best chunk; the metrics are computed here,
-by kb.evaluation's functions, on the first 10. Latency: the first pass over the queries is
+by kb.search.evaluation's functions, on the first 10. Latency: the first pass over the queries is
 fresh (reported as the headline p50/p95), later passes repeat them (kb caches query vectors,
 txtai does not; reported apart). Each subprocess's peak RSS and CPU seconds come from wait4.
 Results: bench/results/txtai_compare.json, and a table on stdout.

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from kb import SentenceTransformerEmbedder  # noqa: E402
-from tests.test_web_pages import chromium, seeded_service, sign_in  # noqa: E402
+from tests.web.test_pages import chromium, seeded_service, sign_in  # noqa: E402
 
 SEARCH = "q=model+keeps+favouring+the+majority+label&course=nlp-sentiment"
 

@@ -34,7 +34,7 @@ from kb.types import EmbeddedBatch, view_as
 PARSER_VERSION = "5"
 # A chunk's text (heading and body, special tokens included) in model tokens: the whole
 # window of the default model (256 word pieces); a larger value is capped at the model's.
-# Chosen on the labelled sample queries (see ingest.markdown.MERGE_LEVEL).
+# Chosen on the labelled sample queries (see ingest.formats.markdown.MERGE_LEVEL).
 DEFAULT_CHUNK_TOKENS = 256
 # Without the model's tokenizer, chunks are sized by an estimate and kept to this many
 # estimated tokens (the earlier default): some code and CJK still overflow a 256 window.

@@ -3,7 +3,7 @@
 A binary format's parser gets a `ReadLimits`: how many pages (PDF) or slides (PowerPoint) it
 reads at most, how long it may take (checked between pages, slides and blocks: one call into
 a library is not interrupted), and what an Office file, a zip package, may unpack to (the
-archive limits of `ingest.archives`, as for .zip uploads). A file over a limit is skipped
+archive limits of `ingest.sources.archives`, as for .zip uploads). A file over a limit is skipped
 whole with the limit named, like a file over the size limit: nothing half-read is stored.
 """
 

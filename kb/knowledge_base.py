@@ -14,10 +14,16 @@ import numpy as np
 from kb.embed.base import LEGACY_VARIANT, Embedder
 from kb.errors import NotFoundError, StoreMismatchError
 from kb.search.fusion import Searcher
-from kb.store.base import MANIFEST, VECTORS, VECTORS_OF_KEY, DenseSearch, DocumentStore
+from kb.store.base import (
+    LEGACY_BACKEND,
+    MANIFEST,
+    VECTORS,
+    VECTORS_OF_KEY,
+    DenseSearch,
+    DocumentStore,
+)
 from kb.store.mirror import MirroredVectors
 from kb.store.rows import doc_id_for, read_manifest, text_hash, vectors_key, write_atomically
-from kb.store.sqlite import Store
 from kb.store.vectors import FaissIndex
 from kb.types import (
     ChunkInfo,
@@ -38,13 +44,14 @@ class KnowledgeBase:
     between processes on one store (servers, CLI ingests, `kb rm`, workers): each sees the
     others' committed writes before it answers."""
 
-    def __init__(self, home: Path, embedder: Embedder, store: DocumentStore | None = None) -> None:
-        """`store` is the document store to use (kb.factory builds it); by default the
-        SQLite store in `home`. The store's manifest names the backend, model and variant."""
+    def __init__(self, home: Path, embedder: Embedder, store: DocumentStore) -> None:
+        """`store` is the document store to use (`kb.open_knowledge_base` and `api.backends`
+        open it; the knowledge base then owns it). Its manifest names the backend, model and
+        variant."""
         self.home = home
         self.embedder = embedder
         home.mkdir(parents=True, exist_ok=True)
-        self.store: DocumentStore = store if store is not None else Store(home / DATABASE)
+        self.store: DocumentStore = store
         where = self.store.location
         manifest = self.store.read_manifest()
         # The manifest names the model and its variant (backend and precision): vectors of
@@ -73,7 +80,7 @@ class KnowledgeBase:
                 f"({target.get('variant')}) was interrupted while switching its vectors: "
                 "run it again to finish."
             )
-        if manifest.get("backend", Store.backend) != backend:
+        if manifest.get("backend", LEGACY_BACKEND) != backend:
             raise StoreMismatchError(
                 f"The knowledge base in {where} keeps its data in {manifest['backend']}, "
                 f"not {backend}: open it with that backend, or use another --home."

@@ -136,7 +136,7 @@ def reembed(
     finally:
         store.close()
     # Rebuild the vector index from the new vectors (and save it).
-    KnowledgeBase(home, embedder).close()
+    KnowledgeBase(home, embedder, Store(home / DATABASE)).close()
     return ReembedReport(
         embedder.name,
         embedder.variant,

@@ -94,7 +94,6 @@ from recommender.state.current import (
     load_catalog,
 )
 from recommender.state.events import Event
-from recommender.state.sqlite import CatalogStore
 
 if TYPE_CHECKING:
     from recommender.content_gaps import (
@@ -197,7 +196,6 @@ __all__ = [
     "SURVEY_QUESTIONS",
     "Catalog",
     "CatalogInvalidError",
-    "CatalogStore",
     "Colleague",
     "Completion",
     "CompletionResult",

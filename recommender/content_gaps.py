@@ -1,7 +1,7 @@
 """What the knowledge base is missing: the organisers' report over the search log.
 
 - **Missed searches, by topic**: searches that found nothing good (no hit, or a best hit under
-  the calibrated threshold of `kb.search_quality`) or whose hits nobody opened (searches made
+  the calibrated threshold of `kb.search.quality`) or whose hits nobody opened (searches made
   through the HTTP API, whose clients can report opens), grouped by topic: the distinct
   queries are embedded with the knowledge base's own model and clustered (scikit-learn,
   agglomerative, cosine), each group named by its commonest words.
@@ -44,7 +44,7 @@ TOPIC_DISTANCE = 0.6  # cosine distance under which queries join a topic (averag
 TOPIC_WORDS = 3  # words that name a topic
 MAX_TOPIC_QUERIES = 300  # distinct missed queries clustered (the most asked); others: "other"
 MAX_LISTED_DOCUMENTS = 100
-# Words too common in questions to name a topic (beside kb.terms' stop words).
+# Words too common in questions to name a topic (beside kb.language.terms' stop words).
 LABEL_STOPWORDS = frozenset(
     "about after all also any ask been before being both could did doing done each even ever "
     "every few get gets getting got had has have just less like make makes many more most much "

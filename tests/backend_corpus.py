@@ -1,5 +1,5 @@
-"""A small corpus for the contract suites run on both backends (tests/test_backends*.py,
-tests/test_pg_concurrency.py): every format, every metadata key, restricted documents, and
+"""A small corpus for the contract suites run on both backends (tests/contracts/,
+tests/contracts/test_concurrency.py): every format, every metadata key, restricted documents, and
 the words the two lexical indexes must treat alike (stems, identifiers, diacritics, Chinese
 inside longer words, full-width letters)."""
 

@@ -13,6 +13,7 @@ from api.backends import open_backend
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from kb import KnowledgeBase, SentenceTransformerEmbedder, open_knowledge_base  # noqa: E402
+from tests.contracts import BACKENDS, fresh_url  # noqa: E402
 from tests.fakes import HashingEmbedder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -88,21 +89,18 @@ def database_url(pg_server_url: str) -> str:
     return fresh_database(pg_server_url)
 
 
-# -- both backends: the contract suites (tests/test_backends*.py) run on each -----------------
-@pytest.fixture(params=["sqlite", "postgresql"])
+# -- both backends: the contract suites (tests/contracts/) run on each -----------------
+@pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    """The knowledge base's backend for this run of the test: "sqlite" or "postgresql"."""
+    """The backend for this run of the test: each name of `tests.contracts.BACKENDS`."""
     return str(request.param)
 
 
 @pytest.fixture
 def backend_url(backend: str, request: pytest.FixtureRequest) -> str | None:
-    """What `open_knowledge_base(..., database_url=)` takes for `backend`: None (the home's
-    SQLite), or a fresh database on the session's PostgreSQL."""
-    if backend == "sqlite":
-        return None
-    url: str = request.getfixturevalue("database_url")
-    return url
+    """What `api.backends.open_backend(home, ...)` takes for a fresh, empty `backend`: None
+    (the test's home folder) or, for PostgreSQL, a fresh database on the session's server."""
+    return fresh_url(backend, request)
 
 
 @pytest.fixture(scope="session")
@@ -112,7 +110,7 @@ def pg_sample_kb(
     embedder: SentenceTransformerEmbedder,
     pg_server_url: str,
 ) -> Iterator[KnowledgeBase]:
-    """`sample_kb` copied into PostgreSQL by kb.migrate: the same documents, chunks and
+    """`sample_kb` copied into PostgreSQL by kb.store.migrate: the same documents, chunks and
     vectors (nothing embedded twice), opened as a PostgreSQL replica would open it."""
     from kb.store.migrate import migrate_store
     from kb.store.postgres import PgStore

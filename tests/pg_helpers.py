@@ -65,7 +65,8 @@ def fresh_database(server_url: str) -> str:
 
 def postings_in_step(url: str) -> None:
     """The postings (kb_postings) hold exactly each stored chunk's stems with their frequency
-    and the chunk's length, as `kb.pg_lexical.chunk_lexemes` makes them from its text."""
+    and the chunk's length, as `kb.store.lexical.postgres.chunk_lexemes` makes them from its
+    text."""
     import psycopg
 
     from kb.store.lexical.postgres import chunk_lexemes

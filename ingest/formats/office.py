@@ -1,7 +1,7 @@
 """What PowerPoint (.pptx) and Word (.docx) files share: each is a zip package of XML parts.
 
-Before python-pptx or python-docx opens one, the package is surveyed by `ingest.archives` with
-the archive limits that .zip uploads have (entries, what they unpack to, unsafe paths, links),
+Before python-pptx or python-docx opens one, the package is surveyed by `ingest.sources.archives`
+with the archive limits that .zip uploads have (entries, what they unpack to, unsafe paths, links),
 so a zip bomb with an Office name is refused like any other. A password-protected Office file
 is not a zip at all but an OLE container (as are the old binary .doc and .ppt): it is named as
 such. The document properties (docProps/core.xml) give title, author, created date and

@@ -1,7 +1,7 @@
 """Heading sections to chunks, for formats whose headings are not Markdown lines: Word
 headings, HTML headings, a PDF's outline.
 
-The rules are Markdown's (`ingest.markdown`): a section too long for the window is split on
+The rules are Markdown's (`ingest.formats.markdown`): a section too long for the window is split on
 its paragraphs; short neighbouring sections under the same top heading are packed up to it,
 the headings below the shared ones kept as lines of the text and named in the chunk's
 heading ("Setup > Install · Verify"); the chunk opens at its first section and its label

@@ -120,7 +120,7 @@ class Glossary:
     def translate(self, query: str, language: str | None = None) -> list[str]:
         """The query's words in the other language: English for a Chinese query (its Chinese
         words looked up), Chinese for an English one. `language` is the query's, when the
-        caller knows it already (kb.terms.language_of)."""
+        caller knows it already (kb.language.terms.language_of)."""
         if (language or language_of(query)) == "zh":
             words = [w for w in query_words(query) if HAN_RUN.fullmatch(w)]
             english = [e for w in words if w not in ZH_STOPWORDS for e in self.english_for(w)]

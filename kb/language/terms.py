@@ -147,7 +147,7 @@ def document_frequencies(texts: Iterable[str]) -> Counter[str]:
     return counts
 
 
-# -- words as the lexical indexes hold them (FTS5's `porter unicode61`; kb.pg_lexical) --------
+# -- words as the lexical indexes hold them (FTS5's `porter unicode61`; lexical.postgres) ----
 _THREAD = threading.local()
 
 
@@ -181,9 +181,9 @@ def _without_diacritic(char: str) -> str:
 @lru_cache(maxsize=200_000)
 def index_stem(word: str) -> str:
     """A word as FTS5's `porter unicode61` tokenizer indexes it in the embedded store (and
-    kb.pg_lexical in PostgreSQL): lower-cased, Latin diacritics removed, then Porter's stemmer
-    for English words of 3 to 64 bytes (FTS5 leaves shorter and longer ones as they are: `us`
-    stays `us`, `s` is not emptied); other scripts are only lower-cased."""
+    kb.store.lexical.postgres in PostgreSQL): lower-cased, Latin diacritics removed, then Porter's
+    stemmer for English words of 3 to 64 bytes (FTS5 leaves shorter and longer ones as they are:
+    `us` stays `us`, `s` is not emptied); other scripts are only lower-cased."""
     word = word.lower()
     if not word.isascii():
         word = "".join(_without_diacritic(char) for char in word)

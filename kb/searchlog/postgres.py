@@ -2,8 +2,8 @@
 
 Chosen by a database URL (`KB_DATABASE_URL`), in the same database as the knowledge base; its
 tables are `analytics_searches` and `analytics_opens`, created by the "analytics" part's
-migrations (`kb.pg.upgrade`, run when the log is opened). Each batch is one short transaction
-of INSERTs, so any number of replicas record at once without waiting for each other.
+migrations (`kb.db.postgres.upgrade`, run when the log is opened). Each batch is one short
+transaction of INSERTs, so any number of replicas record at once without waiting for each other.
 """
 
 from __future__ import annotations

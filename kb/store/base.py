@@ -20,8 +20,10 @@ from kb.errors import KBError
 from kb.types import ChunkInfo, DocumentInfo, DocumentInput, SearchFilters
 
 MANIFEST = "manifest.json"  # beside the database: what the store's vectors are (kb.knowledge_base)
-VECTORS = "vectors.faiss"  # beside the database: the mirrored index (kb.mirror)
+VECTORS = "vectors.faiss"  # beside the database: the mirrored index (kb.store.mirror)
 VECTORS_OF_KEY = "vectors_of"  # meta: the model and variant of the vectors, after a reembed
+# The backend of a manifest that names none: it was written before there was a second one.
+LEGACY_BACKEND = "sqlite"
 
 
 class DenseSearch(Protocol):
@@ -76,7 +78,7 @@ class DocumentStore(Protocol):
     """What the knowledge base needs of a document store, whatever keeps it: documents,
     chunks, their embeddings and metadata, a version every committed write bumps, the lexical
     index it keeps in step, the manifest (backend, model, variant) and the dense search over
-    its vectors. `Store` (SQLite, vectors mirrored in memory) and `kb.pg_store.PgStore`
+    its vectors. `Store` (SQLite, vectors mirrored in memory) and `kb.store.postgres.PgStore`
     (PostgreSQL + pgvector, vectors searched in the database) implement it."""
 
     store_id: str
@@ -139,7 +141,7 @@ class DocumentStore(Protocol):
 
 
 class LoggedStore(DocumentStore, Protocol):
-    """A store whose vectors a process mirrors in memory (kb.mirror): it logs each write's
+    """A store whose vectors a process mirrors in memory (kb.store.mirror): it logs each write's
     chunk changes so that every process catches up by reading only what changed."""
 
     def chunk_docs(self) -> tuple[int, dict[int, str]]: ...

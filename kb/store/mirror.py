@@ -3,7 +3,7 @@ this process's memory, with the chunk-to-document map, kept in step by the store
 
 `DenseSearch` is what search needs of the dense side, whatever keeps the vectors: this mirror
 (SQLite; the index is a cache saved beside the database), or a database that searches its
-own vectors (PostgreSQL with pgvector, kb.pg_store). A process sees other processes' committed
+own vectors (PostgreSQL with pgvector, kb.store.postgres). A process sees other processes' committed
 writes before it answers: `catch_up` replays only what changed since it last looked.
 """
 

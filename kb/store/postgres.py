@@ -1,6 +1,6 @@
 """The PostgreSQL backend: documents, chunks and their vectors (pgvector, HNSW, cosine), the
-lexical index (tsvector, kb.pg_lexical) and the manifest, in one database that any number of
-processes share: API replicas, CLI ingests, `kb worker`s.
+lexical index (tsvector, kb.store.lexical.postgres) and the manifest, in one database that any
+number of processes share: API replicas, CLI ingests, `kb worker`s.
 
 Nothing is mirrored in memory: the dense side searches the database's HNSW index and the
 lexical side its GIN index, so a replica answers from every committed write at once. Each
@@ -185,8 +185,8 @@ class PgStore:
 
     def _ensure_lexical_format(self) -> None:
         """Re-index every chunk's words when they were cut by other rules than this version's
-        (kb.pg_lexical.lexical_format: an earlier kb, another jieba), as the embedded store
-        re-indexes its own: once, by the first process to open the database; writers wait
+        (kb.store.lexical.postgres.lexical_format: an earlier kb, another jieba), as the embedded
+        store re-indexes its own: once, by the first process to open the database; writers wait
         meanwhile, readers do not."""
         wanted = lexical_format()
         if self.get_meta(LEXICAL_FORMAT_KEY) == wanted:
@@ -617,7 +617,7 @@ class PgStore:
         filters: SearchFilters | None = None,
         postings_budget: int | None = None,
     ) -> list[tuple[int, float]]:
-        """(chunk_id, score) best first by the chunks' words (kb.pg_lexical)."""
+        """(chunk_id, score) best first by the chunks' words (kb.store.lexical.postgres)."""
         phrases = query_phrases(query)
         if not phrases:
             return []

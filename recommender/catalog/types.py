@@ -1,6 +1,6 @@
 """The training catalogue as typed, read-only values: skills, teams, courses, modules, employees.
 
-Raw YAML is validated first (`recommender.validate`); `build_catalog` then trusts its input,
+Raw YAML is validated first (`recommender.catalog.validate`); `build_catalog` then trusts its input,
 so every rule module works on clean, typed data and never re-checks references.
 """
 

@@ -1,5 +1,5 @@
 """The knowledge graph: skills, modules, courses, documents, people and teams as one NetworkX
-graph (the questions only it answers are in `recommender.graph_questions`).
+graph (the questions only it answers are in `recommender.graph.questions`).
 
 Nodes are named ``<kind>:<id>``: ``team:nlp``, ``course:nlp-sentiment``, ``module:nlp-features``,
 ``skill:model-evaluation``, ``document:<doc id>``, ``person:<employee id>``; an author who is not

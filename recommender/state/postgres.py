@@ -5,7 +5,7 @@ knowledge base; its tables are prefixed `rec_` so that they never meet the kb's.
 stored as the SQLite store stores them (JSON as text, timestamps as the ISO strings events
 carry), so both return the same. Many processes may share the database: events are single
 INSERTs, and a catalogue reload takes a lock that serialises reloads without blocking readers
-or event writers. psycopg is needed only here, through `kb.pg`.
+or event writers. psycopg is needed only here, through `kb.db.postgres`.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ LATEST = max(m.version for m in MIGRATIONS)
 class PgCatalogStore:
     """Owns one PostgreSQL connection (autocommit; explicit transactions where it matters).
 
-    Opening applies the recommender's migrations not yet applied (under `kb.pg`'s advisory
+    Opening applies the recommender's migrations not yet applied (under `kb.db.postgres`'s advisory
     lock, so replicas starting together are safe) and refuses a schema newer than this code.
     """
 

@@ -1,7 +1,7 @@
 """What the knowledge base is missing, over HTTP: the search log's recorder (built in the
 lifespan, used by the search and document routes) and the organisers' report.
 
-- `GET /search` records each search (kb.analytics.SearchRecorder: in the background, never
+- `GET /search` records each search (kb.searchlog.recorder.SearchRecorder: in the background, never
   the key, the employee only with KB_ANALYTICS_RECORD_EMPLOYEE) and answers its `search_id`;
 - `GET /documents/{id}?from_search=ID` and `POST /analytics/opens` record a document opened
   from that search (the search page posts the latter when a hit is followed);

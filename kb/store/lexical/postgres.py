@@ -1,8 +1,8 @@
 """The lexical index in PostgreSQL: each chunk's words as a tsvector built in Python by the
-same rules as the embedded index (kb.terms: Chinese cut by jieba, full-width folded, English
-stemmed), so both backends match the same words; ranked by BM25 in SQL, as FTS5 ranks them.
+same rules as the embedded index (kb.language.terms: Chinese cut by jieba, full-width folded,
+English stemmed), so both backends match the same words; ranked by BM25 in SQL, as FTS5 ranks them.
 
-PostgreSQL's own parsers cannot cut Chinese into words and stem differently from kb.terms,
+PostgreSQL's own parsers cannot cut Chinese into words and stem differently from kb.language.terms,
 so the lexemes are given to it ready-made (a tsvector literal, heading words weighted A and
 body words B). Beside it every write keeps postings (`kb_postings`: stem, chunk, frequency,
 chunk length) and the document frequencies (`kb_term_df`); BM25 is computed in SQL from the
@@ -134,7 +134,8 @@ def phrase_query(phrase: Phrase) -> str:
 
 
 def query_phrases(query: str) -> list[Phrase]:
-    """The phrases a query looks for (kb.terms.query_words, each as its stems), each once."""
+    """The phrases a query looks for (kb.language.terms.query_words, each as its stems), each
+    once."""
     phrases = (_phrase_of(word) for word in query_words(query))
     return list(dict.fromkeys(phrase for phrase in phrases if phrase))
 

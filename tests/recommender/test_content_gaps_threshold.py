@@ -1,4 +1,4 @@
-"""The "found nothing good" threshold (kb.search_quality): the calibration rule on a small
+"""The "found nothing good" threshold (kb.search.quality): the calibration rule on a small
 example worked by hand, and the thresholds in the code recomputed from the observations that
 bench/gap_threshold.py recorded with the real model on the sample's labelled queries."""
 
@@ -16,7 +16,7 @@ from kb.search.quality import (
     found_something_good,
 )
 
-RESULTS = Path(__file__).resolve().parent.parent / "bench" / "results" / "gap_threshold.json"
+RESULTS = Path(__file__).resolve().parents[2] / "bench" / "results" / "gap_threshold.json"
 
 
 def test_the_rule_on_an_example_worked_by_hand() -> None:

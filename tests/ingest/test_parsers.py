@@ -30,7 +30,7 @@ def test_markdown_sections_keep_heading_path_and_front_matter() -> None:
     assert parsed.meta["team"] == "nlp"
     assert parsed.meta["skills"] == ["text-preprocessing", "data-cleaning"]
     assert parsed.title == "Cleaning review text"
-    # Short sections are packed into one chunk (tests/test_packing.py): it opens at the first
+    # Short sections are packed into one chunk (tests/ingest/test_packing.py): it opens at the first
     # section, names the first and last, and keeps each section's heading in its text.
     (chunk,) = parsed.chunks
     assert chunk.location.label == "Cleaning review text > Why clean … Skin tones"
@@ -81,7 +81,7 @@ def test_notebook_keeps_text_outputs_and_drops_images() -> None:
     assert "iVBORw0KGgo" not in text
     assert "output truncated" in text
     assert len(text) < 2000
-    # The four short cells are packed into one chunk (tests/test_packing.py).
+    # The four short cells are packed into one chunk (tests/ingest/test_packing.py).
     assert parsed.chunks[-1].location.label == "cells 1-4"
     assert parsed.chunks[-1].location.anchor == "cell-1"
     assert parsed.chunks[-1].heading == "TF-IDF baseline"
@@ -140,7 +140,7 @@ def test_zoom_vtt_keeps_speakers_times_and_note_metadata() -> None:
     parsed = parse_transcript(ZOOM_VTT, 200, "vtt")
     assert parsed.meta["title"] == "Live session - class imbalance"
     assert parsed.meta["skills"] == ["model-evaluation"]
-    # Two short one-minute windows, packed into one chunk (tests/test_packing.py).
+    # Two short one-minute windows, packed into one chunk (tests/ingest/test_packing.py).
     assert [c.location.label for c in parsed.chunks] == ["00:00:01-00:01:30"]
     first = parsed.chunks[0]
     assert first.location.detail["speakers"] == ["Priya Raman", "Tom Okafor"]

@@ -42,7 +42,7 @@ except ImportError as exc:  # reported by `_browser_available`: a failure under 
 else:
     PLAYWRIGHT_MISSING = None
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "data" / "sample" / "catalog"
 CHROMIUM = Path(os.environ.get("KB_CHROMIUM") or "/usr/bin/chromium")
 CHROMIUM_ARGS = [

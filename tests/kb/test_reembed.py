@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ingest import ingest_paths
-from kb import KnowledgeBase, SentenceTransformerEmbedder
+from kb import KnowledgeBase, SentenceTransformerEmbedder, open_knowledge_base
 from kb.embed.base import ONNX_INT8
 from kb.embed.onnx import OnnxEmbedder
 from kb.embed.registry import make_embedder
@@ -21,7 +21,7 @@ from kb.reembed import reembed
 from kb.store.rows import text_hash
 from tests.onnx_helpers import session_onnx_cache
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = ROOT / "data" / "sample" / "docs" / "nlp-sentiment"
 FILES = [
     CORPUS / name
@@ -86,7 +86,7 @@ def torch_home(
     tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
 ) -> Path:
     home = tmp_path_factory.mktemp("torch-home")
-    base = KnowledgeBase(home, embedder)
+    base = open_knowledge_base(home, embedder=embedder)
     report = ingest_paths(base, FILES)
     assert not report.failed and report.chunks > 12
     base.close()
@@ -127,7 +127,7 @@ def test_a_manifest_without_variant_is_taken_as_torch_fp32(
 ) -> None:
     legacy = {k: v for k, v in _manifest(home).items() if k != "variant"}
     (home / "manifest.json").write_text(json.dumps(legacy))
-    base = KnowledgeBase(home, embedder)
+    base = open_knowledge_base(home, embedder=embedder)
     assert base.search(next(iter(QUERIES)), k=3)
     base.close()
     with pytest.raises(StoreMismatchError, match="holds torch-fp32 vectors"):
@@ -137,7 +137,7 @@ def test_a_manifest_without_variant_is_taken_as_torch_fp32(
 def test_reembed_resumes_after_a_kill_and_the_store_searches_well(
     home: Path, int8: OnnxEmbedder, embedder: SentenceTransformerEmbedder
 ) -> None:
-    before = KnowledgeBase(home, embedder)
+    before = open_knowledge_base(home, embedder=embedder)
     chunks = before.store.count_chunks()
     before.close()
     killed = KilledAfter(int8, calls=2)
@@ -145,7 +145,7 @@ def test_reembed_resumes_after_a_kill_and_the_store_searches_well(
         reembed(home, killed, batch=4)
     # Killed mid-way: the store is untouched and still opens with its old variant.
     assert _manifest(home)["variant"] == "torch-fp32"
-    still = KnowledgeBase(home, embedder)
+    still = open_knowledge_base(home, embedder=embedder)
     assert still.search(next(iter(QUERIES)), k=3)
     still.close()
 
@@ -171,7 +171,7 @@ def test_reembed_resumes_after_a_kill_and_the_store_searches_well(
             assert any(hit.source.endswith(wanted) for hit in hits), (query, mode)
     after.close()
     with pytest.raises(StoreMismatchError, match="holds onnx-int8 vectors"):
-        KnowledgeBase(home, embedder)
+        open_knowledge_base(home, embedder=embedder)
     assert not reembed(home, int8).changed  # nothing to do
     assert _manifest(home)["backend"] == "sqlite"
 
@@ -189,7 +189,7 @@ def test_a_kill_during_the_switch_is_finished_by_the_next_run(
     }
     (home / "manifest.json").write_text(json.dumps(switching))
     with pytest.raises(StoreMismatchError, match="interrupted"):
-        KnowledgeBase(home, embedder)
+        open_knowledge_base(home, embedder=embedder)
     again = reembed(home, int8)
     assert not again.changed and _manifest(home)["variant"] == "onnx-int8"
     base = KnowledgeBase(home, int8)
@@ -200,7 +200,7 @@ def test_a_kill_during_the_switch_is_finished_by_the_next_run(
 def test_a_process_still_on_the_old_variant_stops_with_a_way_out(
     home: Path, int8: OnnxEmbedder, embedder: SentenceTransformerEmbedder
 ) -> None:
-    server = KnowledgeBase(home, embedder)  # a `kb serve` opened before the reembed
+    server = open_knowledge_base(home, embedder=embedder)  # a `kb serve` opened before the reembed
     query = next(iter(QUERIES))
     assert server.search(query, k=3)
     assert reembed(home, int8).changed

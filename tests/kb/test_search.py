@@ -121,12 +121,12 @@ def test_store_made_with_another_model_is_refused(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
     home = tmp_path / "home"
-    KnowledgeBase(home, embedder).close()
+    open_knowledge_base(home, embedder=embedder).close()
     manifest = json.loads((home / "manifest.json").read_text())
     manifest["model"] = "intfloat/e5-small-v2"
     (home / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(StoreMismatchError, match="built with the model 'intfloat/e5-small-v2'"):
-        KnowledgeBase(home, embedder)
+        open_knowledge_base(home, embedder=embedder)
 
 
 def test_stale_vector_index_is_rebuilt_from_the_store(
@@ -136,15 +136,15 @@ def test_stale_vector_index_is_rebuilt_from_the_store(
     home = tmp_path / "home"
     corpus = tmp_path / "c"
     write(corpus / "a.md", markdown_doc("Drift", {"Alerts": "Population stability index alerts."}))
-    base = KnowledgeBase(home, embedder)
+    base = open_knowledge_base(home, embedder=embedder)
     ingest_paths(base, [corpus])
     base.close()
     write(corpus / "b.md", markdown_doc("Serving", {"Latency": "Batch requests to cut p95."}))
-    base = KnowledgeBase(home, embedder)
+    base = open_knowledge_base(home, embedder=embedder)
     ingest_paths(base, [corpus])
     base.store.close()  # "crash": the new index is never saved
     (home / "vectors.json").write_text(json.dumps({"version": 1, "count": 1}))
-    reopened = KnowledgeBase(home, embedder)
+    reopened = open_knowledge_base(home, embedder=embedder)
     assert len(reopened.index) == reopened.stats()["chunks"] == 2
     assert reopened.search("tail latency of requests", k=1, mode="dense")[0].source == "b.md"
     reopened.close()

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests import test_web_pages as web
 from tests.fakes import HashingEmbedder
-from tests.test_web_pages import Console, api_get, seeded_service, sign_in
+from tests.web import test_pages as web
+from tests.web.test_pages import Console, api_get, seeded_service, sign_in
 
 try:
     from playwright.sync_api import Page, expect

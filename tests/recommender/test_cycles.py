@@ -30,7 +30,7 @@ from recommender.state.base import RecommenderStore
 from recommender.state.sqlite import CatalogStore
 from tests.fakes import HashingEmbedder
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "catalog"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "catalog"
 
 # -- the worked example's catalogue --------------------------------------------------------
 # Weights: opt 1.5 (its category's default), clean 1.0 (default), eval 0.8 (its own weight).

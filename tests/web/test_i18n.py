@@ -2,7 +2,7 @@
 
 The browser's language picks the pages' language (a context with locale zh-CN reads Chinese, en-US
 English); the header's switch overrides it, and the choice is kept in localStorage. The server is
-the one of tests/test_web_pages.py (same fixtures and corpus) with one Chinese document more.
+the one of tests/web/test_pages.py (same fixtures and corpus) with one Chinese document more.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from kb import Embedder
-from tests import test_web_pages as web
-from tests.test_web_pages import KEYS, Console, _markdown, bearer, seeded_service, wait_for_job
+from tests.web import test_pages as web
+from tests.web.test_pages import KEYS, Console, _markdown, bearer, seeded_service, wait_for_job
 
 try:
     from playwright.sync_api import Browser, Page, expect

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from tests import test_web_pages as web
 from tests.fakes import HashingEmbedder
-from tests.test_web_pages import SECRET_WORD, Console, seeded_service, sign_in
+from tests.web import test_pages as web
+from tests.web.test_pages import SECRET_WORD, Console, seeded_service, sign_in
 
 try:
     from playwright.sync_api import Browser, Page, expect
@@ -31,7 +31,7 @@ except ImportError:  # `_browser_available` says so, before any test here runs
 _browser_available = web._browser_available
 browser = web.browser
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SECRET_TITLE = "Recsys private tuning notes"
 
 
@@ -165,7 +165,7 @@ def test_the_questions_answer_in_the_page(base_url: str, tab: tuple[Page, Consol
 
 
 def test_the_page_in_chinese(base_url: str, browser: Browser) -> None:
-    from tests.test_web_i18n import sign_in_zh, untranslated
+    from tests.web.test_i18n import sign_in_zh, untranslated
 
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = context.new_page()

@@ -20,7 +20,7 @@ from tests.api_helpers import (
     zip_bytes,
 )
 
-FAULTY = Path(__file__).resolve().parent / "catalogs" / "faulty"
+FAULTY = Path(__file__).resolve().parents[1] / "catalogs" / "faulty"
 
 
 @pytest.fixture(scope="module")

@@ -112,6 +112,6 @@ def test_a_field_added_to_a_shape_reaches_the_json_by_itself() -> None:
 
 def test_pages_take_the_types_and_modes_from_the_service(client: TestClient) -> None:
     assert client.get("/meta").json() == {"doc_types": list(DOC_TYPES), "modes": list(SEARCH_MODES)}
-    page = (Path(__file__).parent.parent / "api/web/static/search.html").read_text()
+    page = (Path(__file__).parents[2] / "api/web/static/search.html").read_text()
     for doc_type in DOC_TYPES:
         assert f'value="{doc_type}"' not in page

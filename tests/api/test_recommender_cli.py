@@ -16,7 +16,7 @@ from api.cli.common import CliContext
 from api.cli.recommender import register
 from recommender.state.sqlite import CatalogStore
 
-CATALOGS = Path(__file__).parent / "catalogs"
+CATALOGS = Path(__file__).parents[1] / "catalogs"
 
 
 @dataclass

@@ -20,12 +20,13 @@ from recommender.cycles.report import build_report, load_cycle_state
 from recommender.state.events import Event
 from recommender.state.postgres import MIGRATIONS, PART
 from recommender.state.sqlite import STORE_FILE, CatalogStore
+from tests.contracts import BACKENDS
+from tests.contracts.test_recommender_state import Opener, opener_for
 from tests.fakes import HashingEmbedder
-from tests.test_cycles import C1_RESULTS, csv, run_example, write_catalog
-from tests.test_recommender_stores import Opener, opener_for
+from tests.recommender.test_cycles import C1_RESULTS, csv, run_example, write_catalog
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
     return opener_for(request.param, tmp_path / "home", request)
 

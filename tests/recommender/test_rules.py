@@ -28,7 +28,7 @@ from recommender import (
 )
 from recommender.state.sqlite import CatalogStore
 
-CATALOGS = Path(__file__).parent / "catalogs"
+CATALOGS = Path(__file__).parents[1] / "catalogs"
 
 
 @pytest.fixture(scope="module")

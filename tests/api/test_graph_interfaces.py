@@ -1,7 +1,7 @@
-"""`kb graph` and `GET /graph...` over a real store: the worked example of tests/test_graph.py
-ingested as Markdown (the hashing stand-in model: these are tests of mechanics), visibility
-through both interfaces, levels kept private, parseable JSON and GraphML, and a graph that
-follows new documents and events."""
+"""`kb graph` and `GET /graph...` over a real store: the worked example of
+tests/recommender/test_graph.py ingested as Markdown (the hashing stand-in model: these are
+tests of mechanics), visibility through both interfaces, levels kept private, parseable JSON
+and GraphML, and a graph that follows new documents and events."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ from recommender import load_catalog
 from recommender.state.sqlite import CatalogStore
 from tests.fakes import HashingEmbedder
 from tests.helpers import markdown_doc
-from tests.test_graph import RAW
+from tests.recommender.test_graph import RAW
 
 SECRET = "quokkaplaybook"
 CORPUS = {

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MISSING = "/nonexistent/chromium"
 
 needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="no make")
@@ -22,7 +22,7 @@ def _run_web_tests(**env: str) -> subprocess.CompletedProcess[str]:
         k: v for k, v in os.environ.items() if k not in ("CI", "KB_REQUIRE_BROWSER", "KB_CHROMIUM")
     }
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_web_pages.py"],
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/web/test_pages.py"],
         cwd=ROOT,
         env={**clean, "KB_CHROMIUM": MISSING, **env},
         capture_output=True,
@@ -45,7 +45,7 @@ def test_without_chromium_the_web_tests_fail_under_make_test() -> None:
 def test_ci_requires_the_browser_too(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], required: bool
 ) -> None:
-    from tests.test_web_pages import browser_required
+    from tests.web.test_pages import browser_required
 
     for name in ("CI", "KB_REQUIRE_BROWSER"):
         monkeypatch.delenv(name, raising=False)

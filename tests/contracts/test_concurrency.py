@@ -37,7 +37,7 @@ from tests.fakes import HashingEmbedder
 from tests.helpers import free_port, markdown_doc, stop_process, write
 from tests.pg_helpers import postings_in_step
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DOCS = 24
 
 

@@ -1,5 +1,5 @@
-"""The search log (kb.analytics): what it keeps, on both backends, and what it never keeps (an
-API key; an employee unless the policy allows it); recording through the HTTP API; a log that
+"""The search log (kb.searchlog.sqlite): what it keeps, on both backends, and what it never keeps
+(an API key; an employee unless the policy allows it); recording through the HTTP API; a log that
 fails or fills up never touches a search."""
 
 from __future__ import annotations
@@ -19,19 +19,16 @@ from kb.searchlog.recorder import SearchRecorder
 from kb.searchlog.sqlite import DATABASE
 from kb.types import Hit, SearchFilters
 from tests.api_helpers import CORPUS, KEYS, auth, ingest, load_sample_catalog, running_client
+from tests.contracts import BACKENDS, fresh_url
 from tests.fakes import HashingEmbedder
 
 T0 = datetime(2026, 3, 10, 9, 30, 15, 123456, tzinfo=UTC)
-BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str | None:
-    """None for the embedded backend, else a fresh PostgreSQL database's URL."""
-    if request.param == "sqlite":
-        return None
-    url: str = request.getfixturevalue("database_url")
-    return url
+    """What `open_backend` takes for a fresh place of this run's backend (None: the home)."""
+    return fresh_url(request.param, request)
 
 
 @pytest.fixture
@@ -172,7 +169,7 @@ def test_a_failing_log_is_reported_and_never_reaches_the_search(
 ) -> None:
     broken = BrokenLog()
     recorder = SearchRecorder(broken, retention_days=30)
-    with caplog.at_level(logging.WARNING, logger="kb.analytics"):
+    with caplog.at_level(logging.WARNING, logger="kb.searchlog.sqlite"):
         search_id = recorder.search("q", mode="hybrid", filters=None, k=10, offset=0, hits=[])
         recorder.opened("doc-a", search_id)
         assert recorder.flush()

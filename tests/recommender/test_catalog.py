@@ -24,8 +24,8 @@ from recommender.state.base import now_iso
 from recommender.state.events import Event
 from recommender.state.sqlite import CatalogStore
 
-CATALOGS = Path(__file__).parent / "catalogs"
-SAMPLE = Path(__file__).parent.parent / "data" / "sample" / "catalog"
+CATALOGS = Path(__file__).parents[1] / "catalogs"
+SAMPLE = Path(__file__).parents[2] / "data" / "sample" / "catalog"
 
 
 def faults_of(directory: Path) -> list[str]:

@@ -20,15 +20,15 @@ import yaml
 from recommender import load_catalog
 from recommender.state.sqlite import CatalogStore
 from tests.fakes import HashingEmbedder
-from tests.test_web_i18n import untranslated
-from tests.test_web_pages import CHROMIUM, KEY_ENTRIES, Console, bearer, chromium, serve, sign_in
+from tests.web.test_i18n import untranslated
+from tests.web.test_pages import CHROMIUM, KEY_ENTRIES, Console, bearer, chromium, serve, sign_in
 
 try:
     from playwright.sync_api import Browser, Page, expect
 except ImportError as exc:  # pragma: no cover - the dev extra installs it
     raise RuntimeError(f"playwright is not installed ({exc}): pip install -e '.[dev]'") from exc
 
-CATALOG = Path(__file__).resolve().parent.parent / "data" / "sample" / "catalog"
+CATALOG = Path(__file__).resolve().parents[2] / "data" / "sample" / "catalog"
 LAB = "nlp-optimisation-2024-06"
 CYCLES = ("recsys-cf-2024-02", "llm-support-2024-04", LAB)
 
@@ -170,7 +170,7 @@ def test_the_page_in_chinese_and_for_an_employee(browser: Browser, base_url: str
     try:
         tab.goto(f"{base_url}/web/signin?next=%2Fweb%2Fcycles")
         tab.get_by_label("API 密钥").fill(
-            "web-organiser-key-0123456789abcdef"  # tests.test_web_pages.KEYS["organiser"]
+            "web-organiser-key-0123456789abcdef"  # tests.web.test_pages.KEYS["organiser"]
         )
         tab.get_by_role("button", name="登录").click()
         tab.wait_for_url(f"{base_url}/web/cycles")

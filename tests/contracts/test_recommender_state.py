@@ -23,7 +23,6 @@ from kb import KnowledgeBase, open_knowledge_base
 from kb.db.postgres import DatabaseError
 from recommender import (
     CatalogInvalidError,
-    CatalogStore,
     RecommenderStore,
     copy_state,
     current_catalog,
@@ -34,10 +33,12 @@ from recommender import (
 from recommender.catalog.types import RawCatalog
 from recommender.state.events import Event
 from recommender.state.postgres import PgCatalogStore
+from recommender.state.sqlite import CatalogStore
+from tests.contracts import BACKENDS, fresh_backend
 from tests.fakes import HashingEmbedder
 
-CATALOGS = Path(__file__).parent / "catalogs"
-SAMPLE = Path(__file__).parent.parent / "data" / "sample"
+CATALOGS = Path(__file__).parents[1] / "catalogs"
+SAMPLE = Path(__file__).parents[2] / "data" / "sample"
 
 Opener = Callable[[], RecommenderStore]
 
@@ -54,13 +55,10 @@ def dumped(raw: RawCatalog | None) -> str:
 
 
 def opener_for(backend: str, folder: Path, request: pytest.FixtureRequest) -> Opener:
-    if backend == "sqlite":
-        return lambda: CatalogStore.open(folder)
-    url: str = request.getfixturevalue("database_url")
-    return lambda: open_backend(folder, url).open_recommender_store()
+    return fresh_backend(backend, folder, request).open_recommender_store
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def opener(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
     """Opens a new store over the same state each time it is called (as another process would)."""
     return opener_for(request.param, tmp_path / "home", request)

@@ -1,7 +1,7 @@
 """Stores opened at the same moment by many threads or processes: every opener succeeds.
 
 SQLite answers "database is locked" at once, without waiting, to connections that try to
-turn WAL on while another converts a new file; before `kb.sqlite_files` one such race in
+turn WAL on while another converts a new file; before `kb.db.sqlite` one such race in
 20 failed a store's opening (seen in CI as a failed concurrent-writers test)."""
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Ingestion (incremental, edits, pruning), reads, every filter and team visibility
 matching in English and Chinese, snippets, errors and the hits' shape must not depend on the
 backend; where a test compares the two directly it says so. The deterministic test model
 (`fake_embedder`) is enough here: these are mechanics, not ranking quality (see
-tests/test_backends_sample.py for that, with the real model).
+tests/contracts/test_sample.py for that, with the real model).
 """
 
 from __future__ import annotations
@@ -49,10 +49,11 @@ from tests.backend_corpus import (
     sources,
     write_corpus,
 )
+from tests.contracts import BACKENDS, fresh_backend
+from tests.contracts.test_visibility import RESTRICTIONS, VIEWERS
 from tests.fakes import HashingEmbedder
 from tests.helpers import markdown_doc, write
-from tests.pg_helpers import fresh_database, postings_in_step
-from tests.test_visibility import RESTRICTIONS, VIEWERS
+from tests.pg_helpers import postings_in_step
 
 EVERYONE = set(FILES)
 
@@ -75,18 +76,16 @@ def stocked(kb_on: KnowledgeBase, tmp_path: Path) -> KnowledgeBase:
     return kb_on
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def corpus_kb(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     fake_embedder: HashingEmbedder,
 ) -> Iterator[KnowledgeBase]:
     """The same corpus on each backend, ingested once for the tests that only read it."""
-    url = None
-    if request.param == "postgresql":
-        url = fresh_database(request.getfixturevalue("pg_server_url"))
     folder = tmp_path_factory.mktemp("corpus")
-    base = open_backend(folder / "home", url).open_knowledge_base(embedder=fake_embedder)
+    backend = fresh_backend(request.param, folder / "home", request)
+    base = backend.open_knowledge_base(embedder=fake_embedder)
     report = ingest_paths(base, [write_corpus(folder / "corpus")])
     assert report.failed == [] and report.added == len(FILES), report
     yield base
@@ -245,7 +244,7 @@ def test_the_visibility_sql_of_each_store_agrees_with_the_rule(
     kb_on: KnowledgeBase, backend_url: str | None
 ) -> None:
     """`kb.types.visible_to` against the store's SQL (kb.store.filter_clause on SQLite,
-    kb.pg_store.filter_clause on PostgreSQL) in listings, in the dense side and in BM25."""
+    kb.store.postgres.filter_clause on PostgreSQL) in listings, in the dense side and in BM25."""
     for i, visibility in enumerate(RESTRICTIONS):
         kb_on.add_documents(
             [
@@ -329,8 +328,8 @@ def test_lexical_search_finds_words_as_the_index_cuts_them(
     assert expected in sources(corpus_kb.search(query, mode="lexical"))
 
 
-# Snippets are made by kb.snippets on either backend, from kb.terms' words: a light suffix
-# stripper where the indexes use Porter, jieba's precise cut where the indexes hold the
+# Snippets are made by kb.search.snippets on either backend, from kb.language.terms' words: a light
+# suffix stripper where the indexes use Porter, jieba's precise cut where the indexes hold the
 # search-mode words too, identifiers kept whole, no diacritics folded. So these hits, found
 # by both indexes, come back with nothing marked (on both backends alike).
 @pytest.mark.parametrize(("query", "expected"), LEXICAL_EXPECTED)
@@ -552,8 +551,8 @@ def fts5_words(text: str) -> list[str]:
 
 
 def test_the_postgresql_index_cuts_and_stems_words_as_fts5_does() -> None:
-    """kb.pg_lexical against FTS5 itself, on every file of the sample and on the words that
-    told them apart (identifiers, two-letter words, diacritics, full-width letters).
+    """kb.store.lexical.postgres against FTS5 itself, on every file of the sample and on the words
+    that told them apart (identifiers, two-letter words, diacritics, full-width letters).
     unicode61's tables take a few emoji for letters (🙁, not 😀): those are left out."""
     import unicodedata
 

@@ -227,7 +227,7 @@ def test_similar_colleagues_ratings_lift_a_document(knowledge_base: Any) -> None
 
 def test_sample_corpus_and_catalogue_end_to_end(sample_kb: Any) -> None:
     """The shipped sample: a newcomer's largest gaps get tagged, cross-team, reasoned material."""
-    sample, _ = load_catalog_dir(Path(__file__).parent.parent / "data" / "sample" / "catalog")
+    sample, _ = load_catalog_dir(Path(__file__).parents[2] / "data" / "sample" / "catalog")
     result = recommend(sample, "noor-haddad", sample_kb, k=6)
     top_gaps = {g.skill for g in result.gaps[:3]}
     assert result.materials and all(item.reason for item in result.materials)
