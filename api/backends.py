@@ -21,12 +21,13 @@ from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
-from kb.db.postgres import DatabaseError, Migration, is_database_url, redact
+from kb.db.postgres import URL_SCHEMES, DatabaseError, Migration, redact
 from kb.errors import KBError
 
 if TYPE_CHECKING:
     from ingest import Limits
     from ingest.jobs.base import JobQueue, SharedJobQueue
+    from ingest.jobs.postgres import PgJobManager
     from kb import Embedder, KnowledgeBase
     from kb.searchlog.base import SearchLog
     from kb.store.base import DocumentStore
@@ -47,11 +48,17 @@ class Backend(ABC):
     local to a machine (API keys, spooled uploads) whatever the backend."""
 
     name: ClassVar[str]  # what the store's manifest records: "sqlite", "postgresql"
+    url_schemes: ClassVar[tuple[str, ...]] = ()  # a database URL starting so chooses it
     shares_job_queue: ClassVar[bool]  # other processes (`kb worker`, replicas) run its jobs
     reembeds_in_place: ClassVar[bool]  # `kb reembed` can move its vectors to another variant
 
     def __init__(self, home: Path) -> None:
         self.home = home
+
+    @classmethod
+    def at_url(cls, home: Path, database_url: str) -> Backend:
+        """This backend at `database_url` (for those chosen by a URL: see `url_schemes`)."""
+        raise DatabaseError(f"The {cls.name} backend is not chosen by a database URL.")
 
     @property
     @abstractmethod
@@ -72,7 +79,6 @@ class Backend(ABC):
     def recommender_sessions(self) -> RecommenderSessions:
         """The recommender's store for a server, which uses it from many threads."""
 
-    @abstractmethod
     def open_job_queue(
         self,
         knowledge_base: KnowledgeBase,
@@ -83,6 +89,11 @@ class Backend(ABC):
     ) -> JobQueue:
         """The ingest job queue of `kb serve`; `run_worker=False` leaves running its jobs to
         other processes (only where `shares_job_queue`)."""
+        return self._job_queue(knowledge_base, limits, chunk_tokens, run_worker)
+
+    @abstractmethod
+    def _job_queue(self, kb: KnowledgeBase, limits: Limits, tokens: int, worker: bool) -> JobQueue:
+        """The backend's own queue (see `open_job_queue`)."""
 
     def open_shared_job_queue(
         self, knowledge_base: KnowledgeBase, limits: Limits, chunk_tokens: int
@@ -147,17 +158,10 @@ class SqliteBackend(Backend):
     def recommender_sessions(self) -> RecommenderSessions:
         return _StorePerUse(self.open_recommender_store)
 
-    def open_job_queue(
-        self,
-        knowledge_base: KnowledgeBase,
-        limits: Limits,
-        chunk_tokens: int,
-        *,
-        run_worker: bool = True,
-    ) -> JobQueue:
+    def _job_queue(self, kb: KnowledgeBase, limits: Limits, tokens: int, worker: bool) -> JobQueue:
         from ingest.jobs.local import JobManager
 
-        return JobManager(knowledge_base, self.home, limits, chunk_tokens)
+        return JobManager(kb, self.home, limits, tokens)  # its worker: this process's thread
 
 
 class PostgresBackend(Backend):
@@ -165,12 +169,17 @@ class PostgresBackend(Backend):
     replicas, CLI commands and `kb worker`s share; the home keeps keys and spooled uploads."""
 
     name = "postgresql"
+    url_schemes = URL_SCHEMES
     shares_job_queue = True
     reembeds_in_place = False
 
     def __init__(self, home: Path, database_url: str) -> None:
         super().__init__(home)
         self.database_url = database_url
+
+    @classmethod
+    def at_url(cls, home: Path, database_url: str) -> Backend:
+        return cls(home, database_url)
 
     def __repr__(self) -> str:
         return f"PostgresBackend({self.location!r})"  # never the password
@@ -199,38 +208,21 @@ class PostgresBackend(Backend):
 
         return PgCatalogPool(self.database_url)
 
-    def open_job_queue(
-        self,
-        knowledge_base: KnowledgeBase,
-        limits: Limits,
-        chunk_tokens: int,
-        *,
-        run_worker: bool = True,
-    ) -> JobQueue:
-        from ingest.jobs.postgres import PgJobManager
-
-        return PgJobManager(
-            knowledge_base,
-            self.home,
-            limits,
-            chunk_tokens,
-            database_url=self.database_url,
-            run_worker=run_worker,
-        )
+    def _job_queue(self, kb: KnowledgeBase, limits: Limits, tokens: int, worker: bool) -> JobQueue:
+        return self._job_manager(kb, limits, tokens, worker)
 
     def open_shared_job_queue(
         self, knowledge_base: KnowledgeBase, limits: Limits, chunk_tokens: int
     ) -> SharedJobQueue:
+        return self._job_manager(knowledge_base, limits, chunk_tokens, False)
+
+    def _job_manager(
+        self, kb: KnowledgeBase, limits: Limits, tokens: int, worker: bool
+    ) -> PgJobManager:
         from ingest.jobs.postgres import PgJobManager
 
-        return PgJobManager(
-            knowledge_base,
-            self.home,
-            limits,
-            chunk_tokens,
-            database_url=self.database_url,
-            run_worker=False,
-        )
+        url = self.database_url
+        return PgJobManager(kb, self.home, limits, tokens, database_url=url, run_worker=worker)
 
     def schema_parts(self) -> list[tuple[str, list[Migration]]]:
         from ingest.jobs.postgres import MIGRATIONS as INGEST
@@ -277,17 +269,18 @@ BACKENDS: dict[str, type[Backend]] = {
 
 
 def open_backend(home: Path, database_url: str | None = None) -> Backend:
-    """The backend in use: PostgreSQL when a database URL is given (`KB_DATABASE_URL`,
-    `--database-url`), else SQLite in `home`. Nothing is opened yet; a URL of another kind
-    is a `DatabaseError` that never shows its password."""
+    """The backend in use: the one whose `url_schemes` a database URL (`KB_DATABASE_URL`,
+    `--database-url`) starts with, PostgreSQL's; with no URL, SQLite in `home`. Nothing is
+    opened yet; a URL of another kind is a `DatabaseError` that never shows its password."""
     if not database_url:
         return SqliteBackend(home)
-    if not is_database_url(database_url):
-        raise DatabaseError(
-            f"{redact(database_url)} is not a PostgreSQL URL: give "
-            "postgresql://user:password@host:port/database (KB_DATABASE_URL)."
-        )
-    return PostgresBackend(home, database_url)
+    for backend in BACKENDS.values():
+        if database_url.startswith(backend.url_schemes):
+            return backend.at_url(home, database_url)
+    raise DatabaseError(
+        f"{redact(database_url)} is not a PostgreSQL URL: give "
+        "postgresql://user:password@host:port/database (KB_DATABASE_URL)."
+    )
 
 
 __all__ = [

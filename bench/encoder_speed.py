@@ -27,7 +27,7 @@ import numpy as np  # noqa: E402
 from _common import ROOT, save  # noqa: E402
 
 from ingest import ingest_paths  # noqa: E402
-from kb import KnowledgeBase  # noqa: E402
+from kb import open_knowledge_base  # noqa: E402
 from kb.embed.base import ONNX_FP32, ONNX_INT8
 from kb.embed.onnx import OnnxEmbedder, int8_weight_type
 from kb.embed.registry import make_embedder
@@ -50,7 +50,7 @@ class TextsOnly:
 def chunk_texts(paths: list[str]) -> list[str]:
     """The chunk texts of an ingest of `paths`, as stored (heading + body)."""
     with tempfile.TemporaryDirectory() as home:
-        kb = KnowledgeBase(Path(home), TextsOnly())
+        kb = open_knowledge_base(Path(home), embedder=TextsOnly())
         ingest_paths(kb, paths)
         texts = [
             f"{c.heading}\n{c.body}" if c.heading else c.body

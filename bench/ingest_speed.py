@@ -24,7 +24,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from _common import ROOT, save  # noqa: E402
 
 from ingest import ingest_paths  # noqa: E402
-from kb import KnowledgeBase, SentenceTransformerEmbedder  # noqa: E402
+from kb import SentenceTransformerEmbedder, open_knowledge_base  # noqa: E402
 from kb.embed.registry import VARIANTS, default_variant, make_embedder
 
 
@@ -46,7 +46,7 @@ def main() -> None:
     for round_ in range(args.rounds):
         home = Path(tempfile.mkdtemp(prefix="kb-bench-"))
         try:
-            kb = KnowledgeBase(home, embedder)
+            kb = open_knowledge_base(home, embedder=embedder)
             started = time.perf_counter()
             report = ingest_paths(kb, args.paths)
             pipeline_s.append(time.perf_counter() - started)

@@ -34,7 +34,7 @@ from _common import ROOT, save  # noqa: E402
 from pg_search import code_version, load, log, private_postgres  # noqa: E402
 
 from ingest import ingest_paths  # noqa: E402
-from kb import DocumentInput, KnowledgeBase  # noqa: E402
+from kb import DocumentInput, KnowledgeBase, open_knowledge_base  # noqa: E402
 from kb.embed.base import Embedder
 from kb.embed.registry import VARIANTS, default_variant, make_embedder
 from kb.store.postgres import PgStore
@@ -67,8 +67,8 @@ class RememberingEmbedder:
 def open_kb(backend: str, folder: Path, embedder: Any, server_url: str) -> KnowledgeBase:
     """A new, empty knowledge base of that backend (its home in `folder`)."""
     if backend == "embedded":
-        return KnowledgeBase(folder, embedder)
-    return KnowledgeBase(folder, embedder, PgStore(fresh_database(server_url)))
+        return open_knowledge_base(folder, embedder=embedder)
+    return open_knowledge_base(folder, embedder=embedder, store=PgStore(fresh_database(server_url)))
 
 
 def new_store(backend: str, folder: Path, server_url: str, manifest: dict[str, Any]) -> Any:

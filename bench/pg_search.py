@@ -39,7 +39,7 @@ from _common import ROOT, save, summary_ms  # noqa: E402
 from search_speed import SHARED_MARKDOWN, fill  # noqa: E402
 
 from ingest import ingest_paths  # noqa: E402
-from kb import KnowledgeBase, SearchFilters  # noqa: E402
+from kb import KnowledgeBase, SearchFilters, open_knowledge_base  # noqa: E402
 from kb.embed.base import Embedder
 from kb.embed.registry import VARIANTS, default_variant, make_embedder
 from kb.store.migrate import migrate_store
@@ -100,7 +100,7 @@ def prepare_embedded(home: Path, chunks: int, embedder: Embedder, seed: Path | N
     """The embedded store with `chunks` chunks in `home`: reused, or copied from the smaller
     `seed` home and filled up (search_speed.fill). Returns how the fill went."""
     record_path = home / FILL_RECORD
-    kb = KnowledgeBase(home, embedder) if (home / "kb.sqlite").exists() else None
+    kb = open_knowledge_base(home, embedder=embedder) if (home / "kb.sqlite").exists() else None
     if kb is not None and kb.store.count_chunks() > chunks - 10:  # fill adds 10 at a time
         kb.close()
         if record_path.exists():
@@ -115,7 +115,7 @@ def prepare_embedded(home: Path, chunks: int, embedder: Embedder, seed: Path | N
         shutil.copytree(seed, home, dirs_exist_ok=True)
         (home / FILL_RECORD).unlink(missing_ok=True)
         record["seeded_from_chunks"] = True
-    kb = KnowledgeBase(home, embedder)
+    kb = open_knowledge_base(home, embedder=embedder)
     try:
         before = kb.store.count_chunks()
         if before == 0:
@@ -334,7 +334,7 @@ def run_size(chunks: int, args: argparse.Namespace, embedder: Any, seed: Path | 
     log(f"{chunks} chunks: embedded store in {home} (load {load()})")
     fill_record = prepare_embedded(home, chunks, embedder, seed)
     result: dict[str, Any] = {"fill_embedded": fill_record, "load_before": load()}
-    kb = KnowledgeBase(home, embedder)
+    kb = open_knowledge_base(home, embedder=embedder)
     try:
         result["chunks"] = kb.store.count_chunks()
         result["documents"] = kb.store.count_documents()
@@ -345,7 +345,7 @@ def run_size(chunks: int, args: argparse.Namespace, embedder: Any, seed: Path | 
                 log(f"migrating {result['chunks']} chunks into PostgreSQL")
                 result["migrate_to_postgresql"] = migrate(kb, pg)
                 result["size_postgresql"] = database_mb(pg)
-                kb_pg = KnowledgeBase(Path(tmp), embedder, pg)
+                kb_pg = open_knowledge_base(Path(tmp), embedder=embedder, store=pg)
                 backends = {"embedded": kb, "postgresql": kb_pg}
                 for backend in backends.values():  # warm up: the model, caches, the pool
                     for mode in ("hybrid", "dense", "lexical"):

@@ -37,6 +37,7 @@ from kb import (  # noqa: E402
     KnowledgeBase,
     Location,
     SearchFilters,
+    open_knowledge_base,
 )
 from kb.embed.registry import VARIANTS, default_variant, make_embedder
 
@@ -106,7 +107,7 @@ def main() -> None:
     args.home = args.home or Path(tempfile.gettempdir()) / f"kb-search-{args.variant}"
 
     embedder = make_embedder(None, args.variant)
-    kb = KnowledgeBase(args.home, embedder)
+    kb = open_knowledge_base(args.home, embedder=embedder)
     if kb.store.count_chunks() < args.chunks:
         corpora = [ROOT / "data" / "sample"]
         if SHARED_MARKDOWN.exists():
@@ -117,7 +118,7 @@ def main() -> None:
     kb.close()
 
     opened = time.perf_counter()
-    kb = KnowledgeBase(args.home, embedder)
+    kb = open_knowledge_base(args.home, embedder=embedder)
     open_s = time.perf_counter() - opened
     queries = [
         json.loads(line)["query"]

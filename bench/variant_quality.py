@@ -23,7 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from _common import ROOT, save  # noqa: E402
 
 from ingest import ingest_paths  # noqa: E402
-from kb import KnowledgeBase  # noqa: E402
+from kb import open_knowledge_base  # noqa: E402
 from kb.embed.base import ONNX_FP32, ONNX_INT8, TORCH_FP32
 from kb.embed.registry import make_embedder
 from kb.reembed import reembed  # noqa: E402
@@ -43,7 +43,7 @@ def main() -> None:
     try:
         base = work / TORCH_FP32
         torch_model = make_embedder(None, TORCH_FP32)
-        kb = KnowledgeBase(base, torch_model)
+        kb = open_knowledge_base(base, embedder=torch_model)
         report = ingest_paths(kb, [ROOT / "data" / "sample"])
         results[TORCH_FP32] = compare_modes(kb.search, queries)
         kb.close()
@@ -55,7 +55,7 @@ def main() -> None:
             moved = reembed(home, embedder)
             seconds[variant] = round(time.perf_counter() - started, 2)
             print(f"{variant}: re-embedded {moved.chunks} chunks", file=sys.stderr)
-            kb = KnowledgeBase(home, embedder)
+            kb = open_knowledge_base(home, embedder=embedder)
             results[variant] = compare_modes(kb.search, queries)
             kb.close()
     finally:

@@ -22,7 +22,7 @@ value types and errors (`kb.types`, `kb.errors`, `kb.safe_yaml`) cost nothing to
 ingest and the recommender.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kb.embed.base import DEFAULT_MODEL_NAME, Embedder, default_model_path
 from kb.embed.onnx import OnnxEmbedder, default_cache_dir
@@ -37,6 +37,7 @@ from kb.errors import (
     NotFoundError,
     StoreMismatchError,
 )
+from kb.lazy import lazy_attributes
 from kb.store.rows import doc_id_for
 from kb.types import (
     DOC_TYPES,
@@ -67,12 +68,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'kb' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

@@ -20,8 +20,9 @@ past it is imported from outside the package. Inside, the groups are subpackages
 A new rule is a module of its own in `rules/` over `Catalog`, exported here.
 """
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from kb.lazy import lazy_attributes
 from recommender.catalog.loading import load_catalog_dir, read_catalog_dir
 from recommender.catalog.types import (
     CATEGORY_WEIGHTS,
@@ -153,12 +154,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'recommender' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from api.cli import main
 from api.cli.common import CliContext
 from ingest import ingest_paths
-from kb import KnowledgeBase, SentenceTransformerEmbedder
+from kb import SentenceTransformerEmbedder, open_knowledge_base
 from tests.helpers import markdown_doc, write
 from tests.onnx_helpers import session_onnx_cache
 
@@ -146,7 +146,7 @@ def test_killed_ingest_leaves_a_store_that_works_and_finishes_on_rerun(
     proc.wait()
     assert 3 <= stored < DOCS, "the ingest was not caught mid-way"
 
-    base = KnowledgeBase(home, embedder)
+    base = open_knowledge_base(home, embedder=embedder)
     survivors = base.stats()["documents"]
     assert survivors >= 3
     assert base.search("notes on drift", k=3)

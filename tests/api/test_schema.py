@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api.http.app import create_app
 from ingest import ingest_paths
-from kb import KnowledgeBase, SentenceTransformerEmbedder
+from kb import SentenceTransformerEmbedder, open_knowledge_base
 from recommender import load_catalog
 from recommender.state.sqlite import CatalogStore
 from tests.api_helpers import CATALOG, CORPUS, auth, settings_for, write_keys
@@ -41,7 +41,7 @@ def api_schema(
     corpus.mkdir()
     for name, text in CORPUS.items():
         (corpus / name).write_text(text)
-    kb = KnowledgeBase(home, embedder)
+    kb = open_knowledge_base(home, embedder=embedder)
     ingest_paths(kb, [corpus])
     kb.close()
     with CatalogStore.open(home) as store:

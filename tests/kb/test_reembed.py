@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from ingest import ingest_paths
-from kb import KnowledgeBase, SentenceTransformerEmbedder, open_knowledge_base
+from kb import SentenceTransformerEmbedder, open_knowledge_base
 from kb.embed.base import ONNX_INT8
 from kb.embed.onnx import OnnxEmbedder
 from kb.embed.registry import make_embedder
@@ -117,7 +117,7 @@ def test_the_manifest_records_backend_model_and_variant(torch_home: Path) -> Non
 
 def test_another_variant_is_refused_with_the_way_out(home: Path, int8: OnnxEmbedder) -> None:
     with pytest.raises(StoreMismatchError) as refused:
-        KnowledgeBase(home, int8)
+        open_knowledge_base(home, embedder=int8)
     message = str(refused.value)
     assert "torch-fp32" in message and "onnx-int8" in message and "kb reembed" in message
 
@@ -131,7 +131,7 @@ def test_a_manifest_without_variant_is_taken_as_torch_fp32(
     assert base.search(next(iter(QUERIES)), k=3)
     base.close()
     with pytest.raises(StoreMismatchError, match="holds torch-fp32 vectors"):
-        KnowledgeBase(home, int8)
+        open_knowledge_base(home, embedder=int8)
 
 
 def test_reembed_resumes_after_a_kill_and_the_store_searches_well(
@@ -156,7 +156,7 @@ def test_reembed_resumes_after_a_kill_and_the_store_searches_well(
     assert report.encoded <= chunks - 8
     assert _manifest(home)["variant"] == "onnx-int8"
 
-    after = KnowledgeBase(home, int8)
+    after = open_knowledge_base(home, embedder=int8)
     # Every stored vector is the int8 vector of the chunk's stored text (int8 activations
     # are scaled per batch, so a text's vector varies a little with its batch-mates).
     rows = list(after.store._db.execute("SELECT heading, body, text_hash, embedding FROM chunks"))
@@ -192,7 +192,7 @@ def test_a_kill_during_the_switch_is_finished_by_the_next_run(
         open_knowledge_base(home, embedder=embedder)
     again = reembed(home, int8)
     assert not again.changed and _manifest(home)["variant"] == "onnx-int8"
-    base = KnowledgeBase(home, int8)
+    base = open_knowledge_base(home, embedder=int8)
     assert base.search(next(iter(QUERIES)), k=3)
     base.close()
 
@@ -210,6 +210,6 @@ def test_a_process_still_on_the_old_variant_stops_with_a_way_out(
     with pytest.raises(StoreMismatchError, match="restart it"):
         ingest_paths(server, [CORPUS / "03-tfidf-ngrams-baseline.md"])
     server.close()
-    reopened = KnowledgeBase(home, int8)
+    reopened = open_knowledge_base(home, embedder=int8)
     assert reopened.stats()["documents"] == len(FILES), "a document with old-variant vectors"
     reopened.close()

@@ -22,7 +22,7 @@ import pytest
 
 import kb.store.sqlite
 from ingest import ingest_paths
-from kb import Embedder, KnowledgeBase, SentenceTransformerEmbedder
+from kb import Embedder, KnowledgeBase, SentenceTransformerEmbedder, open_knowledge_base
 from kb.store.vectors import FaissIndex
 from tests.helpers import free_port, markdown_doc, write
 
@@ -47,7 +47,10 @@ def home(tmp_path: Path) -> Path:
 @pytest.fixture
 def pair(home: Path, fake_embedder: Embedder) -> Iterator[tuple[KnowledgeBase, ...]]:
     """Two knowledge bases open on one home at the same time, as two processes would be."""
-    first, second = KnowledgeBase(home, fake_embedder), KnowledgeBase(home, fake_embedder)
+    first, second = (
+        open_knowledge_base(home, embedder=fake_embedder),
+        open_knowledge_base(home, embedder=fake_embedder),
+    )
     yield first, second
     first.close()
     second.close()
@@ -135,7 +138,7 @@ def test_two_writers_never_save_a_stale_index(
     saved, stamp = loaded
     assert stamp["version"] == first.store.version
     assert set(saved.ids().tolist()) == all_chunk_ids(first)
-    fresh = KnowledgeBase(home, fake_embedder)
+    fresh = open_knowledge_base(home, embedder=fake_embedder)
     try:
         assert titles(fresh, "population stability index", "dense")[0] == "Drift alerts"
         assert titles(fresh, "low rank adapters", "dense")[0] == "LoRA adapters"
@@ -146,13 +149,13 @@ def test_two_writers_never_save_a_stale_index(
 def test_a_saved_index_that_misses_chunks_is_mended_on_open(
     home: Path, fake_embedder: Embedder, tmp_path: Path
 ) -> None:
-    base = KnowledgeBase(home, fake_embedder)
+    base = open_knowledge_base(home, embedder=fake_embedder)
     ingest_paths(base, [doc(tmp_path / "d", "drift", "drift")])
     stale = FaissIndex(base.dim)  # what an older, buggy writer could leave behind
     stale.save(home / "vectors.faiss", {"store_id": base.store.store_id, "version": 10**6})
     ingest_paths(base, [doc(tmp_path / "e", "rag", "rag")])
     base.store.close()
-    reopened = KnowledgeBase(home, fake_embedder)
+    reopened = open_knowledge_base(home, embedder=fake_embedder)
     try:
         assert set(reopened.index.ids().tolist()) == all_chunk_ids(reopened)
         assert titles(reopened, "population stability", "dense")[0] == "Drift alerts"
@@ -164,12 +167,12 @@ def test_an_index_left_from_a_deleted_database_is_not_reused(
     home: Path, fake_embedder: Embedder, tmp_path: Path
 ) -> None:
     """Chunk ids restart at 1 in a new database: the old vectors must not answer for them."""
-    base = KnowledgeBase(home, fake_embedder)
+    base = open_knowledge_base(home, embedder=fake_embedder)
     ingest_paths(base, [doc(tmp_path / "old", "drift", "drift")])
     base.close()
     for leftover in home.glob("kb.sqlite*"):
         leftover.unlink()
-    base = KnowledgeBase(home, fake_embedder)
+    base = open_knowledge_base(home, embedder=fake_embedder)
     try:
         ingest_paths(base, [doc(tmp_path / "new", "quant", "quant")])
         assert titles(base, "population stability index", "dense") == ["Quantisation"]
@@ -224,7 +227,7 @@ def test_two_cli_writers_and_a_searching_server_share_one_home(
     doomed = doc(tmp_path / "seed", "rag", "rag")
     kb_cli = [sys.executable, "-m", "api.cli", "--home", str(home)]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "KB_AUTH_DISABLED": "1"}
-    seeded = KnowledgeBase(home, embedder)
+    seeded = open_knowledge_base(home, embedder=embedder)
     ingest_paths(seeded, [doomed])
     seeded.close()
 
@@ -285,7 +288,7 @@ def test_two_cli_writers_and_a_searching_server_share_one_home(
         server.terminate()
         server.wait(timeout=60)
 
-    reopened = KnowledgeBase(home, embedder)
+    reopened = open_knowledge_base(home, embedder=embedder)
     try:
         chunk_ids = all_chunk_ids(reopened)
         loaded = FaissIndex.load(home / "vectors.faiss", reopened.dim)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from ingest.pipeline import ingest_paths
-from kb import KnowledgeBase
+from kb import open_knowledge_base
 from recommender import Catalog, build_catalog, load_catalog_dir, recommend
 from recommender.rules.feedback import apply_events
 from recommender.state.events import Event
@@ -73,7 +73,7 @@ def knowledge_base(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> I
     """The documents above in a real kb, on the session's one real model (tests/conftest.py)."""
     root = tmp_path_factory.mktemp("material-docs")
     _write(root)
-    kb = KnowledgeBase(tmp_path_factory.mktemp("material-kb"), embedder)
+    kb = open_knowledge_base(tmp_path_factory.mktemp("material-kb"), embedder=embedder)
     report = ingest_paths(kb, [root])
     assert not report.failed, report.failed
     yield kb
