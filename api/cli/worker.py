@@ -64,11 +64,9 @@ def worker(obj: CliContext, once: bool, log_level: str) -> None:
     from kb import KBError
     from kb.db.postgres import redact
 
-    if obj.database_url is None:
-        raise CliError(NO_DATABASE)
     try:
         backend = obj.backend
-    except CliError:
+    except CliError:  # a URL of no backend kb knows: the same advice
         raise CliError(NO_DATABASE) from None
     if not backend.shares_job_queue:
         raise CliError(NO_DATABASE)
