@@ -110,6 +110,15 @@ class Backend(ABC):
         dependency order (none: each SQLite file creates its own schema when opened)."""
         return []
 
+    def upgrade_schema(self) -> dict[str, int]:
+        """Apply each part's migrations not yet applied (`kb db upgrade`; safe from many
+        machines at once); how many each part took."""
+        return {}
+
+    def schema_status(self) -> dict[str, dict[str, int]]:
+        """Each part's schema version in the database and the one this kb needs."""
+        return {}
+
     def open_knowledge_base(
         self,
         *,
@@ -139,11 +148,9 @@ class SqliteBackend(Backend):
         return str(self.home)
 
     def open_store(self) -> DocumentStore:
-        from kb.knowledge_base import DATABASE
-        from kb.store.sqlite import Store
+        from kb.store.sqlite import open_in_home
 
-        self.home.mkdir(parents=True, exist_ok=True)
-        return Store(self.home / DATABASE)
+        return open_in_home(self.home)
 
     def open_search_log(self) -> SearchLog:
         from kb.searchlog.sqlite import DATABASE, SqliteSearchLog
@@ -239,6 +246,30 @@ class PostgresBackend(Backend):
             ("ingest", list(INGEST)),
             (ANALYTICS_PART, list(ANALYTICS)),
         ]
+
+    def upgrade_schema(self) -> dict[str, int]:
+        from kb.db.postgres import connect, upgrade
+
+        conn = connect(self.database_url)
+        try:
+            return {part: upgrade(conn, part, steps) for part, steps in self.schema_parts()}
+        finally:
+            conn.close()
+
+    def schema_status(self) -> dict[str, dict[str, int]]:
+        from kb.db.postgres import connect, schema_version
+
+        conn = connect(self.database_url)
+        try:
+            return {
+                part: {
+                    "database": schema_version(conn, part),
+                    "needed": max(step.version for step in steps),
+                }
+                for part, steps in self.schema_parts()
+            }
+        finally:
+            conn.close()
 
 
 class _StorePerUse:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from kb.embed.base import Embedder
 from kb.embed.registry import embedder_for_store
-from kb.knowledge_base import DATABASE, KnowledgeBase
+from kb.knowledge_base import KnowledgeBase
 from kb.store.base import DocumentStore
 
 
@@ -31,10 +31,9 @@ def open_knowledge_base(
     embedding.
     """
     if store is None:
-        from kb.store.sqlite import Store
+        from kb.store.sqlite import open_in_home
 
-        home.mkdir(parents=True, exist_ok=True)
-        store = Store(home / DATABASE)
+        store = open_in_home(home)
     try:
         if embedder is None:
             embedder = embedder_for_store(store.read_manifest(), model, variant)

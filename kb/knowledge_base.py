@@ -36,7 +36,6 @@ from kb.types import (
 )
 
 FORMAT_VERSION = 1
-DATABASE = "kb.sqlite"
 
 
 class KnowledgeBase:

@@ -34,7 +34,6 @@ import numpy as np
 from kb.embed.base import LEGACY_VARIANT, Embedder
 from kb.errors import KBError, StoreMismatchError
 from kb.knowledge_base import (
-    DATABASE,
     FORMAT_VERSION,
     MANIFEST,
     VECTORS,
@@ -44,7 +43,7 @@ from kb.knowledge_base import (
 )
 from kb.store.base import VECTORS_OF_KEY, ReembeddableStore
 from kb.store.rows import text_hash, vectors_key
-from kb.store.sqlite import Store
+from kb.store.sqlite import DATABASE, Store
 from kb.types import embedding_text
 
 MAX_SWITCH_TRIES = 5

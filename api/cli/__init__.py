@@ -345,7 +345,11 @@ def reembed_cmd(obj: CliContext, target: str | None, as_json: bool) -> None:
     from kb.embed.registry import make_embedder
     from kb.reembed import reembed
 
-    if not obj.backend.reembeds_in_place:
+    try:
+        in_place = obj.backend.reembeds_in_place
+    except CliError:  # a URL of no backend kb knows: not the embedded store either
+        in_place = False
+    if not in_place:
         raise CliError(
             "kb reembed works on the embedded store only: to move a PostgreSQL knowledge base "
             "to another variant, ingest the material into a new database with --variant; "

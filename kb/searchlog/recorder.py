@@ -23,7 +23,7 @@ from kb.searchlog.base import (
 )
 from kb.types import Hit, SearchFilters
 
-log = logging.getLogger("kb.searchlog.sqlite")
+log = logging.getLogger("kb.analytics")  # the name service logs are filtered by
 QUEUE_SIZE = 10_000  # events waiting for the writer; beyond this they are dropped (and counted)
 BATCH = 200  # events written in one transaction
 

@@ -50,6 +50,8 @@ from kb.types import ChunkInfo, DocumentInfo, DocumentInput, SearchFilters
 if TYPE_CHECKING:
     from kb.store.base import DenseSearch
 
+DATABASE = "kb.sqlite"  # the embedded store, in the home folder
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
@@ -627,3 +629,10 @@ class Store:
         SQL before the cut."""
         where = None if filters is None else filter_clause(filters)
         return self.lexical.search(query, limit, where, postings_budget)
+
+
+def open_in_home(home: Path) -> Store:
+    """The embedded store of the home folder `home` (made when missing): the default of
+    `kb.open_knowledge_base` and what `api.backends.SqliteBackend` opens."""
+    home.mkdir(parents=True, exist_ok=True)
+    return Store(home / DATABASE)

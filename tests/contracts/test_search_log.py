@@ -169,7 +169,7 @@ def test_a_failing_log_is_reported_and_never_reaches_the_search(
 ) -> None:
     broken = BrokenLog()
     recorder = SearchRecorder(broken, retention_days=30)
-    with caplog.at_level(logging.WARNING, logger="kb.searchlog.sqlite"):
+    with caplog.at_level(logging.WARNING, logger="kb.analytics"):
         search_id = recorder.search("q", mode="hybrid", filters=None, k=10, offset=0, hits=[])
         recorder.opened("doc-a", search_id)
         assert recorder.flush()

