@@ -10,7 +10,7 @@
   `uploads.py` (checking and spooling uploads) are the application services that the HTTP
   interface drives.
 
-A new format: a module in `formats/` whose `parse_*` returns `ParsedFile` (see
+A new format: a module in `formats/` whose `parse_*` returns `Parsed` (see
 `formats/parsed.py`) and one row in `formats/registry.py`; discovery, incremental re-ingest,
 sidecars, `.kbignore`, archives and uploads then cover it. A new source: a module in
 `sources/`.

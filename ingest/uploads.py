@@ -5,7 +5,7 @@ client learns at once (a 4xx naming the file) rather than from a failed job late
 of files, each file's size and the total, unknown file types, names with control characters,
 and for a .zip its entry count, its unpacked size, unsafe paths (absolute or with ``..``),
 symbolic links, nested archives and entries of unknown type (the same entry checks as the
-command line's, from ``ingest.sources``).
+command line's, from ``ingest.sources.files``).
 Files are copied to the job's spool folder under safe names; the names their uploader gave
 them are kept apart and shown to users.
 """

@@ -1,7 +1,8 @@
 """Knowledge base: stores documents and chunks, indexes them, and answers hybrid searches.
 
-This module is kb's face: what `ingest`, `recommender` and `api` import. Inside, each seam is
-a package holding its contract (`base.py`) and one module per backend:
+This module is kb's face: what `ingest`, `recommender` and `api` import first. Inside, each
+seam is a package: those with backends hold their contract (`base.py`) and one module per
+backend, the embedders one module per engine, and the rest is code every backend shares:
 
 - `store/`: the document store (`base`, `sqlite`, `postgres`, shared `rows`), the faiss
   `mirror` of the SQLite store's vectors, the `lexical/` indexes, `migrate` between stores.

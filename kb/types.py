@@ -97,7 +97,7 @@ def visible_to(visibility: Sequence[str], teams: tuple[str, ...] | None) -> bool
     """The visibility rule: `teams` None (a trusted caller) sees everything; otherwise a
     document restricted to some teams needs one of them in `teams`.
 
-    `kb.store.visibility_clause` is the same rule in SQL, for searches and listings; a test
+    `kb.store.sqlite.visibility_clause` is the same rule in SQL, for searches and listings; a test
     checks the two against each other.
     """
     return teams is None or not visibility or bool(set(visibility) & set(teams))

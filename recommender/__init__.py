@@ -8,7 +8,8 @@ past it is imported from outside the package. Inside, the groups are subpackages
 - `state/`: the catalogue and events behind `RecommenderStore` (`base`), kept in
   `<home>/catalog.sqlite` (`sqlite`) or PostgreSQL (`postgres`), the catalogue as it stands
   (`current`) and `copy_state`, which moves it from one to the other; `api.backends` opens it.
-- `rules/`: gaps, next module, plan, materials, recommend, team, colleagues, feedback: work on
+- `rules/`: gaps, next module, plan, materials, recommend, team, colleagues, collaborative
+  signals, feedback: work on
   a `Catalog` alone; materials need a `MaterialSource` (the knowledge base, or anything with
   its `search` and `get_document`).
 - `cycles/`: training cycles (replaying their events, results from CSV, their effect, the

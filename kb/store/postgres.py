@@ -130,7 +130,7 @@ def _doc_from_row(row: Sequence[Any]) -> DocumentInfo:
 
 def filter_clause(filters: SearchFilters | None) -> tuple[str, list[Any]]:
     """SQL (over alias `d` = kb_documents) for the filters, by the embedded store's rule
-    (`kb.store.filters_in`): values compared without regard to case."""
+    (`kb.store.rows.filters_in`): values compared without regard to case."""
     return filters_in(POSTGRES_FILTERS, filters)
 
 

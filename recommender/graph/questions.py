@@ -1,4 +1,4 @@
-"""The questions only the knowledge graph answers (see `recommender.graph` for the graph):
+"""The questions only the knowledge graph answers (see `recommender.graph.build` for the graph):
 
 1. `learning_path`: the shortest path of modules from a person's levels to a target;
 2. `experts`: the experts and authors nearest a topic;

@@ -1,4 +1,4 @@
-"""The `kb` command line, as the README shows it: JSON contracts, exit codes, messages."""
+"""The `kb` command line, as docs/cli.md shows it: JSON contracts, exit codes, messages."""
 
 from __future__ import annotations
 

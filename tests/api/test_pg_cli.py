@@ -1,4 +1,4 @@
-"""The PostgreSQL backend's own commands, as the README shows them: `kb db status` /
+"""The PostgreSQL backend's own commands, as docs/postgresql.md shows them: `kb db status` /
 `kb db upgrade`, `kb migrate --to URL` (an embedded home copied without re-embedding,
 resumable), and connection strings that never show their password."""
 

@@ -4,7 +4,7 @@ the same exit codes, status codes and JSON on SQLite (the home) as on PostgreSQL
 
 Each scenario runs once per backend and records what it saw, normalised (ids each store
 numbers its own way, timings and job ids left out); a contract test checks one backend's
-record against the README, and one comparison test checks the two records are equal.
+record against docs/cli.md, and one comparison test checks the two records are equal.
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ def normalised(value: Any) -> Any:
 
 # -- the command line -------------------------------------------------------------------------
 def cli_session(home: Path, folder: Path, url: str | None) -> Record:
-    """The README's commands, in order, on one backend, over the corpus written afresh in
+    """The commands of docs/cli.md, in order, on one backend, over the corpus written afresh in
     `folder`: (command, exit code, output, message)."""
     model = TieFreeEmbedder()
     on_backend = ["--database-url", url] if url else []

@@ -243,7 +243,7 @@ def test_filters_ignore_case_in_every_script(kb_on: KnowledgeBase, tmp_path: Pat
 def test_the_visibility_sql_of_each_store_agrees_with_the_rule(
     kb_on: KnowledgeBase, backend_url: str | None
 ) -> None:
-    """`kb.types.visible_to` against the store's SQL (kb.store.filter_clause on SQLite,
+    """`kb.types.visible_to` against the store's SQL (kb.store.sqlite.filter_clause on SQLite,
     kb.store.postgres.filter_clause on PostgreSQL) in listings, in the dense side and in BM25."""
     for i, visibility in enumerate(RESTRICTIONS):
         kb_on.add_documents(

@@ -3,8 +3,8 @@ the real service: a hit followed from the search page is recorded as opened from
 and the section shows the trend, the missed searches by topic, skills and modules with little
 material and the material nobody opened, in English and in Chinese, without naming a document
 restricted to another team. The hashing model stands in: these are mechanics, not ranking.
-With KB_CONTENT_GAPS_SCREENSHOT=PATH set, the section's screenshot is also written to PATH (the
-README's docs/content-gaps.png is made so)."""
+With KB_CONTENT_GAPS_SCREENSHOT=PATH set, the section's screenshot is also written to PATH
+(docs/content-gaps.md shows docs/content-gaps.png, made so)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 stand-in model: the page's mechanics are tested here, not the grouping of comments).
 
 Never skipped: without a browser these tests fail, saying how to install one. With
-KB_CYCLES_SCREENSHOT=PATH set, the report's screenshot is also written to PATH (the README's
-docs/cycle-report.png is made so).
+KB_CYCLES_SCREENSHOT=PATH set, the report's screenshot is also written to PATH (docs/cycles.md
+shows docs/cycle-report.png, made so).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ Object.assign(zh, {
   "doc.pages": "第 {from}–{to} 页",
   "doc.notes": "演讲者备注",
 });
-const NOTES = "Speaker notes:\n"; // ingest/slides.py: the line before a slide's notes
+const NOTES = "Speaker notes:\n"; // ingest/formats/slides.py: the line before a slide's notes
 
 translate();
 requireSession();
