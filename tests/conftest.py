@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from api.backends import open_backend
-
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from api.backends import open_backend  # noqa: E402
 from kb import KnowledgeBase, SentenceTransformerEmbedder, open_knowledge_base  # noqa: E402
 from tests.contracts import BACKENDS, fresh_url  # noqa: E402
 from tests.fakes import HashingEmbedder  # noqa: E402
