@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import click
 
 from api.cli.common import CliContext, CliError, emit_json
@@ -89,21 +91,16 @@ def gaps_in_content(obj: CliContext, weeks: int, as_json: bool) -> None:
     from recommender import NoCatalogError, content_report, current_catalog
 
     try:
-        search_log = obj.backend.open_search_log()
-        kb = obj.open_kb()
-        store = obj.backend.open_recommender_store()
-        try:
-            catalog = current_catalog(store)
-        except NoCatalogError:
-            catalog = None
-        finally:
-            store.close()
-        try:
+        with closing(obj.backend.open_search_log()) as search_log:
+            kb = obj.open_kb()
+            with closing(obj.backend.open_recommender_store()) as store:
+                try:
+                    catalog = current_catalog(store)
+                except NoCatalogError:
+                    catalog = None
             report = content_report(
                 search_log, kb.list_documents(), catalog=catalog, embedder=kb.embedder, weeks=weeks
             )
-        finally:
-            search_log.close()
     except KBError as exc:
         raise CliError(str(exc)) from exc
     if as_json:

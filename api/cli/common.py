@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +68,22 @@ class CliContext:
         if self.knowledge_base is not None:
             self.knowledge_base.close()
             self.knowledge_base = None
+
+
+@contextmanager
+def recommender_errors() -> Iterator[None]:
+    """The recommender's errors as one sentence and exit status 2 (bad input, an unknown id),
+    the kb's own (an unreachable database, a damaged store) as one sentence and exit status 1,
+    never a traceback."""
+    from kb import KBError
+    from recommender import RecommenderError
+
+    try:
+        yield
+    except RecommenderError as exc:
+        raise CliError(str(exc)) from None
+    except KBError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def to_json(payload: Any) -> Any:

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from api.cli.common import CliContext, CliError, emit_json
-from recommender import RecommenderError
+from api.cli.common import CliContext, CliError, emit_json, recommender_errors
 
 if TYPE_CHECKING:
     from recommender import KnowledgeGraph
@@ -37,22 +36,15 @@ def _graph(
     from recommender import GraphCache, current_catalog, graph_for
 
     teams = tuple(dict.fromkeys(visible_to)) or None
-    store = cli.backend.open_recommender_store()
-    try:
-        if documents:
-            yield cli, GraphCache().get(cli.open_kb(), store, teams)
-        else:
-            yield cli, graph_for(current_catalog(store), [], teams)
-    except RecommenderError as exc:
-        raise CliError(str(exc)) from None
-    except Exception as exc:
-        from kb import KBError
-
-        if isinstance(exc, KBError):
-            raise click.ClickException(str(exc)) from None
-        raise
-    finally:
-        store.close()
+    with recommender_errors():
+        store = cli.backend.open_recommender_store()
+        try:
+            if documents:
+                yield cli, GraphCache().get(cli.open_kb(), store, teams)
+            else:
+                yield cli, graph_for(current_catalog(store), [], teams)
+        finally:
+            store.close()
 
 
 def _visible_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -13,12 +13,11 @@ from typing import TYPE_CHECKING, Any, get_args
 
 import click
 
-from api.cli.common import CliContext, CliError, emit_json
+from api.cli.common import CliContext, CliError, emit_json, recommender_errors
 from recommender import (
     Catalog,
     CatalogInvalidError,
     PlanMethod,
-    RecommenderError,
     RecommenderStore,
     current_catalog,
     employee_gaps,
@@ -61,19 +60,12 @@ def recommender_session(ctx: click.Context) -> Iterator[tuple[CliContext, Recomm
     cli = ctx.find_object(CliContext)
     if cli is None:
         raise click.ClickException("internal error: the kb group did not set its CliContext")
-    store = cli.backend.open_recommender_store()
-    try:
-        yield cli, store
-    except RecommenderError as exc:
-        raise CliError(str(exc)) from None
-    except Exception as exc:
-        from kb import KBError
-
-        if isinstance(exc, KBError):  # the kb's own failures: a sentence, exit status 1
-            raise click.ClickException(str(exc)) from None
-        raise
-    finally:
-        store.close()
+    with recommender_errors():  # opening the store too: an unreachable database is a sentence
+        store = cli.backend.open_recommender_store()
+        try:
+            yield cli, store
+        finally:
+            store.close()
 
 
 def _json_option(func: Callable[..., Any]) -> Callable[..., Any]:

@@ -157,3 +157,22 @@ def test_a_url_that_is_not_postgresql_is_refused(
         tmp_path / "home", fake_embedder, "--database-url", "mysql://u:pw@h/db", "stats"
     )
     assert code == 2 and "postgresql://" in err and "pw@" not in err
+
+
+def test_an_unreachable_database_is_one_sentence_for_every_recommender_command(
+    tmp_path: Path,
+) -> None:
+    """Nothing listens on port 1: each command says so in a sentence (exit status 1), with the
+    password hidden, instead of a traceback."""
+    url = "postgresql://kb:s3cret-pw@127.0.0.1:1/kb"
+    for command in (
+        ["gaps", "liam-chen"],
+        ["catalog", "load", "data/sample/catalog"],
+        ["graph", "bottlenecks"],
+    ):
+        code, out, err = kb_cli(
+            tmp_path / "home", HashingEmbedder(), "--database-url", url, *command
+        )
+        assert code == 1, (command, out, err)
+        assert "Cannot connect to postgresql://kb:***@127.0.0.1:1/kb" in err, (command, err)
+        assert "s3cret-pw" not in out + err and "Traceback" not in err
