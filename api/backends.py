@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
@@ -59,11 +59,6 @@ class Backend(ABC):
     def at_url(cls, home: Path, database_url: str) -> Backend:
         """This backend at `database_url` (for those chosen by a URL: see `url_schemes`)."""
         raise DatabaseError(f"The {cls.name} backend is not chosen by a database URL.")
-
-    @property
-    @abstractmethod
-    def location(self) -> str:
-        """Where the state is, for messages: a folder, or a URL without its password."""
 
     @abstractmethod
     def open_store(self) -> DocumentStore:
@@ -110,9 +105,9 @@ class Backend(ABC):
         dependency order (none: each SQLite file creates its own schema when opened)."""
         return []
 
-    def upgrade_schema(self) -> dict[str, int]:
+    def upgrade_schema(self) -> dict[str, dict[str, int]]:
         """Apply each part's migrations not yet applied (`kb db upgrade`; safe from many
-        machines at once); how many each part took."""
+        machines at once): per part, how many it took and the schema version it is now at."""
         return {}
 
     def schema_status(self) -> dict[str, dict[str, int]]:
@@ -142,10 +137,6 @@ class SqliteBackend(Backend):
     name = "sqlite"
     shares_job_queue = False
     reembeds_in_place = True
-
-    @property
-    def location(self) -> str:
-        return str(self.home)
 
     def open_store(self) -> DocumentStore:
         from kb.store.sqlite import open_in_home
@@ -189,11 +180,7 @@ class PostgresBackend(Backend):
         return cls(home, database_url)
 
     def __repr__(self) -> str:
-        return f"PostgresBackend({self.location!r})"  # never the password
-
-    @property
-    def location(self) -> str:
-        return redact(self.database_url)
+        return f"PostgresBackend({redact(self.database_url)!r})"  # never the password
 
     def open_store(self) -> DocumentStore:
         from kb.store.postgres import PgStore
@@ -247,20 +234,19 @@ class PostgresBackend(Backend):
             (ANALYTICS_PART, list(ANALYTICS)),
         ]
 
-    def upgrade_schema(self) -> dict[str, int]:
-        from kb.db.postgres import connect, upgrade
+    def upgrade_schema(self) -> dict[str, dict[str, int]]:
+        from kb.db.postgres import connect, schema_version, upgrade
 
-        conn = connect(self.database_url)
-        try:
-            return {part: upgrade(conn, part, steps) for part, steps in self.schema_parts()}
-        finally:
-            conn.close()
+        with closing(connect(self.database_url)) as conn:
+            return {
+                part: {"applied": upgrade(conn, part, steps), "version": schema_version(conn, part)}
+                for part, steps in self.schema_parts()
+            }
 
     def schema_status(self) -> dict[str, dict[str, int]]:
         from kb.db.postgres import connect, schema_version
 
-        conn = connect(self.database_url)
-        try:
+        with closing(connect(self.database_url)) as conn:
             return {
                 part: {
                     "database": schema_version(conn, part),
@@ -268,8 +254,6 @@ class PostgresBackend(Backend):
                 }
                 for part, steps in self.schema_parts()
             }
-        finally:
-            conn.close()
 
 
 class _StorePerUse:

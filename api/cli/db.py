@@ -56,8 +56,9 @@ def db_upgrade(obj: CliContext, as_json: bool) -> None:
 
     backend = _database(obj)
     try:
-        applied = backend.upgrade_schema()
-        versions = {part: row["database"] for part, row in backend.schema_status().items()}
+        upgraded = backend.upgrade_schema()
+        applied = {part: row["applied"] for part, row in upgraded.items()}
+        versions = {part: row["version"] for part, row in upgraded.items()}
     except KBError as exc:
         raise CliError(str(exc)) from exc
     if as_json:
