@@ -17,21 +17,17 @@ if TYPE_CHECKING:
     from api.backends import Backend
 
 
-def _url(obj: CliContext, given: str | None = None) -> str:
+def _database(obj: CliContext, given: str | None = None) -> Backend:
+    """The backend of the database given (`given`, else `--database-url` / `KB_DATABASE_URL`):
+    one that keeps its state in a database, so one with migrations."""
+    from api.backends import open_backend
+    from kb.errors import KBError
+
     url = given or obj.database_url
     if not url:
         raise CliError(
             "No database given: set KB_DATABASE_URL=postgresql://... or pass --database-url."
         )
-    return url
-
-
-def _database(obj: CliContext, given: str | None = None) -> Backend:
-    """The backend of the database given (`--database-url`, `KB_DATABASE_URL` or `given`)."""
-    from api.backends import open_backend
-    from kb.errors import KBError
-
-    url = _url(obj, given)
     try:
         backend = open_backend(obj.home, url)
     except KBError:
