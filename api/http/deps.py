@@ -7,8 +7,7 @@ signature says what it needs (``kb: KB, caller: Organiser``) and the checks live
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Annotated
 
@@ -39,10 +38,8 @@ class Catalogs:
     def __init__(self, sessions: RecommenderSessions) -> None:
         self._sessions = sessions
 
-    @contextmanager
-    def session(self) -> Iterator[RecommenderStore]:
-        with self._sessions.session() as store:
-            yield store
+    def session(self) -> AbstractContextManager[RecommenderStore]:
+        return self._sessions.session()
 
     def close(self) -> None:
         self._sessions.close()

@@ -1,8 +1,9 @@
-"""What the knowledge base is missing, over HTTP: the search log's recorder (built in the
-lifespan, used by the search and document routes) and the organisers' report.
+"""What the knowledge base is missing, over HTTP: recording opens and the organisers' report
+(the search log's recorder is built in the lifespan and handed to routes by `api.http.deps`).
 
-- `GET /search` records each search (kb.searchlog.recorder.SearchRecorder: in the background, never
-  the key, the employee only with KB_ANALYTICS_RECORD_EMPLOYEE) and answers its `search_id`;
+- `GET /search` records each search (kb.searchlog.recorder.SearchRecorder: in the background,
+  never the key, the employee only with KB_ANALYTICS_RECORD_EMPLOYEE) and answers its
+  `search_id`;
 - `GET /documents/{id}?from_search=ID` and `POST /analytics/opens` record a document opened
   from that search (the search page posts the latter when a hit is followed);
 - `GET /analytics/content?weeks=N` (organisers): `recommender.content_gaps.content_report`,
@@ -11,7 +12,6 @@ lifespan, used by the search and document routes) and the organisers' report.
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -27,8 +27,6 @@ from api.http.errors import ApiError
 from api.http.models import OpenIn
 from api.http.routes import errors
 from recommender import DEFAULT_WEEKS, ContentReport, NoCatalogError, content_report
-
-log = logging.getLogger("api.analytics")
 
 router = APIRouter(tags=["analytics"])
 
