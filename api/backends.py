@@ -16,8 +16,8 @@ when a backend first opens something, so choosing one costs nothing.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, closing, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager, closing
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
@@ -264,13 +264,8 @@ class _StorePerUse:
     def __init__(self, open_store: Callable[[], RecommenderStore]) -> None:
         self._open = open_store
 
-    @contextmanager
-    def session(self) -> Iterator[RecommenderStore]:
-        store = self._open()
-        try:
-            yield store
-        finally:
-            store.close()
+    def session(self) -> AbstractContextManager[RecommenderStore]:
+        return closing(self._open())
 
     def close(self) -> None:
         pass

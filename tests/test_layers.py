@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 import networkx as nx
@@ -50,6 +51,7 @@ def module_names() -> dict[str, Path]:
     return found
 
 
+@cache  # the source is read once for all the checks below
 def import_graph() -> nx.DiGraph:
     modules = module_names()
     graph = nx.DiGraph()
@@ -94,10 +96,9 @@ def test_only_api_backends_opens_a_backend() -> None:
     assert openers - {"api.backends", "kb.factory", "kb.reembed"} == set()
     # kb's own embedded default (kb.factory) and `kb reembed` (SQLite only) open its store,
     # nothing else of any backend
+    graph = import_graph()
     for module in ("kb.factory", "kb.reembed"):
-        assert {t for t in import_graph().successors(module) if t in BACKEND_MODULES} == {
-            "kb.store.sqlite"
-        }
+        assert {t for t in graph.successors(module) if t in BACKEND_MODULES} == {"kb.store.sqlite"}
 
 
 def test_api_reaches_the_recommender_through_its_face() -> None:
