@@ -1,9 +1,12 @@
-"""Files to knowledge base, incrementally.
+"""Files to knowledge base, incrementally, searchable by their words at once.
 
 A file whose content (and sidecar, and the defaults it was given) hashes as before is not
-read further: nothing is parsed or embedded. Parsed documents are handed to the knowledge
-base in batches so the model encodes many chunks per call, one batch while the next is parsed
-and the one before is stored; each document is stored in its own transaction.
+read further: nothing is parsed or embedded. Each parsed document is stored at once, in its
+own transaction, with every chunk in the lexical index (findable by its words seconds after
+it was read; never half visible); its chunks' vectors come after, from the store's queue
+(`KnowledgeBase.embed_pending`): on a thread of this ingest while it goes on reading, or, with
+`embed=False`, from whoever embeds next (`kb serve`, `kb worker`, the next `kb ingest`). The
+encoder bounds a first ingest; reading and storing the words costs a small part of it.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,8 @@ from ingest.metadata import merge, parse_yaml_mapping, to_meta
 from ingest.reading import ReadLimits
 from ingest.sources.files import Failure, Limits, SourceFile, discover
 from kb import ChunkInput, DocumentInput, KnowledgeBase
-from kb.types import EmbeddedBatch, view_as
+from kb.knowledge_base import EmbeddingProgress, EmbeddingReport
+from kb.types import view_as
 
 # Bump when parsing changes, so that every file is re-read once (4: .txt files shaped like a
 # Zoom chat log are read as one; 5: slides, PDFs, Word files, web pages and chat logs get
@@ -39,7 +43,9 @@ DEFAULT_CHUNK_TOKENS = 256
 # Without the model's tokenizer, chunks are sized by an estimate and kept to this many
 # estimated tokens (the earlier default): some code and CJK still overflow a 256 window.
 ESTIMATED_MAX_TOKENS = 200
-BATCH_CHUNKS = 256
+# Chunks the ingest's embedder claims from the queue at a time (each claim is encoded
+# shortest first, in the model's batches, then stored in one transaction).
+BATCH_CHUNKS = 128
 
 Progress = Callable[[int, int, str], None]
 
@@ -48,7 +54,10 @@ Progress = Callable[[int, int, str], None]
 class IngestSummary:
     """What an ingest did, as `kb ingest --json` prints it and an ingest job's `summary`.
 
-    failed: one {"path", "error"} per file skipped; seconds: wall time, to the millisecond.
+    failed: one {"path", "error"} per file skipped; embedded: chunk texts this run encoded;
+    pending_embeddings: chunks of the store still waiting for their vectors when it returned
+    (0 unless it was told not to wait); searchable_seconds: when every document read was
+    findable by its words; seconds: wall time, to the millisecond.
     """
 
     added: int = 0
@@ -58,6 +67,8 @@ class IngestSummary:
     failed: list[dict[str, str]] = field(default_factory=list)
     chunks: int = 0
     embedded: int = 0
+    pending_embeddings: int = 0
+    searchable_seconds: float = 0.0
     seconds: float = 0.0
 
 
@@ -230,13 +241,21 @@ def ingest_paths(
     names: Mapping[Path, str] | None = None,
     count_tokens: TokenCounter | None = None,
     batch_chunks: int = BATCH_CHUNKS,
+    embed: bool = True,
+    embedding_progress: EmbeddingProgress | None = None,
 ) -> IngestReport:
     """Ingest files, folders and .zip archives; never raises for a bad file, reports it.
 
     `names` maps uploaded (spooled) files to the names their uploader gave them. Chunks are
     packed up to `chunk_tokens` (at most the model's window) as counted by `count_tokens`:
-    by default the embedder's own tokenizer when it offers one, else an estimate. About
-    `batch_chunks` chunks go to the model at a time.
+    by default the embedder's own tokenizer when it offers one, else an estimate.
+
+    Every document is searchable by its words as soon as it is read. With `embed` (the
+    default) this call also gives the store's queued chunks their vectors, `batch_chunks` at
+    a time, while it reads, and returns when none is left (`embedding_progress` is told how
+    far it got); without, it returns once the words are stored, leaving the vectors to the
+    next embedder. Interrupted (Ctrl-C), it stops after the chunks being encoded: what is
+    stored stays searchable by its words, and the rest of its vectors are made next time.
     """
     counter = count_tokens or getattr(kb.embedder, "count_tokens", None) or estimate_tokens
     window: list[int] = []  # the model's, asked on the first parse (it may load the model)
@@ -256,37 +275,18 @@ def ingest_paths(
     found = list(discover([Path(p) for p in paths], limits, names))
     total = len(found)
     seen: set[str] = set()
-    pending: list[DocumentInput] = []
-    pending_chunks = 0
-    # One batch is encoded on a worker thread while this thread parses the next and stores
-    # the one before (the model's kernels release the GIL): a first ingest is bounded by the
-    # encoder alone.
-    encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kb-encode")
-    encoding: Future[EmbeddedBatch] | None = None
+    embedder = _BackgroundEmbedding(kb, batch_chunks, embedding_progress) if embed else None
 
-    def hand_over() -> None:
-        """Start encoding the pending documents, then store the batch encoded before them."""
-        nonlocal pending, pending_chunks, encoding
-        previous = encoding.result() if encoding is not None else None
-        encoding = None
-        if pending:
-            reuse = previous.vectors if previous is not None else None
-            encoding = encoder.submit(kb.embed_documents, pending, reuse)
-        pending, pending_chunks = [], 0
-        if previous is not None:
-            store(previous)
-
-    def store(batch: EmbeddedBatch) -> None:
-        for doc, result in zip(batch.docs, kb.store_embedded(batch), strict=True):
-            if result.status == "added":
-                report.added += 1
-            else:
-                report.updated += 1
-            report.chunks += len(doc.chunks)
-            report.embedded += result.embedded
-            report.documents.append(
-                {"doc_id": result.doc_id, "source": doc.source, "status": result.status}
-            )
+    def store(doc: DocumentInput) -> None:
+        (result,) = kb.write_documents([doc])
+        if result.status == "added":
+            report.added += 1
+        else:
+            report.updated += 1
+        report.chunks += len(doc.chunks)
+        report.documents.append(
+            {"doc_id": result.doc_id, "source": doc.source, "status": result.status}
+        )
 
     try:
         for done, item in enumerate(found, start=1):
@@ -296,26 +296,66 @@ def ingest_paths(
                 seen.add(item.origin)
                 doc = _read_and_parse(item, kb, defaults, budget, counter, report, limits.reading())
                 if doc is not None:
-                    pending.append(doc)
-                    pending_chunks += len(doc.chunks)
-                if pending_chunks >= batch_chunks:
-                    hand_over()
+                    store(doc)
             if progress is not None:
                 progress(done, total, item.source if isinstance(item, SourceFile) else item.path)
-        hand_over()  # the last documents start encoding; the batch before is stored
-        hand_over()  # the last documents are stored
+        if prune:
+            for given in paths:
+                path = Path(given)
+                if not path.exists():
+                    continue  # a vanished argument is reported failed, never mass-deleted
+                for origin, doc_id in kb.doc_ids_under(str(path.resolve())).items():
+                    if origin not in seen:
+                        kb.delete(doc_id)
+                        report.removed += 1
+        report.searchable_seconds = round(time.perf_counter() - started, 3)
+        if embedder is not None:
+            embedded = embedder.finish()
+            report.embedded = embedded.embedded
     finally:
-        encoder.shutdown(wait=True, cancel_futures=True)
-
-    if prune:
-        for given in paths:
-            path = Path(given)
-            if not path.exists():
-                continue  # a vanished argument is reported failed, never mass-deleted
-            for origin, doc_id in kb.doc_ids_under(str(path.resolve())).items():
-                if origin not in seen:
-                    kb.delete(doc_id)
-                    report.removed += 1
+        if embedder is not None:
+            embedder.stop()  # after Ctrl-C or an error: the chunks being encoded, no more
+    report.pending_embeddings = kb.pending().chunks
     kb.flush()
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+class _BackgroundEmbedding:
+    """`KnowledgeBase.embed_pending` on a thread beside an ingest that is still writing:
+    started at once, told when the writing is done, waited for."""
+
+    def __init__(self, kb: KnowledgeBase, claim: int, progress: EmbeddingProgress | None) -> None:
+        self._writing = threading.Event()
+        self._writing.set()
+        self._stop = threading.Event()
+        self._result: EmbeddingReport | None = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._result = kb.embed_pending(
+                    progress=progress,
+                    keep_going=self._writing.is_set,
+                    stop=self._stop,
+                    claim=claim,
+                )
+            except BaseException as exc:  # handed to the ingest's thread by `finish`
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="kb-embed", daemon=True)
+        self._thread.start()
+
+    def finish(self) -> EmbeddingReport:
+        """Wait until every queued chunk has its vector (Ctrl-C still reaches this thread)."""
+        self._writing.clear()
+        while self._thread.is_alive():
+            self._thread.join(0.2)
+        if self._error is not None:
+            raise self._error
+        return self._result or EmbeddingReport()
+
+    def stop(self) -> None:
+        self._writing.clear()
+        self._stop.set()
+        self._thread.join()

@@ -4,8 +4,12 @@ search over its vectors, and the manifest that says which model and variant made
 from __future__ import annotations
 
 import json
+import os
+import socket
 import threading
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,7 @@ from kb.store.base import (
     VECTORS_OF_KEY,
     DenseSearch,
     DocumentStore,
+    PendingCounts,
 )
 from kb.store.mirror import MirroredVectors
 from kb.store.rows import doc_id_for, read_manifest, text_hash, vectors_key, write_atomically
@@ -36,6 +41,25 @@ from kb.types import (
 )
 
 FORMAT_VERSION = 1
+# Chunks an embedder claims from the queue at a time: a few seconds of the encoder's work,
+# so that a claim left by a process that died holds others up only briefly.
+EMBED_CLAIM = 64
+# How often an embedder waiting for more to embed (an ingest still writing, or another
+# embedder's claims) looks at the queue again.
+EMBED_POLL_S = 0.25
+
+EmbeddingProgress = Callable[[int, int], None]  # (chunks embedded, chunks in all so far)
+
+
+@dataclass
+class EmbeddingReport:
+    """What one `KnowledgeBase.embed_pending` run did: `embedded` texts encoded by this run,
+    `filled` chunks given their vector (texts shared by several chunks, or already stored,
+    are encoded once), `pending` chunks still queued when it returned (0 unless stopped)."""
+
+    embedded: int = 0
+    filled: int = 0
+    pending: int = 0
 
 
 class KnowledgeBase:
@@ -165,10 +189,18 @@ class KnowledgeBase:
         """By doc id, by source as shown in hits, or by original path."""
         return self.store.find_documents(ref)
 
+    def pending(self) -> PendingCounts:
+        """Chunks (and their documents) stored for their words, still waiting for vectors:
+        lexical search finds them, dense search not yet."""
+        return self.store.count_pending()
+
     def stats(self) -> dict[str, Any]:
+        pending = self.pending()
         return {
             "documents": self.store.count_documents(),
             "chunks": self.store.count_chunks(),
+            "pending_embeddings": pending.chunks,
+            "pending_documents": pending.documents,
             "backend": self.store.backend,
             "model": self.embedder.name,
             "variant": self.embedder.variant,
@@ -178,6 +210,75 @@ class KnowledgeBase:
     # -- writing ------------------------------------------------------------------------
     def is_unchanged(self, origin: str, content_hash: str) -> bool:
         return self.store.content_hash_of(origin) == content_hash
+
+    def write_documents(self, docs: Sequence[DocumentInput]) -> list[WriteResult]:
+        """Store documents for their words now, their vectors later: each document lands in
+        one transaction with all its chunks (findable by lexical search at once, never half
+        visible); a chunk whose text the store already holds a vector for gets that vector,
+        the others wait in the store's queue for `embed_pending`."""
+        self.refresh()  # a store re-embedded meanwhile to another variant stops us here
+        hashes = [text_hash(chunk.embedding_text) for doc in docs for chunk in doc.chunks]
+        known = self.store.embeddings_for(hashes)
+        results: list[WriteResult] = []
+        cursor = 0
+        for doc in docs:
+            doc_hashes = hashes[cursor : cursor + len(doc.chunks)]
+            cursor += len(doc.chunks)
+            doc_id, status = self.store.replace_document(doc, [known.get(h) for h in doc_hashes])
+            results.append(WriteResult(doc_id, status, 0))
+        self.refresh()
+        return results
+
+    def embed_pending(
+        self,
+        *,
+        progress: EmbeddingProgress | None = None,
+        keep_going: Callable[[], bool] = lambda: False,
+        stop: threading.Event | None = None,
+        claim: int = EMBED_CLAIM,
+    ) -> EmbeddingReport:
+        """Give every queued chunk its vector, a claim of `claim` chunks at a time, and
+        return when the queue is empty and `keep_going()` is false (an ingest still writing
+        says true), or when `stop` is set (what is left stays queued for the next run).
+
+        Any number of embedders, in this process or others, may run at once: each claims
+        its own chunks, none encodes a text another holds or the store already has, and one
+        waits while the others finish theirs. A run that is stopped or fails hands its
+        unfinished claims back."""
+        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        report = EmbeddingReport()
+        waiter = stop or threading.Event()
+        try:
+            while not waiter.is_set():
+                claimed = self.store.claim_pending(owner, claim)
+                if not claimed:
+                    left = self.store.count_pending().chunks
+                    if progress is not None:
+                        progress(report.filled, report.filled + left)
+                    if left == 0 and not keep_going():
+                        break
+                    waiter.wait(EMBED_POLL_S)  # more being written, or others' claims
+                    continue
+                self.refresh()  # never fill with vectors of a variant the store left
+                known = self.store.embeddings_for([chunk.text_hash for chunk in claimed])
+                todo = {
+                    chunk.text_hash: chunk.text for chunk in claimed if chunk.text_hash not in known
+                }
+                if todo:
+                    fresh = self.embedder.encode_documents(list(todo.values()))
+                    known.update(zip(todo, fresh, strict=True))
+                report.embedded += len(todo)
+                report.filled += self.store.fill_pending(
+                    [(chunk.chunk_id, known[chunk.text_hash]) for chunk in claimed]
+                )
+                self.refresh()
+                if progress is not None:
+                    left = self.store.count_pending().chunks
+                    progress(report.filled, report.filled + left)
+        finally:
+            self.store.release_claims(owner)
+        report.pending = self.store.count_pending().chunks
+        return report
 
     def add_documents(self, docs: Sequence[DocumentInput]) -> list[WriteResult]:
         """Store documents, embedding in one batch only the chunk texts never embedded before.
@@ -270,6 +371,7 @@ class KnowledgeBase:
 
 
 __all__ = [
+    "EmbeddingReport",
     "MANIFEST",
     "VECTORS",
     "KnowledgeBase",

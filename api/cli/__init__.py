@@ -103,6 +103,36 @@ class _Bar:
             self._bar.close()
 
 
+class _EmbeddingBar:
+    """The encoder's progress, in chunks, below the files' bar (on a terminal only)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self._bar: Any = None
+        self._enabled = enabled
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self._enabled or total == 0:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(
+                total=total,
+                unit="chunk",
+                desc="embedding",
+                file=sys.stderr,
+                leave=False,
+                position=1,
+            )
+        self._bar.total = total
+        self._bar.n = done
+        self._bar.refresh()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--team", default=None, help="Default team for files that do not name one.")
@@ -121,7 +151,15 @@ class _Bar:
     "--batch-chunks",
     type=click.IntRange(min=1),
     default=None,
-    help="Chunks encoded per model call; smaller batches are stored sooner [default 256].",
+    help="Chunks the encoder takes from the queue at a time; smaller batches are stored "
+    "sooner [default 128].",
+)
+@click.option(
+    "--no-wait",
+    "no_wait",
+    is_flag=True,
+    help="Return once the words are stored (searchable by keyword at once); leave the "
+    "vectors to a running `kb serve` or `kb worker`, or the next `kb ingest`.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_obj
@@ -134,15 +172,20 @@ def ingest(
     prune: bool,
     max_file_mb: float | None,
     batch_chunks: int | None,
+    no_wait: bool,
     as_json: bool,
 ) -> None:
-    """Ingest files, folders (recursively) and .zip archives; unchanged files are skipped."""
+    """Ingest files, folders (recursively) and .zip archives; unchanged files are skipped.
+
+    Each document is searchable by its words as soon as it is read; the encoder then gives
+    its chunks their vectors (this command waits for it unless --no-wait)."""
     from ingest import Limits, ingest_paths
     from ingest.pipeline import BATCH_CHUNKS
 
     settings = Settings()
     limits = Limits(max_file_bytes=int((max_file_mb or settings.max_file_mb) * 1024 * 1024))
     bar = _Bar(enabled=sys.stderr.isatty() and not as_json)
+    embedding_bar = _EmbeddingBar(enabled=bar._enabled)
     with user_errors():
         kb = obj.open_kb()
         try:
@@ -157,8 +200,11 @@ def ingest(
                 chunk_tokens=settings.chunk_tokens,
                 progress=bar,
                 batch_chunks=batch_chunks or BATCH_CHUNKS,
+                embed=not no_wait,
+                embedding_progress=embedding_bar,
             )
         finally:
+            embedding_bar.close()
             bar.close()
     if as_json:
         emit_json(report.summary())
@@ -168,6 +214,13 @@ def ingest(
             f"removed {report.removed}, failed {len(report.failed)} "
             f"({report.chunks} chunks, {report.embedded} embedded, {report.seconds:.1f}s)"
         )
+        if report.pending_embeddings:
+            click.echo(
+                f"{report.pending_embeddings} chunks are searchable by their words and wait "
+                "for their vectors: a running `kb serve` or `kb worker`, or the next "
+                "`kb ingest`, makes them.",
+                err=True,
+            )
         for failure in report.failed:
             click.echo(f"  skipped {failure['path']}: {failure['error']}", err=True)
     if report.failed:

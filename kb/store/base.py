@@ -60,6 +60,30 @@ class UnstagedChunks:
     known: dict[str, bytes]
 
 
+@dataclass(frozen=True)
+class PendingChunk:
+    """A chunk stored for its words whose vector is still to be made (see
+    `DocumentStore.claim_pending`): `text` is exactly what the model is to encode."""
+
+    chunk_id: int
+    doc_id: str
+    text_hash: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PendingCounts:
+    """Chunks still waiting for their vectors, and the documents they belong to."""
+
+    chunks: int = 0
+    documents: int = 0
+
+
+# How long a claim on pending chunks holds (see `DocumentStore.claim_pending`): an embedder
+# that dies leaves its chunks to the next one after this long.
+CLAIM_SECONDS = 120.0
+
+
 class StoreBusyError(KBError):
     """Another process held the store's write lock for longer than a write may wait."""
 
@@ -101,7 +125,12 @@ class DocumentStore(Protocol):
         """The dense side of search over this store's vectors."""
 
     # writes: each one a transaction
-    def replace_document(self, doc: DocumentInput, vectors: np.ndarray) -> tuple[str, str]: ...
+    def replace_document(
+        self, doc: DocumentInput, vectors: np.ndarray | Sequence[np.ndarray | None]
+    ) -> tuple[str, str]:
+        """Insert or replace a document and all its chunks at once; returns (doc_id,
+        'added'|'updated'). A chunk whose vector is None is stored for its words (lexical
+        search finds it at once) and queued for embedding (`claim_pending`)."""
 
     def delete_document(self, doc_id: str) -> None: ...
 
@@ -138,6 +167,24 @@ class DocumentStore(Protocol):
         filters: SearchFilters | None = None,
         postings_budget: int | None = None,
     ) -> list[tuple[int, float]]: ...
+
+    # the embedding queue: chunks stored for their words, their vectors still to come
+    def count_pending(self) -> PendingCounts: ...
+
+    def claim_pending(
+        self, owner: str, limit: int, seconds: float = CLAIM_SECONDS
+    ) -> list[PendingChunk]:
+        """Up to `limit` queued chunks, oldest first, claimed for `owner` for `seconds`: no
+        other embedder is handed them, nor any chunk of the same text, until the claim runs
+        out (an embedder that dies leaves them to the next)."""
+
+    def fill_pending(self, vectors: Sequence[tuple[int, np.ndarray]]) -> int:
+        """Store (chunk_id, vector) for chunks still queued, in one transaction, and take
+        them off the queue; returns how many were filled (a chunk deleted or re-ingested
+        meanwhile is skipped)."""
+
+    def release_claims(self, owner: str) -> None:
+        """Hand `owner`'s unfinished claims back to the queue (an embedder stopping)."""
 
 
 class LoggedStore(DocumentStore, Protocol):

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
-
 from kb.errors import StoreMismatchError
 from kb.store.base import DocumentStore
 
@@ -60,14 +58,12 @@ def migrate_store(
         else:
             stored = source.get_chunks(doc.doc_id)
             ids, vectors = source.vectors_of([chunk.chunk_id for chunk in stored])
-            by_id = dict(zip(ids.tolist(), range(len(ids)), strict=True))
-            if len(by_id) != len(stored):  # changed in the source meanwhile: next run
+            by_id = dict(zip(ids.tolist(), vectors, strict=True))
+            now = [chunk.chunk_id for chunk in source.get_chunks(doc.doc_id)]
+            if now != [chunk.chunk_id for chunk in stored]:  # changed meanwhile: next run
                 continue
-            ordered = (
-                vectors[[by_id[chunk.chunk_id] for chunk in stored]]
-                if stored
-                else np.zeros((0, int(manifest["dim"])), dtype=np.float32)
-            )
+            # A chunk still waiting for its vector in the source waits for it in the target.
+            ordered = [by_id.get(chunk.chunk_id) for chunk in stored]
             target.replace_document(doc.as_input(stored), ordered)
             copied += 1
             chunks += len(stored)

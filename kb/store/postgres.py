@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,6 +26,7 @@ import numpy as np
 
 from kb.db.postgres import Migration, open_pool, redact, require_schema, upgrade
 from kb.errors import NotFoundError
+from kb.store.base import CLAIM_SECONDS, PendingChunk, PendingCounts
 from kb.store.lexical.postgres import (
     BM25_SQL,
     POSTINGS_FROM_TSV_SQL,
@@ -109,6 +111,23 @@ CREATE TABLE kb_postings (
 """
         + POSTINGS_FROM_TSV_SQL
         + ";",
+    ),
+    # Searchable at once: chunks stored for their words first (no vector yet), queued for
+    # embedding with the text to encode; an embedder claims some for a while.
+    Migration(
+        3,
+        """
+ALTER TABLE kb_chunks ALTER COLUMN embedding DROP NOT NULL;
+CREATE TABLE kb_pending_embeddings (
+    chunk_id BIGINT PRIMARY KEY REFERENCES kb_chunks (chunk_id) ON DELETE CASCADE,
+    doc_id TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    text TEXT NOT NULL,
+    claimed_by TEXT,
+    claimed_until DOUBLE PRECISION NOT NULL DEFAULT 0
+);
+CREATE INDEX kb_pending_embeddings_hash ON kb_pending_embeddings (text_hash);
+""",
     ),
 ]
 
@@ -286,11 +305,14 @@ class PgStore:
         return PgVectors(self)
 
     # -- writes -----------------------------------------------------------------------------
-    def replace_document(self, doc: DocumentInput, vectors: np.ndarray) -> tuple[str, str]:
+    def replace_document(
+        self, doc: DocumentInput, vectors: np.ndarray | Sequence[np.ndarray | None]
+    ) -> tuple[str, str]:
         """Insert or replace a document and all its chunks in one transaction; returns
-        (doc_id, 'added'|'updated')."""
+        (doc_id, 'added'|'updated'). A chunk without a vector is queued in
+        `kb_pending_embeddings` (its `embedding` NULL meanwhile)."""
         if len(vectors) != len(doc.chunks):
-            raise ValueError("one vector per chunk is required")
+            raise ValueError("one vector (or None) per chunk is required")
         doc_id = doc_id_for(doc.origin)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         lexemes = [chunk_lexemes(chunk.heading, chunk.body) for chunk in doc.chunks]
@@ -322,7 +344,7 @@ class PgStore:
                     chunk.body,
                     location_to_json(chunk.location),
                     text_hash(chunk.embedding_text),
-                    np.asarray(vector, dtype=np.float32),
+                    None if vector is None else np.asarray(vector, dtype=np.float32),
                     chunk_words.literal,
                     chunk_words.n_words,
                 )
@@ -336,6 +358,15 @@ class PgStore:
                     "text_hash, embedding, tsv, n_words) "
                     "VALUES (%s,%s,%s,%s,%s,%s,%s,%s::tsvector,%s)",
                     rows,
+                )
+            queued = [ordinal for ordinal, vector in enumerate(vectors) if vector is None]
+            if queued:
+                conn.execute(
+                    "INSERT INTO kb_pending_embeddings (chunk_id, doc_id, text_hash, text) "
+                    "SELECT c.chunk_id, c.doc_id, c.text_hash, u.text "
+                    "FROM unnest(%s::int[], %s::text[]) AS u (ordinal, text) "
+                    "JOIN kb_chunks c ON c.doc_id = %s AND c.ordinal = u.ordinal",
+                    (queued, [doc.chunks[i].embedding_text for i in queued], doc_id),
                 )
             postings = [
                 (ordinal, lexeme, tf)
@@ -411,6 +442,66 @@ class PgStore:
             delta.subtract(old)
             self._count(conn, delta, -old.chunks, -old.words)
 
+    # -- the embedding queue -----------------------------------------------------------------
+    def count_pending(self) -> PendingCounts:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT COUNT(*), COUNT(DISTINCT doc_id) FROM kb_pending_embeddings"
+            ).fetchone()
+        return PendingCounts(int(row[0]), int(row[1])) if row else PendingCounts()
+
+    def claim_pending(
+        self, owner: str, limit: int, seconds: float = CLAIM_SECONDS
+    ) -> list[PendingChunk]:
+        """Oldest first; never a chunk whose text another live claim holds (it would be
+        encoded twice). Claims are taken one embedder at a time (an advisory lock), so two
+        never pick the same text in the same instant."""
+        now = time.time()
+        with self._write() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('kb_pending', 0))")
+            rows = conn.execute(
+                "UPDATE kb_pending_embeddings SET claimed_by = %s, claimed_until = %s "
+                "WHERE chunk_id IN (SELECT p.chunk_id FROM kb_pending_embeddings p "
+                "WHERE (p.claimed_until < %s OR p.claimed_by = %s) AND NOT EXISTS (SELECT 1 "
+                "FROM kb_pending_embeddings o WHERE o.text_hash = p.text_hash "
+                "AND o.claimed_until >= %s AND o.claimed_by <> %s) "
+                "ORDER BY p.chunk_id LIMIT %s) "
+                "RETURNING chunk_id, doc_id, text_hash, text",
+                (owner, now + seconds, now, owner, now, owner, limit),
+            ).fetchall()
+        rows.sort(key=lambda r: int(r[0]))
+        return [PendingChunk(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+    def fill_pending(self, vectors: Sequence[tuple[int, np.ndarray]]) -> int:
+        if not vectors:
+            return 0
+        ids = [int(chunk_id) for chunk_id, _ in vectors]
+        by_id = {int(chunk_id): vector for chunk_id, vector in vectors}
+        with self._write() as conn:
+            taken = conn.execute(
+                "DELETE FROM kb_pending_embeddings WHERE chunk_id = ANY(%s) RETURNING chunk_id",
+                (ids,),
+            ).fetchall()
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    "UPDATE kb_chunks SET embedding = %s WHERE chunk_id = %s",
+                    [
+                        (np.asarray(by_id[int(row[0])], dtype=np.float32), int(row[0]))
+                        for row in taken
+                    ],
+                )
+            if taken:
+                conn.execute("SELECT nextval('kb_version')")
+        return len(taken)
+
+    def release_claims(self, owner: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE kb_pending_embeddings SET claimed_by = NULL, claimed_until = 0 "
+                "WHERE claimed_by = %s",
+                (owner,),
+            )
+
     # -- reads ------------------------------------------------------------------------------
     def content_hash_of(self, origin: str) -> str | None:
         with self._read() as conn:
@@ -480,7 +571,7 @@ class PgStore:
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT DISTINCT ON (text_hash) text_hash, embedding FROM kb_chunks "
-                "WHERE text_hash = ANY(%s)",
+                "WHERE text_hash = ANY(%s) AND embedding IS NOT NULL",
                 (unique,),
             ).fetchall()
         return {str(r[0]): _array(r[1]) for r in rows}
@@ -490,7 +581,7 @@ class PgStore:
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT chunk_id, embedding FROM kb_chunks WHERE chunk_id = ANY(%s) "
-                "ORDER BY chunk_id",
+                "AND embedding IS NOT NULL ORDER BY chunk_id",
                 (list(chunk_ids),),
             ).fetchall()
         return _stack(rows)
@@ -501,7 +592,7 @@ class PgStore:
             with self._read() as conn:
                 rows = conn.execute(
                     "SELECT chunk_id, embedding FROM kb_chunks WHERE chunk_id > %s "
-                    "ORDER BY chunk_id LIMIT %s",
+                    "AND embedding IS NOT NULL ORDER BY chunk_id LIMIT %s",
                     (last, batch),
                 ).fetchall()
             if not rows:
@@ -540,7 +631,9 @@ class PgStore:
 
     def has_chunks(self) -> bool:
         with self._read() as conn:
-            row = conn.execute("SELECT EXISTS (SELECT 1 FROM kb_chunks)").fetchone()
+            row = conn.execute(
+                "SELECT EXISTS (SELECT 1 FROM kb_chunks WHERE embedding IS NOT NULL)"
+            ).fetchone()
         return bool(row and row[0])
 
     # -- search -----------------------------------------------------------------------------
@@ -560,7 +653,7 @@ class PgStore:
                 conn.execute(f"SET LOCAL hnsw.ef_search = {max(EF_SEARCH_MIN, 2 * limit)}")
                 rows = conn.execute(
                     "SELECT chunk_id, 1 - (embedding <=> %s) FROM kb_chunks "
-                    "ORDER BY embedding <=> %s LIMIT %s",
+                    "WHERE embedding IS NOT NULL ORDER BY embedding <=> %s LIMIT %s",
                     [query, query, limit],
                 ).fetchall()
                 return [(int(r[0]), float(r[1])) for r in rows]
@@ -573,7 +666,7 @@ class PgStore:
                 rows = conn.execute(
                     "SELECT c.chunk_id, 1 - c.distance FROM ("
                     "SELECT chunk_id, doc_id, embedding <=> %s AS distance FROM kb_chunks "
-                    "ORDER BY embedding <=> %s LIMIT %s) c "
+                    "WHERE embedding IS NOT NULL ORDER BY embedding <=> %s LIMIT %s) c "
                     f"JOIN kb_documents d ON d.doc_id = c.doc_id WHERE {where} "
                     "ORDER BY c.distance, c.chunk_id LIMIT %s",
                     [query, query, candidates, *params, limit],
@@ -583,7 +676,7 @@ class PgStore:
                 rows = conn.execute(
                     "SELECT c.chunk_id, 1 - (c.embedding <=> %s) FROM kb_chunks c "
                     f"JOIN kb_documents d ON d.doc_id = c.doc_id WHERE {where} "
-                    "ORDER BY c.embedding <=> %s LIMIT %s",
+                    "AND c.embedding IS NOT NULL ORDER BY c.embedding <=> %s LIMIT %s",
                     [query, *params, query, limit],
                 ).fetchall()
         return [(int(r[0]), float(r[1])) for r in rows]

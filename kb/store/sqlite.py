@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -25,10 +26,13 @@ from kb.db import sqlite as sqlite_files
 from kb.db.sqlite import WRITE_WAIT_SECONDS
 from kb.errors import KBError, NotFoundError
 from kb.store.base import (
+    CLAIM_SECONDS,
     MANIFEST,
     VECTORS,
     VECTORS_OF_KEY,
     ChunkChanges,
+    PendingChunk,
+    PendingCounts,
     StoreBusyError,
     UnstagedChunks,
 )
@@ -88,7 +92,22 @@ CREATE TABLE IF NOT EXISTS chunk_log (
     version INTEGER NOT NULL, chunk_id INTEGER NOT NULL, added INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunk_log_version ON chunk_log(version);
+-- Chunks stored for their words whose vectors are still to be made (their `embedding` is
+-- empty meanwhile), with the text to encode; an embedder claims some for a while.
+CREATE TABLE IF NOT EXISTS pending_embeddings (
+    chunk_id INTEGER PRIMARY KEY REFERENCES chunks(chunk_id) ON DELETE CASCADE,
+    doc_id TEXT NOT NULL,
+    text_hash TEXT NOT NULL,
+    text TEXT NOT NULL,
+    claimed_by TEXT,
+    claimed_until REAL NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS pending_embeddings_hash ON pending_embeddings(text_hash);
 """
+# A chunk's `embedding` while it waits in `pending_embeddings`: no vector yet.
+NO_VECTOR = b""
+# Only chunks that have their vector: the dense side, the vectors to reuse, the mirror.
+HAS_VECTOR = "length(embedding) > 0"
 
 _DOC_COLUMNS = (
     "d.doc_id, d.source, d.title, d.type, d.team, d.course, d.module, d.skills, d.tags, "
@@ -295,17 +314,22 @@ class Store:
                 part = unique[start : start + 500]
                 marks = ",".join("?" * len(part))
                 for digest, blob in self._db.execute(
-                    f"SELECT text_hash, embedding FROM chunks WHERE text_hash IN ({marks})", part
+                    f"SELECT text_hash, embedding FROM chunks WHERE text_hash IN ({marks}) "
+                    f"AND {HAS_VECTOR}",
+                    part,
                 ):
                     found[digest] = np.frombuffer(blob, dtype=np.float32)
         return found
 
-    def replace_document(self, doc: DocumentInput, vectors: np.ndarray) -> tuple[str, str]:
+    def replace_document(
+        self, doc: DocumentInput, vectors: np.ndarray | Sequence[np.ndarray | None]
+    ) -> tuple[str, str]:
         """Insert or replace a document and all its chunks atomically; returns (doc_id,
-        'added'|'updated'). The chunk ids it removed and added go to the change log, which every
-        process, this one included, replays (`changes_since`)."""
+        'added'|'updated'). A chunk without a vector is queued in `pending_embeddings`. The
+        chunk ids it removed and added go to the change log, which every process, this one
+        included, replays (`changes_since`)."""
         if len(vectors) != len(doc.chunks):
-            raise ValueError("one vector per chunk is required")
+            raise ValueError("one vector (or None) per chunk is required")
         doc_id = doc_id_for(doc.origin)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         with self._transaction():
@@ -329,7 +353,9 @@ class Store:
             )
             added: list[int] = []
             indexed: list[tuple[int, str, str]] = []
+            queued: list[tuple[int, str, str, str]] = []
             for ordinal, (chunk, vector) in enumerate(zip(doc.chunks, vectors, strict=True)):
+                digest = text_hash(chunk.embedding_text)
                 cursor = self._writer.execute(
                     "INSERT INTO chunks(doc_id, ordinal, heading, body, location, text_hash, "
                     "embedding) VALUES (?,?,?,?,?,?,?)",
@@ -339,15 +365,80 @@ class Store:
                         chunk.heading,
                         chunk.body,
                         location_to_json(chunk.location),
-                        text_hash(chunk.embedding_text),
-                        np.asarray(vector, dtype=np.float32).tobytes(),
+                        digest,
+                        NO_VECTOR
+                        if vector is None
+                        else np.asarray(vector, dtype=np.float32).tobytes(),
                     ),
                 )
                 added.append(int(cursor.lastrowid or 0))
                 indexed.append((added[-1], chunk.heading, chunk.body))
+                if vector is None:
+                    queued.append((added[-1], doc_id, digest, chunk.embedding_text))
             self.lexical.add(indexed)
+            self._writer.executemany(
+                "INSERT INTO pending_embeddings(chunk_id, doc_id, text_hash, text) "
+                "VALUES (?,?,?,?)",
+                queued,
+            )
             self._bump_version(removed, added)
         return doc_id, ("updated" if existed else "added")
+
+    # -- the embedding queue ---------------------------------------------------------------
+    def count_pending(self) -> PendingCounts:
+        with self._lock:
+            chunks, documents = self._db.execute(
+                "SELECT COUNT(*), COUNT(DISTINCT doc_id) FROM pending_embeddings"
+            ).fetchone()
+        return PendingCounts(int(chunks), int(documents))
+
+    def claim_pending(
+        self, owner: str, limit: int, seconds: float = CLAIM_SECONDS
+    ) -> list[PendingChunk]:
+        """Oldest first; never a chunk whose text another live claim holds (it would be
+        encoded twice)."""
+        now = time.time()
+        with self._transaction():
+            rows = self._writer.execute(
+                "SELECT p.chunk_id, p.doc_id, p.text_hash, p.text FROM pending_embeddings p "
+                "WHERE (p.claimed_until < ? OR p.claimed_by = ?) AND NOT EXISTS (SELECT 1 "
+                "FROM pending_embeddings o WHERE o.text_hash = p.text_hash "
+                "AND o.claimed_until >= ? AND o.claimed_by != ?) ORDER BY p.chunk_id LIMIT ?",
+                (now, owner, now, owner, limit),
+            ).fetchall()
+            self._writer.executemany(
+                "UPDATE pending_embeddings SET claimed_by = ?, claimed_until = ? "
+                "WHERE chunk_id = ?",
+                [(owner, now + seconds, row[0]) for row in rows],
+            )
+        return [PendingChunk(int(r[0]), str(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+    def fill_pending(self, vectors: Sequence[tuple[int, np.ndarray]]) -> int:
+        """The filled chunks go to the change log as added: every process's mirror takes in
+        their vectors."""
+        filled: list[int] = []
+        with self._transaction():
+            for chunk_id, vector in vectors:
+                cursor = self._writer.execute(
+                    "DELETE FROM pending_embeddings WHERE chunk_id = ?", (chunk_id,)
+                )
+                if cursor.rowcount:
+                    self._writer.execute(
+                        "UPDATE chunks SET embedding = ? WHERE chunk_id = ?",
+                        (np.asarray(vector, dtype=np.float32).tobytes(), chunk_id),
+                    )
+                    filled.append(chunk_id)
+            if filled:
+                self._bump_version([], filled)
+        return len(filled)
+
+    def release_claims(self, owner: str) -> None:
+        with self._transaction():
+            self._writer.execute(
+                "UPDATE pending_embeddings SET claimed_by = NULL, claimed_until = 0 "
+                "WHERE claimed_by = ?",
+                (owner,),
+            )
 
     def delete_document(self, doc_id: str) -> None:
         """Remove a document and its chunks (logged for `changes_since`, like every write)."""
@@ -427,7 +518,10 @@ class Store:
         """(version, chunk_id -> doc_id of every chunk at that version), read as one state."""
         with self._snapshot() as db:
             version = int(db.execute(_VERSION_SQL).fetchone()[0])
-            docs = {int(c): str(d) for c, d in db.execute("SELECT chunk_id, doc_id FROM chunks")}
+            docs = {
+                int(c): str(d)
+                for c, d in db.execute(f"SELECT chunk_id, doc_id FROM chunks WHERE {HAS_VECTOR}")
+            }
         return version, docs
 
     def changes_since(self, version: int) -> ChunkChanges | None:
@@ -473,7 +567,7 @@ class Store:
             rows.extend(
                 db.execute(
                     f"SELECT chunk_id, doc_id, embedding FROM chunks WHERE chunk_id IN ({marks}) "
-                    "ORDER BY chunk_id",
+                    f"AND {HAS_VECTOR} ORDER BY chunk_id",
                     part,
                 )
             )
@@ -507,7 +601,7 @@ class Store:
         while True:
             with self._lock:
                 rows = self._db.execute(
-                    "SELECT chunk_id, embedding FROM chunks WHERE chunk_id > ? "
+                    f"SELECT chunk_id, embedding FROM chunks WHERE chunk_id > ? AND {HAS_VECTOR} "
                     "ORDER BY chunk_id LIMIT ?",
                     (last, batch),
                 ).fetchall()
@@ -588,6 +682,7 @@ class Store:
                 f"UPDATE chunks SET embedding = (SELECT r.embedding FROM {_STAGING} r "
                 "WHERE r.chunk_id = chunks.chunk_id)"
             )
+            db.execute("DELETE FROM pending_embeddings")  # every chunk has its vector now
             ids = [int(row[0]) for row in db.execute("SELECT chunk_id FROM chunks")]
             self._bump_version(ids, ids)  # every vector changed: processes replay them all
             self._set_meta(VECTORS_OF_KEY, target)
