@@ -48,6 +48,8 @@ EMBED_CLAIM = 64
 # embedder's claims) looks at the queue again.
 EMBED_POLL_S = 0.25
 
+_HOST = socket.gethostname()
+
 EmbeddingProgress = Callable[[int, int], None]  # (chunks embedded, chunks in all so far)
 
 
@@ -60,6 +62,16 @@ class EmbeddingReport:
     embedded: int = 0
     filled: int = 0
     pending: int = 0
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process, alive
+    return True
 
 
 class KnowledgeBase:
@@ -245,7 +257,7 @@ class KnowledgeBase:
         its own chunks, none encodes a text another holds or the store already has, and one
         waits while the others finish theirs. A run that is stopped or fails hands its
         unfinished claims back."""
-        owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        owner = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         report = EmbeddingReport()
         waiter = stop or threading.Event()
         try:
@@ -257,6 +269,8 @@ class KnowledgeBase:
                         progress(report.filled, report.filled + left)
                     if left == 0 and not keep_going():
                         break
+                    if left:
+                        self._free_claims_of_dead_processes()
                     waiter.wait(EMBED_POLL_S)  # more being written, or others' claims
                     continue
                 self.refresh()  # never fill with vectors of a variant the store left
@@ -279,6 +293,15 @@ class KnowledgeBase:
             self.store.release_claims(owner)
         report.pending = self.store.count_pending().chunks
         return report
+
+    def _free_claims_of_dead_processes(self) -> None:
+        """A process of this machine that was killed mid-claim holds its chunks until the
+        claim runs out: hand them back now (other machines' claims run out on their own)."""
+        for owner in self.store.claim_owners():
+            host, _, rest = owner.partition(":")
+            pid = rest.partition(":")[0]
+            if host == _HOST and pid.isdigit() and not _is_running(int(pid)):
+                self.store.release_claims(owner)
 
     def add_documents(self, docs: Sequence[DocumentInput]) -> list[WriteResult]:
         """Store documents, embedding in one batch only the chunk texts never embedded before.

@@ -186,6 +186,9 @@ class DocumentStore(Protocol):
     def release_claims(self, owner: str) -> None:
         """Hand `owner`'s unfinished claims back to the queue (an embedder stopping)."""
 
+    def claim_owners(self) -> list[str]:
+        """The embedders holding live claims (to free those of a process that died)."""
+
 
 class LoggedStore(DocumentStore, Protocol):
     """A store whose vectors a process mirrors in memory (kb.store.mirror): it logs each write's

@@ -494,6 +494,14 @@ class PgStore:
                 conn.execute("SELECT nextval('kb_version')")
         return len(taken)
 
+    def claim_owners(self) -> list[str]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT claimed_by FROM kb_pending_embeddings WHERE claimed_until >= %s",
+                (time.time(),),
+            ).fetchall()
+        return [str(row[0]) for row in rows if row[0] is not None]
+
     def release_claims(self, owner: str) -> None:
         with self._write() as conn:
             conn.execute(

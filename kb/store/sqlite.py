@@ -432,6 +432,14 @@ class Store:
                 self._bump_version([], filled)
         return len(filled)
 
+    def claim_owners(self) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT DISTINCT claimed_by FROM pending_embeddings WHERE claimed_until >= ?",
+                (time.time(),),
+            ).fetchall()
+        return [str(row[0]) for row in rows if row[0] is not None]
+
     def release_claims(self, owner: str) -> None:
         with self._transaction():
             self._writer.execute(

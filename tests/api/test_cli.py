@@ -132,27 +132,38 @@ def test_killed_ingest_leaves_a_store_that_works_and_finishes_on_rerun(
         stderr=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 180
-    stored = 0
+    stored = embedded = 0
     while time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)
         try:
             with sqlite3.connect(home / "kb.sqlite", timeout=1) as db:
                 stored = db.execute("SELECT COUNT(*) FROM documents").fetchone()[0]
+                embedded = db.execute(
+                    "SELECT COUNT(*) FROM chunks WHERE length(embedding) > 0"
+                ).fetchone()[0]
         except sqlite3.Error:
             continue
-        if stored >= 3:
+        if embedded >= 12:  # some vectors stored, most still being made
             proc.send_signal(signal.SIGKILL)
             break
     proc.wait()
-    assert 3 <= stored < DOCS, "the ingest was not caught mid-way"
+    assert 12 <= embedded < DOCS * 6, "the ingest was not caught mid-way"
 
     base = open_knowledge_base(home, embedder=embedder)
     survivors = base.stats()["documents"]
     assert survivors >= 3
-    assert base.search("notes on drift", k=3)
+    assert base.stats()["pending_embeddings"] > 0
+    # every document stored is whole (all six chunks) and findable by its words at once
+    assert all(len(base.get_chunks(doc.doc_id)) == 6 for doc in base.list_documents())
+    last = max(base.list_documents(), key=lambda doc: doc.source)
+    assert base.search(f"Topic {last.source[3:5].lstrip('0') or '0'}-5", k=3, mode="lexical")
     report = ingest_paths(base, [folder])
     assert report.unchanged == survivors and report.added == DOCS - survivors
-    assert base.stats()["documents"] == DOCS and len(base.index) == base.stats()["chunks"]
+    stats = base.stats()
+    assert stats["documents"] == DOCS and len(base.index) == stats["chunks"]
+    assert stats["pending_embeddings"] == report.pending_embeddings == 0
+    # the killed run's claim was handed back at once, and no text was encoded twice
+    assert report.embedded == stats["chunks"] - embedded
     base.close()
 
 

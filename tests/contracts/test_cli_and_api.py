@@ -44,7 +44,16 @@ HIT_KEYS = [
     "tags",
     "author",
 ]
-SUMMARY_KEYS = ["added", "updated", "unchanged", "removed", "failed", "chunks", "embedded"]
+SUMMARY_KEYS = [
+    "added",
+    "updated",
+    "unchanged",
+    "removed",
+    "failed",
+    "chunks",
+    "embedded",
+    "pending_embeddings",
+]
 SEARCHES: list[list[str]] = [
     ["tuned thresholds"],
     ["tuning", "--mode", "lexical"],
@@ -61,7 +70,16 @@ SEARCHES: list[list[str]] = [
 
 Record = list[tuple[Any, ...]]
 # What each store, run or request numbers or times its own way (and the backend's name).
-VARYING = {"chunk_id", "job_id", "search_id", "id", "seconds", "created_at", "started_at"}
+VARYING = {
+    "chunk_id",
+    "job_id",
+    "search_id",
+    "id",
+    "seconds",
+    "searchable_seconds",
+    "created_at",
+    "started_at",
+}
 VARYING |= {"finished_at", "backend"}
 
 
