@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -28,7 +27,8 @@ from ingest.metadata import merge, parse_yaml_mapping, to_meta
 from ingest.reading import ReadLimits
 from ingest.sources.files import Failure, Limits, SourceFile, discover
 from kb import ChunkInput, DocumentInput, KnowledgeBase
-from kb.knowledge_base import EmbeddingProgress, EmbeddingReport
+from kb.background import BackgroundEmbedder
+from kb.knowledge_base import EmbeddingProgress
 from kb.types import view_as
 
 # Bump when parsing changes, so that every file is re-read once (4: .txt files shaped like a
@@ -275,7 +275,11 @@ def ingest_paths(
     found = list(discover([Path(p) for p in paths], limits, names))
     total = len(found)
     seen: set[str] = set()
-    embedder = _BackgroundEmbedding(kb, batch_chunks, embedding_progress) if embed else None
+    embedder = (
+        BackgroundEmbedder(kb, claim=batch_chunks, progress=embedding_progress).start()
+        if embed
+        else None
+    )
 
     def store(doc: DocumentInput) -> None:
         (result,) = kb.write_documents([doc])
@@ -319,43 +323,3 @@ def ingest_paths(
     kb.flush()
     report.seconds = round(time.perf_counter() - started, 3)
     return report
-
-
-class _BackgroundEmbedding:
-    """`KnowledgeBase.embed_pending` on a thread beside an ingest that is still writing:
-    started at once, told when the writing is done, waited for."""
-
-    def __init__(self, kb: KnowledgeBase, claim: int, progress: EmbeddingProgress | None) -> None:
-        self._writing = threading.Event()
-        self._writing.set()
-        self._stop = threading.Event()
-        self._result: EmbeddingReport | None = None
-        self._error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                self._result = kb.embed_pending(
-                    progress=progress,
-                    keep_going=self._writing.is_set,
-                    stop=self._stop,
-                    claim=claim,
-                )
-            except BaseException as exc:  # handed to the ingest's thread by `finish`
-                self._error = exc
-
-        self._thread = threading.Thread(target=run, name="kb-embed", daemon=True)
-        self._thread.start()
-
-    def finish(self) -> EmbeddingReport:
-        """Wait until every queued chunk has its vector (Ctrl-C still reaches this thread)."""
-        self._writing.clear()
-        while self._thread.is_alive():
-            self._thread.join(0.2)
-        if self._error is not None:
-            raise self._error
-        return self._result or EmbeddingReport()
-
-    def stop(self) -> None:
-        self._writing.clear()
-        self._stop.set()
-        self._thread.join()

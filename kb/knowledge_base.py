@@ -138,6 +138,7 @@ class KnowledgeBase:
         # way it is brought up to date before every answer (see `refresh`).
         self._sync_lock = threading.RLock()
         self._checked_version = self.store.version
+        self._pending_at: tuple[int, PendingCounts] | None = None
         self.vectors: DenseSearch = self.store.dense_search(self.dim)
         self.searcher = Searcher(self.store, self.vectors, embedder)
 
@@ -203,8 +204,15 @@ class KnowledgeBase:
 
     def pending(self) -> PendingCounts:
         """Chunks (and their documents) stored for their words, still waiting for vectors:
-        lexical search finds them, dense search not yet."""
-        return self.store.count_pending()
+        lexical search finds them, dense search not yet. Counted once per store version
+        (every search reports it)."""
+        version = self.store.version
+        cached = self._pending_at
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        counts = self.store.count_pending()
+        self._pending_at = (version, counts)
+        return counts
 
     def stats(self) -> dict[str, Any]:
         pending = self.pending()

@@ -267,10 +267,25 @@ def search(
         team=team, course=course, type=doc_type, skill=skill, module=module, tag=tag
     )
     with user_errors():
-        hits = obj.open_kb().search(text, k=k, filters=filters, mode=mode, offset=offset)
+        kb = obj.open_kb()
+        hits = kb.search(text, k=k, filters=filters, mode=mode, offset=offset)
+        pending = kb.pending()
     if as_json:
-        emit_json({"query": text, "hits": hits})
+        emit_json(
+            {
+                "query": text,
+                "hits": hits,
+                "pending_embeddings": pending.chunks,
+                "pending_documents": pending.documents,
+            }
+        )
         return
+    if pending.documents:
+        click.echo(
+            f"({pending.documents} documents are still being indexed for meaning: "
+            "found by their words only until then)",
+            err=True,
+        )
     if not hits:
         click.echo("No matching documents (check the filters, or try other words).")
     color = sys.stdout.isatty()

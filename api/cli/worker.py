@@ -62,6 +62,7 @@ def worker(obj: CliContext, once: bool, log_level: str) -> None:
     from ingest import Limits
     from ingest.uploads import MB
     from kb import KBError
+    from kb.background import BackgroundEmbedder
     from kb.db.postgres import redact
 
     try:
@@ -90,15 +91,28 @@ def worker(obj: CliContext, once: bool, log_level: str) -> None:
             "current one.",
             err=True,
         )
+    # Chunks stored for their words and still waiting for vectors (uploads, `kb ingest
+    # --no-wait`, a crash) are made beside the jobs; with --once, after them.
+    embedding = BackgroundEmbedder(kb, watch=True)
+
+    def ask_to_stop() -> None:
+        jobs.ask_to_stop()
+        embedding.stop(wait=0)
+
     try:
         jobs.recover()
-        with stop_on_signals(jobs.ask_to_stop):
+        if not once:
+            embedding.start()
+        with stop_on_signals(ask_to_stop):
             ran = jobs.work(once=once)
+            if once:
+                kb.embed_pending(stop=embedding.stopping)
     except KBError as exc:
         raise CliError(str(exc)) from None
     except Exception as exc:  # psycopg's errors: one sentence, never the URL
         raise CliError(f"The job queue failed: {redact(str(exc))}") from None
     finally:
+        embedding.stop()
         jobs.close()
     click.echo(f"kb worker: {ran} ingest job(s) run.", err=True)
 

@@ -32,6 +32,7 @@ from api.web import mount_web
 from ingest import Limits
 from ingest.uploads import MB
 from kb import Embedder
+from kb.background import BackgroundEmbedder
 from kb.language.bilingual import warm as warm_glossary
 
 log = logging.getLogger("api")
@@ -189,6 +190,11 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         )
         jobs.recover()
         jobs.start()
+        # Chunks stored for their words wait for vectors (`kb ingest --no-wait`, a crash):
+        # the process that runs jobs makes them, searches going first on the encoder.
+        embedding = None
+        if settings.database_url is None or settings.ingest_worker:
+            embedding = BackgroundEmbedder(knowledge_base, watch=True).start()
         app.state.services = Services(settings, knowledge_base, catalogs, jobs, keyring)
         app.state.search_recorder = start_recorder(settings, backend)  # the search log
         try:
@@ -196,6 +202,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         finally:
             app.state.search_recorder.close()  # writes what is queued, then stops its thread
             stopped = jobs.stop(settings.shutdown_wait_seconds)
+            if embedding is not None:  # the chunks being encoded are stored, the rest wait
+                embedding.stop(settings.shutdown_wait_seconds)
             catalogs.close()
             if stopped:
                 knowledge_base.close()

@@ -70,6 +70,8 @@ class Health(BaseModel):
     model: str
     dim: int
     backend: Literal["sqlite", "postgresql"]  # where the knowledge base keeps its data
+    pending_embeddings: int = 0  # chunks searchable by their words, vectors still to come
+    pending_documents: int = 0
     catalog_loaded: bool
     jobs: JobCounts
     auth: Literal["api-keys", "disabled"]
@@ -97,6 +99,12 @@ class SearchResponse(BaseModel):
     k: int
     offset: int
     hits: list[Hit]
+    pending_embeddings: int = Field(
+        0,
+        description="chunks stored for their words whose vectors are still being made: "
+        "they are found by their words (BM25) only until then",
+    )
+    pending_documents: int = Field(0, description="the documents those chunks belong to")
 
 
 class DocumentList(BaseModel):

@@ -89,7 +89,16 @@ def search(
         hits=hits,
         employee=viewer.principal.employee,
     )
-    return LoggedSearchResponse(query=text, k=k, offset=offset, hits=hits, search_id=search_id)
+    pending = kb.pending()
+    return LoggedSearchResponse(
+        query=text,
+        k=k,
+        offset=offset,
+        hits=hits,
+        search_id=search_id,
+        pending_embeddings=pending.chunks,
+        pending_documents=pending.documents,
+    )
 
 
 @router.get(

@@ -24,6 +24,8 @@ def health(services: ServicesDep) -> dict[str, Any]:
         "model": stats["model"],
         "dim": stats["dim"],
         "backend": stats["backend"],
+        "pending_embeddings": stats["pending_embeddings"],
+        "pending_documents": stats["pending_documents"],
         "catalog_loaded": services.catalogs.loaded(),
         "jobs": services.jobs.counts(),
         "auth": "disabled" if services.keyring is None else "api-keys",

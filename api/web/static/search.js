@@ -12,6 +12,7 @@ const PAGE = 10;
 const FILTERS = ["team", "course", "type", "skill"];
 const form = document.getElementById("search-form");
 const status = document.getElementById("search-status");
+const pending = document.getElementById("search-pending"); // documents without vectors yet
 const panel = document.getElementById("results-panel");
 const list = document.getElementById("hits");
 const more = document.getElementById("more");
@@ -94,6 +95,8 @@ async function run(append = false) {
     panel.hidden = false;
     const shown = list.children.length;
     say(status, shown ? ["search.found", { n: shown, q }] : ["search.none", { q }]);
+    const waiting = body.pending_documents || 0;
+    say(pending, waiting ? ["search.pending", { n: waiting }] : "");
     more.hidden = body.hits.length < PAGE;
     if (!append && !shown) panel.hidden = true;
   } catch (error) {
