@@ -1,6 +1,6 @@
 """The ONNX Runtime embedder against the PyTorch one, on the real model: same tokens, same
-vectors in fp32, close vectors in int8; the export is cached and reused; a failed export
-says what to do."""
+vectors in fp32 (the optimised graph's too), close vectors in int8; the export is cached and
+reused, under names no older export used; a failed export says what to do."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ import pytest
 
 from kb import SentenceTransformerEmbedder
 from kb.embed.base import ONNX_FP32, ONNX_INT8
-from kb.embed.onnx import OnnxEmbedder, OnnxModel, cache_folder, read_layout
+from kb.embed.onnx import (
+    PLAIN_FP32,
+    OnnxEmbedder,
+    OnnxModel,
+    cache_folder,
+    onnx_file_name,
+    read_layout,
+)
 from kb.embed.registry import make_embedder
 from kb.errors import ModelLoadError
 from tests.onnx_helpers import session_onnx_cache
@@ -98,6 +105,29 @@ def test_the_export_is_cached_and_reused(
     again = make_embedder(None, ONNX_INT8, cache_dir=folder.parent)
     assert isinstance(again, OnnxEmbedder)
     assert again.onnx_path == path and path.stat().st_mtime_ns == stamp
+
+
+def test_the_optimised_graph_is_fused_and_gives_the_plain_exports_vectors(
+    onnx_fp32: OnnxEmbedder,
+) -> None:
+    """The transformer optimiser changes the kernels, not the vectors (float noise only)."""
+    import onnx
+
+    fused = onnx_fp32.onnx_path
+    plain = fused.parent / PLAIN_FP32
+    assert plain.is_file() and fused != plain
+    ops = {node.op_type for node in onnx.load(str(fused)).graph.node}
+    assert {"Attention", "SkipLayerNormalization", "BiasGelu"} <= ops, ops
+    layout = read_layout(onnx_fp32.path)
+    ours = OnnxModel(fused, onnx_fp32.path, layout).encode_batch(PASSAGES)
+    before = OnnxModel(plain, onnx_fp32.path, layout).encode_batch(PASSAGES)
+    assert (ours * before).sum(axis=1).min() > 0.99999
+
+
+def test_file_names_are_not_those_of_older_exports() -> None:
+    """A file made another way (before the optimiser) is never taken for today's."""
+    older = {"model-fp32.onnx", "model-int8-u8.onnx", "model-int8-s8.onnx"}
+    assert not {onnx_file_name(ONNX_FP32), onnx_file_name(ONNX_INT8)} & older
 
 
 def test_a_failed_export_says_what_to_do(tmp_path: Path) -> None:
