@@ -200,6 +200,9 @@ class LoggedStore(DocumentStore, Protocol):
 
     def chunk_ids_matching(self, filters: SearchFilters) -> np.ndarray: ...
 
+    def doc_ids_of(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        """chunk_id -> doc_id of those chunks that exist, vectors or not."""
+
 
 class ReembeddableStore(DocumentStore, Protocol):
     """Re-embedding (kb.reembed): new vectors staged beside the stored ones, switched at once."""

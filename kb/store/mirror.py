@@ -10,6 +10,7 @@ writes before it answers: `catch_up` replays only what changed since it last loo
 from __future__ import annotations
 
 import threading
+from collections import ChainMap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -40,10 +41,16 @@ class MirroredVectors:
         return self.index.search(vector, limit, allowed)
 
     def docs_of(self, chunk_ids: Sequence[int]) -> Mapping[int, str]:
-        return self._doc_of_chunk  # every chunk's, kept in memory
+        """Every embedded chunk's document is kept in memory; a chunk still waiting for its
+        vector (found by its words) is looked up in the store."""
+        waiting = [chunk_id for chunk_id in chunk_ids if chunk_id not in self._doc_of_chunk]
+        if not waiting:
+            return self._doc_of_chunk
+        return ChainMap(self.store.doc_ids_of(waiting), self._doc_of_chunk)
 
     def is_empty(self) -> bool:
-        return not self._doc_of_chunk
+        """No chunk at all: chunks without vectors yet count (lexical search finds them)."""
+        return not self._doc_of_chunk and self.store.count_chunks() == 0
 
     def prepare(self, filters: SearchFilters | None) -> None:
         if filters is not None and not filters.is_empty():

@@ -639,9 +639,7 @@ class PgStore:
 
     def has_chunks(self) -> bool:
         with self._read() as conn:
-            row = conn.execute(
-                "SELECT EXISTS (SELECT 1 FROM kb_chunks WHERE embedding IS NOT NULL)"
-            ).fetchone()
+            row = conn.execute("SELECT EXISTS (SELECT 1 FROM kb_chunks)").fetchone()
         return bool(row and row[0])
 
     # -- search -----------------------------------------------------------------------------

@@ -532,6 +532,20 @@ class Store:
             }
         return version, docs
 
+    def doc_ids_of(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        found: dict[int, str] = {}
+        with self._lock:
+            for start in range(0, len(chunk_ids), 500):
+                part = list(chunk_ids[start : start + 500])
+                marks = ",".join("?" * len(part))
+                found.update(
+                    (int(c), str(d))
+                    for c, d in self._db.execute(
+                        f"SELECT chunk_id, doc_id FROM chunks WHERE chunk_id IN ({marks})", part
+                    )
+                )
+        return found
+
     def changes_since(self, version: int) -> ChunkChanges | None:
         """The chunks removed and added by the writes after `version`, as one state; None when
         the log no longer reaches back that far (then re-read everything with `chunk_docs`)."""

@@ -68,6 +68,32 @@ def test_ingest_json_summary_and_search_json(run, tmp_path: Path) -> None:  # ty
     assert all(h["team"] == "support-ai" for h in json.loads(out)["hits"])
 
 
+def test_ingest_no_wait_is_searchable_by_words_and_the_next_ingest_embeds(
+    run, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    folder = corpus(tmp_path / "c")
+    code, out, err = run("ingest", str(folder), "--no-wait", "--json")
+    summary = json.loads(out)
+    assert code == 0 and (summary["added"], summary["embedded"]) == (2, 0)
+    assert summary["pending_embeddings"] == summary["chunks"] > 0
+    code, out, _ = run("stats")
+    stats = json.loads(out)
+    assert (stats["pending_embeddings"], stats["pending_documents"]) == (summary["chunks"], 2)
+    code, out, _ = run("search", "adapter rank", "--json", "-k", "1")
+    payload = json.loads(out)
+    assert payload["hits"][0]["source"] == "b.md"  # by its words, through hybrid search
+    assert payload["pending_documents"] == 2
+    code, out, err = run("search", "adapter rank", "-k", "1")
+    assert "2 documents are still being indexed for meaning" in err
+    # the next ingest reads nothing again and makes the vectors left waiting
+    code, out, _ = run("ingest", str(folder), "--json")
+    again = json.loads(out)
+    assert (again["unchanged"], again["pending_embeddings"]) == (2, 0)
+    assert again["embedded"] == summary["chunks"]
+    code, out, _ = run("search", "adapter rank", "--json", "-k", "1", "--mode", "dense")
+    assert json.loads(out)["hits"][0]["source"] == "b.md"
+
+
 def test_failed_file_gives_non_zero_exit_and_names_it(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     folder = corpus(tmp_path / "c")
     (folder / "broken.ipynb").write_text("{not json")

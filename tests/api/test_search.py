@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -178,3 +179,38 @@ def test_unknown_route_and_method_use_the_error_shape(client: TestClient) -> Non
     response = client.patch("/search", headers=auth("admin"))
     assert response.status_code == 405
     assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_a_document_stored_for_its_words_is_found_at_once_and_embedded_by_the_service(
+    client: TestClient,
+) -> None:
+    """As after `kb ingest --no-wait`: /search finds it by its words and says it is still
+    being indexed for meaning; the service's own background embedder makes its vectors."""
+    from kb import ChunkInput, DocumentInput, DocumentMeta, Location
+
+    kb = _kb(client)
+    doc = DocumentInput(
+        origin="/elsewhere/quokka.md",
+        source="quokka.md",
+        type="markdown",
+        content_hash="quokka-1",
+        meta=DocumentMeta(title="Quokka pipelines"),
+        chunks=(ChunkInput("Quokka pipelines", "quokka feature stores", Location("top", "")),),
+    )
+    (written,) = kb.write_documents([doc])
+    try:
+        body = _search(client, "admin", q="quokka", mode="lexical")
+        assert [hit["source"] for hit in body["hits"]] == ["quokka.md"]
+        # the background embedder may already be at it: a count, then none
+        for _ in range(300):
+            health = client.get("/health").json()
+            if health["pending_embeddings"] == 0:
+                break
+            assert health["pending_documents"] == 1
+            threading.Event().wait(0.1)
+        assert health["pending_embeddings"] == 0
+        body = _search(client, "admin", q="quokka feature stores", mode="dense", k=1)
+        assert [hit["source"] for hit in body["hits"]] == ["quokka.md"]
+        assert (body["pending_embeddings"], body["pending_documents"]) == (0, 0)
+    finally:
+        kb.delete(written.doc_id)
