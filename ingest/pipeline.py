@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ingest import dense
 from ingest.chunking import TokenCounter, estimate_tokens, piece_cost, split_to_budget
 from ingest.errors import UnreadableFile
 from ingest.formats.registry import parse_bytes
@@ -33,9 +34,10 @@ from kb.types import view_as
 
 # Bump when parsing changes, so that every file is re-read once (4: .txt files shaped like a
 # Zoom chat log are read as one; 5: slides, PDFs, Word files, web pages and chat logs get
-# document types of their own). Re-reading costs parsing only: the store reuses the vectors
+# document types of their own; 6: notebook outputs are indexed for their words only, not
+# embedded). Re-reading costs parsing only: the store reuses the vectors
 # of chunk texts it already holds.
-PARSER_VERSION = "5"
+PARSER_VERSION = "6"
 # A chunk's text (heading and body, special tokens included) in model tokens: the whole
 # window of the default model (256 word pieces); a larger value is capped at the model's.
 # Chosen on the labelled sample queries (see ingest.formats.markdown.MERGE_LEVEL).
@@ -154,13 +156,16 @@ def build_document(
         heading = chunk.heading
         if not heading.startswith(meta.title):
             heading = f"{meta.title} > {heading}" if heading else meta.title
-        titled = ChunkInput(heading, chunk.body, chunk.location)
+        titled = ChunkInput(heading, chunk.body, chunk.location, dense.dense_body(chunk))
         if count_tokens(titled.embedding_text) <= budget:
             chunks.append(titled)
             continue
         room = budget - count_tokens(heading)  # a safety net: the parsers fit their budget
         for piece in split_to_budget(chunk.body, room, piece_cost(count_tokens)):
-            chunks.append(ChunkInput(heading, piece, chunk.location))
+            # (the format's dense text no longer lines up with the pieces: they are embedded
+            # whole, unless the chunk was to be found by its words only)
+            lexical_only = chunk.dense_body == ""
+            chunks.append(ChunkInput(heading, piece, chunk.location, "" if lexical_only else None))
     return DocumentInput(
         origin=file.origin,
         source=file.source,

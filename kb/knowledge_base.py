@@ -237,14 +237,15 @@ class KnowledgeBase:
         visible); a chunk whose text the store already holds a vector for gets that vector,
         the others wait in the store's queue for `embed_pending`."""
         self.refresh()  # a store re-embedded meanwhile to another variant stops us here
-        hashes = [text_hash(chunk.embedding_text) for doc in docs for chunk in doc.chunks]
-        known = self.store.embeddings_for(hashes)
+        chunks = [chunk for doc in docs for chunk in doc.chunks]
+        known = self.store.embeddings_for([text_hash(c.text_key) for c in chunks if c.dense_text])
         results: list[WriteResult] = []
-        cursor = 0
         for doc in docs:
-            doc_hashes = hashes[cursor : cursor + len(doc.chunks)]
-            cursor += len(doc.chunks)
-            doc_id, status = self.store.replace_document(doc, [known.get(h) for h in doc_hashes])
+            vectors = [
+                None if chunk.dense_text is None else known.get(text_hash(chunk.text_key))
+                for chunk in doc.chunks
+            ]
+            doc_id, status = self.store.replace_document(doc, vectors)
             results.append(WriteResult(doc_id, status, 0))
         self.refresh()
         return results
@@ -326,12 +327,12 @@ class KnowledgeBase:
         (the previous batch's vectors while it is still being written). Thread-safe, so that
         an ingest can encode one batch while it parses and stores another."""
         self.refresh()  # a store re-embedded meanwhile to another variant stops us here
-        texts = [chunk.embedding_text for doc in docs for chunk in doc.chunks]
-        hashes = [text_hash(text) for text in texts]
+        texts = [chunk.dense_text for doc in docs for chunk in doc.chunks]
+        hashes = [text_hash(c.text_key) for doc in docs for c in doc.chunks]
         known = self.store.embeddings_for(hashes)
         todo: dict[str, str] = {}
         for digest, text in zip(hashes, texts, strict=True):
-            if digest in known or digest in todo:
+            if text is None or digest in known or digest in todo:
                 continue
             if reuse is not None and digest in reuse:
                 known[digest] = reuse[digest]
@@ -350,21 +351,26 @@ class KnowledgeBase:
         for doc in batch.docs:
             doc_hashes = batch.hashes[cursor : cursor + len(doc.chunks)]
             cursor += len(doc.chunks)
-            vectors = (
-                np.stack([batch.vectors[h] for h in doc_hashes])
-                if doc_hashes
-                else np.zeros((0, self.dim), dtype=np.float32)
-            )
+            vectors = [
+                None if chunk.dense_text is None else batch.vectors[digest]
+                for chunk, digest in zip(doc.chunks, doc_hashes, strict=True)
+            ]
             stored = self.add_embedded(doc, vectors)
             fresh_here = unclaimed.intersection(doc_hashes)
             unclaimed -= fresh_here
             results.append(WriteResult(stored.doc_id, stored.status, len(fresh_here)))
         return results
 
-    def add_embedded(self, doc: DocumentInput, vectors: np.ndarray) -> WriteResult:
+    def add_embedded(
+        self, doc: DocumentInput, vectors: np.ndarray | Sequence[np.ndarray | None]
+    ) -> WriteResult:
         """Store a document whose chunk vectors were computed elsewhere (a restore, a migration
-        from another store of the same model, the benchmarks' synthetic fill)."""
-        if vectors.shape != (len(doc.chunks), self.dim):
+        from another store of the same model, the benchmarks' synthetic fill); a chunk whose
+        vector is None waits for it in the store's queue (or, found by its words only, has
+        none)."""
+        if len(vectors) != len(doc.chunks) or any(
+            v is not None and np.shape(v) != (self.dim,) for v in vectors
+        ):
             raise ValueError(f"expected {len(doc.chunks)} vectors of dimension {self.dim}")
         self.refresh()  # never write vectors of a variant the store has moved away from
         doc_id, status = self.store.replace_document(doc, vectors)

@@ -1,7 +1,8 @@
 """Move a store to another model variant (or model) in place: the engine of `kb reembed`.
 
-Nothing is parsed again: each chunk's stored text (heading + body, exactly the text that
-was embedded) is encoded by the new embedder. The work is resumable and the store stays
+Nothing is parsed again: each chunk's stored text (heading + body, or + its dense body where
+it has one: exactly the text that was embedded) is encoded by the new embedder; chunks found
+by their words only stay so. The work is resumable and the store stays
 searchable with its old vectors until the switch:
 
 1. New vectors are staged, a batch per transaction, in the table `reembed_vectors`, with

@@ -49,15 +49,36 @@ def embedding_text(heading: str, body: str) -> str:
 
 @dataclass(frozen=True)
 class ChunkInput:
-    """One piece of a document to index. `heading` gives context and is embedded with `body`."""
+    """One piece of a document to index. `heading` gives context and is embedded with `body`.
+
+    Every word of `body` is indexed for lexical search; the dense side embeds the heading
+    with `dense_body` instead when a format gives one (a notebook cell without its outputs),
+    and nothing when it is "" (the chunk is found by its words only)."""
 
     heading: str
     body: str
     location: Location
+    dense_body: str | None = None
 
     @property
     def embedding_text(self) -> str:
+        """The chunk's whole text: heading, then body (what its size is counted on)."""
         return embedding_text(self.heading, self.body)
+
+    @property
+    def dense_text(self) -> str | None:
+        """What the model encodes for this chunk; None when it has no vector."""
+        if self.dense_body == "":
+            return None
+        return embedding_text(
+            self.heading, self.body if self.dense_body is None else self.dense_body
+        )
+
+    @property
+    def text_key(self) -> str:
+        """What the chunk's text hash is of: the text encoded (so that a vector is reused for
+        the same text only), or the whole text when nothing is."""
+        return self.dense_text if self.dense_text is not None else self.embedding_text
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,9 @@ from ingest.formats.parsed import Parsed
 from kb.types import ChunkInput, Location
 
 MAX_OUTPUT_CHARS = 600
+# Whether the dense side embeds code cells' outputs too (they are always indexed for their
+# words). Decided on the labelled queries by bench/dense_text.py: see docs/benchmarks.md.
+EMBED_OUTPUTS = False
 # Cells packed together share their headings down to this level (as in Markdown).
 MERGE_LEVEL = 1
 
@@ -41,6 +44,7 @@ class _Piece:
     path: tuple[tuple[int, str], ...]  # (level, title) of the headings above it
     text: str
     whole: bool = True
+    dense: str | None = None  # what the dense side embeds of it, when not all of `text`
 
     @property
     def heading(self) -> str:
@@ -162,29 +166,42 @@ def parse_notebook(text: str, budget: int, count_tokens: TokenCounter = estimate
                         path.pop()
                     path.append((level, line.lstrip("#").strip()))
                     break
-            content = source
+            content, dense = source, None
+            parts: list[tuple[str, str | None]] = [(content, None)]
         elif kind == "code":
+            # Outputs (tables, logs, numbers) are indexed for their words; the dense side
+            # embeds the code alone unless EMBED_OUTPUTS (see bench/dense_text.py).
             outputs = _outputs(cell)
-            content = f"```python\n{source}\n```" if source else ""
-            if outputs:
-                content += f"\nOutput:\n{outputs}"
+            code = f"```python\n{source}\n```" if source else ""
+            output = f"Output:\n{outputs}" if outputs else ""
+            content = "\n".join(part for part in (code, output) if part)
+            dense = None if EMBED_OUTPUTS or not output else code
+            parts = [(code, None), (output, "")] if dense is not None else [(content, None)]
         else:
             continue
         if not content.strip():
             continue
-        piece = _Piece(number, tuple(path), content)
+        piece = _Piece(number, tuple(path), content, dense=dense)
         if fixed + cost(piece.heading) + cost(content) <= budget:
             pieces.append(piece)
             continue
         room = budget - fixed - cost(piece.heading)
         pieces += [
-            _Piece(number, piece.path, part, whole=False)
-            for part in split_to_budget(content, room, cost)
+            _Piece(number, piece.path, part, whole=False, dense=part_dense)
+            for text, part_dense in parts
+            if text
+            for part in split_to_budget(text, room, cost)
         ]
 
     def render(run: Sequence[_Piece]) -> tuple[str, str]:
         shared = shared_path([p.path for p in run])
         return _heading_of(shared), "\n\n".join(p.text for p in run)
+
+    def dense_of(run: Sequence[_Piece]) -> str | None:
+        """What the dense side embeds of the run: None for all of it, "" for nothing."""
+        if all(p.dense is None for p in run):
+            return None
+        return "\n\n".join(p.text if p.dense is None else p.dense for p in run if p.dense != "")
 
     def fits(run: Sequence[_Piece]) -> bool:
         heading, body = render(run)
@@ -199,7 +216,7 @@ def parse_notebook(text: str, budget: int, count_tokens: TokenCounter = estimate
         first, last = run[0].number, run[-1].number
         label = f"cell {first}" if first == last else f"cells {first}-{last}"
         location = Location(label, f"cell-{first}", {"cell": first, "end_cell": last})
-        chunks.append(ChunkInput(heading, body, location))
+        chunks.append(ChunkInput(heading, body, location, dense_of(run)))
     if not chunks:
         raise UnreadableFile("the notebook has no cells with text or code")
     return Parsed("notebook", chunks, meta, title)

@@ -343,7 +343,7 @@ class PgStore:
                     chunk.heading,
                     chunk.body,
                     location_to_json(chunk.location),
-                    text_hash(chunk.embedding_text),
+                    text_hash(chunk.text_key),
                     None if vector is None else np.asarray(vector, dtype=np.float32),
                     chunk_words.literal,
                     chunk_words.n_words,
@@ -359,14 +359,18 @@ class PgStore:
                     "VALUES (%s,%s,%s,%s,%s,%s,%s,%s::tsvector,%s)",
                     rows,
                 )
-            queued = [ordinal for ordinal, vector in enumerate(vectors) if vector is None]
+            queued = {
+                ordinal: text
+                for ordinal, (chunk, vector) in enumerate(zip(doc.chunks, vectors, strict=True))
+                if vector is None and (text := chunk.dense_text) is not None
+            }
             if queued:
                 conn.execute(
                     "INSERT INTO kb_pending_embeddings (chunk_id, doc_id, text_hash, text) "
                     "SELECT c.chunk_id, c.doc_id, c.text_hash, u.text "
                     "FROM unnest(%s::int[], %s::text[]) AS u (ordinal, text) "
                     "JOIN kb_chunks c ON c.doc_id = %s AND c.ordinal = u.ordinal",
-                    (queued, [doc.chunks[i].embedding_text for i in queued], doc_id),
+                    (list(queued), list(queued.values()), doc_id),
                 )
             postings = [
                 (ordinal, lexeme, tf)

@@ -104,6 +104,11 @@ CREATE TABLE IF NOT EXISTS pending_embeddings (
 );
 CREATE INDEX IF NOT EXISTS pending_embeddings_hash ON pending_embeddings(text_hash);
 """
+# What the dense side embedded of the chunk instead of its body (a notebook cell without
+# its outputs), "" for nothing (found by its words only); NULL: the body. Re-embedding reads it.
+DENSE_BODY_COLUMN = "ALTER TABLE chunks ADD COLUMN dense_body TEXT"
+# Chunks that have or await a vector (not those found by their words only).
+WANTS_VECTOR = "(dense_body IS NULL OR dense_body != '')"
 # A chunk's `embedding` while it waits in `pending_embeddings`: no vector yet.
 NO_VECTOR = b""
 # Only chunks that have their vector: the dense side, the vectors to reuse, the mirror.
@@ -190,6 +195,9 @@ class Store:
         try:
             self._writer = _connect(path)
             self._writer.executescript(SCHEMA)
+            columns = {row[1] for row in self._writer.execute("PRAGMA table_info(chunks)")}
+            if "dense_body" not in columns:  # a store made before notebooks' dense texts
+                self._writer.execute(DENSE_BODY_COLUMN)
             self._db = _connect(path)
             with self._transaction():
                 self._writer.execute(
@@ -355,10 +363,10 @@ class Store:
             indexed: list[tuple[int, str, str]] = []
             queued: list[tuple[int, str, str, str]] = []
             for ordinal, (chunk, vector) in enumerate(zip(doc.chunks, vectors, strict=True)):
-                digest = text_hash(chunk.embedding_text)
+                digest = text_hash(chunk.text_key)
                 cursor = self._writer.execute(
                     "INSERT INTO chunks(doc_id, ordinal, heading, body, location, text_hash, "
-                    "embedding) VALUES (?,?,?,?,?,?,?)",
+                    "dense_body, embedding) VALUES (?,?,?,?,?,?,?,?)",
                     (
                         doc_id,
                         ordinal,
@@ -366,6 +374,7 @@ class Store:
                         chunk.body,
                         location_to_json(chunk.location),
                         digest,
+                        chunk.dense_body,
                         NO_VECTOR
                         if vector is None
                         else np.asarray(vector, dtype=np.float32).tobytes(),
@@ -373,8 +382,8 @@ class Store:
                 )
                 added.append(int(cursor.lastrowid or 0))
                 indexed.append((added[-1], chunk.heading, chunk.body))
-                if vector is None:
-                    queued.append((added[-1], doc_id, digest, chunk.embedding_text))
+                if vector is None and chunk.dense_text is not None:
+                    queued.append((added[-1], doc_id, digest, chunk.dense_text))
             self.lexical.add(indexed)
             self._writer.executemany(
                 "INSERT INTO pending_embeddings(chunk_id, doc_id, text_hash, text) "
@@ -658,12 +667,16 @@ class Store:
         """The next `limit` chunks after id `after` without a staged vector, with the staged
         vectors of texts they share with chunks staged before, read as one state."""
         with self._snapshot() as db:
-            total = int(db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
+            total = int(
+                db.execute(f"SELECT COUNT(*) FROM chunks WHERE {WANTS_VECTOR}").fetchone()[0]
+            )
             done = int(db.execute(f"SELECT COUNT(*) FROM {_STAGING}").fetchone()[0])
+            # the text each chunk's vector is of: its dense body where it has one
             rows = db.execute(
-                f"SELECT c.chunk_id, c.text_hash, c.heading, c.body FROM chunks c "
-                f"WHERE c.chunk_id > ? AND NOT EXISTS (SELECT 1 FROM {_STAGING} r "
-                "WHERE r.chunk_id = c.chunk_id) ORDER BY c.chunk_id LIMIT ?",
+                "SELECT c.chunk_id, c.text_hash, c.heading, COALESCE(c.dense_body, c.body) "
+                f"FROM chunks c WHERE c.chunk_id > ? AND {WANTS_VECTOR} AND NOT EXISTS "
+                f"(SELECT 1 FROM {_STAGING} r WHERE r.chunk_id = c.chunk_id) "
+                "ORDER BY c.chunk_id LIMIT ?",
                 (after, limit),
             ).fetchall()
             hashes = list(dict.fromkeys(str(row[1]) for row in rows))
@@ -695,14 +708,14 @@ class Store:
         with self._transaction():
             db = self._writer
             missing = db.execute(
-                f"SELECT 1 FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM {_STAGING} r "
-                "WHERE r.chunk_id = c.chunk_id) LIMIT 1"
+                f"SELECT 1 FROM chunks c WHERE {WANTS_VECTOR} AND NOT EXISTS "
+                f"(SELECT 1 FROM {_STAGING} r WHERE r.chunk_id = c.chunk_id) LIMIT 1"
             ).fetchone()
             if missing:
                 return False
             db.execute(
                 f"UPDATE chunks SET embedding = (SELECT r.embedding FROM {_STAGING} r "
-                "WHERE r.chunk_id = chunks.chunk_id)"
+                f"WHERE r.chunk_id = chunks.chunk_id) WHERE {WANTS_VECTOR}"
             )
             db.execute("DELETE FROM pending_embeddings")  # every chunk has its vector now
             ids = [int(row[0]) for row in db.execute("SELECT chunk_id FROM chunks")]

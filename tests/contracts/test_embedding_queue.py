@@ -169,3 +169,28 @@ def test_an_ingest_that_does_not_wait_leaves_vectors_to_a_watching_embedder(
     assert len(kb_on.search("gradient clipping", mode="dense", k=10)) == 4
     again = ingest_paths(kb_on, [folder])
     assert (again.unchanged, again.embedded, again.pending_embeddings) == (4, 0, 0)
+
+
+def test_a_chunk_for_words_only_is_never_queued_nor_embedded(
+    kb_on: KnowledgeBase, model: CountingEmbedder
+) -> None:
+    mixed = DocumentInput(
+        origin="/corpus/run.ipynb",
+        source="run.ipynb",
+        type="notebook",
+        content_hash="run-1",
+        meta=DocumentMeta(title="run"),
+        chunks=(
+            ChunkInput(
+                "run", "fit(model)\nOutput:\nloss 0.42", Location("cell 1", ""), "fit(model)"
+            ),
+            ChunkInput("run", "epoch 9 loss 0.0417", Location("cell 2", ""), ""),
+        ),
+    )
+    kb_on.write_documents([mixed])
+    assert kb_on.stats()["pending_embeddings"] == 1
+    assert kb_on.embed_pending().embedded == 1
+    assert list(model.encoded) == ["run\nfit(model)"]  # the dense text, not the output
+    assert kb_on.stats()["pending_embeddings"] == 0
+    assert [h.location for h in kb_on.search("0.0417", mode="lexical")] == ["cell 2"]
+    assert [h.location for h in kb_on.search("fit model", mode="dense", k=5)] == ["cell 1"]
