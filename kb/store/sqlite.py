@@ -82,7 +82,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     body TEXT NOT NULL,
     location TEXT NOT NULL,
     text_hash TEXT NOT NULL,
-    embedding BLOB NOT NULL
+    embedding BLOB NOT NULL,
+    dense_body TEXT
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
@@ -195,10 +196,11 @@ class Store:
         try:
             self._writer = _connect(path)
             self._writer.executescript(SCHEMA)
-            columns = {row[1] for row in self._writer.execute("PRAGMA table_info(chunks)")}
-            if "dense_body" not in columns:  # a store made before notebooks' dense texts
-                self._writer.execute(DENSE_BODY_COLUMN)
             self._db = _connect(path)
+            with self._transaction():  # a store made before dense bodies: one process adds it
+                columns = {row[1] for row in self._writer.execute("PRAGMA table_info(chunks)")}
+                if "dense_body" not in columns:
+                    self._writer.execute(DENSE_BODY_COLUMN)
             with self._transaction():
                 self._writer.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', ?)",

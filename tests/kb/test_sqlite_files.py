@@ -70,3 +70,38 @@ def test_each_store_opened_by_many_threads_at_once_on_a_new_home(tmp_path: Path)
         }
         for name, open_one in openers.items():
             assert open_all_at_once(open_one) == [], f"{name}, trial {trial}"
+
+
+def test_a_store_made_before_the_embedding_queue_opens_and_takes_the_queue(
+    tmp_path: Path,
+) -> None:
+    """A store of an earlier kb (no `dense_body` column, no `pending_embeddings` table) gets
+    both when it is opened, keeps its documents and vectors, and queues new ones."""
+    import sqlite3
+
+    from kb import ChunkInput, DocumentInput, DocumentMeta, Location, open_knowledge_base
+    from tests.fakes import HashingEmbedder
+
+    def doc(name: str) -> DocumentInput:
+        chunk = ChunkInput(name, f"notes on {name}", Location("top", ""))
+        return DocumentInput(
+            f"/c/{name}", name, "markdown", name, DocumentMeta(title=name), (chunk,)
+        )
+
+    home = tmp_path / "home"
+    base = open_knowledge_base(home, embedder=HashingEmbedder())
+    base.add_documents([doc("old.md")])
+    base.close()
+    with sqlite3.connect(home / "kb.sqlite") as db:
+        db.execute("DROP TABLE pending_embeddings")
+        db.execute("ALTER TABLE chunks DROP COLUMN dense_body")
+
+    base = open_knowledge_base(home, embedder=HashingEmbedder())
+    try:
+        assert [h.source for h in base.search("notes on old", mode="dense")] == ["old.md"]
+        base.write_documents([doc("new.md")])
+        assert base.stats()["pending_embeddings"] == 1
+        assert base.embed_pending().filled == 1
+        assert {h.source for h in base.search("notes", mode="dense")} == {"old.md", "new.md"}
+    finally:
+        base.close()
