@@ -29,7 +29,7 @@ Writes bench/results/roofline.json (load averages before and after each part inc
 prints a table.
 
 Run: .venv/bin/python bench/roofline.py [--rounds 5] [--texts 160] [--cache DIR] [--choices]
-     [--skip-gemm]
+     [--choice-rounds 3] [--no-before] [--skip-gemm]
 """
 
 from __future__ import annotations
@@ -79,6 +79,7 @@ from kb.embed.scheduler import EncoderScheduler  # noqa: E402
 CORPUS = ROOT.parent / "shared" / "corpora" / "markdown"
 WORDS_PER_PIECE = 200
 BATCH = 32
+TURN = 64  # texts each encoder is given in its turn (two of kb's batches)
 SEQ_LENS = (128, 256)
 THREADS = (1, 2)
 
@@ -360,8 +361,48 @@ def before_files(model_path: Path, name: str, cache: Path) -> dict[str, Path]:
     return {f"{ONNX_FP32} before": plain, f"{ONNX_INT8} before": int8}
 
 
+def interleaved(
+    runs: dict[str, Callable[[list[str]], np.ndarray]],
+    texts: list[str],
+    rounds: int,
+    what: str,
+    turn: int = TURN,
+) -> tuple[dict[str, list[float]], dict[str, np.ndarray]]:
+    """Seconds per round of each run over all of `texts`, and its vectors (in `texts`' order).
+
+    The runs take turns every `TURN` texts (shortest first, as the scheduler takes them, so
+    each run still makes its own batches of them), the order rotated at every turn, so a
+    burst of someone else's work on the cores lands on all of them alike; each run's round
+    is the sum of its turns. `turn=len(texts)`: whole passes, for an order over all texts."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    groups = [order[i : i + turn] for i in range(0, len(order), turn)]
+    labels = list(runs)
+    seconds: dict[str, list[float]] = defaultdict(list)
+    vectors = {label: np.zeros((len(texts), 0), dtype=np.float32) for label in labels}
+    for round_ in range(rounds):
+        spent = dict.fromkeys(labels, 0.0)
+        for index, group in enumerate(groups):
+            batch = [texts[i] for i in group]
+            shift = (index + round_) % len(labels)
+            for label in labels[shift:] + labels[:shift]:
+                started = time.perf_counter()
+                out = runs[label](batch)
+                spent[label] += time.perf_counter() - started
+                if vectors[label].shape[1] != out.shape[1]:
+                    vectors[label] = np.zeros((len(texts), out.shape[1]), dtype=np.float32)
+                vectors[label][group] = out
+        for label in labels:
+            seconds[label].append(spent[label])
+        print(
+            f"{what} round {round_ + 1}/{rounds}, load {load()}: "
+            + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in seconds.items()),
+            file=sys.stderr,
+        )
+    return seconds, vectors
+
+
 def measure_variants(
-    texts: list[str], rounds: int, cache: Path, with_before: bool
+    texts: list[str], rounds: int, cache: Path, with_before: bool, turn: int = TURN
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     from kb.embed.torch import SentenceTransformerEmbedder
 
@@ -386,18 +427,7 @@ def measure_variants(
     real, padded = token_counts(tokenizer, texts, BATCH)
     for encode in encoders.values():
         encode(texts[:8])
-    seconds: dict[str, list[float]] = defaultdict(list)
-    vectors: dict[str, np.ndarray] = {}
-    for round_ in range(rounds):
-        for label, encode in encoders.items():
-            started = time.perf_counter()
-            vectors[label] = encode(texts)
-            seconds[label].append(time.perf_counter() - started)
-        print(
-            f"encode round {round_ + 1}/{rounds}, load {load()}: "
-            + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in seconds.items()),
-            file=sys.stderr,
-        )
+    seconds, vectors = interleaved(encoders, texts, rounds, "encode", turn)
     reference = vectors[TORCH_FP32]
     results: dict[str, Any] = {}
     for label, values in seconds.items():
@@ -422,6 +452,32 @@ def measure_variants(
             }
     tokens = {"texts": len(texts), "real_tokens": real, "padded_tokens": padded}
     return {"tokens": tokens, "variants": results}, onnx_models
+
+
+def sample_chunks() -> list[str]:
+    """The chunk texts an ingest of data/sample embeds (English, Chinese, code, transcripts):
+    where batching by characters pads most."""
+    from encoder_speed import chunk_texts
+
+    return chunk_texts([str(ROOT / "data" / "sample")])
+
+
+def padding_by_order(tokenizer: Any, texts: Sequence[str]) -> dict[str, float]:
+    """The share of computed tokens that are padding, batches of 32, for three orders."""
+    lengths = [len(e.ids) for e in tokenizer.encode_batch(list(texts))]
+    orders = {
+        "as given": list(range(len(texts))),
+        "by characters (the scheduler)": sorted(range(len(texts)), key=lambda i: len(texts[i])),
+        "by tokens (ScheduledEmbedder)": sorted(range(len(texts)), key=lengths.__getitem__),
+    }
+    out = {}
+    for name, order in orders.items():
+        computed = sum(
+            max(lengths[i] for i in order[k : k + BATCH]) * len(order[k : k + BATCH])
+            for k in range(0, len(order), BATCH)
+        )
+        out[name] = round(1 - sum(lengths) / computed, 4)
+    return out
 
 
 # -- 4. what bounds the rest --------------------------------------------------------------
@@ -564,50 +620,37 @@ def measure_choices(texts: list[str], rounds: int, cache: Path) -> dict[str, Any
     layout = read_layout(model_path)
     reference = SentenceTransformerEmbedder(batch_size=BATCH).encode_documents(texts)
     files = choice_files(cache)
-    runs: dict[str, Callable[[], np.ndarray]] = {}
+    runs: dict[str, Callable[[list[str]], np.ndarray]] = {}
+
+    def scheduled(model: OnnxModel, size: int = BATCH) -> Callable[[list[str]], np.ndarray]:
+        return EncoderScheduler(model, size).encode_documents
+
     for label, path in files.items():
-        model = OnnxModel(path, model_path, layout)
-        runs[label] = lambda m=model: EncoderScheduler(m, BATCH).encode_documents(texts)
-    fused = OnnxModel(files["fp32 fused"], model_path, layout, threads=1)
-    runs["fp32 fused, 1 thread"] = lambda: EncoderScheduler(fused, BATCH).encode_documents(texts)
-    fused_2 = OnnxModel(files["fp32 fused"], model_path, layout)
+        runs[label] = scheduled(OnnxModel(path, model_path, layout))
+    fused = OnnxModel(files["fp32 fused"], model_path, layout)
     for size in (8, 16, 64):
-        runs[f"fp32 fused, batch {size}"] = lambda s=size: EncoderScheduler(
-            fused_2, s
-        ).encode_documents(texts)
-    spinning = OnnxModel(files["fp32 fused"], model_path, layout)
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1")
-    spinning.session = ort.InferenceSession(
-        str(files["fp32 fused"]), options, providers=["CPUExecutionProvider"]
+        runs[f"fp32 fused, batch {size}"] = scheduled(fused, size)
+    runs["fp32 fused, 1 thread"] = scheduled(
+        OnnxModel(files["fp32 fused"], model_path, layout, threads=1)
     )
-    runs["fp32 fused, spinning threads"] = lambda: EncoderScheduler(
-        spinning, BATCH
-    ).encode_documents(texts)
-    for level_name in ("ORT_ENABLE_BASIC", "ORT_ENABLE_EXTENDED"):
-        plain = OnnxModel(files["fp32 plain"], model_path, layout)
+    sessions = {
+        "fp32 fused, spinning threads": (files["fp32 fused"], "ORT_ENABLE_ALL", "1"),
+        "fp32 plain, ORT_ENABLE_BASIC": (files["fp32 plain"], "ORT_ENABLE_BASIC", "0"),
+        "fp32 plain, ORT_ENABLE_EXTENDED": (files["fp32 plain"], "ORT_ENABLE_EXTENDED", "0"),
+        "fp32 fused, ORT_ENABLE_EXTENDED": (files["fp32 fused"], "ORT_ENABLE_EXTENDED", "0"),
+    }
+    for label, (path, level, spin) in sessions.items():
+        model = OnnxModel(path, model_path, layout)
         options = ort.SessionOptions()
         options.log_severity_level = 3
-        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level_name)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        plain.session = ort.InferenceSession(
-            str(files["fp32 plain"]), options, providers=["CPUExecutionProvider"]
-        )
-        runs[f"fp32 plain, {level_name}"] = lambda m=plain: EncoderScheduler(
-            m, BATCH
-        ).encode_documents(texts)
+        options.graph_optimization_level = getattr(ort.GraphOptimizationLevel, level)
+        options.add_session_config_entry("session.intra_op.allow_spinning", spin)
+        model.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        runs[label] = scheduled(model)
     real = token_counts(fused.tokenizer, texts, BATCH)[0]
-    seconds: dict[str, list[float]] = defaultdict(list)
-    vectors: dict[str, np.ndarray] = {}
     for run in runs.values():
-        run()
-    for round_ in range(rounds):
-        for label, run in runs.items():
-            started = time.perf_counter()
-            vectors[label] = run()
-            seconds[label].append(time.perf_counter() - started)
-        print(f"choices round {round_ + 1}/{rounds}, load {load()}", file=sys.stderr)
+        run(texts[:8])
+    seconds, vectors = interleaved(runs, texts, rounds, "choices")
     out = {}
     for label, values in seconds.items():
         cosines = (vectors[label] * reference).sum(axis=1)
@@ -624,17 +667,20 @@ def measure_choices(texts: list[str], rounds: int, cache: Path) -> dict[str, Any
 
 # -- the table ----------------------------------------------------------------------------
 def table(result: dict[str, Any]) -> str:
-    lines = ["| variant | peak tokens/s (L=256) | real tokens/s | fraction | cosine mean / min |"]
-    lines.append("|---|---|---|---|---|")
+    lines = [
+        "| texts | variant | peak tokens/s | real tokens/s | fraction | cosine mean / min |",
+        "|---|---|---|---|---|---|",
+    ]
     peaks = result["roofline"]
-    for label, row in result["encode"]["variants"].items():
-        precision = "int8" if "int8" in label else "fp32"
-        peak = peaks[f"{precision} L=256"]["peak_tokens_per_s"]
-        cos = row["cosine_to_torch_fp32"]
-        lines.append(
-            f"| {label} | {peak} | {row['tokens_per_s']} | {row['tokens_per_s'] / peak:.2f} "
-            f"| {cos['mean']:.4f} / {cos['min']:.4f} |"
-        )
+    for part, length in (("encode", 256), ("sample_chunks", 128)):
+        for label, row in result.get(part, {}).get("variants", {}).items():
+            precision = "int8" if "int8" in label else "fp32"
+            peak = peaks[f"{precision} L={length}"]["peak_tokens_per_s"]
+            cos = row["cosine_to_torch_fp32"]
+            lines.append(
+                f"| {part} | {label} | {peak} | {row['tokens_per_s']} "
+                f"| {row['tokens_per_s'] / peak:.2f} | {cos['mean']:.4f} / {cos['min']:.4f} |"
+            )
     return "\n".join(lines)
 
 
@@ -644,8 +690,14 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=160)
     parser.add_argument("--cache", type=Path, default=None)
     parser.add_argument("--choices", action="store_true")
+    parser.add_argument("--choice-rounds", type=int, default=3)
     parser.add_argument("--no-before", action="store_true")
-    parser.add_argument("--skip-gemm", action="store_true", help="reuse the JSON's GEMM rates")
+    parser.add_argument("--sample-rounds", type=int, default=3)
+    parser.add_argument(
+        "--skip-gemm",
+        action="store_true",
+        help="reuse the JSON's GEMM rates (and its choices, unless --choices)",
+    )
     args = parser.parse_args()
     logging.getLogger().setLevel(logging.ERROR)  # quantize_dynamic's advice on every call
     cache = args.cache or Path(os.environ.get("KB_MODEL_CACHE") or tempfile.mkdtemp())
@@ -653,7 +705,11 @@ def main() -> None:
     previous = ROOT / "bench" / "results" / "roofline.json"
     result: dict[str, Any] = {"cpu_threads": os.cpu_count(), "load": {"start": load()}}
     if args.skip_gemm and previous.is_file():
-        result["gemm_gflops"] = json.loads(previous.read_text())["gemm_gflops"]
+        kept = json.loads(previous.read_text())
+        result["gemm_gflops"] = kept["gemm_gflops"]
+        result["load"]["gemm_run"] = kept["load"]
+        if "choices" in kept and not args.choices:
+            result["choices"] = kept["choices"]
     else:
         result["gemm_gflops"] = measure_gemm(args.rounds, reps=5)
     result["load"]["after_gemm"] = load()
@@ -674,8 +730,14 @@ def main() -> None:
     result["load"]["after_encode"] = load()
     result["bounds"] = {label: breakdown(model, texts, 3) for label, model in models.items()}
     result["load"]["after_bounds"] = load()
+    chunks = sample_chunks()
+    result["sample_chunks"], _ = measure_variants(
+        chunks, args.sample_rounds, cache, True, turn=len(chunks)
+    )
+    result["sample_chunks"]["padding_share"] = padding_by_order(models[ONNX_FP32].tokenizer, chunks)
+    result["load"]["after_sample_chunks"] = load()
     if args.choices:
-        result["choices"] = measure_choices(texts, args.rounds, cache)
+        result["choices"] = measure_choices(texts, args.choice_rounds, cache)
         result["load"]["after_choices"] = load()
     save("roofline", result)
     print(table(result))
