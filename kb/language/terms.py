@@ -42,7 +42,8 @@ ZH_STOPWORDS = frozenset(
 )
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s")
 # Bumped when the index's words change (segmenter, folding): stores re-index once.
-LEXICAL_FORMAT = "2"
+# 3: traditional Chinese folded to simplified.
+LEXICAL_FORMAT = "3"
 
 
 def stem(word: str) -> str:
@@ -56,8 +57,21 @@ def stem(word: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Full-width forms to ASCII (ＬｏＲＡ -> LoRA, ２５６ -> 256), as users type either."""
-    return unicodedata.normalize("NFKC", text)
+    """Full-width forms to ASCII (ＬｏＲＡ -> LoRA, ２５６ -> 256), and traditional Chinese to
+    simplified (卷積神經網絡 -> 卷积神经网络, by OpenCC's t2s tables), as users type and write
+    either: the index and the queries meet in one form, the text is shown as written."""
+    text = unicodedata.normalize("NFKC", text)
+    if has_han(text):
+        text = _to_simplified().convert(text)
+    return text
+
+
+@cache
+def _to_simplified() -> Any:
+    """OpenCC's traditional-to-simplified converter, loaded on the first Chinese text."""
+    import opencc
+
+    return opencc.OpenCC("t2s.json")
 
 
 def has_han(text: str) -> bool:

@@ -33,7 +33,8 @@ def _matched_stem(word: str, stems: set[str], han_stems: set[str]) -> str | None
         if found in stems:
             return found
     if han_stems and has_han(word):
-        return next((s for s in han_stems if s in word), None)
+        simplified = fold(word)  # traditional text, shown as written, matched as simplified
+        return next((s for s in han_stems if s in simplified), None)
     return None
 
 

@@ -152,3 +152,23 @@ def test_chinese_speakers_with_full_width_colons_are_recognised() -> None:
     parsed = parse_transcript(vtt, 200, "vtt")
     assert parsed.chunks[0].location.detail["speakers"] == ["林佳慧", "王磊"]
     assert parsed.chunks[0].body.startswith("林佳慧: 我们先看随机种子")
+
+
+def test_traditional_and_simplified_chinese_find_each_other_shown_as_written(
+    kb: KnowledgeBase, tmp_path: Path
+) -> None:
+    folder = corpus(tmp_path / "c")
+    write(
+        folder / "overfit.md",
+        markdown_doc(
+            "過擬合筆記", {"正則化": "卷積神經網絡在小資料集上容易過擬合，權重衰減有幫助。"}
+        ),
+    )
+    ingest_paths(kb, [folder])
+    for query in ("过拟合 权重衰减", "過擬合 權重衰減"):
+        hits = kb.search(query, mode="lexical")
+        assert sources(hits)[:1] == ["overfit.md"], query
+        assert "<mark>過擬合</mark>" in hits[0].snippet and "<mark>衰減</mark>" in hits[0].snippet
+        assert hits[0].title == "過擬合筆記"  # shown as written
+    # and a traditional query finds simplified material
+    assert sources(kb.search("加權係數", mode="lexical"))[:1] == ["attention.md"]

@@ -23,7 +23,7 @@ from kb.store.lexical.base import affordable_words
 
 # Bumped when the words of the index change here: with the segmenter's version, it says what
 # rules a database's lexemes were made by, and one made by others is re-indexed when opened.
-LEXEMES_VERSION = "2"
+LEXEMES_VERSION = "3"  # 3: traditional Chinese folded to simplified (kb.language.terms.fold)
 
 
 def lexical_format() -> str:
