@@ -704,14 +704,15 @@ def main() -> None:
     config = json.loads((default_model_path() / "config.json").read_text())
     previous = ROOT / "bench" / "results" / "roofline.json"
     result: dict[str, Any] = {"cpu_threads": os.cpu_count(), "load": {"start": load()}}
-    if args.skip_gemm and previous.is_file():
-        kept = json.loads(previous.read_text())
+    kept = json.loads(previous.read_text()) if previous.is_file() else {}
+    if args.skip_gemm and "gemm_gflops" in kept:
         result["gemm_gflops"] = kept["gemm_gflops"]
         result["load"]["gemm_run"] = kept["load"]
-        if "choices" in kept and not args.choices:
-            result["choices"] = kept["choices"]
     else:
         result["gemm_gflops"] = measure_gemm(args.rounds, reps=5)
+    if "choices" in kept and not args.choices:  # kept from the run that measured them
+        result["choices"] = kept["choices"]
+        result["load"]["choices_run"] = kept["load"].get("choices_run", kept["load"])
     result["load"]["after_gemm"] = load()
     keys = ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads")
     result["model"] = {k: config[k] for k in keys}

@@ -127,6 +127,7 @@ def test_the_optimised_graph_is_fused_and_gives_the_plain_exports_vectors(
 def test_file_names_are_not_those_of_older_exports() -> None:
     """A file made another way (before the optimiser) is never taken for today's."""
     older = {"model-fp32.onnx", "model-int8-u8.onnx", "model-int8-s8.onnx"}
+    older |= {"model-int8-fused-u8.onnx"}  # the fused graph quantised with unsigned weights
     assert not {onnx_file_name(ONNX_FP32), onnx_file_name(ONNX_INT8)} & older
 
 
