@@ -18,6 +18,7 @@ from kb.embed.base import Embedder
 from kb.errors import EmptyQueryError, EmptyStoreError
 from kb.language.bilingual import glossary
 from kb.language.terms import language_of
+from kb.search.glossary import StoreGlossary
 from kb.search.snippets import make_snippet
 from kb.store.base import DenseSearch, DocumentStore
 from kb.store.lexical.base import LEXICAL_POSTINGS_BUDGET
@@ -91,6 +92,10 @@ class Searcher:
         self.language_weights = dict(
             MULTILINGUAL_MODEL_WEIGHTS if multilingual else ENGLISH_MODEL_WEIGHTS
         )
+        # the store's own term pairs before the dictionary (bench/glossary_quality.py
+        # measures both; `use_mined_terms` off is the dictionary alone)
+        self.glossary = StoreGlossary(store)
+        self.use_mined_terms = True
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -158,7 +163,11 @@ class Searcher:
         else:
             language = language_of(query)
             weights = self.language_weights[language]
-            translated = glossary().translate(query, language)
+            translated = (
+                self.glossary.translate(query, language)
+                if self.use_mined_terms
+                else glossary().translate(query, language)
+            )
             words = " ".join([query, *translated])
             if weights[0] <= 0.0:
                 # The model cannot rank for this query's language: BM25 answers alone (and
