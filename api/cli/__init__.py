@@ -16,6 +16,7 @@ import click
 from api.cli import analytics as cli_analytics
 from api.cli import cycles as cli_cycles
 from api.cli import db as cli_db
+from api.cli import glossary as cli_glossary
 from api.cli import graph as cli_graph
 from api.cli import recommender as cli_recommender
 from api.cli import serve as cli_serve
@@ -449,6 +450,7 @@ cli_worker.register(main)
 cli_analytics.register(main)
 cli_graph.register(main)
 cli_cycles.register(main)
+cli_glossary.register(main)
 
 
 if __name__ == "__main__":

@@ -68,3 +68,32 @@ def test_an_english_question_reaches_chinese_material_through_the_mined_terms(
     assert set(hits[:2]) == {"regularisation.md", "early-stop.md"}
     # and back: a Chinese question gets the English term for the English material
     assert "overfitting" in kb.searcher.glossary.translate("怎样避免过拟合", "zh")
+
+
+def test_kb_glossary_lists_the_mined_pairs_and_where_they_come_from(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from api.cli import main
+    from api.cli.common import CliContext
+    from tests.fakes import HashingEmbedder
+
+    home = tmp_path / "home"
+    write(
+        tmp_path / "c" / "cnn.md",
+        markdown_doc("卷积", {"定义": "卷积神经网络（convolutional neural network，CNN）"}),
+    )
+    context = CliContext(home, embedder=HashingEmbedder())
+    run = CliRunner().invoke(
+        main, ["--home", str(home), "ingest", str(tmp_path / "c")], obj=context
+    )
+    assert run.exit_code == 0, run.output
+    run = CliRunner().invoke(main, ["--home", str(home), "glossary", "--json"], obj=context)
+    assert run.exit_code == 0, run.output
+    pairs = json.loads(run.stdout)["pairs"]
+    assert {(p["chinese"], p["english"]) for p in pairs} == {
+        ("卷积神经网络", "convolutional neural network"),
+        ("卷积神经网络", "CNN"),
+    }
+    assert all(p["sources"] == ["cnn.md"] and p["count"] == 1 for p in pairs)
