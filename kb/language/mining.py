@@ -95,7 +95,7 @@ def mine_pairs(text: str) -> list[TermPair]:
         chinese = match.group("emzh")
         if chinese is None:
             chinese = _chinese_term(match.group("zh"))
-        elif len(chinese) > MAX_ZH_CHARS:
+        elif not 2 <= len(chinese) <= MAX_ZH_CHARS:
             chinese = None
         if chinese is None:
             continue
@@ -120,6 +120,9 @@ class MinedPair:
 
 
 MAX_SOURCES = 3
+# A Chinese term mined with more English names than this (a full name and an abbreviation,
+# or two spellings) is a generic word that several terms end in, not a term.
+MAX_MEANINGS = 2
 
 
 class MinedGlossary:
@@ -150,7 +153,10 @@ class MinedGlossary:
         for found in by_chinese.values():
             found.sort(key=lambda p: (-p.count, p.english.lower()))
             top = found[0].count
-            self.pairs += [p for p in found if p.count * 4 >= top]
+            kept = [p for p in found if p.count * 4 >= top]
+            if len(kept) > MAX_MEANINGS:  # 网络 for VGG, NiN and GoogLeNet: a word, no term
+                continue
+            self.pairs += kept
         self.pairs.sort(key=lambda p: (-p.count, p.chinese, p.english.lower()))
         self._english: dict[str, list[str]] = defaultdict(list)
         self._chinese: dict[str, list[str]] = defaultdict(list)
@@ -163,7 +169,8 @@ class MinedGlossary:
 
     def english_in(self, query: str) -> tuple[list[str], str]:
         """English for the mined Chinese terms inside a (folded) Chinese query, longest terms
-        first, and the query with those terms taken out (for the dictionary to do the rest)."""
+        first (a term inside a longer one found is not looked up again), and the query with
+        those terms taken out."""
         found: list[str] = []
         rest = fold(query)
         for term in sorted(self._english, key=len, reverse=True):

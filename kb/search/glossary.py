@@ -66,14 +66,12 @@ class StoreGlossary:
 
     def translate(self, query: str, language: str) -> list[str]:
         """The query's words in the other language: the store's own terms first, then the
-        dictionary's words for what they leave."""
+        dictionary's words for the whole query (a mined term's words may mean more than the
+        term: 神经网络 is still "neural network" when a chapter named a network after it)."""
         mined = self.mined()
-        if language == "zh":
-            found, rest = mined.english_in(query)
-        else:
-            found, rest = mined.chinese_in(query)
+        found, _ = mined.english_in(query) if language == "zh" else mined.chinese_in(query)
         words = [word for term in found for word in term.split()]
-        return list(dict.fromkeys(words + dictionary().translate(rest, language)))
+        return list(dict.fromkeys(words + dictionary().translate(query, language)))
 
 
 __all__ = ["REMINE_AFTER_S", "StoreGlossary", "chunk_texts"]
