@@ -27,7 +27,7 @@ def open_knowledge_base(
     `embedder` shares a model that is already loaded (tests, benchmarks). Otherwise the model
     folder `model` (default: all-MiniLM-L6-v2 from its PyPI package) is run as `variant`; with
     no variant asked for, an existing store keeps the one its vectors were made with and a new
-    store gets `default_variant()` (int8 where the CPU has VNNI). The model loads on first
+    store gets `default_variant()` (`onnx-int8`). The model loads on first
     embedding.
     """
     if store is None:

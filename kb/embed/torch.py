@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from kb.embed.base import TORCH_FP32, ScheduledEmbedder, counting_tokenizer
+from kb.embed.base import TORCH_FP32, ScheduledEmbedder, TokenCounter, counting_tokenizer
 from kb.embed.scheduler import BatchEncoder
 from kb.errors import ModelLoadError
 
@@ -71,5 +71,5 @@ class SentenceTransformerEmbedder(ScheduledEmbedder):
             if not (self.path / "tokenizer.json").is_file():  # a slow tokenizer only
                 slow = self._loaded().tokenizer
                 return len(slow(text, add_special_tokens=True)["input_ids"])
-            self._tokenizer = counting_tokenizer(self.path)
-        return len(self._tokenizer.encode(text).ids)
+            self._tokenizer = TokenCounter(counting_tokenizer(self.path))
+        return int(self._tokenizer(text))

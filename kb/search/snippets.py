@@ -9,14 +9,19 @@ from __future__ import annotations
 import html
 import re
 from collections import Counter
+from dataclasses import dataclass
 from functools import lru_cache
 
 from kb.language.terms import fold, has_han, index_stem, index_words, query_words, spans
 
 
-def query_stems(query: str) -> set[str]:
-    """The query's words as the lexical indexes hold them (so that what matched is marked)."""
-    return {index_stem(part) for word in query_words(query) for part in index_words(word)}
+@lru_cache(maxsize=1024)
+def query_stems(query: str) -> frozenset[str]:
+    """The query's words as the lexical indexes hold them (so that what matched is marked);
+    cached, as every hit of a search asks for the same query's."""
+    return frozenset(
+        index_stem(part) for word in query_words(query) for part in index_words(word)
+    )
 
 
 @lru_cache(maxsize=100_000)
@@ -25,28 +30,54 @@ def _word_stems(word: str) -> tuple[str, ...]:
     return tuple(index_stem(part) for part in index_words(fold(word)))
 
 
-def _matched_stem(word: str, stems: set[str], han_stems: set[str]) -> str | None:
-    """The query stem a word of the text stands for, by the indexes' rules: stemmed and
-    folded (escalation, naïve), a part of an identifier (lora_alpha), or a Chinese word the
-    index also holds inside a longer one (网络 in 循环神经网络)."""
-    for found in _word_stems(word):
-        if found in stems:
-            return found
-    if han_stems and has_han(word):
-        simplified = fold(word)  # traditional text, shown as written, matched as simplified
-        return next((s for s in han_stems if s in simplified), None)
-    return None
+@dataclass(frozen=True)
+class _Words:
+    """A chunk's words, worked out once for all the searches that show it: where each stands,
+    which token positions hold each stem, and the Chinese tokens (folded to simplified)."""
+
+    spans: list[tuple[int, int, str]]
+    positions: dict[str, list[int]]
+    han: list[tuple[int, str]]
+
+
+# ~50 KB a chunk of 256 tokens: 512 of them, the hits that recur, stay
+@lru_cache(maxsize=512)
+def _words_of(text: str) -> _Words:
+    tokens = spans(text)  # Chinese cut into words, where they stand in `text`
+    positions: dict[str, list[int]] = {}
+    han: list[tuple[int, str]] = []
+    for position, (_, _, word) in enumerate(tokens):
+        for found in _word_stems(word):
+            positions.setdefault(found, []).append(position)
+        if has_han(word):
+            han.append((position, fold(word)))
+    return _Words(tokens, positions, han)
+
+
+def _matched_stems(words: _Words, stems: frozenset[str]) -> list[str | None]:
+    """For each token of the text, the query stem it stands for, by the indexes' rules: stemmed
+    and folded (escalation, naïve), a part of an identifier (lora_alpha), or a Chinese word the
+    index also holds inside a longer one (网络 in 循环神经网络); None where it stands for none."""
+    matched: list[str | None] = [None] * len(words.spans)
+    for position in sorted({p for s in stems for p in words.positions.get(s, ())}):
+        word = words.spans[position][2]
+        matched[position] = next(s for s in _word_stems(word) if s in stems)
+    han_stems = [s for s in stems if has_han(s)]
+    if han_stems:
+        for position, simplified in words.han:
+            if matched[position] is None:  # traditional text, matched as simplified
+                matched[position] = next((s for s in han_stems if s in simplified), None)
+    return matched
 
 
 def make_snippet(text: str, query: str, width: int = 32) -> str:
     """The `width`-word window with the most distinct query words, marked and escaped (a
     Chinese word counts as a word)."""
-    stems = query_stems(query)
-    tokens = list(spans(text))  # Chinese cut into words, where they stand in `text`
+    words = _words_of(text)
+    tokens = words.spans
     if not tokens:
         return html.escape(text[:240])
-    han_stems = {s for s in stems if has_han(s)}
-    token_stems = [_matched_stem(word, stems, han_stems) for _, _, word in tokens]
+    token_stems = _matched_stems(words, query_stems(query))
     matched = [s is not None for s in token_stems]
     # Slide the window once, counting the distinct matched stems inside it.
     inside: Counter[str | None] = Counter(s for s in token_stems[:width] if s)
