@@ -116,6 +116,11 @@ class DocumentStore(Protocol):
 
     def get_meta(self, key: str) -> str | None: ...
 
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Keep `value` under `key` beside the store (None deletes it): what belongs to this
+        store but is no document, such as its ranking model or its organisers' glossary.
+        Not a write of documents: the store's version does not change."""
+
     def read_manifest(self) -> dict[str, Any] | None: ...
 
     def write_manifest(self, manifest: dict[str, Any]) -> dict[str, Any]:

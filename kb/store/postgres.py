@@ -270,6 +270,17 @@ class PgStore:
             row = conn.execute("SELECT value FROM kb_meta WHERE key = %s", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    def set_meta(self, key: str, value: str | None) -> None:
+        with self._write() as conn:
+            if value is None:
+                conn.execute("DELETE FROM kb_meta WHERE key = %s", (key,))
+            else:
+                conn.execute(
+                    "INSERT INTO kb_meta (key, value) VALUES (%s, %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (key, value),
+                )
+
     @property
     def version(self) -> int:
         """Bumped by every committed write, by any process."""

@@ -251,6 +251,13 @@ class Store:
             row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
+    def set_meta(self, key: str, value: str | None) -> None:
+        with self._transaction():
+            if value is None:
+                self._writer.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                self._set_meta(key, value)
+
     @property
     def version(self) -> int:
         """Bumped by every committed write, in this process or another."""

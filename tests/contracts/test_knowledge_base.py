@@ -630,3 +630,20 @@ def test_words_are_stemmed_alike_by_many_threads_at_once() -> None:
     with ThreadPoolExecutor(max_workers=8) as pool:
         for _ in range(3):
             assert list(pool.map(index_stem.__wrapped__, words)) == alone
+
+
+# -- what the store keeps beside its documents -------------------------------------------------
+
+
+def test_meta_values_are_kept_replaced_and_deleted_without_a_new_version(
+    kb_on: KnowledgeBase,
+) -> None:
+    store = kb_on.store
+    before = store.version
+    store.set_meta("ranking_model", '{"trees": 1}')
+    store.set_meta("ranking_model", '{"trees": 2, "名": "排序"}')
+    assert store.get_meta("ranking_model") == '{"trees": 2, "名": "排序"}'
+    assert store.version == before  # no document changed: nothing to re-read
+    store.set_meta("ranking_model", None)
+    assert store.get_meta("ranking_model") is None
+    store.set_meta("ranking_model", None)  # deleting what is not there is no error
