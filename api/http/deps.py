@@ -7,6 +7,7 @@ signature says what it needs (``kb: KB, caller: Organiser``) and the checks live
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Annotated
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
 
 log = logging.getLogger("api.analytics")
+# How long the catalogue read for a caller's teams is reused (see `Catalogs.current`).
+CATALOG_RECHECK_S = 1.0
 
 
 class Catalogs:
@@ -37,16 +40,30 @@ class Catalogs:
 
     def __init__(self, sessions: RecommenderSessions) -> None:
         self._sessions = sessions
+        self._current: tuple[Catalog, float] | None = None  # (catalogue, when read)
 
     def session(self) -> AbstractContextManager[RecommenderStore]:
+        """The store, for a route that may change it: the cached catalogue is dropped."""
+        self._current = None
         return self._sessions.session()
 
     def close(self) -> None:
         self._sessions.close()
 
     def current(self) -> Catalog:
-        with self.session() as store:
-            return current_catalog(store)
+        """The catalogue with every event applied. Every search by an employee asks (for the
+        teams they may see), and reading it is a catalogue load and a replay of every event
+        (10% of a busy server's samples): it is kept for `CATALOG_RECHECK_S`, and dropped
+        whenever a route of this service opens the store; a change made by another process
+        is seen within that time."""
+        cached = self._current
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < CATALOG_RECHECK_S:
+            return cached[0]
+        with self._sessions.session() as store:
+            catalog = current_catalog(store)
+        self._current = (catalog, now)
+        return catalog
 
     def loaded(self) -> bool:
         with self.session() as store:

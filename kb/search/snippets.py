@@ -19,9 +19,7 @@ from kb.language.terms import fold, has_han, index_stem, index_words, query_word
 def query_stems(query: str) -> frozenset[str]:
     """The query's words as the lexical indexes hold them (so that what matched is marked);
     cached, as every hit of a search asks for the same query's."""
-    return frozenset(
-        index_stem(part) for word in query_words(query) for part in index_words(word)
-    )
+    return frozenset(index_stem(part) for word in query_words(query) for part in index_words(word))
 
 
 @lru_cache(maxsize=100_000)
