@@ -214,6 +214,15 @@ class KnowledgeBase:
         self._pending_at = (version, counts)
         return counts
 
+    def ranking(self) -> dict[str, Any] | None:
+        """The stored learned ranking's evaluation and whether search uses it (`kb rank`),
+        None when there is none (or it was made by other rules: then fusion ranks)."""
+        from kb.search.ranking import RANKING_KEY, LearnedRanker
+
+        stored = self.store.get_meta(RANKING_KEY)
+        ranker = None if stored is None else LearnedRanker.from_json(stored)
+        return None if ranker is None else ranker.describe()
+
     def stats(self) -> dict[str, Any]:
         pending = self.pending()
         return {
@@ -225,6 +234,7 @@ class KnowledgeBase:
             "model": self.embedder.name,
             "variant": self.embedder.variant,
             "dim": self.dim,
+            "ranking": self.ranking(),
         }
 
     # -- writing ------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from api.cli import cycles as cli_cycles
 from api.cli import db as cli_db
 from api.cli import glossary as cli_glossary
 from api.cli import graph as cli_graph
+from api.cli import rank as cli_rank
 from api.cli import recommender as cli_recommender
 from api.cli import serve as cli_serve
 from api.cli import worker as cli_worker
@@ -450,6 +451,7 @@ cli_analytics.register(main)
 cli_graph.register(main)
 cli_cycles.register(main)
 cli_glossary.register(main)
+cli_rank.register(main)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ class CliContext:
     """Carried in `ctx.obj`; the knowledge base is opened lazily, once, on first use.
 
     `embedder` (a model already loaded) and `knowledge_base` (one already open) are the
-    injection points for tests and embedding programs: `main` keeps them when given an object.
+    injection points for tests and embedding programs: `main` keeps them when given an object,
+    and closes only a knowledge base it opened itself (an injected one belongs to its giver).
     """
 
     home: Path
@@ -38,6 +39,7 @@ class CliContext:
     variant: str | None = None
     embedder: Embedder | None = None
     knowledge_base: KnowledgeBase | None = field(default=None, repr=False)
+    _opened_here: bool = field(default=False, init=False, repr=False)
 
     @property
     def backend(self) -> Backend:
@@ -60,14 +62,16 @@ class CliContext:
                 self.knowledge_base = backend.open_knowledge_base(
                     model=self.model, variant=self.variant, embedder=self.embedder
                 )
+                self._opened_here = True
             except KBError as exc:  # another model or variant, a damaged store: one sentence
                 raise CliError(str(exc)) from exc
         return self.knowledge_base
 
     def close(self) -> None:
-        if self.knowledge_base is not None:
+        if self.knowledge_base is not None and self._opened_here:
             self.knowledge_base.close()
             self.knowledge_base = None
+            self._opened_here = False
 
 
 @contextmanager

@@ -8,9 +8,12 @@ Filters are applied inside each candidate search, before any cut to k.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 
@@ -19,12 +22,27 @@ from kb.errors import EmptyQueryError, EmptyStoreError
 from kb.language.bilingual import glossary
 from kb.language.terms import language_of
 from kb.search.glossary import StoreGlossary
+from kb.search.ranking import (
+    RANKING_KEY,
+    RERANK_DEPTH,
+    Candidate,
+    CandidateEvidence,
+    LearnedRanker,
+    ReaderCounts,
+    features_of,
+    query_stems_of,
+)
 from kb.search.snippets import make_snippet
 from kb.store.base import DenseSearch, DocumentStore
 from kb.store.lexical.base import LEXICAL_POSTINGS_BUDGET
-from kb.types import SEARCH_MODES, Hit, SearchFilters
+from kb.types import SEARCH_MODES, ChunkInfo, DocumentInfo, Hit, SearchFilters
 
 RRF_K = 60
+RANKER_CHECK_S = 10.0  # how often search looks for a newly trained ranking model
+
+# What readers did with each document for a query (the api layer reads it from the search
+# log: kb.searchlog): doc_id -> counts.
+ReaderSignalsOf = Callable[[str], Mapping[str, ReaderCounts]]
 
 
 @dataclass(frozen=True)
@@ -32,6 +50,18 @@ class Ranked:
     """One candidate list collapsed to documents: doc_id -> (rank, chunk_id, raw score)."""
 
     by_doc: dict[str, tuple[int, int, float]]
+
+
+@dataclass(frozen=True)
+class HybridSides:
+    """One hybrid search's candidates: each side collapsed to documents, and their fusion."""
+
+    query: str
+    language: str
+    translated: list[str]
+    dense: Ranked | None  # None where the dense side did not run
+    lexical: Ranked
+    fused: list[tuple[str, int, float]]
 
 
 def collapse(candidates: Sequence[tuple[int, float]], doc_of: Mapping[int, str]) -> Ranked:
@@ -96,6 +126,12 @@ class Searcher:
         # measures both; `use_mined_terms` off is the dictionary alone)
         self.glossary = StoreGlossary(store)
         self.use_mined_terms = True
+        # the store's learned ranking model, when it beat fusion (kb.search.ranking)
+        self.use_learned_ranking = True
+        self.reader_signals: ReaderSignalsOf | None = None
+        self._ranker: LearnedRanker | None = None
+        self._ranker_text: str | None = None
+        self._ranker_checked = -math.inf
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -153,55 +189,34 @@ class Searcher:
         wanted = offset + k
         # Several chunks of one document compete for places: fetch more chunks than documents.
         limit = max(50, wanted * 5)
-        lists: list[list[tuple[int, float]]] = []
         translated: list[str] = []  # the query's words in the other language (hybrid only)
-        weighted: tuple[float, float] | None = None
-        if mode == "dense":
-            lists.append(self.dense_candidates(query, limit, filters))
-        elif mode == "lexical":
-            lists.append(self._lexical_alone(query, limit, filters))
-        else:
-            language = language_of(query)
-            weights = self.language_weights[language]
-            translated = (
-                self.glossary.translate(query, language)
-                if self.use_mined_terms
-                else glossary().translate(query, language)
-            )
-            words = " ".join([query, *translated])
-            if weights[0] <= 0.0:
-                # The model cannot rank for this query's language: BM25 answers alone (and
-                # the model only when no word matches at all).
-                found = self._lexical_alone(words, limit, filters)
-                lists.append(found or self.dense_candidates(query, limit, filters))
-            else:
-                # The encoder uses both cores; faiss then scans on one, so BM25 (SQLite
-                # releases the GIL) runs on the other meanwhile. Very common words are left to
-                # the dense side (see the store's postings budget).
-                vector = self.embedder.encode_query(query)
-                self.vectors.prepare(filters)
-                lexical = self._pool().submit(
-                    self.lexical_candidates, words, limit, filters, LEXICAL_POSTINGS_BUDGET
-                )
-                lists.append(self.dense_candidates(query, limit, filters, vector))
-                lists.append(lexical.result())
-                weighted = weights
-        doc_of = self.vectors.docs_of(
-            list({chunk_id for candidates in lists for chunk_id, _ in candidates})
-        )
-        ranked = [collapse(candidates, doc_of) for candidates in lists]
+        rows: dict[int, tuple[ChunkInfo, DocumentInfo]] = {}
         if mode == "hybrid":
-            # Scores on one scale (reciprocal rank) whether one side answered or both.
-            fused = fuse(ranked, weighted)
+            ranker = self.active_ranker()
+            sides = self._hybrid_sides(query, limit, filters, with_dense=ranker is not None)
+            translated = sides.translated
+            fused = sides.fused
+            if ranker is not None and offset < RERANK_DEPTH:
+                candidates, rows = self._candidates(query, sides)
+                fused = [
+                    (c.doc_id, c.chunk_id, c.fused_score) for c in ranker.rerank(candidates)
+                ] + fused[len(candidates) :]
         else:  # dense or lexical: one list, with its own scores
+            if mode == "dense":
+                found = self.dense_candidates(query, limit, filters)
+            else:
+                found = self._lexical_alone(query, limit, filters)
+            ranked = collapse(found, self.vectors.docs_of([chunk_id for chunk_id, _ in found]))
             fused = [
                 (doc_id, chunk_id, score)
                 for doc_id, (_, chunk_id, score) in sorted(
-                    ranked[0].by_doc.items(), key=lambda item: item[1][0]
+                    ranked.by_doc.items(), key=lambda item: item[1][0]
                 )
             ]
         page = fused[offset:wanted]
-        rows = self.store.chunk_rows([chunk_id for _, chunk_id, _ in page])
+        missing = [chunk_id for _, chunk_id, _ in page if chunk_id not in rows]
+        if missing:
+            rows.update(self.store.chunk_rows(missing))
         hits: list[Hit] = []
         for doc_id, chunk_id, score in page:
             if chunk_id not in rows:  # deleted by another process since the candidates
@@ -227,3 +242,118 @@ class Searcher:
                 )
             )
         return hits
+
+    def _hybrid_sides(
+        self, query: str, limit: int, filters: SearchFilters | None, with_dense: bool
+    ) -> HybridSides:
+        """Both sides' candidates and their fusion. `with_dense`: run the dense side even for
+        a query whose language the model cannot rank (the re-ranker reads its ranks)."""
+        language = language_of(query)
+        weights = self.language_weights[language]
+        translated = (
+            self.glossary.translate(query, language)
+            if self.use_mined_terms
+            else glossary().translate(query, language)
+        )
+        words = " ".join([query, *translated])
+        dense: list[tuple[int, float]] | None = None
+        if weights[0] <= 0.0:
+            # The model cannot rank for this query's language: BM25 answers alone (and
+            # the model only when no word matches at all).
+            lexical = self._lexical_alone(words, limit, filters)
+            if not lexical or with_dense:
+                dense = self.dense_candidates(query, limit, filters)
+            lists = [lexical or dense or []]
+            weighted: tuple[float, float] | None = None
+        else:
+            # The encoder uses both cores; faiss then scans on one, so BM25 (SQLite
+            # releases the GIL) runs on the other meanwhile. Very common words are left to
+            # the dense side (see the store's postings budget).
+            vector = self.embedder.encode_query(query)
+            self.vectors.prepare(filters)
+            pending = self._pool().submit(
+                self.lexical_candidates, words, limit, filters, LEXICAL_POSTINGS_BUDGET
+            )
+            dense = self.dense_candidates(query, limit, filters, vector)
+            lexical = pending.result()
+            lists = [dense, lexical]
+            weighted = weights
+        doc_of = self.vectors.docs_of(
+            list({chunk_id for found in (dense or [], lexical) for chunk_id, _ in found})
+        )
+        # Scores on one scale (reciprocal rank) whether one side answered or both.
+        fused = fuse([collapse(found, doc_of) for found in lists], weighted)
+        return HybridSides(
+            query=query,
+            language=language,
+            translated=translated,
+            dense=None if dense is None else collapse(dense, doc_of),
+            lexical=collapse(lexical, doc_of),
+            fused=fused,
+        )
+
+    # -- learned ranking (kb.search.ranking) ------------------------------------------------
+    def active_ranker(self) -> LearnedRanker | None:
+        """The store's ranking model when it beat fusion and `use_learned_ranking` is on;
+        read from the store at most every `RANKER_CHECK_S` (a `kb rank train` in another
+        process reaches a running server within seconds)."""
+        if not self.use_learned_ranking:
+            return None
+        now = time.monotonic()
+        if now - self._ranker_checked >= RANKER_CHECK_S:
+            self._ranker_checked = now
+            stored = self.store.get_meta(RANKING_KEY)
+            if stored != self._ranker_text:
+                self._ranker_text = stored
+                self._ranker = None if stored is None else LearnedRanker.from_json(stored)
+        ranker = self._ranker
+        return ranker if ranker is not None and ranker.used else None
+
+    def forget_ranker(self) -> None:
+        """Read the stored model again at the next search."""
+        self._ranker_checked = -math.inf
+
+    def candidates(self, query: str, filters: SearchFilters | None = None) -> list[Candidate]:
+        """The fused documents for `query` in fused order, the first `RERANK_DEPTH` with the
+        re-ranker's features: what `kb rank train` learns from, exactly as search sees it."""
+        query = query.strip()
+        if not query:
+            raise EmptyQueryError("The query is empty: give some words to search for.")
+        sides = self._hybrid_sides(query, 50, filters, with_dense=True)
+        head, _ = self._candidates(query, sides)
+        tail = [Candidate(d, c, s, ()) for d, c, s in sides.fused[len(head) :]]
+        return head + tail
+
+    def _candidates(
+        self, query: str, sides: HybridSides
+    ) -> tuple[list[Candidate], dict[int, tuple[ChunkInfo, DocumentInfo]]]:
+        head = sides.fused[:RERANK_DEPTH]
+        rows = self.store.chunk_rows([chunk_id for _, chunk_id, _ in head])
+        signals = self.reader_signals(query) if self.reader_signals is not None else {}
+        stems = query_stems_of(query, sides.translated)
+        today = date.today()
+        candidates: list[Candidate] = []
+        for rank, (doc_id, chunk_id, score) in enumerate(head, start=1):
+            if chunk_id not in rows:
+                continue
+            chunk, doc = rows[chunk_id]
+            dense = sides.dense.by_doc.get(doc_id) if sides.dense is not None else None
+            lexical = sides.lexical.by_doc.get(doc_id)
+            seen = signals.get(doc_id)
+            evidence = CandidateEvidence(
+                dense=None if dense is None else (dense[0], dense[2]),
+                lexical=None if lexical is None else (lexical[0], lexical[2]),
+                fused_score=score,
+                fused_rank=rank,
+                title=doc.title,
+                heading=chunk.heading,
+                body=chunk.body,
+                doc_type=doc.type,
+                doc_date=doc.date,
+                thumbs_up=0 if seen is None else seen.up,
+                thumbs_down=0 if seen is None else seen.down,
+                opens=0 if seen is None else seen.opens,
+            )
+            features = features_of(stems, sides.language == "zh", evidence, today)
+            candidates.append(Candidate(doc_id, chunk_id, score, features))
+        return candidates, rows

@@ -1,0 +1,464 @@
+"""Learned ranking: a LambdaRank model (LightGBM) that re-orders the fused candidates.
+
+Fusion (kb.search.fusion) adds reciprocal ranks with weights chosen once for all queries; it
+cannot know that BM25 is right for a Chinese question about Chinese material while a
+translated word should weigh less, nor that readers keep skipping a hit. The re-ranker sees,
+for each of the first `RERANK_DEPTH` fused documents, what search already knows
+(`FEATURES`): each side's rank and score, the fused score, the languages of the query and of
+the chunk, whether the query's words are in the title and heading, the document's type and
+age, and what readers did with it for this very query (thumbs and opens, each capped at
+`FEEDBACK_CAP` distinct people, so that one key voting a thousand times counts once and a
+hundred keys count five).
+
+`kb rank train` (kb.search.ranking.train_ranker) fits it on labelled queries plus the
+feedback log, and keeps it only when its nDCG@10 under k-fold cross-validation (folds by
+query) beats plain fusion on the held-out folds; the model and its evaluation are stored
+beside the store (`RANKING_KEY`), and search uses a stored model only when it was kept.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+
+from kb.errors import KBError
+from kb.language.terms import HAN, index_stem, index_words, query_words
+from kb.search.evaluation import LabelledQuery, ndcg_at
+
+RANKING_KEY = "ranking_model"  # store meta: the model, its features and its evaluation
+RANKING_FORMAT = 1
+RERANK_DEPTH = 30  # fused documents the model re-orders; the rest keep their fused order
+FEEDBACK_CAP = 5  # distinct people a (query, document)'s thumbs or opens count up to
+MISSING_RANK = 101  # a side that did not find the document: past its last candidate
+
+FEATURES = (
+    "dense_rank",
+    "dense_score",
+    "lexical_rank",
+    "lexical_score",
+    "fused_score",
+    "fused_rank",
+    "found_by_both",
+    "query_is_chinese",
+    "chunk_chinese_share",
+    "title_match",
+    "heading_match",
+    "query_words",
+    "document_type",
+    "age_days",
+    "thumbs_up",
+    "thumbs_down",
+    "opens",
+)
+# The document types as codes for the model (a categorical feature); unknown types share one.
+DOCUMENT_TYPES = (
+    "markdown",
+    "notebook",
+    "transcript",
+    "pdf",
+    "slides",
+    "word",
+    "chat",
+    "text",
+    "webpage",
+)
+
+_HAN_CHAR = re.compile(f"[{HAN}]")
+
+
+@dataclass(frozen=True)
+class ReaderCounts:
+    """What readers did with a document for one query: distinct people who voted it up, down,
+    and who opened it from that query's results (kb.searchlog)."""
+
+    up: int = 0
+    down: int = 0
+    opens: int = 0
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One fused document with what the re-ranker reads about it."""
+
+    doc_id: str
+    chunk_id: int
+    fused_score: float
+    features: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class CandidateEvidence:
+    """What search knows of one candidate before ranking it (see `features_of`)."""
+
+    dense: tuple[int, float] | None  # (rank, score) on the dense side, None if not found
+    lexical: tuple[int, float] | None
+    fused_score: float
+    fused_rank: int
+    title: str
+    heading: str
+    body: str
+    doc_type: str
+    doc_date: str | None
+    thumbs_up: int = 0
+    thumbs_down: int = 0
+    opens: int = 0
+
+
+def _stems(text: str) -> set[str]:
+    return {index_stem(part) for word in query_words(text) for part in index_words(word)}
+
+
+def _share(query_stems: set[str], text: str) -> float:
+    if not query_stems or not text:
+        return 0.0
+    return len(query_stems & _stems(text)) / len(query_stems)
+
+
+def _age_days(value: str | None, today: date) -> float:
+    if not value:
+        return -1.0
+    try:
+        when = date.fromisoformat(value[:10])
+    except ValueError:
+        return -1.0
+    return float(max(0, (today - when).days))
+
+
+def features_of(
+    query_stems: set[str], query_is_chinese: bool, evidence: CandidateEvidence, today: date
+) -> tuple[float, ...]:
+    """The `FEATURES` of one candidate, in that order."""
+    dense_rank, dense_score = evidence.dense or (MISSING_RANK, 0.0)
+    lexical_rank, lexical_score = evidence.lexical or (MISSING_RANK, 0.0)
+    text = f"{evidence.heading}\n{evidence.body}"
+    letters = sum(1 for char in text if not char.isspace())
+    chinese = len(_HAN_CHAR.findall(text)) / letters if letters else 0.0
+    return (
+        float(dense_rank),
+        float(dense_score),
+        float(lexical_rank),
+        float(lexical_score),
+        float(evidence.fused_score),
+        float(evidence.fused_rank),
+        float(evidence.dense is not None and evidence.lexical is not None),
+        float(query_is_chinese),
+        chinese,
+        _share(query_stems, evidence.title),
+        _share(query_stems, evidence.heading),
+        float(len(query_stems)),
+        float(
+            DOCUMENT_TYPES.index(evidence.doc_type)
+            if evidence.doc_type in DOCUMENT_TYPES
+            else len(DOCUMENT_TYPES)
+        ),
+        _age_days(evidence.doc_date, today),
+        float(min(evidence.thumbs_up, FEEDBACK_CAP)),
+        float(min(evidence.thumbs_down, FEEDBACK_CAP)),
+        float(min(evidence.opens, FEEDBACK_CAP)),
+    )
+
+
+def query_stems_of(query: str, translated: Sequence[str]) -> set[str]:
+    """The stems a candidate's title and heading are matched against: the query's words and
+    their translations."""
+    return _stems(" ".join([query, *translated]))
+
+
+# -- the model -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RankingEvaluation:
+    """How a trained model compared with fusion: mean nDCG@10 over the held-out folds."""
+
+    folds: int
+    queries: int
+    labelled_queries: int
+    feedback_queries: int
+    fusion_ndcg: float
+    model_ndcg: float
+    per_fold: list[tuple[float, float]] = field(default_factory=list)  # (fusion, model)
+
+    @property
+    def beats_fusion(self) -> bool:
+        return self.model_ndcg > self.fusion_ndcg
+
+
+class LearnedRanker:
+    """A trained LambdaRank model over `FEATURES`."""
+
+    def __init__(self, model_text: str, evaluation: RankingEvaluation, trained_at: str) -> None:
+        import lightgbm
+
+        self.model_text = model_text
+        self.booster = lightgbm.Booster(model_str=model_text)
+        self.evaluation = evaluation
+        self.trained_at = trained_at
+
+    @property
+    def used(self) -> bool:
+        """Whether search uses it: only when it beat fusion on held-out queries."""
+        return self.evaluation.beats_fusion
+
+    def scores(self, rows: Sequence[tuple[float, ...]]) -> np.ndarray:
+        if not rows:
+            return np.zeros(0)
+        matrix = np.asarray(rows, dtype=np.float64)
+        return np.asarray(self.booster.predict(matrix, num_threads=1), dtype=np.float64)
+
+    def rerank(self, candidates: Sequence[Candidate]) -> list[Candidate]:
+        """The first `RERANK_DEPTH` candidates by the model's score (ties by their fused
+        order), the rest after them as they were."""
+        head, tail = list(candidates[:RERANK_DEPTH]), list(candidates[RERANK_DEPTH:])
+        scores = self.scores([candidate.features for candidate in head])
+        order = sorted(range(len(head)), key=lambda i: (-scores[i], i))
+        return [head[i] for i in order] + tail
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "format": RANKING_FORMAT,
+                "features": list(FEATURES),
+                "trained_at": self.trained_at,
+                "evaluation": asdict(self.evaluation),
+                "model": self.model_text,
+            },
+            ensure_ascii=False,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> LearnedRanker | None:
+        """The stored model, or None when it was made by other rules (other features or
+        format): then fusion ranks until `kb rank train` runs again."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return None
+        if data.get("format") != RANKING_FORMAT or data.get("features") != list(FEATURES):
+            return None
+        raw = data["evaluation"]
+        evaluation = RankingEvaluation(
+            folds=int(raw["folds"]),
+            queries=int(raw["queries"]),
+            labelled_queries=int(raw["labelled_queries"]),
+            feedback_queries=int(raw["feedback_queries"]),
+            fusion_ndcg=float(raw["fusion_ndcg"]),
+            model_ndcg=float(raw["model_ndcg"]),
+            per_fold=[(float(a), float(b)) for a, b in raw.get("per_fold", [])],
+        )
+        return cls(str(data["model"]), evaluation, str(data["trained_at"]))
+
+    def describe(self) -> dict[str, Any]:
+        """What `kb stats` shows."""
+        evaluation = self.evaluation
+        return {
+            "used": self.used,
+            "trained_at": self.trained_at,
+            "folds": evaluation.folds,
+            "queries": evaluation.queries,
+            "labelled_queries": evaluation.labelled_queries,
+            "feedback_queries": evaluation.feedback_queries,
+            "fusion_ndcg@10": round(evaluation.fusion_ndcg, 4),
+            "model_ndcg@10": round(evaluation.model_ndcg, 4),
+        }
+
+
+# -- training ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrainingQuery:
+    """A query with what is known to answer it: labelled sources, or the documents readers
+    voted up (`relevant_docs`), and the candidates search gave it."""
+
+    query: str
+    candidates: list[Candidate]
+    relevant_docs: frozenset[str]
+    from_feedback: bool = False
+
+
+LGB_PARAMS: dict[str, Any] = {
+    "objective": "lambdarank",
+    "metric": "ndcg",
+    "eval_at": [10],
+    "learning_rate": 0.05,
+    "num_leaves": 7,
+    "min_data_in_leaf": 20,
+    "feature_fraction": 0.9,
+    "lambdarank_truncation_level": 20,
+    "verbosity": -1,
+    "num_threads": 2,
+    "deterministic": True,
+    "seed": 7,
+}
+ROUNDS = 150
+
+
+def _fit(training: Sequence[TrainingQuery]) -> Any:
+    import lightgbm
+
+    rows = [c.features for item in training for c in item.candidates[:RERANK_DEPTH]]
+    labels = [
+        int(c.doc_id in item.relevant_docs)
+        for item in training
+        for c in item.candidates[:RERANK_DEPTH]
+    ]
+    groups = [len(item.candidates[:RERANK_DEPTH]) for item in training]
+    data = lightgbm.Dataset(
+        np.asarray(rows, dtype=np.float64),
+        label=np.asarray(labels),
+        group=groups,
+        feature_name=list(FEATURES),
+        categorical_feature=["document_type"],
+        free_raw_data=False,
+    )
+    return lightgbm.train(LGB_PARAMS, data, num_boost_round=ROUNDS)
+
+
+def _ndcg(ranked: Sequence[Candidate], relevant: frozenset[str]) -> float:
+    return ndcg_at([c.doc_id for c in ranked], relevant, 10)
+
+
+def _fold_of(query: str, folds: int) -> int:
+    import hashlib
+
+    return hashlib.sha1(query.encode("utf-8")).digest()[0] % folds
+
+
+def cross_validate(
+    training: Sequence[TrainingQuery], folds: int = 5
+) -> tuple[RankingEvaluation, list[TrainingQuery]]:
+    """nDCG@10 of fusion and of a model trained on the other folds, on each held-out fold
+    (folds by a hash of the query, so a query and its repeats stay in one fold); queries
+    whose candidates hold nothing relevant teach nothing and are left out."""
+    useful = [
+        item
+        for item in training
+        if any(c.doc_id in item.relevant_docs for c in item.candidates[:RERANK_DEPTH])
+    ]
+    if len(useful) < folds * 2:
+        raise KBError(
+            f"Only {len(useful)} queries have a relevant document among their candidates: "
+            f"learning to rank needs at least {folds * 2}. Label more queries (JSON lines of "
+            '{"query": ..., "relevant": [source, ...]}) or gather more feedback.'
+        )
+    per_fold: list[tuple[float, float]] = []
+    fusion_all: list[float] = []
+    model_all: list[float] = []
+    for fold in range(folds):
+        held = [item for item in useful if _fold_of(item.query, folds) == fold]
+        train = [item for item in useful if _fold_of(item.query, folds) != fold]
+        if not held or not train:
+            continue
+        import lightgbm
+
+        booster = _fit(train)
+        ranker_text = booster.model_to_string()
+        scorer = lightgbm.Booster(model_str=ranker_text)
+        fusion_scores, model_scores = [], []
+        for item in held:
+            head = item.candidates[:RERANK_DEPTH]
+            predicted = scorer.predict(np.asarray([c.features for c in head]), num_threads=1)
+            order = sorted(range(len(head)), key=lambda i: (-predicted[i], i))
+            reranked = [head[i] for i in order] + item.candidates[RERANK_DEPTH:]
+            fusion_scores.append(_ndcg(item.candidates, item.relevant_docs))
+            model_scores.append(_ndcg(reranked, item.relevant_docs))
+        per_fold.append((float(np.mean(fusion_scores)), float(np.mean(model_scores))))
+        fusion_all += fusion_scores
+        model_all += model_scores
+    evaluation = RankingEvaluation(
+        folds=folds,
+        queries=len(useful),
+        labelled_queries=sum(1 for item in useful if not item.from_feedback),
+        feedback_queries=sum(1 for item in useful if item.from_feedback),
+        fusion_ndcg=float(np.mean(fusion_all)),
+        model_ndcg=float(np.mean(model_all)),
+        per_fold=per_fold,
+    )
+    return evaluation, useful
+
+
+def train_ranker(training: Sequence[TrainingQuery], folds: int = 5) -> LearnedRanker:
+    """Cross-validate, then fit the model on every useful query; `used` says whether search
+    should use it."""
+    evaluation, useful = cross_validate(training, folds)
+    booster = _fit(useful)
+    trained_at = datetime.now(UTC).isoformat(timespec="seconds")
+    return LearnedRanker(booster.model_to_string(), evaluation, trained_at)
+
+
+def labelled_training(
+    queries: Sequence[LabelledQuery],
+    candidates_of: Callable[[str], list[Candidate]],
+    doc_ids_of_sources: Mapping[str, str],
+) -> list[TrainingQuery]:
+    """Training queries from a labelled file: its sources mapped to the store's doc ids
+    (sources the store lacks are named in the error, since a label that matches nothing
+    teaches the model that nothing is relevant)."""
+    missing = sorted({s for q in queries for s in q.relevant} - set(doc_ids_of_sources))
+    if missing and len(missing) == len({s for q in queries for s in q.relevant}):
+        shown = ", ".join(missing[:3])
+        raise KBError(
+            f"None of the labelled sources is in the knowledge base (e.g. {shown}): label "
+            "documents by their source as `kb search` shows it."
+        )
+    return [
+        TrainingQuery(
+            query=item.query,
+            candidates=candidates_of(item.query),
+            relevant_docs=frozenset(
+                doc_ids_of_sources[s] for s in item.relevant if s in doc_ids_of_sources
+            ),
+        )
+        for item in queries
+    ]
+
+
+def feedback_training(
+    votes: Mapping[tuple[str, str], ReaderCounts],
+    candidates_of: Callable[[str], list[Candidate]],
+    labelled: Sequence[str] = (),
+) -> list[TrainingQuery]:
+    """Training queries from readers' thumbs: for each query some document was voted up more
+    than down (by distinct people), those documents are its relevant ones. Queries already in
+    the labelled set (`labelled`, normalised the same way) keep their labels instead."""
+    skip = {_normal(query) for query in labelled}
+    relevant: dict[str, set[str]] = {}
+    for (query, doc_id), counts in votes.items():
+        if counts.up > counts.down and _normal(query) not in skip:
+            relevant.setdefault(query, set()).add(doc_id)
+    return [
+        TrainingQuery(query, candidates_of(query), frozenset(docs), from_feedback=True)
+        for query, docs in sorted(relevant.items())
+    ]
+
+
+def _normal(query: str) -> str:
+    return " ".join(query.casefold().split())
+
+
+__all__ = [
+    "DOCUMENT_TYPES",
+    "FEATURES",
+    "FEEDBACK_CAP",
+    "RANKING_KEY",
+    "RERANK_DEPTH",
+    "Candidate",
+    "CandidateEvidence",
+    "LearnedRanker",
+    "RankingEvaluation",
+    "ReaderCounts",
+    "TrainingQuery",
+    "cross_validate",
+    "features_of",
+    "feedback_training",
+    "labelled_training",
+    "query_stems_of",
+    "train_ranker",
+]
