@@ -10,7 +10,6 @@ transaction that bumps `version` and records the chunk ids it removed and added 
 from __future__ import annotations
 
 import json
-import math
 import sqlite3
 import threading
 import time
@@ -158,8 +157,6 @@ SQLITE_FILTERS = FilterSql(
 )
 
 
-# How long a read of the store's version is taken as current (see `Store.version`).
-VERSION_RECHECK_S = 0.02
 _VERSION_SQL = "SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'version'), 0)"
 _LOG_FLOOR_SQL = (
     "SELECT COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'log_floor'), 0)"
@@ -195,7 +192,9 @@ class Store:
         self.path = path
         self.location = str(path.parent)
         self._lock = threading.RLock()  # the reading connection
-        self._version_seen: tuple[int, float] = (-1, -math.inf)  # (version, when read)
+        # each thread's own read-only connection for `version` (see there), all closed by close
+        self._version_local = threading.local()
+        self._version_dbs: list[sqlite3.Connection] = []
         self._write_lock = threading.RLock()  # the writing connection
         try:
             self._writer = _connect(path)
@@ -231,6 +230,9 @@ class Store:
             self._writer.close()
         with self._lock:
             self._db.close()
+            for db in self._version_dbs:
+                db.close()
+            self._version_dbs.clear()
 
     # -- manifest and dense search -----------------------------------------------------------
     def read_manifest(self) -> dict[str, Any] | None:
@@ -264,18 +266,19 @@ class Store:
 
     @property
     def version(self) -> int:
-        """Bumped by every committed write, in this process or another. Read from the file
-        at most every `VERSION_RECHECK_S` (a search asks five times, and under load the
-        reads queued on the connection's lock: 13% of a busy server's samples); a write in
-        this process is seen at once, another process's within that time."""
-        now = time.monotonic()
-        seen, at = self._version_seen
-        if now - at < VERSION_RECHECK_S:
-            return seen
-        with self._lock:
-            version = int(self._db.execute(_VERSION_SQL).fetchone()[0])
-        self._version_seen = (version, now)
-        return version
+        """Bumped by every committed write, in this process or another, and read fresh from
+        the file every time. Each thread reads it on a read-only connection of its own: a
+        search asks five times, and on the shared reading connection those reads queued
+        behind other threads' reads (13% of a busy server's samples)."""
+        db = getattr(self._version_local, "db", None)
+        if db is None:
+            db = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False
+            )
+            with self._lock:
+                self._version_dbs.append(db)
+            self._version_local.db = db
+        return int(db.execute(_VERSION_SQL).fetchone()[0])
 
     def _bump_version(self, removed: Sequence[int], added: Sequence[int]) -> int:
         """Inside a write transaction: the next version, with the chunk changes it carries."""
@@ -317,7 +320,6 @@ class Store:
                 self._writer.execute("ROLLBACK")
                 raise
             self._writer.execute("COMMIT")
-            self._version_seen = (-1, -math.inf)  # read the new version at the next ask
 
     def _chunk_ids_of(self, doc_id: str) -> list[int]:
         rows = self._writer.execute("SELECT chunk_id FROM chunks WHERE doc_id = ?", (doc_id,))
