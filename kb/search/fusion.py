@@ -62,6 +62,10 @@ class HybridSides:
     dense: Ranked | None  # None where the dense side did not run
     lexical: Ranked
     fused: list[tuple[str, int, float]]
+    # BM25 over the query's own words, without their translations: run for the re-ranker
+    # when the query has translations (else it is `lexical`), as translated words can
+    # dilute a query that its own language's material answers (zh->zh, en->en)
+    own_words: Ranked | None = None
 
 
 def collapse(candidates: Sequence[tuple[int, float]], doc_of: Mapping[int, str]) -> Ranked:
@@ -257,29 +261,42 @@ class Searcher:
         )
         words = " ".join([query, *translated])
         dense: list[tuple[int, float]] | None = None
+        own: list[tuple[int, float]] | None = None  # BM25 of the query's own words alone
+        weighted: tuple[float, ...] | None = None
         if weights[0] <= 0.0:
             # The model cannot rank for this query's language: BM25 answers alone (and
-            # the model only when no word matches at all).
+            # the model only when no word matches at all). Its own words alone would help
+            # Chinese over Chinese a little and cost Chinese over English much more
+            # (docs/chinese.md), so they are only the re-ranker's evidence.
             lexical = self._lexical_alone(words, limit, filters)
             if not lexical or with_dense:
                 dense = self.dense_candidates(query, limit, filters)
+            if with_dense and translated:
+                own = self._lexical_alone(query, limit, filters)
             lists = [lexical or dense or []]
-            weighted: tuple[float, float] | None = None
         else:
             # The encoder uses both cores; faiss then scans on one, so BM25 (SQLite
             # releases the GIL) runs on the other meanwhile. Very common words are left to
-            # the dense side (see the store's postings budget).
+            # the dense side (see the store's postings budget). BM25 of the query's own
+            # words alone runs too for the re-ranker (a third fused list of it was tried:
+            # better on the tune halves, worse on the held-out ones, docs/chinese.md).
             vector = self.embedder.encode_query(query)
             self.vectors.prepare(filters)
-            pending = self._pool().submit(
+            pool = self._pool()
+            pending = pool.submit(
                 self.lexical_candidates, words, limit, filters, LEXICAL_POSTINGS_BUDGET
+            )
+            own_pending = (
+                pool.submit(self.lexical_candidates, query, limit, filters, LEXICAL_POSTINGS_BUDGET)
+                if with_dense and translated
+                else None
             )
             dense = self.dense_candidates(query, limit, filters, vector)
             lexical = pending.result()
-            lists = [dense, lexical]
-            weighted = weights
+            own = None if own_pending is None else own_pending.result()
+            lists, weighted = [dense, lexical], weights
         doc_of = self.vectors.docs_of(
-            list({chunk_id for found in (dense or [], lexical) for chunk_id, _ in found})
+            list({chunk_id for found in (dense or [], lexical, own or []) for chunk_id, _ in found})
         )
         # Scores on one scale (reciprocal rank) whether one side answered or both.
         fused = fuse([collapse(found, doc_of) for found in lists], weighted)
@@ -290,6 +307,7 @@ class Searcher:
             dense=None if dense is None else collapse(dense, doc_of),
             lexical=collapse(lexical, doc_of),
             fused=fused,
+            own_words=None if own is None else collapse(own, doc_of),
         )
 
     # -- learned ranking (kb.search.ranking) ------------------------------------------------
@@ -339,6 +357,7 @@ class Searcher:
             chunk, doc = rows[chunk_id]
             dense = sides.dense.by_doc.get(doc_id) if sides.dense is not None else None
             lexical = sides.lexical.by_doc.get(doc_id)
+            own = lexical if sides.own_words is None else sides.own_words.by_doc.get(doc_id)
             seen = signals.get(doc_id)
             evidence = CandidateEvidence(
                 dense=None if dense is None else (dense[0], dense[2]),
@@ -350,6 +369,7 @@ class Searcher:
                 body=chunk.body,
                 doc_type=doc.type,
                 doc_date=doc.date,
+                own_words=None if own is None else (own[0], own[2]),
                 thumbs_up=0 if seen is None else seen.up,
                 thumbs_down=0 if seen is None else seen.down,
                 opens=0 if seen is None else seen.opens,

@@ -32,7 +32,7 @@ from kb.language.terms import HAN, index_stem, index_words, query_words
 from kb.search.evaluation import LabelledQuery, ndcg_at
 
 RANKING_KEY = "ranking_model"  # store meta: the model, its features and its evaluation
-RANKING_FORMAT = 1
+RANKING_FORMAT = 2
 RERANK_DEPTH = 30  # fused documents the model re-orders; the rest keep their fused order
 FEEDBACK_CAP = 5  # distinct people a (query, document)'s thumbs or opens count up to
 MISSING_RANK = 101  # a side that did not find the document: past its last candidate
@@ -42,6 +42,8 @@ FEATURES = (
     "dense_score",
     "lexical_rank",
     "lexical_score",
+    "own_words_rank",
+    "own_words_score",
     "fused_score",
     "fused_rank",
     "found_by_both",
@@ -108,6 +110,9 @@ class CandidateEvidence:
     thumbs_up: int = 0
     thumbs_down: int = 0
     opens: int = 0
+    # (rank, score) in BM25 over the query's own words alone (the lexical side also holds its
+    # translations); None: not found there
+    own_words: tuple[int, float] | None = None
 
 
 def _stems(text: str) -> set[str]:
@@ -136,6 +141,7 @@ def features_of(
     """The `FEATURES` of one candidate, in that order."""
     dense_rank, dense_score = evidence.dense or (MISSING_RANK, 0.0)
     lexical_rank, lexical_score = evidence.lexical or (MISSING_RANK, 0.0)
+    own_rank, own_score = evidence.own_words or (MISSING_RANK, 0.0)
     text = f"{evidence.heading}\n{evidence.body}"
     letters = sum(1 for char in text if not char.isspace())
     chinese = len(_HAN_CHAR.findall(text)) / letters if letters else 0.0
@@ -144,6 +150,8 @@ def features_of(
         float(dense_score),
         float(lexical_rank),
         float(lexical_score),
+        float(own_rank),
+        float(own_score),
         float(evidence.fused_score),
         float(evidence.fused_rank),
         float(evidence.dense is not None and evidence.lexical is not None),
@@ -206,19 +214,10 @@ class LearnedRanker:
         """Whether search uses it: only when it beat fusion on held-out queries."""
         return self.evaluation.beats_fusion
 
-    def scores(self, rows: Sequence[tuple[float, ...]]) -> np.ndarray:
-        if not rows:
-            return np.zeros(0)
-        matrix = np.asarray(rows, dtype=np.float64)
-        return np.asarray(self.booster.predict(matrix, num_threads=1), dtype=np.float64)
-
     def rerank(self, candidates: Sequence[Candidate]) -> list[Candidate]:
         """The first `RERANK_DEPTH` candidates by the model's score (ties by their fused
         order), the rest after them as they were."""
-        head, tail = list(candidates[:RERANK_DEPTH]), list(candidates[RERANK_DEPTH:])
-        scores = self.scores([candidate.features for candidate in head])
-        order = sorted(range(len(head)), key=lambda i: (-scores[i], i))
-        return [head[i] for i in order] + tail
+        return rerank_with(self.booster, candidates)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -300,7 +299,9 @@ LGB_PARAMS: dict[str, Any] = {
 ROUNDS = 150
 
 
-def _fit(training: Sequence[TrainingQuery]) -> Any:
+def fit(training: Sequence[TrainingQuery]) -> Any:
+    """A LightGBM LambdaRank booster fitted on `training`'s first `RERANK_DEPTH` candidates
+    (relevant: 1, the rest 0)."""
     import lightgbm
 
     rows = [c.features for item in training for c in item.candidates[:RERANK_DEPTH]]
@@ -331,55 +332,74 @@ def _fold_of(query: str, folds: int) -> int:
     return hashlib.sha1(query.encode("utf-8")).digest()[0] % folds
 
 
-def cross_validate(
-    training: Sequence[TrainingQuery], folds: int = 5
-) -> tuple[RankingEvaluation, list[TrainingQuery]]:
-    """nDCG@10 of fusion and of a model trained on the other folds, on each held-out fold
-    (folds by a hash of the query, so a query and its repeats stay in one fold); queries
-    whose candidates hold nothing relevant teach nothing and are left out."""
-    useful = [
+def useful_queries(training: Sequence[TrainingQuery]) -> list[TrainingQuery]:
+    """The queries with a relevant document among their first `RERANK_DEPTH` candidates: the
+    others teach nothing (and no re-ordering of those candidates changes their nDCG@10)."""
+    return [
         item
         for item in training
         if any(c.doc_id in item.relevant_docs for c in item.candidates[:RERANK_DEPTH])
     ]
+
+
+def rerank_with(booster: Any, candidates: Sequence[Candidate]) -> list[Candidate]:
+    """`candidates` re-ordered by a LightGBM model as `LearnedRanker.rerank` does."""
+    head, tail = list(candidates[:RERANK_DEPTH]), list(candidates[RERANK_DEPTH:])
+    if not head:
+        return tail
+    predicted = booster.predict(np.asarray([c.features for c in head]), num_threads=1)
+    order = sorted(range(len(head)), key=lambda i: (-predicted[i], i))
+    return [head[i] for i in order] + tail
+
+
+def held_out_rankings(
+    useful: Sequence[TrainingQuery], folds: int = 5
+) -> list[tuple[int, TrainingQuery, list[Candidate]]]:
+    """(fold, query, its candidates as ordered by a model fitted on the other folds) for every
+    query (folds by a hash of the query, so a query and its repeats stay in one fold)."""
+    found: list[tuple[int, TrainingQuery, list[Candidate]]] = []
+    for fold in range(folds):
+        held = [item for item in useful if _fold_of(item.query, folds) == fold]
+        train = [item for item in useful if _fold_of(item.query, folds) != fold]
+        if not held or not train:
+            continue
+        booster = fit(train)
+        found += [(fold, item, rerank_with(booster, item.candidates)) for item in held]
+    return found
+
+
+def cross_validate(
+    training: Sequence[TrainingQuery], folds: int = 5
+) -> tuple[RankingEvaluation, list[TrainingQuery]]:
+    """nDCG@10 of fusion and of a model trained on the other folds, on each held-out fold;
+    queries whose candidates hold nothing relevant are left out (`useful_queries`)."""
+    useful = useful_queries(training)
     if len(useful) < folds * 2:
         raise KBError(
             f"Only {len(useful)} queries have a relevant document among their candidates: "
             f"learning to rank needs at least {folds * 2}. Label more queries (JSON lines of "
             '{"query": ..., "relevant": [source, ...]}) or gather more feedback.'
         )
-    per_fold: list[tuple[float, float]] = []
-    fusion_all: list[float] = []
-    model_all: list[float] = []
-    for fold in range(folds):
-        held = [item for item in useful if _fold_of(item.query, folds) == fold]
-        train = [item for item in useful if _fold_of(item.query, folds) != fold]
-        if not held or not train:
-            continue
-        import lightgbm
-
-        booster = _fit(train)
-        ranker_text = booster.model_to_string()
-        scorer = lightgbm.Booster(model_str=ranker_text)
-        fusion_scores, model_scores = [], []
-        for item in held:
-            head = item.candidates[:RERANK_DEPTH]
-            predicted = scorer.predict(np.asarray([c.features for c in head]), num_threads=1)
-            order = sorted(range(len(head)), key=lambda i: (-predicted[i], i))
-            reranked = [head[i] for i in order] + item.candidates[RERANK_DEPTH:]
-            fusion_scores.append(_ndcg(item.candidates, item.relevant_docs))
-            model_scores.append(_ndcg(reranked, item.relevant_docs))
-        per_fold.append((float(np.mean(fusion_scores)), float(np.mean(model_scores))))
-        fusion_all += fusion_scores
-        model_all += model_scores
+    by_fold: dict[int, list[tuple[float, float]]] = {}
+    for fold, item, reranked in held_out_rankings(useful, folds):
+        by_fold.setdefault(fold, []).append(
+            (_ndcg(item.candidates, item.relevant_docs), _ndcg(reranked, item.relevant_docs))
+        )
+    pairs = [pair for fold in sorted(by_fold) for pair in by_fold[fold]]
     evaluation = RankingEvaluation(
         folds=folds,
         queries=len(useful),
         labelled_queries=sum(1 for item in useful if not item.from_feedback),
         feedback_queries=sum(1 for item in useful if item.from_feedback),
-        fusion_ndcg=float(np.mean(fusion_all)),
-        model_ndcg=float(np.mean(model_all)),
-        per_fold=per_fold,
+        fusion_ndcg=float(np.mean([fusion for fusion, _ in pairs])),
+        model_ndcg=float(np.mean([model for _, model in pairs])),
+        per_fold=[
+            (
+                float(np.mean([f for f, _ in by_fold[fold]])),
+                float(np.mean([m for _, m in by_fold[fold]])),
+            )
+            for fold in sorted(by_fold)
+        ],
     )
     return evaluation, useful
 
@@ -388,7 +408,7 @@ def train_ranker(training: Sequence[TrainingQuery], folds: int = 5) -> LearnedRa
     """Cross-validate, then fit the model on every useful query; `used` says whether search
     should use it."""
     evaluation, useful = cross_validate(training, folds)
-    booster = _fit(useful)
+    booster = fit(useful)
     trained_at = datetime.now(UTC).isoformat(timespec="seconds")
     return LearnedRanker(booster.model_to_string(), evaluation, trained_at)
 
@@ -458,7 +478,11 @@ __all__ = [
     "cross_validate",
     "features_of",
     "feedback_training",
+    "fit",
+    "held_out_rankings",
     "labelled_training",
     "query_stems_of",
+    "rerank_with",
     "train_ranker",
+    "useful_queries",
 ]
