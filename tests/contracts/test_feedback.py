@@ -182,3 +182,34 @@ def test_a_format_1_sqlite_log_is_upgraded_and_keeps_its_searches(tmp_path: Path
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     conn.close()
+
+
+def test_a_postgresql_log_of_migration_1_is_upgraded_and_keeps_its_searches(
+    pg_server_url: str,
+) -> None:
+    import psycopg
+
+    from kb.db.postgres import upgrade
+    from kb.searchlog.postgres import MIGRATIONS, PART, PgSearchLog
+    from tests.pg_helpers import fresh_database
+
+    url = fresh_database(pg_server_url)
+    with psycopg.connect(url, autocommit=True) as conn:  # the schema before votes, and a search
+        upgrade(conn, PART, MIGRATIONS[:1])
+        conn.execute(
+            "INSERT INTO analytics_searches (search_id, at, query, mode, k, page_offset, n_hits, "
+            "origin) VALUES ('aaaaaaaaaaaaaaaa', %s, 'Drift  Detection', 'hybrid', 10, 0, 1, "
+            "'api')",
+            (T0,),
+        )
+        conn.execute(
+            "INSERT INTO analytics_opens (at, doc_id, search_id) "
+            "VALUES (%s, 'doc-a', 'aaaaaaaaaaaaaaaa')",
+            (T0,),
+        )
+    log = PgSearchLog(url)
+    try:
+        assert [s.query for s in log.searches(T0)] == ["Drift  Detection"]
+        assert log.reader_signals("drift detection") == {"doc-a": ReaderCounts(opens=1)}
+    finally:
+        log.close()
