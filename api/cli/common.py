@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +16,7 @@ from pydantic_core import to_jsonable_python
 if TYPE_CHECKING:
     from api.backends import Backend
     from kb import Embedder, KnowledgeBase
+    from kb.searchlog.base import ReaderCounts, SearchLog
 
 
 class CliError(click.ClickException):
@@ -40,6 +41,7 @@ class CliContext:
     embedder: Embedder | None = None
     knowledge_base: KnowledgeBase | None = field(default=None, repr=False)
     _opened_here: bool = field(default=False, init=False, repr=False)
+    _signals: _LogSignals | None = field(default=None, init=False, repr=False)
 
     @property
     def backend(self) -> Backend:
@@ -63,15 +65,52 @@ class CliContext:
                     model=self.model, variant=self.variant, embedder=self.embedder
                 )
                 self._opened_here = True
+                # readers' thumbs for a trained ranking model (the log opened on first need)
+                self._signals = _LogSignals(backend)
+                self.knowledge_base.searcher.reader_signals = self._signals
             except KBError as exc:  # another model or variant, a damaged store: one sentence
                 raise CliError(str(exc)) from exc
         return self.knowledge_base
 
     def close(self) -> None:
+        if self._signals is not None:
+            self._signals.close()
+            self._signals = None
         if self.knowledge_base is not None and self._opened_here:
             self.knowledge_base.close()
             self.knowledge_base = None
             self._opened_here = False
+
+
+class _LogSignals:
+    """The search log's reader signals for the CLI's searches (kb.searchlog.recorder
+    .ReaderSignals), opened only when a search first asks (a trained ranking model in use),
+    and none when KB_ANALYTICS_ENABLED is off or the log cannot be opened."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self._log: SearchLog | None = None
+        self._signals: Callable[[str], Mapping[str, ReaderCounts]] | None = None
+        self._tried = False
+
+    def __call__(self, query: str) -> Mapping[str, ReaderCounts]:
+        if not self._tried:
+            self._tried = True
+            from api.settings import Settings
+            from kb.searchlog.recorder import ReaderSignals
+
+            if Settings().analytics_enabled:
+                try:
+                    self._log = self._backend.open_search_log()
+                    self._signals = ReaderSignals(self._log)
+                except Exception:  # a search never fails for its log: rank without votes
+                    self._log = None
+        return self._signals(query) if self._signals is not None else {}
+
+    def close(self) -> None:
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
 
 @contextmanager

@@ -94,12 +94,11 @@ def train(
 
 
 def _votes(obj: CliContext) -> dict[Any, Any]:
-    """The search log's thumbs by (query, document), when the log keeps them."""
+    """The search log's thumbs and opens by (query, document): distinct people (kb.searchlog)."""
     from contextlib import closing
 
     with closing(obj.backend.open_search_log()) as log:
-        summary = getattr(log, "feedback_summary", None)
-        return dict(summary()) if summary is not None else {}
+        return dict(log.feedback_summary())
 
 
 @rank_group.command("show")

@@ -25,6 +25,7 @@ from api.http.deps import Catalogs, Services, start_recorder
 from api.http.errors import ApiError, error_response, install_error_handlers
 from api.http.routes import analytics as analytics_routes
 from api.http.routes import cycles as cycles_routes
+from api.http.routes import feedback as feedback_routes
 from api.http.routes import graph as graph_routes
 from api.http.routes import ingest, kb, recommender, system
 from api.settings import Settings
@@ -34,6 +35,7 @@ from ingest.uploads import MB
 from kb import Embedder
 from kb.background import BackgroundEmbedder
 from kb.language.bilingual import warm as warm_glossary
+from kb.searchlog.recorder import ReaderSignals
 
 log = logging.getLogger("api")
 
@@ -196,10 +198,14 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         if settings.database_url is None or settings.ingest_worker:
             embedding = BackgroundEmbedder(knowledge_base, watch=True).start()
         app.state.services = Services(settings, knowledge_base, catalogs, jobs, keyring)
-        app.state.search_recorder = start_recorder(settings, backend)  # the search log
+        recorder = start_recorder(settings, backend)  # the search log
+        app.state.search_recorder = recorder
+        if recorder.log is not None:  # readers' thumbs and opens, for a trained ranking model
+            knowledge_base.searcher.reader_signals = ReaderSignals(recorder.log)
         try:
             yield
         finally:
+            knowledge_base.searcher.reader_signals = None
             app.state.search_recorder.close()  # writes what is queued, then stops its thread
             stopped = jobs.stop(settings.shutdown_wait_seconds)
             if embedding is not None:  # the chunks being encoded are stored, the rest wait
@@ -240,6 +246,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(recommender.router)
     app.include_router(graph_routes.router)  # the knowledge graph: /graph, /graph/...
     app.include_router(analytics_routes.router)  # the search log's report: /analytics/...
+    app.include_router(feedback_routes.router)  # readers' thumbs: /feedback, /analytics/feedback
     app.include_router(cycles_routes.router)  # training cycles: /cycles, /cycles/...
     mount_web(app)  # the web pages: /web/search, /web/learning, /web/organiser
     return app

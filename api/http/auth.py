@@ -23,7 +23,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -64,6 +64,17 @@ class Principal:
     role: Role
     employee: str | None = None
     team: str | None = None
+    # the key's stable id (the first 16 hex digits of its SHA-256), for counting distinct
+    # voters (kb.searchlog: only an HMAC of it is stored); None with authentication disabled
+    key_id: str | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def voter_key(self) -> str:
+        """Who this caller is for counting readers' votes: the employee, else the key; with
+        authentication disabled every caller is one voter."""
+        if self.employee:
+            return f"employee:{self.employee}"
+        return f"key:{self.key_id}" if self.key_id else "service"
 
     def at_least(self, role: Role) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)
@@ -225,4 +236,9 @@ class KeyRing:
                 found = key
         if found is None:
             return None
-        return Principal(role=found.role, employee=found.employee, team=found.team)
+        return Principal(
+            role=found.role,
+            employee=found.employee,
+            team=found.team,
+            key_id=found.key_sha256[:16],
+        )

@@ -270,6 +270,47 @@ class OpenIn(BaseModel):
     doc_id: str = Field(min_length=1, max_length=200, description="the hit followed")
 
 
+VOTE_VALUES = {"up": 1, "down": -1, "none": 0, 1: 1, -1: -1, 0: 0}
+
+
+class FeedbackIn(BaseModel):
+    """A reader's thumb on a hit (`POST /feedback`); a second vote replaces the first."""
+
+    model_config = ConfigDict(extra="forbid")
+    query: str = Field(min_length=1, max_length=1000, description="the query, as typed")
+    doc_id: str = Field(min_length=1, max_length=200, description="the hit voted on")
+    vote: Literal["up", "down", "none", 1, -1, 0] = Field(
+        description='"up" (or 1), "down" (or -1), "none" (or 0: the earlier vote withdrawn)'
+    )
+    search_id: str | None = Field(
+        default=None, pattern=SEARCH_ID_PATTERN, description="from the search's answer"
+    )
+
+    @property
+    def value(self) -> int:
+        return VOTE_VALUES[self.vote]
+
+
+class FeedbackRecorded(BaseModel):
+    recorded: bool = Field(description="false only when searches are not recorded here")
+
+
+class FeedbackRow(BaseModel):
+    query: str = Field(description="as most recently typed (votes counted per normalised query)")
+    doc_id: str
+    title: str | None = Field(description="null: the document is no longer stored")
+    up: int = Field(description="distinct readers whose latest vote is up")
+    down: int = Field(description="distinct readers whose latest vote is down")
+    last_vote: dt.datetime
+
+
+class FeedbackList(BaseModel):
+    since: dt.datetime
+    total: int = Field(description="(query, document) pairs voted on, before `limit`")
+    hidden: int = Field(description="pairs left out: documents restricted to other teams")
+    items: list[FeedbackRow]
+
+
 class CycleIn(BaseModel):
     """A cycle, with the fields of a `cycles.yaml` entry; ids must be the catalogue's."""
 

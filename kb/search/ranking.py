@@ -30,6 +30,7 @@ import numpy as np
 from kb.errors import KBError
 from kb.language.terms import HAN, index_stem, index_words, query_words
 from kb.search.evaluation import LabelledQuery, ndcg_at
+from kb.searchlog.base import ReaderCounts, normal_query  # what the search log counts (re-exported)
 
 RANKING_KEY = "ranking_model"  # store meta: the model, its features and its evaluation
 RANKING_FORMAT = 2
@@ -72,16 +73,6 @@ DOCUMENT_TYPES = (
 )
 
 _HAN_CHAR = re.compile(f"[{HAN}]")
-
-
-@dataclass(frozen=True)
-class ReaderCounts:
-    """What readers did with a document for one query: distinct people who voted it up, down,
-    and who opened it from that query's results (kb.searchlog)."""
-
-    up: int = 0
-    down: int = 0
-    opens: int = 0
 
 
 @dataclass(frozen=True)
@@ -460,7 +451,7 @@ def feedback_training(
 
 
 def _normal(query: str) -> str:
-    return " ".join(query.casefold().split())
+    return normal_query(query)  # as the search log counts votes
 
 
 __all__ = [

@@ -1,7 +1,8 @@
 """What a service holds to log its searches: `SearchRecorder` builds the events, applies the
 policy (the employee is kept only when allowed; API keys are never given to it) and writes
 them to a `SearchLog` in a background thread, so a search never waits for the log and never
-fails because of it."""
+fails because of it. `ReaderSignals` reads readers' votes and opens back for search's learned
+re-ranker, kept a few seconds per query."""
 
 from __future__ import annotations
 
@@ -10,16 +11,22 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from kb.searchlog.base import (
+    VOTES,
     Event,
+    FeedbackEvent,
     OpenEvent,
+    ReaderCounts,
     SearchEvent,
     SearchLog,
     filters_of,
     new_search_id,
+    normal_query,
     now,
+    pseudonym,
 )
 from kb.types import Hit, SearchFilters
 
@@ -28,8 +35,38 @@ QUEUE_SIZE = 10_000  # events waiting for the writer; beyond this they are dropp
 BATCH = 200  # events written in one transaction
 
 
+SIGNALS_TTL_S = 5.0  # how long one query's reader counts are reused by search
+SIGNALS_CACHED = 1_000  # queries kept at most; beyond, the cache starts again
+
+
 # -- recording in the background ---------------------------------------------------------------
 _STOP = object()
+
+
+@dataclass(frozen=True)
+class _Vote:
+    """A vote waiting for the writer, which turns `voter_key` into the log's pseudonym (the
+    secret is read from the log there, so the caller never waits for it; the key itself is
+    never written)."""
+
+    at: datetime
+    query: str
+    doc_id: str
+    vote: int
+    voter_key: str
+    search_id: str | None
+    employee: str | None
+
+    def event(self, secret: bytes) -> FeedbackEvent:
+        return FeedbackEvent(
+            at=self.at,
+            query=self.query,
+            doc_id=self.doc_id,
+            vote=self.vote,
+            voter=pseudonym(secret, self.voter_key),
+            search_id=self.search_id,
+            employee=self.employee,
+        )
 
 
 class SearchRecorder:
@@ -118,6 +155,38 @@ class SearchRecorder:
             )
         )
 
+    def voted(
+        self,
+        query: str,
+        doc_id: str,
+        vote: int,
+        search_id: str | None = None,
+        *,
+        voter_key: str,
+        employee: str | None = None,
+    ) -> None:
+        """Record a reader's thumb on `doc_id` for `query` (as typed): +1 up, -1 down, 0 the
+        earlier vote withdrawn. `voter_key` names the person stably (an employee id, an API
+        key's stable id, "cli:<user>") and is stored only as the log's pseudonym of it, so
+        that however often one person votes they count once; `employee` is kept only where
+        the policy allows. Raises ValueError for a vote other than -1, 0 or 1 (the caller's
+        input, checked before anything is queued)."""
+        if vote not in VOTES:
+            raise ValueError(f"A vote is 1 (up), -1 (down) or 0 (withdrawn), not {vote!r}.")
+        if not self.enabled:
+            return
+        self._put(
+            _Vote(
+                at=now(),
+                query=query,
+                doc_id=doc_id,
+                vote=vote,
+                voter_key=voter_key,
+                search_id=search_id,
+                employee=employee if self.record_employee else None,
+            )
+        )
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every event queued so far is written (or dropped); False on timeout."""
         if self._thread is None:
@@ -144,7 +213,7 @@ class SearchRecorder:
             self.log.close()
 
     # -- the writer -----------------------------------------------------------------------
-    def _put(self, event: Event) -> None:
+    def _put(self, event: Event | _Vote) -> None:
         try:
             self._queue.put_nowait(event)
         except queue.Full:
@@ -163,7 +232,7 @@ class SearchRecorder:
         last_pruned = time.monotonic()
         while True:
             first = self._queue.get()
-            batch: list[Event] = []
+            batch: list[Event | _Vote] = []
             stop = first is _STOP
             if not stop:
                 batch.append(first)  # type: ignore[arg-type]
@@ -177,7 +246,7 @@ class SearchRecorder:
                 else:
                     batch.append(item)  # type: ignore[arg-type]
             try:
-                self.log.write(batch)
+                self.log.write(self._resolved(batch))
             except Exception as exc:  # a search must never fail because of its log
                 self._warn("could not record %d search event(s): %s", len(batch), exc)
             finally:
@@ -189,6 +258,14 @@ class SearchRecorder:
                 self._forget_old()
                 last_pruned = time.monotonic()
 
+    def _resolved(self, batch: Sequence[Event | _Vote]) -> list[Event]:
+        """The batch with each vote's voter as the log's pseudonym."""
+        if not any(isinstance(item, _Vote) for item in batch):
+            return list(batch)  # type: ignore[arg-type]
+        assert self.log is not None
+        secret = self.log.voter_secret()
+        return [item.event(secret) if isinstance(item, _Vote) else item for item in batch]
+
     def _forget_old(self) -> None:
         if not self.retention_days or self.log is None:
             return
@@ -199,3 +276,37 @@ class SearchRecorder:
 
 
 DISABLED = SearchRecorder(None)
+
+
+class ReaderSignals:
+    """`SearchLog.reader_signals` for search (`kb.search.fusion.Searcher.reader_signals`):
+    each query's counts (by normalised query) kept `ttl` seconds, so a busy query costs the
+    log one read every few seconds and a vote shows in ranking within that time. A failing log
+    gives no signals (and a warning at most once a minute), never a failed search."""
+
+    def __init__(self, log: SearchLog, *, ttl: float = SIGNALS_TTL_S) -> None:
+        self.log = log
+        self.ttl = ttl
+        self._cache: dict[str, tuple[float, dict[str, ReaderCounts]]] = {}
+        self._lock = threading.Lock()
+        self._last_warning = 0.0
+
+    def __call__(self, query: str) -> dict[str, ReaderCounts]:
+        key = normal_query(query)
+        moment = time.monotonic()
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is not None and moment - cached[0] < self.ttl:
+            return cached[1]
+        try:
+            found = self.log.reader_signals(query)
+        except Exception as exc:  # ranking goes on without readers' signals
+            if moment - self._last_warning >= 60.0:
+                self._last_warning = moment
+                log.warning("could not read readers' votes for ranking: %s", exc)
+            found = {}
+        with self._lock:
+            if len(self._cache) >= SIGNALS_CACHED:
+                self._cache.clear()
+            self._cache[key] = (moment, found)
+        return found

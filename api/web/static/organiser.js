@@ -430,6 +430,46 @@ async function showMissing() {
   }
 }
 
+// -- readers' thumbs per query and document (GET /analytics/feedback) -----------------------
+const feedbackForm = document.getElementById("feedback-form");
+const feedbackBox = document.getElementById("feedback");
+
+function feedbackView(answer) {
+  const rows = answer.items.map((row) =>
+    el(
+      "tr",
+      {},
+      el("td", {}, row.query),
+      el("td", {}, row.title ? el("a", { href: documentHref(row.doc_id) }, row.title) : el("span", { i18n: ["feedback.gone", { doc: row.doc_id }] })),
+      el("td", { class: "num" }, String(row.up)),
+      el("td", { class: "num" }, String(row.down)),
+      el("td", {}, new Date(row.last_vote).toLocaleString()),
+    ),
+  );
+  return [
+    el("p", { class: "small muted", i18n: "feedback.hint" }),
+    rows.length
+      ? tableOf("feedback-votes", ["feedback.query", "feedback.document", "feedback.up", "feedback.down", "feedback.last"], rows)
+      : el("p", { class: "muted", i18n: "feedback.none" }),
+    answer.hidden ? el("p", { class: "small muted", i18n: ["feedback.hidden", { n: answer.hidden }] }) : null,
+  ];
+}
+
+async function showFeedback() {
+  const since = Number(feedbackForm.days.value) || 90;
+  fill(feedbackBox, note(["site.loading"]));
+  try {
+    fill(feedbackBox, feedbackView(await api("/analytics/feedback", { query: { since } })));
+  } catch (error) {
+    fill(feedbackBox, note(error.message, "error"));
+  }
+}
+
+feedbackForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  showFeedback();
+});
+
 missingForm.addEventListener("submit", (event) => {
   event.preventDefault();
   showMissing();
@@ -441,5 +481,6 @@ teamsForm.addEventListener("submit", (event) => {
 });
 
 showMissing();
+showFeedback();
 teamsForm.teams.value = await initialTeams();
 showTeams();

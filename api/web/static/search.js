@@ -43,6 +43,39 @@ function reportOpen(searchId, docId) {
   }).catch(() => {});
 }
 
+/**
+ * Thumbs up and down on a hit, for the organisers and the learned ranking: the chosen one is
+ * pressed (aria-pressed), a second click on it withdraws the vote. The vote names the query as
+ * typed and the search it came from; a failure is said beside the buttons and the state kept.
+ */
+function thumbs(hit, query, searchId) {
+  let chosen = "none";
+  const message = el("span", { class: "small muted vote-status", role: "status" });
+  const buttons = {};
+  const show = () => {
+    for (const [vote, button] of Object.entries(buttons)) button.setAttribute("aria-pressed", String(chosen === vote));
+  };
+  const cast = async (vote) => {
+    const next = chosen === vote ? "none" : vote; // pressed again: withdrawn
+    try {
+      await api("/feedback", { method: "POST", json: { query, doc_id: hit.doc_id, vote: next, search_id: searchId || null } });
+      chosen = next;
+      say(message, [next === "none" ? "vote.withdrawn" : "vote.thanks"]);
+    } catch (error) {
+      say(message, error, "error");
+    }
+    show();
+  };
+  for (const [vote, symbol] of [["up", "👍"], ["down", "👎"]]) {
+    buttons[vote] = el(
+      "button",
+      { type: "button", class: `vote vote-${vote}`, "aria-pressed": "false", "i18n-aria-label": `vote.${vote}`, "i18n-title": `vote.${vote}`, onclick: () => cast(vote) },
+      symbol,
+    );
+  }
+  return el("p", { class: "votes small", role: "group", "i18n-aria-label": "vote.group" }, el("span", { class: "muted", i18n: "vote.question" }), " ", buttons.up, " ", buttons.down, " ", message);
+}
+
 /** The document page's address for a hit, naming the search it came from (`from_search`). */
 function hitHref(hit, query, searchId) {
   const href = documentHref(hit.doc_id, hit.chunk_id, query);
@@ -78,6 +111,7 @@ function hitItem(hit, query, searchId) {
       tags,
       hit.author ? el("span", { class: "muted", i18n: ["search.by", { author: hit.author }] }) : null,
     ),
+    thumbs(hit, query, searchId),
   );
 }
 
