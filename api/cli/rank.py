@@ -1,6 +1,7 @@
 """`kb rank train | show | clear`: the learned re-ranker (kb.search.ranking), trained on
-labelled queries and readers' thumbs, kept beside the store and used by search only when it
-beat plain fusion on held-out queries."""
+labelled queries and readers' thumbs, kept beside the store and used by search for a query
+language only where it beat plain fusion on held-out queries without costing any labelled
+language pair more than the 0.01 gate (kb.search.ranking.PAIR_TOLERANCE)."""
 
 from __future__ import annotations
 
@@ -11,20 +12,35 @@ import click
 
 from api.cli.common import CliContext, CliError, emit_json
 
+_LANGUAGES = {"en": "English", "zh": "Chinese"}
+
 
 def _evaluation_lines(described: dict[str, Any]) -> list[str]:
+    used_for = [_LANGUAGES.get(lang, lang) for lang in described.get("used_for", [])]
     verdict = (
-        "search uses it"
-        if described["used"]
+        f"search uses it for {' and '.join(used_for)} queries"
+        if used_for
         else "search keeps plain fusion (the model did not beat it)"
     )
-    return [
+    lines = [
         f"trained {described['trained_at']} on {described['queries']} queries "
         f"({described['labelled_queries']} labelled, {described['feedback_queries']} from "
         "readers' thumbs)",
         f"nDCG@10 over {described['folds']} held-out folds: fusion "
         f"{described['fusion_ndcg@10']:.4f}, model {described['model_ndcg@10']:.4f}: {verdict}",
     ]
+    for lang, found in described.get("languages", {}).items():
+        pairs = ", ".join(
+            f"{pair} {row['fusion_ndcg@10']:.3f} -> {row['model_ndcg@10']:.3f}"
+            for pair, row in found["pairs"].items()
+        )
+        lines.append(
+            f"  {_LANGUAGES.get(lang, lang)} queries ({found['queries']}): fusion "
+            f"{found['fusion_ndcg@10']:.4f}, model {found['model_ndcg@10']:.4f}"
+            + (f" [{pairs}]" if pairs else "")
+            + (" - used" if found["used"] else " - fusion kept")
+        )
+    return lines
 
 
 @click.group("rank")

@@ -197,6 +197,8 @@ class Searcher:
         rows: dict[int, tuple[ChunkInfo, DocumentInfo]] = {}
         if mode == "hybrid":
             ranker = self.active_ranker()
+            if ranker is not None and not ranker.used_for(language_of(query)):
+                ranker = None  # it did not beat fusion on this language's held-out queries
             sides = self._hybrid_sides(query, limit, filters, with_dense=ranker is not None)
             translated = sides.translated
             fused = sides.fused

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from kb.errors import KBError
-from kb.language.terms import HAN, index_stem, index_words, query_words
+from kb.language.terms import HAN, index_stem, index_words, language_of, query_words
 from kb.search.evaluation import LabelledQuery, ndcg_at
 from kb.searchlog.base import ReaderCounts, normal_query  # what the search log counts (re-exported)
 
@@ -37,6 +37,10 @@ RANKING_FORMAT = 2
 RERANK_DEPTH = 30  # fused documents the model re-orders; the rest keep their fused order
 FEEDBACK_CAP = 5  # distinct people a (query, document)'s thumbs or opens count up to
 MISSING_RANK = 101  # a side that did not find the document: past its last candidate
+# The model is used for a query language only if, on the held-out folds, it beats fusion on
+# that language's queries and costs no labelled language pair (en->en, en->zh...) more than
+# this: the project's nDCG gate, so that a gain across languages never buys a loss within one.
+PAIR_TOLERANCE = 0.01
 
 FEATURES = (
     "dense_rank",
@@ -173,8 +177,27 @@ def query_stems_of(query: str, translated: Sequence[str]) -> set[str]:
 
 
 @dataclass(frozen=True)
+class LanguageEvaluation:
+    """Held-out nDCG@10 of fusion and of the model on one query language's queries, and on
+    each labelled language pair among them."""
+
+    queries: int
+    fusion_ndcg: float
+    model_ndcg: float
+    pairs: dict[str, tuple[int, float, float]] = field(default_factory=dict)  # (n, fusion, model)
+
+    @property
+    def used(self) -> bool:
+        """Better for the language, and no pair worse by more than `PAIR_TOLERANCE`."""
+        return self.model_ndcg > self.fusion_ndcg and all(
+            model >= fusion - PAIR_TOLERANCE for _, fusion, model in self.pairs.values()
+        )
+
+
+@dataclass(frozen=True)
 class RankingEvaluation:
-    """How a trained model compared with fusion: mean nDCG@10 over the held-out folds."""
+    """How a trained model compared with fusion: mean nDCG@10 over the held-out folds, in all
+    and per query language ("en", "zh")."""
 
     folds: int
     queries: int
@@ -183,10 +206,16 @@ class RankingEvaluation:
     fusion_ndcg: float
     model_ndcg: float
     per_fold: list[tuple[float, float]] = field(default_factory=list)  # (fusion, model)
+    by_language: dict[str, LanguageEvaluation] = field(default_factory=dict)
 
     @property
     def beats_fusion(self) -> bool:
-        return self.model_ndcg > self.fusion_ndcg
+        return bool(self.languages_used)
+
+    @property
+    def languages_used(self) -> list[str]:
+        """The query languages search uses the model for."""
+        return sorted(lang for lang, found in self.by_language.items() if found.used)
 
 
 class LearnedRanker:
@@ -202,8 +231,12 @@ class LearnedRanker:
 
     @property
     def used(self) -> bool:
-        """Whether search uses it: only when it beat fusion on held-out queries."""
+        """Whether search uses it at all: only where it beat fusion on held-out queries."""
         return self.evaluation.beats_fusion
+
+    def used_for(self, language: str) -> bool:
+        """Whether search uses it for a query in `language` (kb.language.terms.language_of)."""
+        return language in self.evaluation.languages_used
 
     def rerank(self, candidates: Sequence[Candidate]) -> list[Candidate]:
         """The first `RERANK_DEPTH` candidates by the model's score (ties by their fused
@@ -241,6 +274,18 @@ class LearnedRanker:
             fusion_ndcg=float(raw["fusion_ndcg"]),
             model_ndcg=float(raw["model_ndcg"]),
             per_fold=[(float(a), float(b)) for a, b in raw.get("per_fold", [])],
+            by_language={
+                lang: LanguageEvaluation(
+                    queries=int(found["queries"]),
+                    fusion_ndcg=float(found["fusion_ndcg"]),
+                    model_ndcg=float(found["model_ndcg"]),
+                    pairs={
+                        pair: (int(n), float(fusion), float(model))
+                        for pair, (n, fusion, model) in found.get("pairs", {}).items()
+                    },
+                )
+                for lang, found in raw.get("by_language", {}).items()
+            },
         )
         return cls(str(data["model"]), evaluation, str(data["trained_at"]))
 
@@ -256,6 +301,24 @@ class LearnedRanker:
             "feedback_queries": evaluation.feedback_queries,
             "fusion_ndcg@10": round(evaluation.fusion_ndcg, 4),
             "model_ndcg@10": round(evaluation.model_ndcg, 4),
+            "used_for": evaluation.languages_used,
+            "languages": {
+                lang: {
+                    "queries": found.queries,
+                    "fusion_ndcg@10": round(found.fusion_ndcg, 4),
+                    "model_ndcg@10": round(found.model_ndcg, 4),
+                    "used": found.used,
+                    "pairs": {
+                        pair: {
+                            "queries": n,
+                            "fusion_ndcg@10": round(fusion, 4),
+                            "model_ndcg@10": round(model, 4),
+                        }
+                        for pair, (n, fusion, model) in sorted(found.pairs.items())
+                    },
+                }
+                for lang, found in sorted(evaluation.by_language.items())
+            },
         }
 
 
@@ -271,6 +334,7 @@ class TrainingQuery:
     candidates: list[Candidate]
     relevant_docs: frozenset[str]
     from_feedback: bool = False
+    pair: str | None = None  # the labelled language pair ("en->zh"), when the label says
 
 
 LGB_PARAMS: dict[str, Any] = {
@@ -372,10 +436,11 @@ def cross_validate(
             '{"query": ..., "relevant": [source, ...]}) or gather more feedback.'
         )
     by_fold: dict[int, list[tuple[float, float]]] = {}
+    by_language: dict[str, list[tuple[str | None, float, float]]] = {}
     for fold, item, reranked in held_out_rankings(useful, folds):
-        by_fold.setdefault(fold, []).append(
-            (_ndcg(item.candidates, item.relevant_docs), _ndcg(reranked, item.relevant_docs))
-        )
+        scores = (_ndcg(item.candidates, item.relevant_docs), _ndcg(reranked, item.relevant_docs))
+        by_fold.setdefault(fold, []).append(scores)
+        by_language.setdefault(language_of(item.query), []).append((item.pair, *scores))
     pairs = [pair for fold in sorted(by_fold) for pair in by_fold[fold]]
     evaluation = RankingEvaluation(
         folds=folds,
@@ -391,8 +456,26 @@ def cross_validate(
             )
             for fold in sorted(by_fold)
         ],
+        by_language={lang: _language_evaluation(rows) for lang, rows in by_language.items()},
     )
     return evaluation, useful
+
+
+def _language_evaluation(rows: Sequence[tuple[str | None, float, float]]) -> LanguageEvaluation:
+    pairs: dict[str, tuple[int, float, float]] = {}
+    for pair in sorted({pair for pair, _, _ in rows if pair is not None}):
+        chosen = [(fusion, model) for p, fusion, model in rows if p == pair]
+        pairs[pair] = (
+            len(chosen),
+            float(np.mean([f for f, _ in chosen])),
+            float(np.mean([m for _, m in chosen])),
+        )
+    return LanguageEvaluation(
+        queries=len(rows),
+        fusion_ndcg=float(np.mean([fusion for _, fusion, _ in rows])),
+        model_ndcg=float(np.mean([model for _, _, model in rows])),
+        pairs=pairs,
+    )
 
 
 def train_ranker(training: Sequence[TrainingQuery], folds: int = 5) -> LearnedRanker:
@@ -426,6 +509,7 @@ def labelled_training(
             relevant_docs=frozenset(
                 doc_ids_of_sources[s] for s in item.relevant if s in doc_ids_of_sources
             ),
+            pair=item.lang or _own_pair(item.query),
         )
         for item in queries
     ]
@@ -450,6 +534,12 @@ def feedback_training(
     ]
 
 
+def _own_pair(query: str) -> str:
+    """A labelled query without a `lang` asks about material in its own language."""
+    language = language_of(query)
+    return f"{language}->{language}"
+
+
 def _normal(query: str) -> str:
     return normal_query(query)  # as the search log counts votes
 
@@ -458,10 +548,12 @@ __all__ = [
     "DOCUMENT_TYPES",
     "FEATURES",
     "FEEDBACK_CAP",
+    "PAIR_TOLERANCE",
     "RANKING_KEY",
     "RERANK_DEPTH",
     "Candidate",
     "CandidateEvidence",
+    "LanguageEvaluation",
     "LearnedRanker",
     "RankingEvaluation",
     "ReaderCounts",

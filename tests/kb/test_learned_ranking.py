@@ -24,6 +24,7 @@ from kb.search.evaluation import load_queries
 from kb.search.ranking import (
     FEATURES,
     FEEDBACK_CAP,
+    PAIR_TOLERANCE,
     RANKING_KEY,
     RERANK_DEPTH,
     CandidateEvidence,
@@ -84,7 +85,14 @@ def test_training_keeps_the_model_only_when_it_beats_fusion_on_held_out_folds(
     ranker = train_ranker(_training(ranked_kb), folds=5)
     evaluation = ranker.evaluation
     assert evaluation.queries >= 80 and len(evaluation.per_fold) == 5
-    assert ranker.used == (evaluation.model_ndcg > evaluation.fusion_ndcg)
+    # Used for a query language only where it beat fusion there and cost no labelled pair
+    # more than the gate.
+    for language, found in evaluation.by_language.items():
+        wins = found.model_ndcg > found.fusion_ndcg
+        no_pair_lost = all(m >= f - PAIR_TOLERANCE for _, f, m in found.pairs.values())
+        assert ranker.used_for(language) == (wins and no_pair_lost), (language, found)
+    assert set(evaluation.by_language) == {"en", "zh"}
+    assert {"en->en", "en->zh"} <= set(evaluation.by_language["en"].pairs)
     ranked_kb.store.set_meta(RANKING_KEY, ranker.to_json())
     ranked_kb.searcher.forget_ranker()
     shown = ranked_kb.stats()["ranking"]
