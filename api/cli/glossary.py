@@ -1,41 +1,224 @@
-"""`kb glossary`: the term pairs the knowledge base's own Chinese material names, as search
-uses them before the dictionary (kb.language.mining)."""
+"""`kb glossary`: the term pairs search uses when a query crosses languages, the organisers'
+(`glossary.yaml`, kb.language.organisers) before those the knowledge base's own Chinese
+material names (kb.language.mining), and where each comes from; `kb glossary load FILE` and
+`kb glossary clear` for the organisers' part. `kb catalog load DIR` loads DIR/glossary.yaml
+too, through `load_catalog_glossary` and `keep_organisers` here."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
 
-from api.cli.common import CliContext, emit_json
+from api.cli.common import CliContext, CliError, emit_json
+from kb.language.organisers import (
+    GLOSSARY_FILE,
+    GlossaryFault,
+    GlossaryInvalidError,
+    OrganiserGlossary,
+    parse_glossary,
+)
+from kb.search.glossary import GlossaryEntry, store_organisers, stored_organisers
 
 
-@click.command("glossary")
+def read_glossary_file(path: Path, loaded_from: str) -> OrganiserGlossary:
+    """The checked glossary of `path`; `GlossaryInvalidError` (every fault) if it is not one."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise GlossaryInvalidError(
+            [GlossaryFault(path.name, None, "file", f"cannot be read ({reason})")]
+        ) from None
+    return parse_glossary(text, str(path.resolve()), loaded_from=loaded_from)
+
+
+def catalog_glossary_path(directory: Path) -> Path | None:
+    """DIR/glossary.yaml (or .yml), when the catalogue has one."""
+    for name in (GLOSSARY_FILE, GLOSSARY_FILE.removesuffix(".yaml") + ".yml"):
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
+def stored(obj: CliContext) -> OrganiserGlossary | None:
+    """The organisers' glossary kept in the store (without loading any model)."""
+    if obj.knowledge_base is not None:
+        return obj.knowledge_base.searcher.glossary.organisers()
+    store = obj.backend.open_store()
+    try:
+        return stored_organisers(store)
+    finally:
+        store.close()
+
+
+def keep_organisers(obj: CliContext, organisers: OrganiserGlossary | None) -> None:
+    """Keep `organisers` in the store (None removes it), for every process that searches it;
+    an open knowledge base uses it from its next query."""
+    if obj.knowledge_base is not None:
+        obj.knowledge_base.searcher.glossary.set_organisers(organisers)
+        return
+    store = obj.backend.open_store()
+    try:
+        store_organisers(store, organisers)
+    finally:
+        store.close()
+
+
+def summary(organisers: OrganiserGlossary) -> dict[str, Any]:
+    """What `kb glossary load` and `kb catalog load` report of a glossary."""
+    return {
+        "source": organisers.source,
+        "loaded_from": organisers.loaded_from,
+        "terms": len(organisers.terms),
+        "blocked": len(organisers.blocked),
+    }
+
+
+def describe(organisers: OrganiserGlossary) -> str:
+    return (
+        f"{len(organisers.terms)} term(s) and {len(organisers.blocked)} blocked pair(s) "
+        f"from {organisers.source}"
+    )
+
+
+def load_catalog_glossary(obj: CliContext, directory: Path) -> dict[str, Any]:
+    """After a catalogue of `directory` loaded: make its glossary the organisers' one. A
+    catalogue replaces what it defines: DIR/glossary.yaml replaces the stored glossary, and a
+    catalogue without one removes a glossary an earlier catalogue brought, but keeps one
+    loaded by `kb glossary load` (which the catalogue never defined). Returns what was done
+    (`action`: loaded, removed, kept or none) for the command's report."""
+    path = catalog_glossary_path(directory)
+    if path is not None:
+        organisers = read_glossary_file(path, "catalog")  # checked before the catalogue loaded
+        keep_organisers(obj, organisers)
+        return {"action": "loaded", **summary(organisers)}
+    current = stored(obj)
+    if current is None:
+        return {"action": "none"}
+    if current.loaded_from == "catalog":
+        keep_organisers(obj, None)
+        return {"action": "removed", **summary(current)}
+    return {"action": "kept", **summary(current)}
+
+
+def glossary_line(done: dict[str, Any]) -> str | None:
+    """The sentence `kb catalog load` prints about the glossary (None: nothing to say)."""
+    action = done["action"]
+    counts = f"{done.get('terms')} term(s) and {done.get('blocked')} blocked pair(s)"
+    if action == "loaded":
+        return f"Loaded the organisers' glossary: {counts}."
+    if action == "removed":
+        return (
+            "Removed the organisers' glossary the previous catalogue brought: this one has no "
+            f"{GLOSSARY_FILE}."
+        )
+    if action == "kept":
+        return (
+            f"Kept the organisers' glossary loaded from {done['source']} ({counts}); "
+            "`kb glossary clear` removes it."
+        )
+    return None
+
+
+def _entry_json(entry: GlossaryEntry) -> dict[str, Any]:
+    return {
+        "chinese": entry.chinese,
+        "english": entry.english,
+        "count": entry.count,
+        "sources": list(entry.sources),
+        "source": entry.source,
+        "used": entry.used,
+        "because": entry.because,
+    }
+
+
+@click.group("glossary", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the pairs as JSON.")
-@click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True)
-@click.pass_obj
-def glossary(obj: CliContext, as_json: bool, min_count: int) -> None:
-    """Chinese terms and their English mined from the stored material (`卷积神经网络（CNN）`),
-    the commonest first, with where each was found."""
-    mined = obj.open_kb().searcher.glossary.mined()
-    pairs = [pair for pair in mined.pairs if pair.count >= min_count]
+@click.option(
+    "--min-count",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Leave out mined pairs found fewer times (the organisers' are always listed).",
+)
+@click.pass_context
+def glossary(ctx: click.Context, as_json: bool, min_count: int) -> None:
+    """Term pairs search uses across languages, and where each comes from: the organisers'
+    glossary (`kb glossary load`, or glossary.yaml in the catalogue) first, then the Chinese
+    terms and their English mined from the stored material (`卷积神经网络（CNN）`), the
+    commonest first, with where each was found."""
+    if ctx.invoked_subcommand is not None:
+        return
+    obj = ctx.find_object(CliContext)
+    if obj is None:
+        raise click.ClickException("internal error: the kb group did not set its CliContext")
+    searcher_glossary = obj.open_kb().searcher.glossary
+    organisers = searcher_glossary.organisers()
+    entries = [
+        entry
+        for entry in searcher_glossary.entries()
+        if entry.source == "organisers" or entry.count >= min_count
+    ]
     if as_json:
         emit_json(
             {
-                "pairs": [
-                    {
-                        "chinese": p.chinese,
-                        "english": p.english,
-                        "count": p.count,
-                        "sources": list(p.sources),
-                    }
-                    for p in pairs
-                ]
+                "pairs": [_entry_json(entry) for entry in entries],
+                "organisers": None if organisers is None else summary(organisers),
+                "blocked": [
+                    {"chinese": pair.chinese, "english": pair.english}
+                    for pair in (organisers.blocked if organisers is not None else ())
+                ],
             }
         )
         return
-    if not pairs:
+    if not entries:
         click.echo("No term pairs found: the material names no Chinese term with its English.")
-    for pair in pairs:
-        click.echo(f"{pair.chinese}\t{pair.english}\t{pair.count}\t{', '.join(pair.sources)}")
+    for entry in entries:
+        source = entry.source if entry.used else f"{entry.source} ({entry.because}: not used)"
+        click.echo(
+            f"{entry.chinese}\t{entry.english}\t{entry.count}\t{', '.join(entry.sources)}\t{source}"
+        )
+    if organisers is not None and organisers.blocked:
+        blocked = ", ".join(f"{pair.chinese} = {pair.english}" for pair in organisers.blocked)
+        click.echo(f"Blocked by the organisers (never used): {blocked}")
+
+
+@glossary.command("load")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def load(obj: CliContext, file: Path, as_json: bool) -> None:
+    """Check FILE (a glossary.yaml: terms and block) and make it the organisers' glossary,
+    replacing the stored one, for every process that searches this knowledge base.
+
+    Every fault is reported at once, with its line; a faulty file changes nothing.
+    """
+    try:
+        organisers = read_glossary_file(file, "file")
+    except GlossaryInvalidError as exc:
+        if as_json:
+            emit_json({"loaded": False, "faults": [_fault_json(f) for f in exc.faults]})
+        raise CliError(str(exc)) from None
+    keep_organisers(obj, organisers)
+    if as_json:
+        emit_json({"loaded": True, **summary(organisers)})
+        return
+    click.echo(f"Loaded the organisers' glossary: {describe(organisers)}.")
+
+
+@glossary.command("clear")
+@click.pass_obj
+def clear(obj: CliContext) -> None:
+    """Remove the organisers' glossary: search goes back to the mined pairs and the
+    dictionary (the mined pairs are kept: they come from the material)."""
+    keep_organisers(obj, None)
+    click.echo("Organisers' glossary removed: search uses the mined pairs and the dictionary.")
+
+
+def _fault_json(fault: GlossaryFault) -> dict[str, Any]:
+    return {"file": fault.file, "line": fault.line, "entry": fault.entry, "message": fault.message}
 
 
 def register(group: click.Group) -> None:

@@ -250,9 +250,7 @@ class _Checker:
     lines: _Lines | None
     faults: list[GlossaryFault] = field(default_factory=list)
 
-    def fault(
-        self, entry: str, message: str, *where: Any
-    ) -> None:  # where: section, index, field
+    def fault(self, entry: str, message: str, *where: Any) -> None:  # where: section, index, field
         line = self.lines.of(*where) if self.lines is not None and where else None
         self.faults.append(GlossaryFault(self.file, line, entry, message))
 
@@ -308,7 +306,9 @@ class _Checker:
                 if name not in entry:
                     self.fault(label, f"missing field '{name}'", *where)
                     ok = False
-            chinese = self.chinese(label, entry.get("zh"), (*where, "zh")) if "zh" in entry else None
+            chinese = (
+                self.chinese(label, entry.get("zh"), (*where, "zh")) if "zh" in entry else None
+            )
             names = self.english(label, entry.get("en"), (*where, "en")) if "en" in entry else None
             if ok and chinese is not None and names is not None:
                 out.append((index, chinese, names))
@@ -403,7 +403,9 @@ def parse_glossary(text: str, file: str, *, loaded_from: str = "file") -> Organi
     try:
         data = load_yaml(text, max_chars=GLOSSARY_MAX_CHARS)
     except YamlLimitError as exc:
-        raise GlossaryInvalidError([GlossaryFault(where, None, "file", f"refused: {exc}")]) from None
+        raise GlossaryInvalidError(
+            [GlossaryFault(where, None, "file", f"refused: {exc}")]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = None if mark is None else mark.line + 1
