@@ -43,9 +43,7 @@ def catalog_glossary_path(directory: Path) -> Path | None:
 
 
 def stored(obj: CliContext) -> OrganiserGlossary | None:
-    """The organisers' glossary kept in the store (without loading any model)."""
-    if obj.knowledge_base is not None:
-        return obj.knowledge_base.searcher.glossary.organisers()
+    """The organisers' glossary kept in the store (opened alone: no model is loaded)."""
     store = obj.backend.open_store()
     try:
         return stored_organisers(store)
@@ -55,15 +53,16 @@ def stored(obj: CliContext) -> OrganiserGlossary | None:
 
 def keep_organisers(obj: CliContext, organisers: OrganiserGlossary | None) -> None:
     """Keep `organisers` in the store (None removes it), for every process that searches it;
-    an open knowledge base uses it from its next query."""
-    if obj.knowledge_base is not None:
-        obj.knowledge_base.searcher.glossary.set_organisers(organisers)
-        return
+    a knowledge base open in this process uses it from its next query."""
     store = obj.backend.open_store()
     try:
         store_organisers(store, organisers)
     finally:
         store.close()
+    # an injected knowledge base may be a stand-in that does not search
+    searcher = getattr(obj.knowledge_base, "searcher", None)
+    if searcher is not None:
+        searcher.glossary.forget_organisers()
 
 
 def summary(organisers: OrganiserGlossary) -> dict[str, Any]:

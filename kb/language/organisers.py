@@ -300,7 +300,9 @@ class _Checker:
             for name in sorted(str(k) for k in entry if k not in ENTRY_FIELDS):
                 close = difflib.get_close_matches(name, ENTRY_FIELDS, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
-                self.fault(label, f"unknown field '{name}'{hint}: an entry has zh and en", *where)
+                self.fault(
+                    label, f"unknown field '{name}'{hint}: an entry has zh and en", *where, name
+                )
                 ok = False
             for name in ENTRY_FIELDS:
                 if name not in entry:
