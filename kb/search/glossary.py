@@ -25,10 +25,9 @@ from kb.language.bilingual import glossary as dictionary
 from kb.language.mining import MinedGlossary, MinedPair
 from kb.language.organisers import GlossaryInvalidError, OrganiserGlossary
 from kb.language.terms import fold
-from kb.store.base import DocumentStore
+from kb.store.base import ORGANISERS_KEY, DocumentStore
 
 REMINE_AFTER_S = 30.0
-ORGANISERS_KEY = "organiser_glossary"  # store meta: the organisers' glossary, as JSON
 ORGANISERS_CHECK_S = 2.0
 log = logging.getLogger("kb.glossary")
 

@@ -279,3 +279,21 @@ def test_a_faulty_glossary_loads_nothing_and_names_every_fault(tmp_path: Path) -
     assert "no catalogue loaded yet" in _run(home, "gaps", "alice").output
     stored = json.loads(_run(home, "glossary", "--json").stdout)["organisers"]
     assert stored["source"] == str(good.resolve())  # the good glossary is still in force
+
+
+def test_kb_migrate_brings_the_organisers_glossary_along(
+    kb: KnowledgeBase, tmp_path: Path, database_url: str
+) -> None:
+    from kb.store.migrate import migrate_store
+    from kb.store.postgres import PgStore
+
+    write(tmp_path / "c" / "a.md", markdown_doc("微调", {"做法": "微调三轮。"}))
+    ingest_paths(kb, [tmp_path / "c"])
+    organisers = parse_glossary(GLOSSARY, "glossary.yaml")
+    store_organisers(kb.store, organisers)
+    target = PgStore(database_url)
+    try:
+        migrate_store(kb.store, target)
+        assert stored_organisers(target) == organisers
+    finally:
+        target.close()
