@@ -2,7 +2,7 @@
 (`glossary.yaml`, kb.language.organisers) before those the knowledge base's own Chinese
 material names (kb.language.mining), and where each comes from; `kb glossary load FILE` and
 `kb glossary clear` for the organisers' part. `kb catalog load DIR` loads DIR/glossary.yaml
-too, through `load_catalog_glossary` and `keep_organisers` here."""
+too (api.glossary, then `catalog_glossary` here)."""
 
 from __future__ import annotations
 
@@ -12,34 +12,20 @@ from typing import Any
 import click
 
 from api.cli.common import CliContext, CliError, emit_json
+from api.glossary import read_glossary_file
 from kb.language.organisers import (
     GLOSSARY_FILE,
     GlossaryFault,
     GlossaryInvalidError,
     OrganiserGlossary,
-    parse_glossary,
 )
-from kb.search.glossary import GlossaryEntry, store_organisers, stored_organisers
-
-
-def read_glossary_file(path: Path, loaded_from: str) -> OrganiserGlossary:
-    """The checked glossary of `path`; `GlossaryInvalidError` (every fault) if it is not one."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise GlossaryInvalidError(
-            [GlossaryFault(path.name, None, "file", f"cannot be read ({reason})")]
-        ) from None
-    return parse_glossary(text, str(path.resolve()), loaded_from=loaded_from)
-
-
-def catalog_glossary_path(directory: Path) -> Path | None:
-    """DIR/glossary.yaml (or .yml), when the catalogue has one."""
-    for name in (GLOSSARY_FILE, GLOSSARY_FILE.removesuffix(".yaml") + ".yml"):
-        if (directory / name).is_file():
-            return directory / name
-    return None
+from kb.search.glossary import (
+    CatalogGlossary,
+    GlossaryEntry,
+    load_catalog_glossary,
+    store_organisers,
+    stored_organisers,
+)
 
 
 def stored(obj: CliContext) -> OrganiserGlossary | None:
@@ -59,6 +45,11 @@ def keep_organisers(obj: CliContext, organisers: OrganiserGlossary | None) -> No
         store_organisers(store, organisers)
     finally:
         store.close()
+    _forget(obj)
+
+
+def _forget(obj: CliContext) -> None:
+    """A knowledge base open in this process reads the organisers' glossary again."""
     # an injected knowledge base may be a stand-in that does not search
     searcher = getattr(obj.knowledge_base, "searcher", None)
     if searcher is not None:
@@ -82,40 +73,31 @@ def describe(organisers: OrganiserGlossary) -> str:
     )
 
 
-def load_catalog_glossary(obj: CliContext, directory: Path) -> dict[str, Any]:
-    """After a catalogue of `directory` loaded: make its glossary the organisers' one. A
-    catalogue replaces what it defines: DIR/glossary.yaml replaces the stored glossary, and a
-    catalogue without one removes a glossary an earlier catalogue brought, but keeps one
-    loaded by `kb glossary load` (which the catalogue never defined). Returns what was done
-    (`action`: loaded, removed, kept or none) for the command's report."""
-    path = catalog_glossary_path(directory)
-    if path is not None:
-        organisers = read_glossary_file(path, "catalog")  # checked before the catalogue loaded
-        keep_organisers(obj, organisers)
-        return {"action": "loaded", **summary(organisers)}
-    current = stored(obj)
-    if current is None:
-        return {"action": "none"}
-    if current.loaded_from == "catalog":
-        keep_organisers(obj, None)
-        return {"action": "removed", **summary(current)}
-    return {"action": "kept", **summary(current)}
+def catalog_glossary(obj: CliContext, organisers: OrganiserGlossary | None) -> CatalogGlossary:
+    """Once a catalogue loaded: its glossary (`api.glossary.check_catalog_glossary`) stored
+    by the rule that a catalogue replaces what it defines."""
+    store = obj.backend.open_store()
+    try:
+        done = load_catalog_glossary(store, organisers)
+    finally:
+        store.close()
+    _forget(obj)
+    return done
 
 
-def glossary_line(done: dict[str, Any]) -> str | None:
+def glossary_line(done: CatalogGlossary) -> str | None:
     """The sentence `kb catalog load` prints about the glossary (None: nothing to say)."""
-    action = done["action"]
-    counts = f"{done.get('terms')} term(s) and {done.get('blocked')} blocked pair(s)"
-    if action == "loaded":
+    counts = f"{done.terms} term(s) and {done.blocked} blocked pair(s)"
+    if done.action == "loaded":
         return f"Loaded the organisers' glossary: {counts}."
-    if action == "removed":
+    if done.action == "removed":
         return (
             "Removed the organisers' glossary the previous catalogue brought: this one has no "
             f"{GLOSSARY_FILE}."
         )
-    if action == "kept":
+    if done.action == "kept":
         return (
-            f"Kept the organisers' glossary loaded from {done['source']} ({counts}); "
+            f"Kept the organisers' glossary loaded from {done.source} ({counts}); "
             "`kb glossary clear` removes it."
         )
     return None

@@ -14,24 +14,17 @@ from typing import TYPE_CHECKING, Any, get_args
 import click
 
 from api.cli.common import CliContext, CliError, emit_json, recommender_errors
-from api.cli.glossary import (
-    catalog_glossary_path,
-    glossary_line,
-    load_catalog_glossary,
-    read_glossary_file,
-)
-from kb.language.organisers import GlossaryInvalidError
+from api.cli.glossary import catalog_glossary, glossary_line
+from api.glossary import check_catalog_glossary
 from recommender import (
     Catalog,
     CatalogInvalidError,
-    Fault,
     PlanMethod,
     RecommenderStore,
     current_catalog,
     employee_gaps,
     greedy_plan,
     load_catalog,
-    load_catalog_dir,
     next_module,
     plan_modules,
     recommend,
@@ -106,13 +99,13 @@ def catalog_load(ctx: click.Context, directory: Path, as_json: bool) -> None:
     """
     with recommender_session(ctx) as (cli, store):
         try:
-            _check_glossary(directory)
+            organisers = check_catalog_glossary(directory)  # faulty: nothing loads
             report = load_catalog(store, directory)
         except CatalogInvalidError as exc:
             if as_json:
                 emit_json({"loaded": False, "faults": [f.to_dict() for f in exc.faults]})
             raise CliError(str(exc)) from None
-        glossary_done = load_catalog_glossary(cli, directory)
+        glossary_done = catalog_glossary(cli, organisers)
     if as_json:
         emit_json({"loaded": True, **report.to_dict(), "glossary": glossary_done})
         return
@@ -127,30 +120,6 @@ def catalog_load(ctx: click.Context, directory: Path, as_json: bool) -> None:
             + (f"; {report.events_skipped} no longer match" if report.events_skipped else "")
             + "."
         )
-
-
-def _check_glossary(directory: Path) -> None:
-    """Raise `CatalogInvalidError` with the glossary's faults and the rest of the
-    catalogue's, all at once, when DIRECTORY/glossary.yaml is faulty: then nothing loads."""
-    path = catalog_glossary_path(directory)
-    if path is None:
-        return
-    try:
-        read_glossary_file(path, "catalog")
-    except GlossaryInvalidError as glossary_faults:
-        faults = [
-            Fault(
-                fault.file,
-                fault.entry if fault.line is None else f"{fault.entry}, line {fault.line}",
-                fault.message,
-            )
-            for fault in glossary_faults.faults
-        ]
-        try:
-            load_catalog_dir(directory)
-        except CatalogInvalidError as exc:
-            faults = list(exc.faults) + faults
-        raise CatalogInvalidError(faults) from None
 
 
 # -- questions --------------------------------------------------------------------------------

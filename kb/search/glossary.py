@@ -54,6 +54,44 @@ def store_organisers(store: DocumentStore, organisers: OrganiserGlossary | None)
 
 
 @dataclass(frozen=True)
+class CatalogGlossary:
+    """What loading a catalogue did to the organisers' glossary: `action` "loaded" (the
+    catalogue's replaced the stored one), "removed" (an earlier catalogue's, gone with its
+    file), "kept" (one `kb glossary load` stored, which no catalogue defines) or "none"; and
+    that glossary's source, origin and size (None for "none")."""
+
+    action: str
+    source: str | None = None
+    loaded_from: str | None = None
+    terms: int | None = None
+    blocked: int | None = None
+
+    @classmethod
+    def of(cls, action: str, organisers: OrganiserGlossary) -> CatalogGlossary:
+        sizes = (len(organisers.terms), len(organisers.blocked))
+        return cls(action, organisers.source, organisers.loaded_from, *sizes)
+
+
+def load_catalog_glossary(
+    store: DocumentStore, organisers: OrganiserGlossary | None
+) -> CatalogGlossary:
+    """After a catalogue loaded, with `organisers` its glossary (None: it has none). A
+    catalogue replaces what it defines: its glossary replaces the stored one, and a catalogue
+    without one removes the glossary an earlier catalogue brought, but keeps one loaded by
+    hand (`kb glossary load`), which no catalogue ever defined."""
+    if organisers is not None:
+        store_organisers(store, organisers)
+        return CatalogGlossary.of("loaded", organisers)
+    current = stored_organisers(store)
+    if current is None:
+        return CatalogGlossary("none")
+    if current.loaded_from == "catalog":
+        store_organisers(store, None)
+        return CatalogGlossary.of("removed", current)
+    return CatalogGlossary.of("kept", current)
+
+
+@dataclass(frozen=True)
 class GlossaryEntry:
     """One pair as `kb glossary` lists it: `source` "organisers" or "mined"; `count` and
     `sources` as mined (for the organisers' pairs: how often the material names the same pair,
@@ -242,9 +280,11 @@ __all__ = [
     "ORGANISERS_CHECK_S",
     "ORGANISERS_KEY",
     "REMINE_AFTER_S",
+    "CatalogGlossary",
     "GlossaryEntry",
     "StoreGlossary",
     "chunk_texts",
+    "load_catalog_glossary",
     "store_organisers",
     "stored_organisers",
 ]

@@ -297,3 +297,35 @@ def test_kb_migrate_brings_the_organisers_glossary_along(
         assert stored_organisers(target) == organisers
     finally:
         target.close()
+
+
+def test_put_catalog_takes_a_glossary_yaml_as_kb_catalog_load_does(
+    tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    from tests.api_helpers import auth, files_part, running_client
+
+    parts: dict[str, bytes | str] = {
+        p.name: p.read_bytes() for p in sorted((CATALOGS / "small").glob("*.yaml"))
+    }
+    with running_client(tmp_path, fake_embedder) as client:
+        bad = {**parts, "glossary.yaml": "terms:\n  - {zh: 微调, en: 微调}\n"}
+        response = client.put("/catalog", files=files_part(bad), headers=auth("organiser"))
+        assert response.status_code == 422
+        faults = response.json()["error"]["faults"]
+        assert faults[0]["entry"] == "terms entry #1 (zh '微调'), line 2"
+
+        good = {**parts, "glossary.yaml": GLOSSARY}
+        response = client.put("/catalog", files=files_part(good), headers=auth("organiser"))
+        assert response.status_code == 200, response.text
+        done = response.json()["glossary"]
+        assert (done["action"], done["source"], done["terms"]) == (
+            "loaded",
+            "upload (glossary.yaml)",
+            1,
+        )
+        kb = client.app.state.services.kb  # type: ignore[attr-defined]
+        assert kb.searcher.glossary.translate("fine-tuning", "en") == ["微调"]
+
+        response = client.put("/catalog", files=files_part(parts), headers=auth("organiser"))
+        assert response.json()["glossary"]["action"] == "removed"
+        assert kb.searcher.glossary.organisers() is None
