@@ -127,6 +127,11 @@ class OrganiserGlossary:
         zh, en = _key(chinese, english)
         return zh in self._english or en in self._chinese
 
+    def has(self, chinese: str, english: str) -> bool:
+        """Whether this very pair is one of the organisers' terms."""
+        zh, en = _key(chinese, english)
+        return en in self._english.get(zh, ())
+
     def blocks(self, chinese: str, english: str) -> bool:
         """Whether this pair is blocked (the English compared without regard to case)."""
         return _key(chinese, english) in self._blocked

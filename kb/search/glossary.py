@@ -95,8 +95,9 @@ def load_catalog_glossary(
 class GlossaryEntry:
     """One pair as `kb glossary` lists it: `source` "organisers" or "mined"; `count` and
     `sources` as mined (for the organisers' pairs: how often the material names the same pair,
-    and their file); `used` False for a mined pair the organisers block or define otherwise,
-    `because` saying which."""
+    and their file); `used` False for a mined pair the organisers block, define otherwise or
+    list themselves, `because` saying which ("blocked", "organisers define this term",
+    "listed by the organisers")."""
 
     chinese: str
     english: str
@@ -261,6 +262,8 @@ def _unused_because(pair: MinedPair, organisers: OrganiserGlossary) -> str | Non
     """Why the organisers' glossary keeps a mined pair out of search, if it does."""
     if organisers.blocks(pair.chinese, pair.english):
         return "blocked"
+    if organisers.has(pair.chinese, pair.english):
+        return "listed by the organisers"
     if organisers.defines(pair.chinese, pair.english):
         return "organisers define this term"
     return None
