@@ -24,17 +24,7 @@ from kb.search.glossary import (
     GlossaryEntry,
     load_catalog_glossary,
     store_organisers,
-    stored_organisers,
 )
-
-
-def stored(obj: CliContext) -> OrganiserGlossary | None:
-    """The organisers' glossary kept in the store (opened alone: no model is loaded)."""
-    store = obj.backend.open_store()
-    try:
-        return stored_organisers(store)
-    finally:
-        store.close()
 
 
 def keep_organisers(obj: CliContext, organisers: OrganiserGlossary | None) -> None:
@@ -57,7 +47,7 @@ def _forget(obj: CliContext) -> None:
 
 
 def summary(organisers: OrganiserGlossary) -> dict[str, Any]:
-    """What `kb glossary load` and `kb catalog load` report of a glossary."""
+    """What `kb glossary load --json` and `kb glossary --json` report of a glossary."""
     return {
         "source": organisers.source,
         "loaded_from": organisers.loaded_from,
