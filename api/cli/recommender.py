@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any, get_args
 import click
 
 from api.cli.common import CliContext, CliError, emit_json, recommender_errors
+from api.cli.glossary import catalog_glossary, glossary_line
+from api.glossary import check_catalog_glossary
 from recommender import (
     Catalog,
     CatalogInvalidError,
@@ -91,20 +93,27 @@ def catalog_group() -> None:
 def catalog_load(ctx: click.Context, directory: Path, as_json: bool) -> None:
     """Validate DIRECTORY (skills/teams/courses/employees.yaml) and make it current.
 
-    All faults are reported at once; a faulty catalogue loads nothing.
+    All faults are reported at once; a faulty catalogue loads nothing. A glossary.yaml in
+    DIRECTORY becomes the organisers' glossary search uses (`kb glossary`); a catalogue
+    without one removes the glossary an earlier catalogue brought.
     """
-    with recommender_session(ctx) as (_, store):
+    with recommender_session(ctx) as (cli, store):
         try:
+            organisers = check_catalog_glossary(directory)  # faulty: nothing loads
             report = load_catalog(store, directory)
         except CatalogInvalidError as exc:
             if as_json:
                 emit_json({"loaded": False, "faults": [f.to_dict() for f in exc.faults]})
             raise CliError(str(exc)) from None
+        glossary_done = catalog_glossary(cli, organisers)
     if as_json:
-        emit_json({"loaded": True, **report.to_dict()})
+        emit_json({"loaded": True, **report.to_dict(), "glossary": glossary_done})
         return
     counts = ", ".join(f"{n} {kind}" for kind, n in report.counts.items())
     click.echo(f"Loaded catalogue from {report.source}: {counts}.")
+    line = glossary_line(glossary_done)
+    if line is not None:
+        click.echo(line)
     if report.events_applied or report.events_skipped:
         click.echo(
             f"Re-applied {report.events_applied} recorded event(s)"

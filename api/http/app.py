@@ -63,8 +63,9 @@ upload adds `file`.
 
 **Catalogue upload.** `PUT /catalog` takes multipart parts named `files`: either the four
 files `skills.yaml`, `teams.yaml`, `courses.yaml`, `employees.yaml` (the file names decide
-which is which) or one `.zip` holding them. It is validated as `kb catalog load`: any fault
-answers 422 listing them all, and nothing is loaded.
+which is which) or one `.zip` holding them, with `cycles.yaml` and the organisers'
+`glossary.yaml` when there are. It is validated as `kb catalog load`: any fault answers 422
+listing them all, and nothing is loaded.
 
 **Development.** `KB_AUTH_DISABLED=1` runs without a keys file, every caller being admin;
 the service logs a warning at start. Never use it on a shared machine.

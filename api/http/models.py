@@ -250,11 +250,26 @@ class EventOut(_Out):
     event: dict[str, Any]
 
 
+class CatalogGlossaryOut(_Out):
+    """What the load did to the organisers' glossary (kb.search.glossary.CatalogGlossary)."""
+
+    action: Literal["loaded", "removed", "kept", "none"] = Field(
+        description="loaded: the upload's glossary.yaml replaced the stored glossary; removed: "
+        "the glossary an earlier catalogue brought is gone (this one has none); kept: one "
+        "loaded by `kb glossary load` stays; none: there is none"
+    )
+    source: str | None = None
+    loaded_from: str | None = None
+    terms: int | None = None
+    blocked: int | None = None
+
+
 class CatalogLoaded(_Out):
     loaded: Literal[True]
     counts: dict[str, int]
     events_applied: int
     events_skipped: int
+    glossary: CatalogGlossaryOut | None = None
 
 
 class LoggedSearchResponse(SearchResponse):

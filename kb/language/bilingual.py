@@ -96,11 +96,11 @@ class Glossary:
         """English words of a Chinese word's first meanings ([] when not in the dictionary)."""
         return list(self._english_for.get(word, ()))
 
-    def chinese_for(self, query: str) -> list[str]:
-        """Chinese words for the English words of `query`, longest phrases first."""
+    def _chinese_pairs(self, query: str) -> list[tuple[str, str]]:
+        """(English phrase, Chinese word) for the English words of `query`, longest first."""
         words = _ENGLISH_WORD.findall(query.lower())
         covered: set[int] = set()
-        found: list[str] = []
+        found: list[tuple[str, str]] = []
         for size in range(LONGEST_PHRASE, 0, -1):
             for start in range(len(words) - size + 1):
                 span = range(start, start + size)
@@ -113,7 +113,7 @@ class Glossary:
                 if not chinese and phrase.endswith("s"):  # networks -> network
                     chinese = self._chinese_for.get(phrase[:-1])
                 if chinese:
-                    found += chinese
+                    found += [(phrase, word) for word in chinese]
                     covered.update(span)
         return found
 
@@ -121,11 +121,21 @@ class Glossary:
         """The query's words in the other language: English for a Chinese query (its Chinese
         words looked up), Chinese for an English one. `language` is the query's, when the
         caller knows it already (kb.language.terms.language_of)."""
+        return list(dict.fromkeys(word for _, word in self.pairs_in(query, language)))
+
+    def pairs_in(self, query: str, language: str | None = None) -> list[tuple[str, str]]:
+        """What `translate` gives, with what each word translates: (Chinese word, English word)
+        pairs for a Chinese query, (English phrase, Chinese word) for an English one, in the
+        order `translate` gives them (repeats kept). Lets a caller leave some pairs out (the
+        organisers' blocked pairs, kb.search.glossary)."""
         if (language or language_of(query)) == "zh":
             words = [w for w in query_words(query) if HAN_RUN.fullmatch(w)]
-            english = [e for w in words if w not in ZH_STOPWORDS for e in self.english_for(w)]
-            return list(dict.fromkeys(english))
-        return list(dict.fromkeys(self.chinese_for(query)))
+            return [(w, e) for w in words if w not in ZH_STOPWORDS for e in self.english_for(w)]
+        return self._chinese_pairs(query)
+
+    def chinese_for(self, query: str) -> list[str]:
+        """Chinese words for the English words of `query`, longest phrases first."""
+        return [chinese for _, chinese in self._chinese_pairs(query)]
 
 
 _lock = threading.Lock()

@@ -11,9 +11,10 @@ Precision was checked by hand on the shared Chinese corpus (docs/chinese.md).
 
 from __future__ import annotations
 
+import copy
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from kb.language.terms import HAN, ZH_STOPWORDS, fold, spans
@@ -158,6 +159,9 @@ class MinedGlossary:
                 continue
             self.pairs += kept
         self.pairs.sort(key=lambda p: (-p.count, p.chinese, p.english.lower()))
+        self._index()
+
+    def _index(self) -> None:
         self._english: dict[str, list[str]] = defaultdict(list)
         self._chinese: dict[str, list[str]] = defaultdict(list)
         for mined in self.pairs:
@@ -166,6 +170,14 @@ class MinedGlossary:
 
     def __len__(self) -> int:
         return len(self.pairs)
+
+    def restricted(self, keep: Callable[[MinedPair], bool]) -> MinedGlossary:
+        """The same glossary with only the pairs `keep` accepts (the organisers' glossary
+        takes out the pairs it blocks or defines otherwise), without mining again."""
+        narrowed = copy.copy(self)
+        narrowed.pairs = [pair for pair in self.pairs if keep(pair)]
+        narrowed._index()
+        return narrowed
 
     def english_in(self, query: str) -> tuple[list[str], str]:
         """English for the mined Chinese terms inside a (folded) Chinese query, longest terms

@@ -22,6 +22,7 @@ from kb.types import ChunkInfo, DocumentInfo, DocumentInput, SearchFilters
 MANIFEST = "manifest.json"  # beside the database: what the store's vectors are (kb.knowledge_base)
 VECTORS = "vectors.faiss"  # beside the database: the mirrored index (kb.store.mirror)
 VECTORS_OF_KEY = "vectors_of"  # meta: the model and variant of the vectors, after a reembed
+ORGANISERS_KEY = "organiser_glossary"  # meta: the organisers' glossary, JSON (kb.search.glossary)
 # The backend of a manifest that names none: it was written before there was a second one.
 LEGACY_BACKEND = "sqlite"
 

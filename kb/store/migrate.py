@@ -4,7 +4,8 @@ into PostgreSQL (`kb migrate --to postgresql://...`), or back.
 Each document is copied in one transaction of the target with its chunks and their stored
 vectors, and documents the target already holds unchanged (same origin, same content hash)
 are skipped: an interrupted migration is resumed by running it again. The target must be
-empty or hold vectors of the same model, variant and dimension.
+empty or hold vectors of the same model, variant and dimension. What the organisers wrote
+and the store keeps beside its documents (`COPIED_META`: their glossary) comes along.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kb.errors import StoreMismatchError
-from kb.store.base import DocumentStore
+from kb.store.base import ORGANISERS_KEY, DocumentStore
 
 Progress = Callable[[int, int, str], None]
+# Kept beside the documents and copied as is, when the source holds them; the rest of the meta
+# is the store's own (its format, its vectors' model) or is rebuilt (the learned ranking).
+COPIED_META = (ORGANISERS_KEY,)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,11 @@ def migrate_store(
             chunks += len(stored)
         if progress is not None:
             progress(done, len(documents), doc.source)
+    for key in COPIED_META:
+        value = source.get_meta(key)
+        if value is not None:
+            target.set_meta(key, value)
     return MigrationReport(len(documents), copied, unchanged, chunks)
 
 
-__all__ = ["MigrationReport", "migrate_store"]
+__all__ = ["COPIED_META", "MigrationReport", "migrate_store"]

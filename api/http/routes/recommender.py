@@ -8,6 +8,7 @@ no catalogue 409).
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 import zipfile
 from pathlib import Path as FsPath
@@ -15,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Path, Query, UploadFile
 
+from api.glossary import catalog_glossary_faults, check_catalog_glossary
 from api.http.deps import (
     KB,
     Caller,
@@ -41,6 +43,8 @@ from api.http.models import (
 from api.http.routes import errors
 from ingest.sources.archives import ArchiveLimits, ArchiveRefused, open_archive, survey
 from ingest.uploads import MB, discard, display_name
+from kb.language.organisers import GLOSSARY_FILE
+from kb.search.glossary import load_catalog_glossary
 from recommender import (
     CatalogInvalidError,
     Fault,
@@ -64,7 +68,8 @@ router = APIRouter(tags=["recommender"])
 
 EmployeeId = Annotated[str, Path(max_length=200, description="an employee id of the catalogue")]
 CATALOG_FILES = ("skills.yaml", "teams.yaml", "courses.yaml", "employees.yaml")
-OPTIONAL_FILES = ("cycles.yaml",)  # the training cycles, when the catalogue has them
+# the training cycles and the organisers' glossary, when the catalogue has them
+OPTIONAL_FILES = ("cycles.yaml", GLOSSARY_FILE)
 _READ = errors(401, 403, 404, 409, 422)
 
 
@@ -237,12 +242,14 @@ def _unpack_catalog_zip(
 def put_catalog(
     caller: Organiser,
     catalogs: CatalogsDep,
+    kb: KB,
     settings: SettingsDep,
     files: Annotated[
         list[UploadFile],
         File(
             description="Either the four files skills.yaml, teams.yaml, courses.yaml and "
-            "employees.yaml (.yml accepted), with cycles.yaml if there is one, as parts named "
+            "employees.yaml (.yml accepted), with cycles.yaml and glossary.yaml (the "
+            "organisers' glossary) if there are, as parts named "
             "`files` (the file names decide which is which), or one .zip holding them at its "
             "top level or in one folder."
         ),
@@ -250,7 +257,9 @@ def put_catalog(
 ) -> dict[str, Any]:
     """Validated exactly as `kb catalog load`: a faulty catalogue answers 422 listing every
     fault (`faults`: file, entry, message) and loads nothing, leaving the previous one in
-    force. Recorded events (completions, ratings) are re-applied to the new catalogue."""
+    force. Recorded events (completions, ratings) are re-applied to the new catalogue. A
+    glossary.yaml becomes the organisers' glossary search uses; without one, the glossary an
+    earlier catalogue brought is removed (`glossary` says what was done)."""
     limit = int(settings.catalog_max_mb * MB)
     faults: list[Fault] = []
     contents: dict[str, bytes] = {}
@@ -292,13 +301,19 @@ def put_catalog(
                 load_catalog_dir(folder)
             except CatalogInvalidError as exc:
                 faults += exc.faults
-            raise CatalogInvalidError(faults)
+            raise CatalogInvalidError(faults + catalog_glossary_faults(folder))
+        organisers = check_catalog_glossary(folder)  # faulty: nothing loads
+        if organisers is not None:
+            organisers = dataclasses.replace(organisers, source=f"upload ({GLOSSARY_FILE})")
         with catalogs.session() as store:
             report = load_catalog(store, folder)
+        glossary = load_catalog_glossary(kb.store, organisers)
+        kb.searcher.glossary.forget_organisers()
     finally:
         discard(folder)
     return {
         "loaded": True,
         "source": "upload",
         **{k: v for k, v in report.to_dict().items() if k != "source"},
+        "glossary": dataclasses.asdict(glossary),
     }
