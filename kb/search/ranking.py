@@ -354,11 +354,44 @@ LGB_PARAMS: dict[str, Any] = {
 ROUNDS = 150
 
 
+_READER_SLOTS = tuple(FEATURES.index(name) for name in ("thumbs_up", "thumbs_down", "opens"))
+
+
+def without_readers(item: TrainingQuery) -> TrainingQuery | None:
+    """`item` as a query nobody has voted on or opened yet (its reader features zeroed), or
+    None when it already is one."""
+    if not any(c.features[slot] for c in item.candidates if c.features for slot in _READER_SLOTS):
+        return None
+    return TrainingQuery(
+        query=item.query,
+        candidates=[
+            c
+            if not c.features
+            else Candidate(
+                c.doc_id,
+                c.chunk_id,
+                c.fused_score,
+                tuple(0.0 if i in _READER_SLOTS else v for i, v in enumerate(c.features)),
+            )
+            for c in item.candidates
+        ],
+        relevant_docs=item.relevant_docs,
+        from_feedback=item.from_feedback,
+        pair=item.pair,
+    )
+
+
 def fit(training: Sequence[TrainingQuery]) -> Any:
     """A LightGBM LambdaRank booster fitted on `training`'s first `RERANK_DEPTH` candidates
-    (relevant: 1, the rest 0)."""
+    (relevant: 1, the rest 0). Each query readers voted on is learnt twice, with its votes and
+    as though it had none: most queries a search sees have no votes yet, and a model that only
+    ever saw voted ones ranks those worse than fusion (bench/learned_ranking.py)."""
     import lightgbm
 
+    training = [
+        *training,
+        *(bare for item in training if (bare := without_readers(item)) is not None),
+    ]
     rows = [c.features for item in training for c in item.candidates[:RERANK_DEPTH]]
     labels = [
         int(c.doc_id in item.relevant_docs)
