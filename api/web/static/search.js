@@ -50,7 +50,7 @@ function reportOpen(searchId, docId) {
  */
 function thumbs(hit, query, searchId) {
   let chosen = "none";
-  const message = el("span", { class: "small muted vote-status", role: "status" });
+  const message = el("span", { class: "small muted vote-status", "aria-live": "polite" });
   const buttons = {};
   const show = () => {
     for (const [vote, button] of Object.entries(buttons)) button.setAttribute("aria-pressed", String(chosen === vote));
