@@ -27,6 +27,7 @@ from api.http.routes import analytics as analytics_routes
 from api.http.routes import cycles as cycles_routes
 from api.http.routes import graph as graph_routes
 from api.http.routes import ingest, kb, recommender, system
+from api.http.suggestions import open_suggestions
 from api.settings import Settings
 from api.web import mount_web
 from ingest import Limits
@@ -197,10 +198,15 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             embedding = BackgroundEmbedder(knowledge_base, watch=True).start()
         app.state.services = Services(settings, knowledge_base, catalogs, jobs, keyring)
         app.state.search_recorder = start_recorder(settings, backend)  # the search log
+        # suggestions as you type: built in the background, rebuilt when the store changes
+        app.state.suggestions = open_suggestions(
+            knowledge_base, catalogs, app.state.search_recorder.log
+        )
         try:
             yield
         finally:
             app.state.search_recorder.close()  # writes what is queued, then stops its thread
+            app.state.suggestions.wait(settings.shutdown_wait_seconds)  # it reads the stores
             stopped = jobs.stop(settings.shutdown_wait_seconds)
             if embedding is not None:  # the chunks being encoded are stored, the rest wait
                 embedding.stop(settings.shutdown_wait_seconds)

@@ -477,9 +477,7 @@ class SuggestIndex:
                     return
             self._stale = False
             self._built = (version, now)
-            self._thread = threading.Thread(
-                target=self._run, name="kb-suggest-build", daemon=True
-            )
+            self._thread = threading.Thread(target=self._run, name="kb-suggest-build", daemon=True)
             self._thread.start()
 
     def _run(self) -> None:

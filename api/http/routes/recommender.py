@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Path, Query, UploadFile
+from fastapi import APIRouter, Body, File, Path, Query, Request, UploadFile
 
 from api.http.deps import (
     KB,
@@ -23,6 +23,7 @@ from api.http.deps import (
     SettingsDep,
     ViewerDep,
     VisibleSource,
+    invalidate_suggestions,
 )
 from api.http.deps import check_employee_access as _check_access
 from api.http.errors import ApiError
@@ -235,6 +236,7 @@ def _unpack_catalog_zip(
     summary="Load a catalogue (organisers): the four YAML files, or a .zip of them",
 )
 def put_catalog(
+    request: Request,
     caller: Organiser,
     catalogs: CatalogsDep,
     settings: SettingsDep,
@@ -297,6 +299,7 @@ def put_catalog(
             report = load_catalog(store, folder)
     finally:
         discard(folder)
+    invalidate_suggestions(request)  # its skills, courses and modules are suggested
     return {
         "loaded": True,
         "source": "upload",
