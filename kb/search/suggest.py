@@ -359,8 +359,9 @@ def store_entries(store: Any, glossary: Any | None = None, headings: bool = True
     vocabulary: list[str] = []
     if headings:
         for doc in docs:
-            if not doc.visibility:
-                vocabulary += [c.heading for c in store.get_chunks(doc.doc_id) if c.heading]
+            if not doc.visibility:  # each heading once: a chunk's path ends in its own
+                heads = {c.heading.rsplit(" > ", 1)[-1] for c in store.get_chunks(doc.doc_id)}
+                vocabulary += sorted(h for h in heads if h)
     return StoreEntries(entries, vocabulary)
 
 
