@@ -28,6 +28,7 @@ from api.http.routes import cycles as cycles_routes
 from api.http.routes import feedback as feedback_routes
 from api.http.routes import graph as graph_routes
 from api.http.routes import ingest, kb, recommender, system
+from api.http.suggestions import open_suggestions
 from api.settings import Settings
 from api.web import mount_web
 from ingest import Limits
@@ -203,11 +204,14 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         app.state.search_recorder = recorder
         if recorder.log is not None:  # readers' thumbs and opens, for a trained ranking model
             knowledge_base.searcher.reader_signals = ReaderSignals(recorder.log)
+        # suggestions as you type: built in the background, rebuilt when the store changes
+        app.state.suggestions = open_suggestions(knowledge_base, catalogs, recorder.log)
         try:
             yield
         finally:
             knowledge_base.searcher.reader_signals = None
             app.state.search_recorder.close()  # writes what is queued, then stops its thread
+            app.state.suggestions.wait(settings.shutdown_wait_seconds)  # it reads the stores
             stopped = jobs.stop(settings.shutdown_wait_seconds)
             if embedding is not None:  # the chunks being encoded are stored, the rest wait
                 embedding.stop(settings.shutdown_wait_seconds)

@@ -20,6 +20,7 @@ from api.http.errors import ApiError
 from api.settings import Settings
 from ingest.jobs.base import JobQueue
 from kb import DocumentInfo, Hit, KnowledgeBase, SearchFilters
+from kb.search.suggest import EMPTY, Suggester, SuggestIndex
 from kb.searchlog.base import SEARCH_ID_PATTERN
 from kb.searchlog.recorder import DISABLED, SearchRecorder
 from recommender import Catalog, GraphCache, NoCatalogError, RecommenderStore, current_catalog
@@ -273,3 +274,20 @@ def get_graph_cache(request: Request) -> GraphCache:
 
 
 GraphCacheDep = Annotated[GraphCache, Depends(get_graph_cache)]
+
+
+def get_suggester(request: Request) -> Suggester:
+    """The latest suggestions (`api.http.suggestions`): never waits for a build, and empty
+    before the first one is done or on an app whose lifespan built none."""
+    index: SuggestIndex | None = getattr(request.app.state, "suggestions", None)
+    return EMPTY if index is None else index.current()
+
+
+def invalidate_suggestions(request: Request) -> None:
+    """Rebuild the suggestions soon: something changed that the store's version does not show."""
+    index: SuggestIndex | None = getattr(request.app.state, "suggestions", None)
+    if index is not None:
+        index.invalidate()
+
+
+SuggesterDep = Annotated[Suggester, Depends(get_suggester)]

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.http.auth import Role
 from ingest.jobs.base import JobState
+from kb.search.suggest import Kind, Matched
 from kb.searchlog.base import SEARCH_ID_PATTERN
 from kb.types import DocType, Document, Hit, SearchMode
 from recommender import (
@@ -105,6 +106,32 @@ class SearchResponse(BaseModel):
         "they are found by their words (BM25) only until then",
     )
     pending_documents: int = Field(0, description="the documents those chunks belong to")
+    did_you_mean: str | None = Field(
+        None,
+        description="on a first page that found nothing good (no hit, or a best hit under the "
+        "calibrated threshold of kb.search.quality): the query as it was probably meant "
+        "(misspelt English words corrected from the store's own words, pinyin read as the "
+        "Chinese term it spells); null otherwise",
+    )
+
+
+# Suggestions as you type (GET /suggest): kb.search.suggest.Suggestion at the edge.
+SUGGEST_Q_MAX = 200
+SUGGEST_LIMIT_MAX = 20
+
+
+class SuggestionOut(BaseModel):
+    text: str = Field(description="the completion, as written where it was found")
+    kind: Kind = Field(description="term, skill, course, module, title or query (searched before)")
+    matched: Matched = Field(
+        description="how the typed text met it: prefix (its start), word (a later word's start), "
+        "pinyin or initials (a Chinese entry's pinyin without tones, or its initials)"
+    )
+
+
+class SuggestResponse(BaseModel):
+    query: str
+    suggestions: list[SuggestionOut]
 
 
 class DocumentList(BaseModel):

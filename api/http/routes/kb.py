@@ -12,11 +12,22 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from api.http.deps import KB, FromSearch, Organiser, Recorder, ViewerDep
+from api.http.deps import KB, FromSearch, Organiser, Recorder, SuggesterDep, ViewerDep
 from api.http.errors import ApiError
-from api.http.models import K_MAX, OFFSET_MAX, Deleted, DocumentList, LoggedSearchResponse
+from api.http.models import (
+    K_MAX,
+    OFFSET_MAX,
+    SUGGEST_LIMIT_MAX,
+    SUGGEST_Q_MAX,
+    Deleted,
+    DocumentList,
+    LoggedSearchResponse,
+    SuggestionOut,
+    SuggestResponse,
+)
 from api.http.routes import errors
 from kb import DocumentInfo, EmptyStoreError, KnowledgeBase, SearchFilters
+from kb.search.quality import found_something_good
 from kb.types import DocType, DocumentDetail, SearchMode
 
 router = APIRouter(tags=["knowledge base"])
@@ -51,6 +62,7 @@ def search(
     kb: KB,
     viewer: ViewerDep,
     recorder: Recorder,
+    suggester: SuggesterDep,
     q: Annotated[str, Query(min_length=1, max_length=1000, description="the words to search")],
     k: Annotated[int, Query(ge=1, le=K_MAX, description="hits per page")] = 10,
     offset: Annotated[int, Query(ge=0, le=OFFSET_MAX, description="hits to skip")] = 0,
@@ -63,7 +75,8 @@ def search(
     mode: SearchMode = "hybrid",
 ) -> LoggedSearchResponse:
     """Hits as `kb search --json` gives them; documents restricted to teams the caller is not
-    in are left out before ranking. For the next page, ask again with `offset` + `k`."""
+    in are left out before ranking. For the next page, ask again with `offset` + `k`. A first
+    page that found nothing good says what was probably meant (`did_you_mean`), or null."""
     text = q.strip()
     if not text:
         raise ApiError(422, "The query is empty: give some words to search for (q=...).")
@@ -90,6 +103,9 @@ def search(
         employee=viewer.principal.employee,
     )
     pending = kb.pending()
+    meant = None
+    if offset == 0 and not found_something_good(mode, text, hits[0].score if hits else None):
+        meant = suggester.did_you_mean(text)  # words everyone may see: no team's secret
     return LoggedSearchResponse(
         query=text,
         k=k,
@@ -98,6 +114,37 @@ def search(
         search_id=search_id,
         pending_embeddings=pending.chunks,
         pending_documents=pending.documents,
+        did_you_mean=meant,
+    )
+
+
+@router.get(
+    "/suggest",
+    response_model=SuggestResponse,
+    responses=errors(401, 422),
+    summary="Completions as you type: terms, skills, courses, modules, titles, past queries",
+)
+def suggest(
+    viewer: ViewerDep,
+    suggester: SuggesterDep,
+    q: Annotated[
+        str,
+        Query(
+            max_length=SUGGEST_Q_MAX,
+            description="what has been typed so far (empty: no suggestions)",
+        ),
+    ] = "",
+    limit: Annotated[int, Query(ge=1, le=SUGGEST_LIMIT_MAX, description="at most this many")] = 8,
+) -> SuggestResponse:
+    """Entries that the typed text starts, by their text, a word of it, or (Chinese) their
+    pinyin or its initials; best first, one per text. Titles of documents restricted to teams
+    the caller is not in, and terms found only in them, are left out. Never waits: right
+    after the service starts, or while the knowledge base is rebuilt, the answer may be empty
+    or a little behind."""
+    found = suggester.suggest(q, limit=limit, teams=viewer.teams)
+    return SuggestResponse(
+        query=q,
+        suggestions=[SuggestionOut(text=s.text, kind=s.kind, matched=s.matched) for s in found],
     )
 
 

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Path, Query, UploadFile
+from fastapi import APIRouter, Body, File, Path, Query, Request, UploadFile
 
 from api.glossary import catalog_glossary_faults, check_catalog_glossary
 from api.http.deps import (
@@ -25,6 +25,7 @@ from api.http.deps import (
     SettingsDep,
     ViewerDep,
     VisibleSource,
+    invalidate_suggestions,
 )
 from api.http.deps import check_employee_access as _check_access
 from api.http.errors import ApiError
@@ -240,6 +241,7 @@ def _unpack_catalog_zip(
     summary="Load a catalogue (organisers): the four YAML files, or a .zip of them",
 )
 def put_catalog(
+    request: Request,
     caller: Organiser,
     catalogs: CatalogsDep,
     kb: KB,
@@ -311,6 +313,7 @@ def put_catalog(
         kb.searcher.glossary.forget_organisers()
     finally:
         discard(folder)
+    invalidate_suggestions(request)  # its skills, courses and modules are suggested
     return {
         "loaded": True,
         "source": "upload",

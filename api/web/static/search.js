@@ -16,6 +16,9 @@ const pending = document.getElementById("search-pending"); // documents without 
 const panel = document.getElementById("results-panel");
 const list = document.getElementById("hits");
 const more = document.getElementById("more");
+const meant = document.getElementById("did-you-mean"); // "Did you mean X?" above the results
+const box = form.q;
+const listbox = document.getElementById("q-suggestions");
 let current = null; // {q, filters, offset, searchId}
 
 // Display names only (i18n.js, type.*); the list of types comes from the service (GET /meta).
@@ -125,6 +128,7 @@ async function run(append = false) {
       list.replaceChildren();
       current.searchId = body.search_id || null; // later pages' hits count for this search
     }
+    if (!append) showDidYouMean(body.did_you_mean);
     list.append(...body.hits.map((hit) => hitItem(hit, q, current.searchId)));
     panel.hidden = false;
     const shown = list.children.length;
@@ -134,9 +138,146 @@ async function run(append = false) {
     more.hidden = body.hits.length < PAGE;
     if (!append && !shown) panel.hidden = true;
   } catch (error) {
+    if (!append) showDidYouMean(null);
     say(status, error, "error");
   }
 }
+
+/** "Did you mean X?" with X a link that runs that search; hidden when the service has none. */
+function showDidYouMean(text) {
+  if (!text) {
+    meant.hidden = true;
+    meant.replaceChildren();
+    return;
+  }
+  const link = el("a", { href: "?" + new URLSearchParams({ q: text, ...current.filters }), id: "did-you-mean-link" }, text);
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    box.value = text;
+    form.requestSubmit();
+  });
+  meant.replaceChildren(el("span", { i18n: "search.didYouMean" }), link, el("span", { i18n: "search.didYouMeanEnd" }));
+  meant.hidden = false;
+}
+
+// -- the search box as a combobox: suggestions as you type (GET /suggest) ----------------------
+// ARIA's combobox pattern with a listbox popup: focus stays in the box, the active option is
+// aria-activedescendant; ArrowDown/ArrowUp move, Enter takes the active one (or searches what
+// is typed), Escape closes the list (a second Escape clears the box, as type=search does).
+const SUGGEST_DELAY_MS = 120; // typing faster than this asks once, for the latest text
+let suggestTimer = null;
+let suggestAsked = 0; // answers to older requests are dropped
+let options = []; // [{text, kind}]
+let active = -1;
+
+function closeSuggestions() {
+  listbox.hidden = true;
+  listbox.replaceChildren();
+  box.setAttribute("aria-expanded", "false");
+  box.removeAttribute("aria-activedescendant");
+  options = [];
+  active = -1;
+}
+
+function setActive(index) {
+  active = index;
+  [...listbox.children].forEach((item, i) => item.setAttribute("aria-selected", i === index ? "true" : "false"));
+  if (index < 0) {
+    box.removeAttribute("aria-activedescendant");
+    return;
+  }
+  const item = listbox.children[index];
+  box.setAttribute("aria-activedescendant", item.id);
+  item.scrollIntoView({ block: "nearest" });
+}
+
+function choose(index) {
+  box.value = options[index].text;
+  closeSuggestions();
+  form.requestSubmit();
+}
+
+function showSuggestions(found) {
+  options = found;
+  active = -1;
+  box.removeAttribute("aria-activedescendant");
+  if (!found.length) {
+    closeSuggestions();
+    return;
+  }
+  listbox.replaceChildren(
+    ...found.map((s, i) =>
+      el(
+        "li",
+        {
+          id: "q-option-" + i,
+          role: "option",
+          "aria-selected": "false",
+          "data-kind": s.kind,
+          onmousedown: (event) => event.preventDefault(), // keep the focus in the box
+          onclick: () => choose(i),
+        },
+        el("span", { class: "text" }, s.text),
+        el("span", { class: "kind", i18n: "suggest.kind." + s.kind }),
+      ),
+    ),
+  );
+  listbox.hidden = false;
+  box.setAttribute("aria-expanded", "true");
+}
+
+async function askSuggestions() {
+  const q = box.value;
+  const asked = ++suggestAsked;
+  if (!q.trim() || q.length > 200) {
+    closeSuggestions();
+    return;
+  }
+  try {
+    const body = await api("/suggest", { query: { q, limit: 8 } });
+    if (asked === suggestAsked && document.activeElement === box) showSuggestions(body.suggestions);
+  } catch {
+    if (asked === suggestAsked) closeSuggestions(); // a convenience: searching still works
+  }
+}
+
+box.addEventListener("input", () => {
+  clearTimeout(suggestTimer);
+  suggestTimer = setTimeout(askSuggestions, SUGGEST_DELAY_MS);
+});
+
+box.addEventListener("keydown", (event) => {
+  const open = !listbox.hidden && options.length > 0;
+  if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+    if (!open) {
+      if (event.key === "ArrowDown" && box.value.trim()) askSuggestions();
+      return;
+    }
+    event.preventDefault();
+    const step = event.key === "ArrowDown" ? 1 : -1;
+    const next = active + step;
+    setActive(next < -1 ? options.length - 1 : next >= options.length ? -1 : next);
+  } else if (event.key === "Enter") {
+    if (open && active >= 0) {
+      event.preventDefault();
+      choose(active);
+    } else {
+      suggestAsked++; // a pending answer would reopen the list over the results
+      clearTimeout(suggestTimer);
+      closeSuggestions();
+    }
+  } else if (event.key === "Escape" && open) {
+    event.preventDefault();
+    suggestAsked++;
+    closeSuggestions();
+  }
+});
+
+box.addEventListener("blur", () => {
+  suggestAsked++;
+  clearTimeout(suggestTimer);
+  closeSuggestions();
+});
 
 /** The form's search, or null (and a prompt) when the box is empty. */
 function fromForm() {
