@@ -6,6 +6,7 @@ searches (kb.search.glossary.load_catalog_glossary: a catalogue replaces what it
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kb.language.organisers import (
     GLOSSARY_FILE,
@@ -14,6 +15,7 @@ from kb.language.organisers import (
     OrganiserGlossary,
     parse_glossary,
 )
+from kb.search.glossary import GlossaryEntry, StoreGlossary
 from recommender import CatalogInvalidError, Fault, load_catalog_dir
 
 GLOSSARY_NAMES = (GLOSSARY_FILE, GLOSSARY_FILE.removesuffix(".yaml") + ".yml")
@@ -84,3 +86,48 @@ __all__ = [
     "check_catalog_glossary",
     "read_glossary_file",
 ]
+
+
+# -- what `kb glossary --json` and `GET /glossary` list ----------------------------------------
+def summary(organisers: OrganiserGlossary) -> dict[str, Any]:
+    """What `kb glossary load --json` and `kb glossary --json` report of a glossary."""
+    return {
+        "source": organisers.source,
+        "loaded_from": organisers.loaded_from,
+        "terms": len(organisers.terms),
+        "blocked": len(organisers.blocked),
+    }
+
+
+def listed_entries(glossary: StoreGlossary, min_count: int = 1) -> list[GlossaryEntry]:
+    """The organisers' pairs, then the mined ones found at least `min_count` times."""
+    return [
+        entry
+        for entry in glossary.entries()
+        if entry.source == "organisers" or entry.count >= min_count
+    ]
+
+
+def entry_json(entry: GlossaryEntry) -> dict[str, Any]:
+    return {
+        "chinese": entry.chinese,
+        "english": entry.english,
+        "count": entry.count,
+        "sources": list(entry.sources),
+        "source": entry.source,
+        "used": entry.used,
+        "because": entry.because,
+    }
+
+
+def glossary_listing(glossary: StoreGlossary, min_count: int = 1) -> dict[str, Any]:
+    """`kb glossary --json`: the pairs, the organisers' glossary's summary, the blocked pairs."""
+    organisers = glossary.organisers()
+    return {
+        "pairs": [entry_json(entry) for entry in listed_entries(glossary, min_count)],
+        "organisers": None if organisers is None else summary(organisers),
+        "blocked": [
+            {"chinese": pair.chinese, "english": pair.english}
+            for pair in (organisers.blocked if organisers is not None else ())
+        ],
+    }

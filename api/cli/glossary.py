@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from api.cli.common import CliContext, CliError, emit_json
-from api.glossary import read_glossary_file
+from api.glossary import glossary_listing, listed_entries, read_glossary_file, summary
 from kb.language.organisers import (
     GLOSSARY_FILE,
     GlossaryFault,
@@ -21,7 +21,6 @@ from kb.language.organisers import (
 )
 from kb.search.glossary import (
     CatalogGlossary,
-    GlossaryEntry,
     load_catalog_glossary,
     store_organisers,
 )
@@ -44,16 +43,6 @@ def _forget(obj: CliContext) -> None:
     searcher = getattr(obj.knowledge_base, "searcher", None)
     if searcher is not None:
         searcher.glossary.forget_organisers()
-
-
-def summary(organisers: OrganiserGlossary) -> dict[str, Any]:
-    """What `kb glossary load --json` and `kb glossary --json` report of a glossary."""
-    return {
-        "source": organisers.source,
-        "loaded_from": organisers.loaded_from,
-        "terms": len(organisers.terms),
-        "blocked": len(organisers.blocked),
-    }
 
 
 def describe(organisers: OrganiserGlossary) -> str:
@@ -93,18 +82,6 @@ def glossary_line(done: CatalogGlossary) -> str | None:
     return None
 
 
-def _entry_json(entry: GlossaryEntry) -> dict[str, Any]:
-    return {
-        "chinese": entry.chinese,
-        "english": entry.english,
-        "count": entry.count,
-        "sources": list(entry.sources),
-        "source": entry.source,
-        "used": entry.used,
-        "because": entry.because,
-    }
-
-
 @click.group("glossary", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the pairs as JSON.")
 @click.option(
@@ -126,24 +103,11 @@ def glossary(ctx: click.Context, as_json: bool, min_count: int) -> None:
     if obj is None:
         raise click.ClickException("internal error: the kb group did not set its CliContext")
     searcher_glossary = obj.open_kb().searcher.glossary
-    organisers = searcher_glossary.organisers()
-    entries = [
-        entry
-        for entry in searcher_glossary.entries()
-        if entry.source == "organisers" or entry.count >= min_count
-    ]
     if as_json:
-        emit_json(
-            {
-                "pairs": [_entry_json(entry) for entry in entries],
-                "organisers": None if organisers is None else summary(organisers),
-                "blocked": [
-                    {"chinese": pair.chinese, "english": pair.english}
-                    for pair in (organisers.blocked if organisers is not None else ())
-                ],
-            }
-        )
+        emit_json(glossary_listing(searcher_glossary, min_count))
         return
+    organisers = searcher_glossary.organisers()
+    entries = listed_entries(searcher_glossary, min_count)
     if not entries:
         click.echo("No term pairs found: the material names no Chinese term with its English.")
     for entry in entries:

@@ -353,6 +353,38 @@ class FeedbackList(BaseModel):
     items: list[FeedbackRow]
 
 
+class GlossaryPairOut(BaseModel):
+    """One term pair search uses across languages (as `kb glossary --json`)."""
+
+    chinese: str
+    english: str
+    count: int = Field(description="how often the material names this pair")
+    sources: list[str] = Field(description="where it was found (the organisers' file for theirs)")
+    source: Literal["organisers", "mined"]
+    used: bool = Field(description="False for a mined pair the organisers block or redefine")
+    because: str | None = None
+
+
+class GlossarySummaryOut(BaseModel):
+    source: str
+    loaded_from: str
+    terms: int
+    blocked: int
+
+
+class GlossaryBlockedOut(BaseModel):
+    chinese: str
+    english: str
+
+
+class GlossaryOut(BaseModel):
+    """`GET /glossary`: the organisers' pairs first, then the mined ones, and the blocked."""
+
+    pairs: list[GlossaryPairOut]
+    organisers: GlossarySummaryOut | None
+    blocked: list[GlossaryBlockedOut]
+
+
 class CycleIn(BaseModel):
     """A cycle, with the fields of a `cycles.yaml` entry; ids must be the catalogue's."""
 

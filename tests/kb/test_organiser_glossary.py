@@ -329,3 +329,29 @@ def test_put_catalog_takes_a_glossary_yaml_as_kb_catalog_load_does(
         response = client.put("/catalog", files=files_part(parts), headers=auth("organiser"))
         assert response.json()["glossary"]["action"] == "removed"
         assert kb.searcher.glossary.organisers() is None
+
+
+def test_get_glossary_lists_the_pairs_for_organisers_only(
+    tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    from tests.api_helpers import auth, files_part, running_client
+
+    parts: dict[str, bytes | str] = {
+        p.name: p.read_bytes() for p in sorted((CATALOGS / "small").glob("*.yaml"))
+    }
+    with running_client(tmp_path, fake_embedder) as client:
+        assert client.get("/glossary").status_code == 401
+        assert client.get("/glossary", headers=auth("liam")).status_code == 403
+        empty = client.get("/glossary", headers=auth("organiser")).json()
+        assert empty == {"pairs": [], "organisers": None, "blocked": []}
+
+        good = {**parts, "glossary.yaml": GLOSSARY}
+        assert client.put("/catalog", files=files_part(good), headers=auth("organiser")).is_success
+        listed = client.get("/glossary", headers=auth("organiser")).json()
+        theirs = [pair for pair in listed["pairs"] if pair["source"] == "organisers"]
+        assert {(pair["chinese"], pair["english"]) for pair in theirs} >= {("微调", "fine-tuning")}
+        assert listed["organisers"]["terms"] == 1
+        assert (
+            client.get("/glossary", headers=auth("organiser"), params={"min_count": 0}).status_code
+            == 422
+        )

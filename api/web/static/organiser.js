@@ -470,6 +470,39 @@ feedbackForm.addEventListener("submit", (event) => {
   showFeedback();
 });
 
+// -- the term pairs search uses across languages (GET /glossary) ------------------------------
+const glossaryBox = document.getElementById("glossary");
+
+function glossaryView(answer) {
+  const rows = answer.pairs.map((pair) =>
+    el(
+      "tr",
+      {},
+      el("td", { lang: "zh" }, pair.chinese),
+      el("td", { lang: "en" }, pair.english),
+      el("td", { i18n: pair.source === "organisers" ? "glossary.theirs" : "glossary.mined" }),
+      el("td", { class: "num" }, String(pair.count)),
+      el("td", { i18n: pair.used ? "glossary.used" : "glossary.unused" }),
+    ),
+  );
+  const blocked = answer.blocked.map((pair) => `${pair.chinese} = ${pair.english}`).join(", ");
+  return [
+    rows.length
+      ? tableOf("glossary-pairs", ["glossary.chinese", "glossary.english", "glossary.source", "glossary.count", "glossary.inUse"], rows)
+      : el("p", { class: "muted", i18n: "glossary.none" }),
+    blocked ? el("p", { class: "small muted", i18n: ["glossary.blocked", { pairs: blocked }] }) : null,
+  ];
+}
+
+async function showGlossary() {
+  fill(glossaryBox, note(["site.loading"]));
+  try {
+    fill(glossaryBox, glossaryView(await api("/glossary")));
+  } catch (error) {
+    fill(glossaryBox, note(error.message, "error"));
+  }
+}
+
 missingForm.addEventListener("submit", (event) => {
   event.preventDefault();
   showMissing();
@@ -482,5 +515,6 @@ teamsForm.addEventListener("submit", (event) => {
 
 showMissing();
 showFeedback();
+showGlossary();
 teamsForm.teams.value = await initialTeams();
 showTeams();
