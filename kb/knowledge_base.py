@@ -17,6 +17,8 @@ import numpy as np
 
 from kb.embed.base import LEGACY_VARIANT, Embedder
 from kb.errors import NotFoundError, StoreMismatchError
+from kb.language.terms import language_of
+from kb.search.answers import QuotedAnswer
 from kb.search.fusion import Searcher
 from kb.store.base import (
     LEGACY_BACKEND,
@@ -188,6 +190,53 @@ class KnowledgeBase:
     ) -> list[Hit]:
         self.refresh()
         return self.searcher.search(query, k=k, filters=filters, mode=mode, offset=offset)
+
+    def answer(
+        self, query: str, hits: Sequence[Hit], threshold: float | None = None
+    ) -> QuotedAnswer | None:
+        """The quoted answer to `query` from the first hits of its search (kb.search.answers),
+        or None when the query is no question or nothing answers it well enough."""
+        from kb.search import answers
+
+        query = query.strip()
+        if not hits or not answers.reads_as_question(query):
+            return None
+        first = list(hits[: answers.HITS_READ])
+        rows = self.store.chunk_rows([hit.chunk_id for hit in first])
+        passages = [
+            answers.Passage(hit.doc_id, hit.chunk_id, rows[hit.chunk_id][0].body, rank)
+            for rank, hit in enumerate(first, start=1)
+            if hit.chunk_id in rows
+        ]
+        language = language_of(query)
+        translated = self.searcher.glossary.translate(query, language)
+        encode = query_vector = None
+        if answers.model_reads(query, getattr(self.embedder, "multilingual", False)):
+            encode = getattr(self.embedder, "encode_queries", self.embedder.encode_documents)
+            query_vector = self.embedder.encode_query(query)
+        quote = answers.answer(
+            query,
+            translated,
+            passages,
+            encode,
+            query_vector,
+            answers.THRESHOLD if threshold is None else threshold,
+        )
+        if quote is None:
+            return None
+        hit = next(h for h in first if h.chunk_id == quote.chunk_id)
+        return QuotedAnswer(
+            text=quote.text,
+            doc_id=quote.doc_id,
+            chunk_id=quote.chunk_id,
+            start=quote.start,
+            end=quote.end,
+            score=round(quote.score, 4),
+            source=hit.source,
+            title=hit.title,
+            location=hit.location,
+            anchor=hit.anchor,
+        )
 
     def get_document(self, doc_id: str) -> DocumentInfo | None:
         return self.store.get_document(doc_id)

@@ -273,6 +273,7 @@ def search(
         kb = obj.open_kb()
         hits = kb.search(text, k=k, filters=filters, mode=mode, offset=offset)
         pending = kb.pending()
+        quoted = kb.answer(text, hits) if offset == 0 else None
     if as_json:
         emit_json(
             {
@@ -280,9 +281,12 @@ def search(
                 "hits": hits,
                 "pending_embeddings": pending.chunks,
                 "pending_documents": pending.documents,
+                "answer": quoted,
             }
         )
         return
+    if quoted is not None:
+        _echo_answer(quoted)
     if pending.documents:
         click.echo(
             f"({pending.documents} documents are still being indexed for meaning: "
@@ -297,6 +301,48 @@ def search(
         click.echo(f"{rank}. {hit.title}  [{meta}]  score {hit.score:.4f}")
         click.echo(f"   {hit.source} @ {hit.location}   (doc {hit.doc_id})")
         click.echo(f"   {_terminal_snippet(hit.snippet, color)}")
+
+
+def _echo_answer(quoted: Any) -> None:
+    """A quoted answer, as `kb search` and `kb ask` print it: the quote (its lines joined),
+    then where it is."""
+    click.echo("Answer: " + " ".join(quoted.text.split()))
+    click.echo(
+        f"   from {quoted.title}: {quoted.source} @ {quoted.location}   (doc {quoted.doc_id})"
+    )
+    click.echo()
+
+
+@main.command()
+@click.argument("question", nargs=-1, required=True)
+@click.option("--team", default=None)
+@click.option("--course", default=None)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def ask(
+    obj: CliContext, question: tuple[str, ...], team: str | None, course: str | None, as_json: bool
+) -> None:
+    """A question answered by a quote from the knowledge base (exact text, with its source),
+    and the three best hits; "No answer found" when nothing answers it well enough."""
+    text = " ".join(question).strip()
+    if not text:
+        raise CliError('The question is empty: e.g. kb ask "how do I pick the LoRA rank?"')
+    with user_errors():
+        kb = obj.open_kb()
+        hits = kb.search(text, k=3, filters=SearchFilters(team=team, course=course))
+        from kb.search.answers import reads_as_question
+
+        asked = text if reads_as_question(text) else f"{text}?"
+        quoted = kb.answer(asked, hits)
+    if as_json:
+        emit_json({"query": text, "answer": quoted, "hits": hits})
+        return
+    if quoted is None:
+        click.echo("No answer found in the knowledge base; the closest documents:")
+    else:
+        _echo_answer(quoted)
+    for rank, hit in enumerate(hits, start=1):
+        click.echo(f"{rank}. {hit.title}: {hit.source} @ {hit.location}")
 
 
 @main.command("rm")

@@ -95,6 +95,24 @@ class Me(BaseModel):
 
 # -- search and documents ---------------------------------------------------------------------
 # Hits and documents are kb's own dataclasses (kb.types): the envelopes below only wrap them.
+class AnswerOut(BaseModel):
+    """A quoted answer: `text` is exactly `chunk text[start:end]` of a stored chunk (no word
+    of it written by the service), with the document and the place that opens it."""
+
+    text: str
+    doc_id: str
+    chunk_id: int
+    start: int = Field(description="character offset of the quote in the chunk's text")
+    end: int
+    score: float = Field(
+        description="how well it answers (kb.search.answers.THRESHOLD: given at or above)"
+    )
+    source: str
+    title: str
+    location: str
+    anchor: str
+
+
 class SearchResponse(BaseModel):
     query: str
     k: int
@@ -112,6 +130,11 @@ class SearchResponse(BaseModel):
         "calibrated threshold of kb.search.quality): the query as it was probably meant "
         "(misspelt English words corrected from the store's own words, pinyin read as the "
         "Chinese term it spells); null otherwise",
+    )
+    answer: AnswerOut | None = Field(
+        None,
+        description="for a question (first page only): the one to three sentences of the top "
+        "hits that best answer it, quoted exactly; null when nothing answers it well enough",
     )
 
 

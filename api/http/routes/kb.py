@@ -8,6 +8,8 @@ existence is not revealed.
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
@@ -19,6 +21,7 @@ from api.http.models import (
     OFFSET_MAX,
     SUGGEST_LIMIT_MAX,
     SUGGEST_Q_MAX,
+    AnswerOut,
     Deleted,
     DocumentList,
     LoggedSearchResponse,
@@ -28,7 +31,9 @@ from api.http.models import (
 from api.http.routes import errors
 from kb import DocumentInfo, EmptyStoreError, KnowledgeBase, SearchFilters
 from kb.search.quality import found_something_good
-from kb.types import DocType, DocumentDetail, SearchMode
+from kb.types import DocType, DocumentDetail, Hit, SearchMode
+
+log = logging.getLogger("api.search")
 
 router = APIRouter(tags=["knowledge base"])
 
@@ -115,7 +120,19 @@ def search(
         pending_embeddings=pending.chunks,
         pending_documents=pending.documents,
         did_you_mean=meant,
+        answer=_answer(kb, text, hits) if offset == 0 else None,
     )
+
+
+def _answer(kb: KnowledgeBase, text: str, hits: list[Hit]) -> AnswerOut | None:
+    """The quoted answer, or None; a fault in finding one is logged and never fails the
+    search it decorates."""
+    try:
+        quoted = kb.answer(text, hits)
+    except Exception:
+        log.exception("could not find a quoted answer for a search")
+        return None
+    return None if quoted is None else AnswerOut(**dataclasses.asdict(quoted))
 
 
 @router.get(

@@ -17,6 +17,7 @@ const panel = document.getElementById("results-panel");
 const list = document.getElementById("hits");
 const more = document.getElementById("more");
 const meant = document.getElementById("did-you-mean"); // "Did you mean X?" above the results
+const answerPanel = document.getElementById("answer"); // a quoted answer above the hits
 const box = form.q;
 const listbox = document.getElementById("q-suggestions");
 let current = null; // {q, filters, offset, searchId}
@@ -129,6 +130,7 @@ async function run(append = false) {
       current.searchId = body.search_id || null; // later pages' hits count for this search
     }
     if (!append) showDidYouMean(body.did_you_mean);
+    if (!append) showAnswer(body.answer, q, current.searchId);
     list.append(...body.hits.map((hit) => hitItem(hit, q, current.searchId)));
     panel.hidden = false;
     const shown = list.children.length;
@@ -139,8 +141,28 @@ async function run(append = false) {
     if (!append && !shown) panel.hidden = true;
   } catch (error) {
     if (!append) showDidYouMean(null);
+    if (!append) showAnswer(null);
     say(status, error, "error");
   }
+}
+
+/** The quoted answer: the stored text exactly (its line breaks as spaces), and a link to the
+ * place it is quoted from; hidden when the service found none. */
+function showAnswer(answer, query, searchId) {
+  if (!answer) {
+    answerPanel.hidden = true;
+    return;
+  }
+  document.getElementById("answer-quote").textContent = answer.text.split(/\s+/).join(" ");
+  const link = el(
+    "a",
+    { href: hitHref(answer, query, searchId), onclick: () => reportOpen(searchId, answer.doc_id) },
+    answer.title || answer.source,
+  );
+  document
+    .getElementById("answer-source")
+    .replaceChildren(el("span", { i18n: "search.answerFrom" }), link, el("span", { class: "muted" }, ` · ${answer.location}`));
+  answerPanel.hidden = false;
 }
 
 /** "Did you mean X?" with X a link that runs that search; hidden when the service has none. */

@@ -1,0 +1,163 @@
+"""Quoted answers measured (issue "Answers, not just links", part 1): on labelled questions
+over the sample (data/sample/answer_queries.jsonl, written before the feature, blind), the
+share of answerable questions whose quote contains the labelled answer sentence (goal >= 0.7),
+the share of unanswerable ones correctly left without an answer (goal >= 0.8), and the
+latency an answer adds to a search.
+
+Each question falls in a half by the first byte of the SHA-1 of its text (even: tune). The
+threshold (kb.search.answers.THRESHOLD) and the dense weight are chosen on the tune half alone
+(the pair that maximises the mean of the two shares, each goal met if it can be); the
+held-out half is reported beside it.
+
+Run: .venv/bin/python bench/answers.py [--home DIR]
+Results: bench/results/answers.json and a table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from _common import ROOT, save  # noqa: E402
+
+from ingest import ingest_paths  # noqa: E402
+from kb import open_knowledge_base  # noqa: E402
+from kb.search import answers  # noqa: E402
+
+QUESTIONS = ROOT / "data" / "sample" / "answer_queries.jsonl"
+THRESHOLDS = [round(0.30 + 0.025 * i, 3) for i in range(21)]  # 0.30 .. 0.80
+DENSE_WEIGHTS = (0.0, 0.25, 0.5, 0.75)
+_MARKUP = re.compile(r"[*_`]+")
+
+
+def half_of(query: str) -> str:
+    return "tune" if hashlib.sha1(query.encode()).digest()[0] % 2 == 0 else "held_out"
+
+
+def normal(text: str) -> str:
+    """Text compared without markup, case or runs of spaces (a quote is the stored text, the
+    label the text a reader sees)."""
+    return " ".join(_MARKUP.sub("", text).split()).casefold()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--home", type=Path, default=None)
+    args = parser.parse_args()
+    items = [
+        json.loads(line)
+        for line in QUESTIONS.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        home = args.home or Path(tmp) / "home"
+        kb = open_knowledge_base(home)
+        if kb.stats()["documents"] == 0:
+            report = ingest_paths(kb, [ROOT / "data" / "sample"])
+            assert not report.failed, report.failed
+        searched = []
+        for item in items:
+            hits = kb.search(item["query"], k=10)
+            searched.append((item, hits))
+        # every (dense weight, threshold): what the answer would be
+        rows: dict[tuple[float, float], list[dict[str, Any]]] = {}
+        latency: list[float] = []
+        for weight in DENSE_WEIGHTS:
+            answers.DENSE_WEIGHT = weight
+            for item, hits in searched:
+                started = time.perf_counter()
+                quoted = kb.answer(item["query"], hits, threshold=0.0)
+                if weight == answers.DENSE_WEIGHT and weight == 0.5:
+                    latency.append((time.perf_counter() - started) * 1000)
+                for threshold in THRESHOLDS:
+                    given = quoted if quoted is not None and quoted.score >= threshold else None
+                    if item["answerable"]:
+                        right = given is not None and normal(item["answer"]) in normal(given.text)
+                    else:
+                        right = given is None
+                    rows.setdefault((weight, threshold), []).append(
+                        {
+                            "half": half_of(item["query"]),
+                            "answerable": item["answerable"],
+                            "lang": item.get("lang", "en->en"),
+                            "right": right,
+                            "given": given is not None,
+                        }
+                    )
+        kb.close()
+
+    def shares(part: list[dict[str, Any]]) -> dict[str, Any]:
+        answerable = [r for r in part if r["answerable"]]
+        unanswerable = [r for r in part if not r["answerable"]]
+        return {
+            "answered_right": round(sum(r["right"] for r in answerable) / len(answerable), 4)
+            if answerable
+            else None,
+            "abstained_right": round(sum(r["right"] for r in unanswerable) / len(unanswerable), 4)
+            if unanswerable
+            else None,
+            "answerable": len(answerable),
+            "unanswerable": len(unanswerable),
+        }
+
+    def pick(half: str) -> tuple[float, float]:
+        def merit(key: tuple[float, float]) -> tuple[int, float]:
+            found = shares([r for r in rows[key] if r["half"] == half])
+            right, abstained = found["answered_right"] or 0.0, found["abstained_right"] or 0.0
+            return (int(right >= 0.7) + int(abstained >= 0.8), right + abstained)
+
+        return max(rows, key=merit)
+
+    chosen = pick("tune")
+    by_half = {
+        half: shares([r for r in rows[chosen] if half == "all" or r["half"] == half])
+        for half in ("tune", "held_out", "all")
+    }
+    by_lang: dict[str, Any] = {}
+    for lang in sorted({r["lang"] for r in rows[chosen]}):
+        by_lang[lang] = {
+            half: shares([r for r in rows[chosen] if r["lang"] == lang and r["half"] == half])
+            for half in ("tune", "held_out")
+        }
+    curve = {
+        f"{weight}/{threshold}": {
+            half: shares([r for r in rows[(weight, threshold)] if r["half"] == half])
+            for half in ("tune", "held_out")
+        }
+        for weight, threshold in rows
+    }
+    results = {
+        "questions": len(items),
+        "chosen_on_tune": {"dense_weight": chosen[0], "threshold": chosen[1]},
+        "by_half": by_half,
+        "by_lang": by_lang,
+        "latency_ms": {
+            "p50": round(statistics.median(latency), 2),
+            "p95": round(sorted(latency)[int(0.95 * (len(latency) - 1))], 2),
+            "n": len(latency),
+        },
+        "grid": curve,
+    }
+    save("answers", results)
+    print(f"chosen on the tune half: dense weight {chosen[0]}, threshold {chosen[1]}")
+    for half, found in by_half.items():
+        print(f"  {half:9} {found}")
+    for lang, found in by_lang.items():
+        print(f"  {lang:7} {found}")
+    print("  latency", results["latency_ms"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,322 @@
+"""Quoted answers: for a query that reads as a question, the one to three sentences of the top
+hits that best answer it, quoted exactly as stored (character offsets into the chunk), or
+nothing when no sentence is good enough.
+
+No language model writes anything: every answer is a span of a stored chunk, so a citation
+cannot be invented. The sentences of the first hits' chunks (`sentences`: pysbd for English
+and Chinese, Markdown's blocks, list items and chat or transcript lines kept apart; code,
+tables and headings left out) are scored by what search already has: the share of the
+query's words (and their translations across languages) that a sentence holds, weighted by
+how rare each is among the candidates, and for a query the model can read, the cosine of the
+sentence to the query. The best sentence is the answer when its score reaches `THRESHOLD`,
+calibrated on labelled questions (bench/answers.py: the tune half only), and the sentences
+beside it join when they score nearly as well (`EXTEND_RATIO`), up to three.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from kb.language.terms import HAN, index_stem, index_words, language_of, query_words
+
+HITS_READ = 3  # the first hits whose chunks are read for sentences
+SENTENCES_EMBEDDED = 12  # the lexically best sentences also scored by the model
+MAX_SENTENCES = 3
+EXTEND_RATIO = 0.85  # a neighbour joins the answer when it scores this share of the best
+DENSE_WEIGHT = 0.5  # share of the score from the model's cosine (queries it can read)
+THRESHOLD = 0.45  # the answer's score at or above which it is given (calibrated)
+MIN_CHARS = 12  # shorter "sentences" (a label, a number) answer nothing
+
+_QUESTION_WORDS_EN = frozenset(
+    "what which who whom whose when where why how is are was were do does did can could "
+    "should would will shall may might must has have had".split()
+)
+_QUESTION_MARKERS_ZH = (
+    "什么",
+    "怎么",
+    "怎样",
+    "如何",
+    "为什么",
+    "为何",
+    "哪",
+    "多少",
+    "几",
+    "是否",
+    "是不是",
+    "能不能",
+    "可不可以",
+    "要不要",
+    "有没有",
+    "吗",
+    "呢",
+    "么",
+)
+_HAN_CHAR = re.compile(f"[{HAN}]")
+_LIST_ITEM = re.compile(r"[ \t]*(?:[-*+]|\d+[.)])[ \t]+")  # matched at a line's start
+# "Priya Raman: ...", "林佳慧：...", at a line's start: a chat message or transcript line
+_SPEAKER_LINE = re.compile(
+    rf"(?:[A-Z][\w.'-]*(?: [A-Z][\w.'-]*){{0,3}}|[{HAN}]{{2,4}})[:：][ \t]*\S"
+)
+_ZH_END = re.compile(r"(?<=[。！？；])")
+_MARKUP = re.compile(r"[*_`]+")
+
+
+def reads_as_question(query: str) -> bool:
+    """Whether `query` asks something (English or Chinese): a question mark, an English
+    question word first, or a Chinese question word or particle anywhere."""
+    text = query.strip()
+    if not text:
+        return False
+    if text.endswith(("?", "？")):
+        return True
+    if _HAN_CHAR.search(text):
+        return any(marker in text for marker in _QUESTION_MARKERS_ZH)
+    first = text.split(maxsplit=1)[0].lower().strip("\"'(")
+    return first in _QUESTION_WORDS_EN
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A span of a chunk's body: `body[start:end] == text`."""
+
+    start: int
+    end: int
+    text: str
+
+
+@lru_cache(maxsize=1)
+def _segmenters() -> tuple[object, object]:
+    import pysbd
+
+    return (
+        pysbd.Segmenter(language="en", clean=False, char_span=True),
+        pysbd.Segmenter(language="zh", clean=False, char_span=True),
+    )
+
+
+def _trimmed(body: str, start: int, end: int) -> Sentence | None:
+    while start < end and body[start].isspace():
+        start += 1
+    while end > start and body[end - 1].isspace():
+        end -= 1
+    item = _LIST_ITEM.match(body, start, end)
+    if item:
+        start = item.end()
+    text = body[start:end]
+    if len(_MARKUP.sub("", text).strip()) < MIN_CHARS:
+        return None
+    return Sentence(start, end, text)
+
+
+def _split_unit(body: str, start: int, end: int) -> list[Sentence]:
+    """The sentences of one paragraph, list item or line, `body[start:end]`."""
+    text = body[start:end].replace("\n", " ")  # a hard-wrapped line is no sentence's end
+    english, chinese = _segmenters()
+    segmenter = chinese if len(_HAN_CHAR.findall(text)) * 3 > len(text) else english
+    found: list[Sentence] = []
+    for span in segmenter.segment(text):  # type: ignore[attr-defined]
+        # a Chinese sentence's end inside English-segmented text still ends it
+        pieces = _ZH_END.split(text[span.start : span.end])
+        offset = start + span.start
+        for piece in pieces:
+            if piece and (sentence := _trimmed(body, offset, offset + len(piece))):
+                found.append(sentence)
+            offset += len(piece)
+    return found
+
+
+@lru_cache(maxsize=4096)
+def sentences(body: str) -> tuple[Sentence, ...]:
+    """The sentences of a chunk's body, each with its exact offsets. Fenced code, tables,
+    headings and quotes are left out (they answer no question as a quote); list items, and
+    lines of a chat or transcript ("Speaker: ..."), are units of their own; a paragraph's
+    hard-wrapped lines are one."""
+    units: list[tuple[int, int]] = []
+    current: tuple[int, int] | None = None
+    fenced = False
+    offset = 0
+    for line in body.split("\n"):
+        line_end = offset + len(line)
+        stripped = line.strip()
+        fence = stripped.startswith(("```", "~~~"))
+        if fence:
+            fenced = not fenced
+        skip = fence or fenced or not stripped or stripped.startswith(("#", "|", ">"))
+        starts = _LIST_ITEM.match(line) is not None or _SPEAKER_LINE.match(line) is not None
+        if skip or starts or current is None:
+            if current is not None:
+                units.append(current)
+            current = None if skip else (offset, line_end)
+        else:  # a paragraph's next line, or a list item's continuation
+            current = (current[0], line_end)
+        offset = line_end + 1
+    if current is not None:
+        units.append(current)
+    return tuple(sentence for start, end in units for sentence in _split_unit(body, start, end))
+
+
+def _stems(text: str) -> list[str]:
+    return [index_stem(part) for word in query_words(text) for part in index_words(word)]
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One quoted answer: `text` is `body[start:end]` of chunk `chunk_id` exactly (1 to 3
+    sentences), with its document and place, and the score it reached."""
+
+    doc_id: str
+    chunk_id: int
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A hit's chunk as the answer reads it."""
+
+    doc_id: str
+    chunk_id: int
+    body: str
+    rank: int  # the hit's place in the results, from 1
+
+
+def score_sentences(
+    query: str,
+    translated: Sequence[str],
+    passages: Sequence[Passage],
+    encode: Callable[[Sequence[str]], np.ndarray] | None,
+    query_vector: np.ndarray | None,
+) -> list[tuple[float, Passage, int]]:
+    """(score, passage, index of the sentence in `sentences(passage.body)`), best first.
+
+    The lexical part: the IDF-weighted share of the query's stems (its own words and their
+    translations) that the sentence holds, the rarer a stem among the candidate sentences
+    the more it weighs; the dense part, for a query in the model's language: the sentence's
+    cosine to the query (embedded for the `SENTENCES_EMBEDDED` lexically best only)."""
+    own = set(_stems(query))
+    wanted = own | set(_stems(" ".join(translated)))
+    if not wanted:
+        return []
+    candidates = [
+        (passage, index, set(_stems(sentence.text)))
+        for passage in passages
+        for index, sentence in enumerate(sentences(passage.body))
+        if not sentence.text.rstrip().endswith(("?", "？"))  # a question answers nothing
+    ]
+    if not candidates:
+        return []
+    frequency: Counter[str] = Counter(stem for _, _, stems in candidates for stem in stems & wanted)
+    total = len(candidates)
+
+    def weight(stem: str) -> float:
+        return math.log(1.0 + total / (1.0 + frequency.get(stem, 0)))
+
+    own_weight = sum(weight(stem) for stem in own) or 1.0
+    lexical: list[float] = []
+    for _, _, stems in candidates:
+        found_own = sum(weight(stem) for stem in own & stems)
+        found_translated = sum(weight(stem) for stem in (wanted - own) & stems)
+        # translations stand in for the query's words, never adding past them
+        lexical.append(min(1.0, (found_own + found_translated) / own_weight))
+    scores = list(lexical)
+    if encode is not None and query_vector is not None:
+        best = sorted(range(len(candidates)), key=lambda i: -lexical[i])[:SENTENCES_EMBEDDED]
+        texts = [sentences(candidates[i][0].body)[candidates[i][1]].text for i in best]
+        vectors = encode(texts)
+        cosines = vectors @ query_vector
+        for position, i in enumerate(best):
+            cosine = max(0.0, float(cosines[position]))
+            scores[i] = (1 - DENSE_WEIGHT) * lexical[i] + DENSE_WEIGHT * cosine
+        for i in set(range(len(candidates))) - set(best):
+            scores[i] = (1 - DENSE_WEIGHT) * lexical[i]
+    ranked = sorted(
+        range(len(candidates)), key=lambda i: (-scores[i], candidates[i][0].rank, candidates[i][1])
+    )
+    return [(scores[i], candidates[i][0], candidates[i][1]) for i in ranked]
+
+
+def best_quote(
+    scored: Sequence[tuple[float, Passage, int]], threshold: float = THRESHOLD
+) -> Quote | None:
+    """The best sentence and its neighbours that score nearly as well (up to
+    `MAX_SENTENCES`), or None below `threshold`."""
+    if not scored or scored[0][0] < threshold:
+        return None
+    score, passage, index = scored[0]
+    spans = sentences(passage.body)
+    by_index = {i: s for s, p, i in scored if p is passage}
+    first = last = index
+    while last - first + 1 < MAX_SENTENCES:
+        after, before = by_index.get(last + 1, -1.0), by_index.get(first - 1, -1.0)
+        if max(after, before) < EXTEND_RATIO * score:
+            break
+        if after >= before:
+            last += 1
+        else:
+            first -= 1
+    start, end = spans[first].start, spans[last].end
+    return Quote(passage.doc_id, passage.chunk_id, start, end, passage.body[start:end], score)
+
+
+def answer(
+    query: str,
+    translated: Sequence[str],
+    passages: Sequence[Passage],
+    encode: Callable[[Sequence[str]], np.ndarray] | None,
+    query_vector: np.ndarray | None,
+    threshold: float = THRESHOLD,
+) -> Quote | None:
+    """The quoted answer to `query` from `passages` (the first hits' chunks), or None when
+    the query is no question or nothing scores `threshold`."""
+    if not reads_as_question(query):
+        return None
+    scored = score_sentences(query, translated, passages, encode, query_vector)
+    return best_quote(scored, threshold)
+
+
+@dataclass(frozen=True)
+class QuotedAnswer:
+    """What a search response carries as `answer`: the quote, its chunk and offsets, and
+    where it is (the document, and the place that opens it)."""
+
+    text: str
+    doc_id: str
+    chunk_id: int
+    start: int
+    end: int
+    score: float
+    source: str
+    title: str
+    location: str
+    anchor: str
+
+
+def model_reads(query: str, multilingual: bool) -> bool:
+    """Whether the encoder's cosine means anything for `query` (an English-only model and a
+    Chinese query: no)."""
+    return multilingual or language_of(query) == "en"
+
+
+__all__ = [
+    "HITS_READ",
+    "THRESHOLD",
+    "Passage",
+    "QuotedAnswer",
+    "Quote",
+    "Sentence",
+    "answer",
+    "best_quote",
+    "model_reads",
+    "reads_as_question",
+    "score_sentences",
+    "sentences",
+]
