@@ -244,3 +244,32 @@ def test_reembed_moves_the_store_and_later_commands_keep_its_variant(
     assert json.loads(found.stdout)["hits"][0]["source"] == "b.md"
     refused = runner.invoke(main, ["--home", str(home), "--variant", "torch-fp32", "stats"])
     assert refused.exit_code == 2 and "kb reembed --to torch-fp32" in refused.stderr
+
+
+def test_kb_ask_quotes_the_answer_and_kb_search_prints_it_first(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    folder = tmp_path / "c"
+    write(
+        folder / "drift.md",
+        markdown_doc(
+            "Drift alerts",
+            {
+                "Thresholds": "A PSI above 0.25 on a top feature for two days opens a ticket. "
+                "Below 0.1 nothing happens.",
+                "Owners": "The on-call ML engineer reads every ticket within a day.",
+            },
+        ),
+    )
+    assert run("ingest", str(folder))[0] == 0
+    code, out, _ = run("ask", "when does a PSI alert open a ticket")
+    assert code == 0
+    assert out.startswith("Answer: A PSI above 0.25 on a top feature for two days opens a ticket.")
+    assert "drift.md" in out.splitlines()[1]
+    code, out, _ = run("ask", "what is the capital of France", "--json")
+    answer = json.loads(out)
+    assert code == 0 and answer["answer"] is None and answer["hits"]
+    code, out, _ = run("search", "when does a PSI alert open a ticket?")
+    assert out.startswith("Answer: A PSI above 0.25")
+    code, out, _ = run("search", "when does a PSI alert open a ticket?", "--json")
+    assert json.loads(out)["answer"]["text"].startswith("A PSI above 0.25")

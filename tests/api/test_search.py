@@ -214,3 +214,33 @@ def test_a_document_stored_for_its_words_is_found_at_once_and_embedded_by_the_se
         assert (body["pending_embeddings"], body["pending_documents"]) == (0, 0)
     finally:
         kb.delete(written.doc_id)
+
+
+def test_a_question_is_answered_by_a_quote_above_the_hits(client: TestClient) -> None:
+    body = _search(
+        client, "liam", q="what should I do when the model keeps favouring the majority label?"
+    )
+    answer = body["answer"]
+    assert answer is not None, body
+    assert answer["doc_id"] == _doc_id(client, "imbalance.md")
+    chunk = next(
+        c for c in _kb(client).get_chunks(answer["doc_id"]) if c.chunk_id == answer["chunk_id"]
+    )
+    assert chunk.body[answer["start"] : answer["end"]] == answer["text"]
+    assert "inverse class frequency" in answer["text"]
+    # keywords, a later page, a question nobody wrote about: no answer
+    assert _search(client, "liam", q="majority label reweighting")["answer"] is None
+    later = _search(client, "liam", q="what should I do about the majority label?", offset=1)
+    assert later["answer"] is None
+    assert _search(client, "liam", q="what is the capital of France?")["answer"] is None
+
+
+def test_an_answer_never_quotes_a_document_the_caller_may_not_see(client: TestClient) -> None:
+    question = f"what does the {SECRET_WORD} playbook search over?"
+    for who in ("daniel", "admin"):  # in the team it is restricted to
+        answer = _search(client, who, q=question)["answer"]
+        assert answer is not None and answer["source"] == "secret.md", who
+    for who in ("liam", "organiser", "nobody"):
+        body = _search(client, who, q=question)
+        assert SECRET_WORD not in str(body["answer"]), who
+        assert body["answer"] is None or body["answer"]["source"] != "secret.md", who
