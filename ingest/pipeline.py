@@ -41,9 +41,9 @@ from kb.types import view_as
 # Bump when parsing changes, so that every file is re-read once (4: .txt files shaped like a
 # Zoom chat log are read as one; 5: slides, PDFs, Word files, web pages and chat logs get
 # document types of their own; 6: notebook outputs are indexed for their words only, not
-# embedded). Re-reading costs parsing only: the store reuses the vectors
-# of chunk texts it already holds.
-PARSER_VERSION = "6"
+# embedded; 7: packed chunks keep each piece's place). Re-reading costs parsing only: the
+# store reuses the vectors of chunk texts it already holds.
+PARSER_VERSION = "7"
 # A chunk's text (heading and body, special tokens included) in model tokens: the whole
 # window of the default model (256 word pieces); a larger value is capped at the model's.
 # Chosen on the labelled sample queries (see ingest.formats.markdown.MERGE_LEVEL).
