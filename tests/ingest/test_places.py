@@ -155,3 +155,21 @@ def test_a_slide_hit_points_at_its_slide(kb: KnowledgeBase, tmp_path: Path) -> N
     hit = only_hit(kb, tmp_path / "docs", "allow-list refund cap")
     assert (hit.location, hit.anchor) == ("slide 2 · Defences", "slide-2")  # a chunk a slide
     assert hit.chunk_location == hit.location
+
+
+def test_a_chunk_split_again_by_the_pipeline_keeps_its_pieces_places() -> None:
+    """The pipeline's safety net (a chunk over the model's window cut on its paragraphs):
+    each part keeps the place it starts in, at 0, and the places that begin inside it."""
+    from ingest.chunking import find_places, split_places
+    from kb.types import Location
+
+    one, two, three = (Location(f"page {n}", f"page={n}") for n in (1, 2, 3))
+    texts = ["Freeze the branch.", "Tag the build.", "Roll back the canary."]
+    body = "\n\n".join(texts)
+    places = find_places(body, list(zip(texts, (one, two, three), strict=True)))
+    assert [p.start for p in places] == [0, body.index("Tag"), body.index("Roll")]
+
+    parts = ["Freeze the branch.\n\nTag the", "build.\n\nRoll back the canary."]
+    first, second = split_places(body, parts, places)
+    assert [(p.start, p.location) for p in first] == [(0, one), (parts[0].index("Tag"), two)]
+    assert [(p.start, p.location) for p in second] == [(0, two), (parts[1].index("Roll"), three)]
