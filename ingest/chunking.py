@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from kb.language.terms import HAN
-from kb.types import ChunkInput, Location
+from kb.types import ChunkInput, Location, Place
 
 TokenCounter = Callable[[str], int]
 
@@ -145,6 +145,60 @@ def runs(
     return out
 
 
+def find_places(body: str, pieces: Sequence[tuple[str, Location]]) -> tuple[Place, ...]:
+    """Where each of the pieces packed into `body` begins, the pieces given in order with
+    their own text as rendered alone and their location; the first is placed at 0.
+
+    A piece is looked for from the end of the one before, whole, else by its first line (a
+    packer may have rewritten its edges), else it starts where the one before did, so that
+    text quoted in a later piece is never taken for an earlier one. () for fewer than two
+    pieces: a chunk of one piece is placed by its own location."""
+    if len(pieces) < 2:
+        return ()
+    places: list[Place] = []
+    cursor = 0
+    for index, (text, location) in enumerate(pieces):
+        key = text.strip()
+        found = body.find(key, cursor) if key else -1
+        if found < 0:
+            key = key.split("\n", 1)[0].strip()
+            found = body.find(key, cursor) if key else -1
+        if index == 0:
+            found = 0
+        elif found < 0:
+            found, key = places[-1].start, ""
+        places.append(Place(found, location))
+        cursor = max(cursor, found + len(key))
+    return tuple(places)
+
+
+def split_places(
+    body: str, pieces: Sequence[str], places: Sequence[Place]
+) -> list[tuple[Place, ...]]:
+    """The places of each piece that `body` (a chunk with `places`) was split into, in order:
+    the place holding the piece's start, at 0, and those beginning inside it, moved with it.
+    A piece is found in `body` from the one before on, by its first word when the splitter
+    rejoined its words; every piece keeps at least the place it starts in (when `places`)."""
+    if not places:
+        return [() for _ in pieces]
+    out: list[tuple[Place, ...]] = []
+    cursor = 0
+    for piece in pieces:
+        words = piece.split()
+        at = body.find(piece, cursor)
+        if at < 0 and words:
+            at = body.find(words[0], cursor)
+        at = max(at, cursor)
+        end = at + len(piece)
+        opening = max(
+            (p for p in places if p.start <= at), key=lambda p: p.start, default=places[0]
+        )
+        inside = [Place(p.start - at, p.location) for p in places if at < p.start < end]
+        out.append((Place(0, opening.location), *inside))
+        cursor = at + (len(words[0]) if words else 0)
+    return out
+
+
 HeadingPath = tuple[tuple[int, str], ...]  # (level, title) from the top heading down
 
 
@@ -169,11 +223,16 @@ def pack_sections(
     key: Callable[[Section], object],
     budget: int,
     count_tokens: TokenCounter = estimate_tokens,
+    texts: Callable[[Sequence[Section]], list[str]] | None = None,
 ) -> list[ChunkInput]:
     """Heading sections to chunks, by one rule for every format that has headings: short
     neighbouring sections with the same `key` are packed while their chunk fits `budget`;
     a section too long on its own is split on its paragraphs and ends the run before it.
-    `render(run)` gives a run's (heading, body), `location(run)` where its chunk opens."""
+    `render(run)` gives a run's (heading, body), `location(run)` where its chunk opens.
+
+    With `texts` (each section's own text as the run's body holds it, its heading line
+    included when the body has it), a chunk of several sections keeps each one's place in
+    its body (`find_places`), located by `location([section])`."""
     cost = piece_cost(count_tokens)
     fixed = count_tokens("")
 
@@ -187,7 +246,12 @@ def pack_sections(
     def emit_small() -> None:
         for run in runs(small, fits, lambda a, b: key(a) == key(b)):
             heading, body = render(run)
-            chunks.append(ChunkInput(heading, body, location(run)))
+            places = (
+                find_places(body, list(zip(texts(run), [location([s]) for s in run], strict=True)))
+                if texts is not None and len(run) > 1
+                else ()
+            )
+            chunks.append(ChunkInput(heading, body, location(run), places=places))
         small.clear()
 
     for section in sections:

@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from ingest import dense
-from ingest.chunking import TokenCounter, estimate_tokens, piece_cost, split_to_budget
+from ingest.chunking import (
+    TokenCounter,
+    estimate_tokens,
+    piece_cost,
+    split_places,
+    split_to_budget,
+)
 from ingest.errors import UnreadableFile
 from ingest.formats.registry import parse_bytes
 from ingest.metadata import merge, parse_yaml_mapping, to_meta
@@ -35,9 +41,9 @@ from kb.types import view_as
 # Bump when parsing changes, so that every file is re-read once (4: .txt files shaped like a
 # Zoom chat log are read as one; 5: slides, PDFs, Word files, web pages and chat logs get
 # document types of their own; 6: notebook outputs are indexed for their words only, not
-# embedded). Re-reading costs parsing only: the store reuses the vectors
-# of chunk texts it already holds.
-PARSER_VERSION = "6"
+# embedded; 7: packed chunks keep each piece's place). Re-reading costs parsing only: the
+# store reuses the vectors of chunk texts it already holds.
+PARSER_VERSION = "7"
 # A chunk's text (heading and body, special tokens included) in model tokens: the whole
 # window of the default model (256 word pieces); a larger value is capped at the model's.
 # Chosen on the labelled sample queries (see ingest.formats.markdown.MERGE_LEVEL).
@@ -156,16 +162,22 @@ def build_document(
         heading = chunk.heading
         if not heading.startswith(meta.title):
             heading = f"{meta.title} > {heading}" if heading else meta.title
-        titled = ChunkInput(heading, chunk.body, chunk.location, dense.dense_body(chunk))
+        titled = ChunkInput(
+            heading, chunk.body, chunk.location, dense.dense_body(chunk), chunk.places
+        )
         if count_tokens(titled.embedding_text) <= budget:
             chunks.append(titled)
             continue
         room = budget - count_tokens(heading)  # a safety net: the parsers fit their budget
-        for piece in split_to_budget(chunk.body, room, piece_cost(count_tokens)):
+        pieces = split_to_budget(chunk.body, room, piece_cost(count_tokens))
+        for piece, places in zip(
+            pieces, split_places(chunk.body, pieces, chunk.places), strict=True
+        ):
             # (the format's dense text no longer lines up with the pieces: they are embedded
             # whole, unless the chunk was to be found by its words only)
             lexical_only = chunk.dense_body == ""
-            chunks.append(ChunkInput(heading, piece, chunk.location, "" if lexical_only else None))
+            dense_body = "" if lexical_only else None
+            chunks.append(ChunkInput(heading, piece, chunk.location, dense_body, places))
     return DocumentInput(
         origin=file.origin,
         source=file.source,

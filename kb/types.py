@@ -42,6 +42,19 @@ class Location:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where one piece packed into a chunk begins: the character offset in the chunk's body
+    at which its text starts, and its own location (a page, a cell, a message's time).
+
+    A chunk packed from several pieces keeps one per piece, in order, so that a hit (or a
+    quoted sentence) points at the piece it is in rather than at the chunk's first
+    (`kb.search.places`)."""
+
+    start: int
+    location: Location
+
+
 def embedding_text(heading: str, body: str) -> str:
     """The text a chunk is embedded (and hashed) as: its heading path, then its body."""
     return f"{heading}\n{body}" if heading else body
@@ -59,6 +72,9 @@ class ChunkInput:
     body: str
     location: Location
     dense_body: str | None = None
+    # Where each packed piece begins in `body` (in order, the first at 0); () for a chunk of
+    # one piece, whose place is its `location`.
+    places: tuple[Place, ...] = ()
 
     @property
     def embedding_text(self) -> str:
@@ -177,7 +193,9 @@ class DocumentInfo(Document):
             type=self.type,
             content_hash=self.content_hash,
             meta=meta,
-            chunks=tuple(ChunkInput(c.heading, c.body, c.location) for c in chunks),
+            chunks=tuple(
+                ChunkInput(c.heading, c.body, c.location, places=c.places) for c in chunks
+            ),
             root=self.root,
         )
 
@@ -197,6 +215,9 @@ class ChunkView:
     location: str
     anchor: str
     detail: dict[str, Any]
+    # The pieces packed into it, each {"start" (offset in `text`), "label", "anchor"}; empty
+    # for a chunk of one piece (or stored before places were kept).
+    places: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -207,6 +228,7 @@ class ChunkInfo:
     heading: str
     body: str
     location: Location
+    places: tuple[Place, ...] = ()  # see ChunkInput.places
 
     def view(self) -> ChunkView:
         return ChunkView(
@@ -217,6 +239,10 @@ class ChunkInfo:
             location=self.location.label,
             anchor=self.location.anchor,
             detail=self.location.detail,
+            places=tuple(
+                {"start": p.start, "label": p.location.label, "anchor": p.location.anchor}
+                for p in self.places
+            ),
         )
 
 
@@ -261,7 +287,9 @@ class SearchFilters:
 class Hit:
     """One search result: the best chunk of a document, with the document's metadata.
 
-    location/anchor: the chunk's place (label, and the anchor that opens it); score: the
+    location/anchor: the place of the chunk's best-matching piece for the query (a page, a
+    cell, a message's time: `kb.search.places`), else the chunk's own; chunk_location: the
+    whole chunk's label (a range when pieces were packed into it); score: the
     fused (or dense, or BM25) score, rounded to 6 decimals; snippet: HTML-escaped text with the
     matched words in <mark>.
     """
@@ -281,6 +309,7 @@ class Hit:
     skills: tuple[str, ...]
     tags: tuple[str, ...]
     author: str | None
+    chunk_location: str = ""
 
 
 @dataclass(frozen=True)

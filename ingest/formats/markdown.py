@@ -89,7 +89,8 @@ def parse_markdown(text: str, budget: int, count_tokens: TokenCounter = estimate
     first section's heading slug, with detail {"line", "end_line"}: the 1-based lines from below
     the first heading to the run's end. Chunks fit the budget (a split piece is given at least
     16 tokens, so a heading that fills the budget overflows it) and are the same for the same
-    text, budget and counter.
+    text, budget and counter. A chunk of several sections keeps each one's place (from its
+    heading line), labelled by its own path and anchored at its own heading's slug.
 
     Raises `UnreadableFile`, the reason the batch reports as it skips the file and goes on, when
     the front matter is not a YAML mapping. A file of headings alone gives no chunks
@@ -138,5 +139,16 @@ def parse_markdown(text: str, budget: int, count_tokens: TokenCounter = estimate
         anchor = slugify(first.names[-1]) if first.names else ""
         return Location(label, anchor, {"line": first.start + 1, "end_line": last.end})
 
-    chunks = pack_sections(sections, render, location, lambda s: s.key, budget, count_tokens)
+    def texts(run: Sequence[_Section]) -> list[str]:
+        """Each section's text in its run's body: the first from where `render` begins, the
+        others from their heading line (the body holds every line after its first)."""
+        shared = shared_path([s.path for s in run])
+        first = run[0].head if len(run[0].path) > len(shared) else run[0].start
+        return [_clean("\n".join(lines[first : run[0].end]))] + [
+            _clean("\n".join(lines[s.head : s.end])) for s in run[1:]
+        ]
+
+    chunks = pack_sections(
+        sections, render, location, lambda s: s.key, budget, count_tokens, texts=texts
+    )
     return Parsed("markdown", chunks, meta, first_h1)

@@ -19,6 +19,7 @@ from ingest.chunking import (
     HeadingPath,
     TokenCounter,
     estimate_tokens,
+    find_places,
     piece_cost,
     runs,
     shared_path,
@@ -95,6 +96,11 @@ def _cells(notebook: dict[str, Any]) -> list[dict[str, Any]]:
     raise UnreadableFile("not a Jupyter notebook: it has no list of cells (nbformat 4 expected)")
 
 
+def _cell_location(number: int) -> Location:
+    """One cell's own place: where a hit in it points, in a chunk of several cells."""
+    return Location(f"cell {number}", f"cell-{number}", {"cell": number, "end_cell": number})
+
+
 def _heading_of(shared: HeadingPath) -> str:
     return " > ".join(name for _, name in shared)
 
@@ -128,8 +134,9 @@ def parse_notebook(text: str, budget: int, count_tokens: TokenCounter = estimate
     A chunk's heading is the heading path its cells share; code cells are fenced as Python
     with their text outputs after an `Output:` line. Its `Location` is `cell 4` or `cells 4-9`
     (cells numbered from 1 as the file has them, skipped ones counted), anchor `cell-4`,
-    detail {"cell", "end_cell"}. Chunks fit the budget (a split piece is given at least 16
-    tokens) and are the same for the same text, budget and counter.
+    detail {"cell", "end_cell"}; a chunk of several cells keeps each cell's place (`cell 6`,
+    `cell-6`), so a hit points at the cell that matches. Chunks fit the budget (a split piece
+    is given at least 16 tokens) and are the same for the same text, budget and counter.
 
     Raises `UnreadableFile`, the reason the batch reports as it skips the file and goes on, for
     JSON that does not parse (line and column named), JSON that is not an object or has no list
@@ -216,7 +223,8 @@ def parse_notebook(text: str, budget: int, count_tokens: TokenCounter = estimate
         first, last = run[0].number, run[-1].number
         label = f"cell {first}" if first == last else f"cells {first}-{last}"
         location = Location(label, f"cell-{first}", {"cell": first, "end_cell": last})
-        chunks.append(ChunkInput(heading, body, location, dense_of(run)))
+        places = find_places(body, [(p.text, _cell_location(p.number)) for p in run])
+        chunks.append(ChunkInput(heading, body, location, dense_of(run), places))
     if not chunks:
         raise UnreadableFile("the notebook has no cells with text or code")
     return Parsed("notebook", chunks, meta, title)

@@ -64,16 +64,24 @@ def section_chunks(
     label: Callable[[Sequence[Section]], str] = heading_label,
 ) -> list[ChunkInput]:
     """Chunks of `sections`; each location's detail names the units it spans
-    ({unit: first, "end_" + unit: last})."""
+    ({unit: first, "end_" + unit: last}). A chunk of several sections keeps each one's place
+    (`kb.types.Place`), labelled by `label([section])` and anchored at the section's anchor."""
     sections = [s for s in sections if any(p.strip() for p in s.paragraphs)]
 
-    def body_of(run: Sequence[Section], shared: HeadingPath) -> str:
-        parts: list[str] = []
+    def texts_of(run: Sequence[Section], shared: HeadingPath) -> list[str]:
+        """Each section's text in the run's body: its heading (below the shared ones) when it
+        opens there, then its paragraphs."""
+        texts: list[str] = []
         for section in run:
+            parts: list[str] = []
             if section.opens and len(section.path) > len(shared):
                 parts.append(section.names[-1])
             parts += [p for p in section.paragraphs if p.strip()]
-        return "\n\n".join(parts)
+            texts.append("\n\n".join(parts))
+        return texts
+
+    def body_of(run: Sequence[Section], shared: HeadingPath) -> str:
+        return "\n\n".join(texts_of(run, shared))
 
     def render(run: Sequence[Section]) -> tuple[str, str]:
         shared = shared_path([s.path for s in run])
@@ -85,4 +93,9 @@ def section_chunks(
         detail = {unit: run[0].start, f"end_{unit}": run[-1].end}
         return Location(label(run), run[0].anchor, detail)
 
-    return pack_sections(sections, render, location, lambda s: s.key, budget, count_tokens)
+    def texts(run: Sequence[Section]) -> list[str]:
+        return texts_of(run, shared_path([s.path for s in run]))
+
+    return pack_sections(
+        sections, render, location, lambda s: s.key, budget, count_tokens, texts=texts
+    )

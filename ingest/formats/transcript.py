@@ -19,7 +19,7 @@ from ingest.chunking import TokenCounter, estimate_tokens, piece_cost, runs
 from ingest.errors import UnreadableFile
 from ingest.formats.parsed import Parsed
 from ingest.metadata import parse_yaml_mapping
-from kb.types import ChunkInput, Location
+from kb.types import ChunkInput, Location, Place
 
 WINDOW_SECONDS = 60.0
 Cue = tuple[float, float, str | None, str]  # start, end (seconds), speaker, words
@@ -96,23 +96,33 @@ def cue_chunks(
     cues: Sequence[Cue], budget: int, count_tokens: TokenCounter = estimate_tokens
 ) -> list[ChunkInput]:
     """Timed lines (transcript cues, chat messages) in windows of about a minute, neighbouring
-    windows packed up to the budget; each chunk names its time range and speakers."""
+    windows packed up to the budget; each chunk names its time range and speakers, and keeps
+    each cue's place (`cue_location`) where it holds several, so that a hit forty minutes
+    into a chunk points at minute forty."""
     cost = piece_cost(count_tokens)
     fixed = count_tokens("")
 
-    def text_of(cues: Sequence[Cue]) -> tuple[str, list[float]]:
-        """The lines (one per speaker's turn) and when each begins."""
+    def text_of(cues: Sequence[Cue]) -> tuple[str, list[float], list[int]]:
+        """The lines (one per speaker's turn), when each begins, and where each cue begins
+        in the text (at its speaker's name when it opens a turn)."""
         lines: list[str] = []
         line_starts: list[float] = []
+        offsets: list[int] = []
+        size = 0  # the length of the lines so far, joined
         last_speaker: str | None = None
         for cue_start, _, speaker, body in cues:
             if lines and speaker == last_speaker:
+                offsets.append(size + 1)
                 lines[-1] += " " + body
+                size += 1 + len(body)
             else:
+                size += 1 if lines else 0
+                offsets.append(size)
                 lines.append(f"{speaker}: {body}" if speaker else body)
                 line_starts.append(cue_start)
+                size += len(lines[-1])
             last_speaker = speaker
-        return "\n".join(lines), line_starts
+        return "\n".join(lines), line_starts, offsets
 
     # Windows of about a minute (fewer cues if those overflow the budget)...
     windows: list[list[Cue]] = [[]]
@@ -133,10 +143,24 @@ def cue_chunks(
     chunks: list[ChunkInput] = []
     for run in runs(windows, fits):
         window = [cue for w in run for cue in w]
-        body, line_starts = text_of(window)
+        body, line_starts, offsets = text_of(window)
         start, end = window[0][0], window[-1][1]
         speakers = sorted({s for _, _, s, _ in window if s})
         label = f"{clock(start)}-{clock(end)}"
         detail = {"start": start, "end": end, "speakers": speakers, "line_starts": line_starts}
-        chunks.append(ChunkInput("", body, Location(label, f"t={int(start)}", detail)))
+        places = (
+            tuple(Place(at, cue_location(cue)) for at, cue in zip(offsets, window, strict=True))
+            if len(window) > 1
+            else ()
+        )
+        location = Location(label, f"t={int(start)}", detail)
+        chunks.append(ChunkInput("", body, location, places=places))
     return chunks
+
+
+def cue_location(cue: Cue) -> Location:
+    """One cue's (or chat message's) own place: `00:40:02` (`00:40:02-00:40:05` for a cue
+    that lasts), anchor `t=<start in whole seconds>`, detail {"start", "end"}."""
+    start, end = cue[0], cue[1]
+    label = clock(start) if clock(end) == clock(start) else f"{clock(start)}-{clock(end)}"
+    return Location(label, f"t={int(start)}", {"start": start, "end": end})

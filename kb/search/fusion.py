@@ -22,6 +22,7 @@ from kb.errors import EmptyQueryError, EmptyStoreError
 from kb.language.bilingual import glossary
 from kb.language.terms import language_of
 from kb.search.glossary import StoreGlossary
+from kb.search.places import best_place
 from kb.search.ranking import (
     RANKING_KEY,
     RERANK_DEPTH,
@@ -228,6 +229,8 @@ class Searcher:
             if chunk_id not in rows:  # deleted by another process since the candidates
                 continue
             chunk, doc = rows[chunk_id]
+            words = " ".join([query, *translated])
+            place = best_place(chunk, words)  # the packed piece that matches best
             hits.append(
                 Hit(
                     doc_id=doc_id,
@@ -235,16 +238,17 @@ class Searcher:
                     source=doc.source,
                     title=doc.title,
                     type=doc.type,
-                    location=chunk.location.label,
-                    anchor=chunk.location.anchor,
+                    location=place.label,
+                    anchor=place.anchor,
                     score=round(float(score), 6),
-                    snippet=make_snippet(chunk.body, " ".join([query, *translated])),
+                    snippet=make_snippet(chunk.body, words),
                     team=doc.team,
                     course=doc.course,
                     module=doc.module,
                     skills=doc.skills,
                     tags=doc.tags,
                     author=doc.author,
+                    chunk_location=chunk.location.label,
                 )
             )
         return hits

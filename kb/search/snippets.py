@@ -108,3 +108,16 @@ def make_snippet(text: str, query: str, width: int = 32) -> str:
     if end < len(text):
         pieces.append(" …")
     return re.sub(r"\s+", " ", "".join(pieces)).strip()
+
+
+def matched_words(text: str, query: str) -> list[tuple[int, str]]:
+    """Where the query's words stand in `text`, by the rules the snippet marks them by: (the
+    character offset of each matched word, the query stem it stands for), in order. What
+    `kb.search.places` counts to find the piece of a packed chunk that matches best."""
+    words = _words_of(text)
+    stems = _matched_stems(words, query_stems(query))
+    return [
+        (start, stem)
+        for (start, _, _), stem in zip(words.spans, stems, strict=True)
+        if stem is not None
+    ]

@@ -45,6 +45,8 @@ from kb.store.rows import (
     filters_in,
     location_from_json,
     location_to_json,
+    places_from_json,
+    places_to_json,
     text_hash,
 )
 from kb.types import ChunkInfo, DocumentInfo, DocumentInput, SearchFilters
@@ -129,6 +131,9 @@ CREATE TABLE kb_pending_embeddings (
 CREATE INDEX kb_pending_embeddings_hash ON kb_pending_embeddings (text_hash);
 """,
     ),
+    # Where each piece packed into a chunk begins, and its own location (JSON,
+    # `places_to_json`); NULL: a chunk of one piece, or one stored before (its location stands).
+    Migration(4, "ALTER TABLE kb_chunks ADD COLUMN places TEXT;"),
 ]
 
 _DOC_COLUMNS = (
@@ -358,6 +363,7 @@ class PgStore:
                     None if vector is None else np.asarray(vector, dtype=np.float32),
                     chunk_words.literal,
                     chunk_words.n_words,
+                    places_to_json(chunk.places),
                 )
                 for ordinal, (chunk, vector, chunk_words) in enumerate(
                     zip(doc.chunks, vectors, lexemes, strict=True)
@@ -366,8 +372,8 @@ class PgStore:
             with conn.cursor() as cursor:
                 cursor.executemany(
                     "INSERT INTO kb_chunks (doc_id, ordinal, heading, body, location, "
-                    "text_hash, embedding, tsv, n_words) "
-                    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s::tsvector,%s)",
+                    "text_hash, embedding, tsv, n_words, places) "
+                    "VALUES (%s,%s,%s,%s,%s,%s,%s,%s::tsvector,%s,%s)",
                     rows,
                 )
             queued = {
@@ -578,12 +584,15 @@ class PgStore:
     def get_chunks(self, doc_id: str) -> list[ChunkInfo]:
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT chunk_id, doc_id, ordinal, heading, body, location FROM kb_chunks "
-                "WHERE doc_id = %s ORDER BY ordinal",
+                "SELECT chunk_id, doc_id, ordinal, heading, body, location, places "
+                "FROM kb_chunks WHERE doc_id = %s ORDER BY ordinal",
                 (doc_id,),
             ).fetchall()
         return [
-            ChunkInfo(int(r[0]), r[1], r[2], r[3], r[4], location_from_json(r[5])) for r in rows
+            ChunkInfo(
+                int(r[0]), r[1], r[2], r[3], r[4], location_from_json(r[5]), places_from_json(r[6])
+            )
+            for r in rows
         ]
 
     def embeddings_for(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
@@ -630,16 +639,15 @@ class PgStore:
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT c.chunk_id, c.doc_id, c.ordinal, c.heading, c.body, c.location, "
-                f"{_DOC_COLUMNS} FROM kb_chunks c JOIN kb_documents d ON d.doc_id = c.doc_id "
-                "WHERE c.chunk_id = ANY(%s)",
+                f"c.places, {_DOC_COLUMNS} FROM kb_chunks c "
+                "JOIN kb_documents d ON d.doc_id = c.doc_id WHERE c.chunk_id = ANY(%s)",
                 (list(chunk_ids),),
             ).fetchall()
         result: dict[int, tuple[ChunkInfo, DocumentInfo]] = {}
         for row in rows:
-            chunk = ChunkInfo(
-                int(row[0]), row[1], row[2], row[3], row[4], location_from_json(row[5])
-            )
-            result[int(row[0])] = (chunk, _doc_from_row(row[6:]))
+            location, places = location_from_json(row[5]), places_from_json(row[6])
+            chunk = ChunkInfo(int(row[0]), row[1], row[2], row[3], row[4], location, places)
+            result[int(row[0])] = (chunk, _doc_from_row(row[7:]))
         return result
 
     def docs_of(self, chunk_ids: Sequence[int]) -> dict[int, str]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from kb.errors import StoreMismatchError
 from kb.store.base import MANIFEST
-from kb.types import DocumentInfo, DocumentInput, Location, SearchFilters
+from kb.types import DocumentInfo, DocumentInput, Location, Place, SearchFilters
 
 if TYPE_CHECKING:
     pass
@@ -119,6 +119,31 @@ def location_from_json(raw: str) -> Location:
     data = json.loads(raw)
     return Location(
         label=data["label"], anchor=data.get("anchor", ""), detail=data.get("detail", {})
+    )
+
+
+def places_to_json(places: Sequence[Place]) -> str | None:
+    """A chunk's places as both stores keep them (NULL for a chunk of one piece)."""
+    if not places:
+        return None
+    return json.dumps(
+        [
+            {"start": p.start, "label": p.location.label, "anchor": p.location.anchor}
+            | ({"detail": p.location.detail} if p.location.detail else {})
+            for p in places
+        ],
+        ensure_ascii=False,
+    )
+
+
+def places_from_json(raw: str | None) -> tuple[Place, ...]:
+    """The places `places_to_json` wrote; () for NULL (a store from before places were kept,
+    or a chunk of one piece: its location is its one place)."""
+    if not raw:
+        return ()
+    return tuple(
+        Place(int(p["start"]), Location(p["label"], p.get("anchor", ""), p.get("detail", {})))
+        for p in json.loads(raw)
     )
 
 

@@ -45,6 +45,8 @@ from kb.store.rows import (
     filters_in,
     location_from_json,
     location_to_json,
+    places_from_json,
+    places_to_json,
     read_manifest,
     text_hash,
     write_atomically,
@@ -83,7 +85,8 @@ CREATE TABLE IF NOT EXISTS chunks (
     location TEXT NOT NULL,
     text_hash TEXT NOT NULL,
     embedding BLOB NOT NULL,
-    dense_body TEXT
+    dense_body TEXT,
+    places TEXT
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS term_df (term TEXT PRIMARY KEY, df INTEGER NOT NULL) WITHOUT ROWID;
@@ -108,6 +111,9 @@ CREATE INDEX IF NOT EXISTS pending_embeddings_hash ON pending_embeddings(text_ha
 # What the dense side embedded of the chunk instead of its body (a notebook cell without
 # its outputs), "" for nothing (found by its words only); NULL: the body. Re-embedding reads it.
 DENSE_BODY_COLUMN = "ALTER TABLE chunks ADD COLUMN dense_body TEXT"
+# Where each piece packed into the chunk begins, and its own location (JSON, `places_to_json`);
+# NULL: a chunk of one piece, or one stored before places were kept (its location stands).
+PLACES_COLUMN = "ALTER TABLE chunks ADD COLUMN places TEXT"
 # Chunks that have or await a vector (not those found by their words only).
 WANTS_VECTOR = "(dense_body IS NULL OR dense_body != '')"
 # A chunk's `embedding` while it waits in `pending_embeddings`: no vector yet.
@@ -204,6 +210,8 @@ class Store:
                 columns = {row[1] for row in self._writer.execute("PRAGMA table_info(chunks)")}
                 if "dense_body" not in columns:
                     self._writer.execute(DENSE_BODY_COLUMN)
+                if "places" not in columns:  # a store made before places: one process adds it
+                    self._writer.execute(PLACES_COLUMN)
             with self._transaction():
                 self._writer.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', ?)",
@@ -391,7 +399,7 @@ class Store:
                 digest = text_hash(chunk.text_key)
                 cursor = self._writer.execute(
                     "INSERT INTO chunks(doc_id, ordinal, heading, body, location, text_hash, "
-                    "dense_body, embedding) VALUES (?,?,?,?,?,?,?,?)",
+                    "dense_body, embedding, places) VALUES (?,?,?,?,?,?,?,?,?)",
                     (
                         doc_id,
                         ordinal,
@@ -403,6 +411,7 @@ class Store:
                         NO_VECTOR
                         if vector is None
                         else np.asarray(vector, dtype=np.float32).tobytes(),
+                        places_to_json(chunk.places),
                     ),
                 )
                 added.append(int(cursor.lastrowid or 0))
@@ -537,12 +546,20 @@ class Store:
     def get_chunks(self, doc_id: str) -> list[ChunkInfo]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT chunk_id, doc_id, ordinal, heading, body, location FROM chunks "
+                "SELECT chunk_id, doc_id, ordinal, heading, body, location, places FROM chunks "
                 "WHERE doc_id = ? ORDER BY ordinal",
                 (doc_id,),
             ).fetchall()
         return [
-            ChunkInfo(row[0], row[1], row[2], row[3], row[4], location_from_json(row[5]))
+            ChunkInfo(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                location_from_json(row[5]),
+                places_from_json(row[6]),
+            )
             for row in rows
         ]
 
@@ -641,14 +658,16 @@ class Store:
         with self._lock:
             rows = self._db.execute(
                 f"SELECT c.chunk_id, c.doc_id, c.ordinal, c.heading, c.body, c.location, "
-                f"{_DOC_COLUMNS} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
+                f"c.places, {_DOC_COLUMNS} FROM chunks c JOIN documents d ON d.doc_id = c.doc_id "
                 f"WHERE c.chunk_id IN ({marks})",
                 list(chunk_ids),
             ).fetchall()
         result: dict[int, tuple[ChunkInfo, DocumentInfo]] = {}
         for row in rows:
-            chunk = ChunkInfo(row[0], row[1], row[2], row[3], row[4], location_from_json(row[5]))
-            result[row[0]] = (chunk, doc_from_row(row[6:]))
+            location = location_from_json(row[5])
+            places = places_from_json(row[6])
+            chunk = ChunkInfo(row[0], row[1], row[2], row[3], row[4], location, places)
+            result[row[0]] = (chunk, doc_from_row(row[7:]))
         return result
 
     def iter_embeddings(self, batch: int = 20000) -> Iterator[tuple[np.ndarray, np.ndarray]]:

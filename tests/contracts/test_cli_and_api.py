@@ -43,6 +43,7 @@ HIT_KEYS = [
     "skills",
     "tags",
     "author",
+    "chunk_location",
 ]
 SUMMARY_KEYS = [
     "added",

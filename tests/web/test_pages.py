@@ -376,11 +376,17 @@ def test_a_transcript_and_a_notebook_open_at_their_place(
     hit = tab.locator(".chunk.hit-chunk")
     expect(hit.locator(".speaker").first).to_have_text("Ana Silva: ")
     expect(hit.locator("time").first).to_be_visible()
+    # the chunk packs three cues: the one that matched, at 00:01:10, is the one highlighted
+    expect(hit.locator(".hit-place")).to_have_count(1)
+    expect(hit.locator(".hit-place")).to_contain_text("recompute the reference window weekly")
+    expect(hit.locator(".hit-place")).to_be_in_viewport()
+    expect(tab.get_by_role("status")).to_contain_text("00:01:10")
 
     tab.goto(f"{base_url}/web/search?q=optuna+study&type=notebook")
     tab.locator("#hits > li a").first.click()
     expect(tab.locator(".chunk.hit-chunk .cell.code pre").first).to_contain_text("create_study")
     expect(tab.locator(".chunk.hit-chunk .cell.output pre").first).to_contain_text("best lr")
+    expect(tab.locator(".chunk.hit-chunk .hit-place")).to_contain_text("create_study")  # cell 2
     console.assert_clean()
 
 

@@ -192,9 +192,10 @@ export function clock(seconds) {
 }
 
 /** The document page's address for a hit: the document, the chunk to open at, the query. */
-export function documentHref(docId, chunkId, query) {
+export function documentHref(docId, chunkId, query, anchor) {
   const params = new URLSearchParams({ id: docId });
   if (chunkId !== undefined && chunkId !== null) params.set("chunk", chunkId);
   if (query) params.set("q", query);
+  if (anchor) params.set("at", anchor); // the hit's own place inside its chunk (a page, a cell, a time)
   return "/web/document?" + params.toString();
 }

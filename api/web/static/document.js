@@ -1,7 +1,9 @@
 // One document, opened at the place a search hit points to: its chunks in order, rendered for
 // their kind (notebook cells, transcript and chat lines with times and speakers, document
 // sections, slides with their speaker notes, PDF pages), with the hit's chunk highlighted,
-// scrolled to and focused.
+// scrolled to and focused. Where the chunk was packed from several pieces (pages, cells,
+// messages, sections: its `places`), the piece the hit points at (`at`, the hit's anchor) is
+// highlighted inside it and scrolled to; `at` alone (no chunk) opens the chunk that holds it.
 import { api, clock, el, fill, renderHeader, requireSession, say } from "./api.js";
 import { en, localize, t, translate, zh } from "./i18n.js";
 
@@ -27,35 +29,75 @@ renderHeader("search");
 
 const params = new URLSearchParams(location.search);
 const docId = params.get("id") || "";
-const hitChunk = params.get("chunk");
 const query = params.get("q") || "";
+const at = params.get("at") || ""; // the hit's anchor: "page=2", "cell-3", "t=2402", a heading's id
+let hitChunk = params.get("chunk");
+// The element showing each piece of a packed chunk: "chunk id|anchor" -> element.
+const pieces = new Map();
+
+/** The place (of `chunk.places`, sorted by start) holding character `offset` of its text. */
+function placeAt(chunk, offset) {
+  let found = null;
+  for (const p of chunk.places || []) if (p.start <= offset) found = p;
+  return found;
+}
+
+/** Remember `element` as the one showing the places of `chunk` that begin in [from, to). */
+function showsPlaces(chunk, element, from, to) {
+  const places = chunk.places || [];
+  const first = placeAt(chunk, from);
+  for (const p of places) {
+    if (p === first || (p.start >= from && p.start < to)) {
+      const key = chunk.chunk_id + "|" + p.anchor;
+      if (!pieces.has(key)) pieces.set(key, element);
+    }
+  }
+  return element;
+}
+
+/** A prose chunk's text, a span per packed piece (the text alone when it has none). */
+function prose(chunk) {
+  const places = chunk.places || [];
+  if (places.length < 2) return el("p", { class: "prose" }, chunk.text);
+  return el(
+    "p",
+    { class: "prose" },
+    places.map((p, i) => {
+      const end = i + 1 < places.length ? places[i + 1].start : chunk.text.length;
+      return showsPlaces(chunk, el("span", { class: "piece" }, chunk.text.slice(p.start, end)), p.start, end);
+    }),
+  );
+}
 const status = document.getElementById("doc-status");
 const article = document.getElementById("doc");
 
 if (query) document.getElementById("back").href = "/web/search?" + new URLSearchParams({ q: query });
 
 /** A notebook chunk's text back into cells: fenced code, its "Output:", and markdown. */
-function notebookCells(text) {
-  const cells = [];
+function notebookCells(chunk) {
+  const text = chunk.text;
+  const cells = []; // [kind, body, where it begins in the text, where it ends]
   const pattern = /```[a-z]*\n([\s\S]*?)\n```(?:\nOutput:\n([\s\S]*?)(?=\n\n|$))?/g;
   let last = 0;
   for (const match of text.matchAll(pattern)) {
-    const before = text.slice(last, match.index).trim();
-    if (before) cells.push(["markdown", before]);
-    cells.push(["code", match[1]]);
-    if (match[2]) cells.push(["output", match[2]]);
-    last = match.index + match[0].length;
+    const before = text.slice(last, match.index);
+    if (before.trim()) cells.push(["markdown", before.trim(), last + before.search(/\S/), match.index]);
+    const end = match.index + match[0].length;
+    cells.push(["code", match[1], match.index, end]);
+    if (match[2]) cells.push(["output", match[2], end, end]); // with its code's cell
+    last = end;
   }
-  const rest = text.slice(last).trim();
-  if (rest) cells.push(["markdown", rest]);
-  return cells.map(([kind, body]) =>
-    el(
+  const rest = text.slice(last);
+  if (rest.trim()) cells.push(["markdown", rest.trim(), last + rest.search(/\S/), text.length]);
+  return cells.map(([kind, body, from, to]) => {
+    const cell = el(
       "div",
       { class: "cell " + kind },
       el("div", { class: "label", i18n: "doc.cell." + kind }),
       kind === "markdown" ? el("p", { class: "prose" }, body) : el("pre", {}, el("code", {}, body)),
-    ),
-  );
+    );
+    return kind === "output" ? cell : showsPlaces(chunk, cell, from, to);
+  });
 }
 
 /** A transcript window's lines ("Speaker: words"), each stamped with the time it begins. */
@@ -65,14 +107,16 @@ function transcriptCues(chunk) {
   return el(
     "ol",
     { class: "cues" },
-    chunk.text.split("\n").map((line, i) => {
+    chunk.text.split("\n").map((line, i, lines) => {
       const match = /^([^:]{1,60}):\s+(.*)$/.exec(line);
-      return el(
+      const from = lines.slice(0, i).reduce((size, l) => size + l.length + 1, 0);
+      const item = el(
         "li",
         {},
         el("span", { class: "muted small" }, timeOf(starts[i] ?? (i === 0 ? start : undefined))),
         el("span", {}, match ? [el("span", { class: "speaker" }, match[1] + ": "), match[2]] : line),
       );
+      return showsPlaces(chunk, item, from, from + line.length + 1);
     }),
   );
 }
@@ -113,10 +157,10 @@ function place(doc, chunk) {
 /** A chunk; its place is labelled unless it continues the previous chunk's section. */
 function chunkSection(doc, chunk, previous) {
   let body;
-  if (doc.type === "notebook") body = notebookCells(chunk.text);
+  if (doc.type === "notebook") body = notebookCells(chunk);
   else if (doc.type === "transcript") body = transcriptCues(chunk);
   else if (chunk.detail?.slide !== undefined) body = slideParts(chunk);
-  else body = el("p", { class: "prose" }, chunk.text);
+  else body = prose(chunk);
   return el(
     "section",
     {
@@ -195,6 +239,12 @@ async function load() {
     localize(document.querySelector("title"), "title.documentOf", { title: doc.title });
     fill(article, el("h1", {}, doc.title), metadata(doc), doc.chunks.map((c, i) => chunkSection(doc, c, doc.chunks[i - 1])));
     article.hidden = false;
+    if (!hitChunk && at) {
+      // a link to a place alone: the chunk that opens at it, else the one that packs it
+      const holder =
+        doc.chunks.find((c) => c.anchor === at) || doc.chunks.find((c) => (c.places || []).some((p) => p.anchor === at));
+      if (holder) hitChunk = String(holder.chunk_id);
+    }
     const target = hitChunk && document.getElementById("chunk-" + hitChunk);
     if (target) {
       target.classList.add("hit-chunk");
@@ -203,9 +253,13 @@ async function load() {
       target.prepend(where);
       markWords(target, queryWords(query));
       target.prepend(el("p", { class: "small" }, el("strong", { i18n: "doc.yourHit" }))); // not marked
-      target.scrollIntoView({ block: "center" });
+      const chunk = doc.chunks.find((c) => String(c.chunk_id) === hitChunk);
+      const piece = at ? pieces.get(hitChunk + "|" + at) : undefined;
+      const own = piece && (chunk.places || []).find((p) => p.anchor === at);
+      if (piece) piece.classList.add("hit-place"); // the page, cell, message or section itself
+      (piece || target).scrollIntoView({ block: "center" });
       target.focus({ preventScroll: true });
-      say(status, ["doc.openedAt", { place: place(doc, doc.chunks.find((c) => String(c.chunk_id) === hitChunk)) }]);
+      say(status, ["doc.openedAt", { place: own ? own.label : place(doc, chunk) }]);
     } else {
       say(status, "");
     }

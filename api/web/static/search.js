@@ -82,7 +82,7 @@ function thumbs(hit, query, searchId) {
 
 /** The document page's address for a hit, naming the search it came from (`from_search`). */
 function hitHref(hit, query, searchId) {
-  const href = documentHref(hit.doc_id, hit.chunk_id, query);
+  const href = documentHref(hit.doc_id, hit.chunk_id, query, hit.anchor);
   return searchId ? `${href}&from_search=${encodeURIComponent(searchId)}` : href;
 }
 
