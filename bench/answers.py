@@ -38,7 +38,8 @@ from kb.search import answers  # noqa: E402
 
 QUESTIONS = ROOT / "data" / "sample" / "answer_queries.jsonl"
 THRESHOLDS = [round(0.30 + 0.025 * i, 3) for i in range(21)]  # 0.30 .. 0.80
-DENSE_WEIGHTS = (0.0, 0.25, 0.5, 0.75)
+DENSE_WEIGHTS = (0.25, 0.5)
+EXTEND_RATIOS = (0.85, 0.5, 0.0)  # 0.0: always three sentences
 _MARKUP = re.compile(r"[*_`]+")
 
 
@@ -72,30 +73,34 @@ def main() -> None:
             hits = kb.search(item["query"], k=10)
             searched.append((item, hits))
         # every (dense weight, threshold): what the answer would be
-        rows: dict[tuple[float, float], list[dict[str, Any]]] = {}
+        rows: dict[tuple[float, float, float], list[dict[str, Any]]] = {}
         latency: list[float] = []
         for weight in DENSE_WEIGHTS:
-            answers.DENSE_WEIGHT = weight
-            for item, hits in searched:
-                started = time.perf_counter()
-                quoted = kb.answer(item["query"], hits, threshold=0.0)
-                if weight == answers.DENSE_WEIGHT and weight == 0.5:
-                    latency.append((time.perf_counter() - started) * 1000)
-                for threshold in THRESHOLDS:
-                    given = quoted if quoted is not None and quoted.score >= threshold else None
-                    if item["answerable"]:
-                        right = given is not None and normal(item["answer"]) in normal(given.text)
-                    else:
-                        right = given is None
-                    rows.setdefault((weight, threshold), []).append(
-                        {
-                            "half": half_of(item["query"]),
-                            "answerable": item["answerable"],
-                            "lang": item.get("lang", "en->en"),
-                            "right": right,
-                            "given": given is not None,
-                        }
-                    )
+            for ratio in EXTEND_RATIOS:
+                answers.DENSE_WEIGHT, answers.EXTEND_RATIO = weight, ratio
+                for item, hits in searched:
+                    started = time.perf_counter()
+                    quoted = kb.answer(item["query"], hits, threshold=0.0)
+                    if (weight, ratio) == (DENSE_WEIGHTS[0], EXTEND_RATIOS[0]):
+                        latency.append((time.perf_counter() - started) * 1000)
+                    for threshold in THRESHOLDS:
+                        given = quoted if quoted is not None and quoted.score >= threshold else None
+                        if item["answerable"]:
+                            right = given is not None and normal(item["answer"]) in normal(
+                                given.text
+                            )
+                        else:
+                            right = given is None
+                        rows.setdefault((weight, ratio, threshold), []).append(
+                            {
+                                "half": half_of(item["query"]),
+                                "answerable": item["answerable"],
+                                "lang": item.get("lang", "en->en"),
+                                "right": right,
+                                "given": given is not None,
+                                "chars": len(given.text) if given is not None else 0,
+                            }
+                        )
         kb.close()
 
     def shares(part: list[dict[str, Any]]) -> dict[str, Any]:
@@ -110,10 +115,13 @@ def main() -> None:
             else None,
             "answerable": len(answerable),
             "unanswerable": len(unanswerable),
+            "median_quote_chars": statistics.median(
+                [r["chars"] for r in part if r["given"]] or [0]
+            ),
         }
 
-    def pick(half: str) -> tuple[float, float]:
-        def merit(key: tuple[float, float]) -> tuple[int, float]:
+    def pick(half: str) -> tuple[float, float, float]:
+        def merit(key: tuple[float, float, float]) -> tuple[int, float]:
             found = shares([r for r in rows[key] if r["half"] == half])
             right, abstained = found["answered_right"] or 0.0, found["abstained_right"] or 0.0
             return (int(right >= 0.7) + int(abstained >= 0.8), right + abstained)
@@ -132,15 +140,19 @@ def main() -> None:
             for half in ("tune", "held_out")
         }
     curve = {
-        f"{weight}/{threshold}": {
-            half: shares([r for r in rows[(weight, threshold)] if r["half"] == half])
+        "/".join(map(str, key)): {
+            half: shares([r for r in rows[key] if r["half"] == half])
             for half in ("tune", "held_out")
         }
-        for weight, threshold in rows
+        for key in rows
     }
     results = {
         "questions": len(items),
-        "chosen_on_tune": {"dense_weight": chosen[0], "threshold": chosen[1]},
+        "chosen_on_tune": {
+            "dense_weight": chosen[0],
+            "extend_ratio": chosen[1],
+            "threshold": chosen[2],
+        },
         "by_half": by_half,
         "by_lang": by_lang,
         "latency_ms": {
@@ -151,7 +163,10 @@ def main() -> None:
         "grid": curve,
     }
     save("answers", results)
-    print(f"chosen on the tune half: dense weight {chosen[0]}, threshold {chosen[1]}")
+    print(
+        f"chosen on the tune half: dense weight {chosen[0]}, extend ratio {chosen[1]}, "
+        f"threshold {chosen[2]}"
+    )
     for half, found in by_half.items():
         print(f"  {half:9} {found}")
     for lang, found in by_lang.items():

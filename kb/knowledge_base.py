@@ -20,6 +20,7 @@ from kb.errors import NotFoundError, StoreMismatchError
 from kb.language.terms import language_of
 from kb.search.answers import QuotedAnswer
 from kb.search.fusion import Searcher
+from kb.search.places import place_at
 from kb.store.base import (
     LEGACY_BACKEND,
     MANIFEST,
@@ -202,11 +203,14 @@ class KnowledgeBase:
         if not hits or not answers.reads_as_question(query):
             return None
         first = list(hits[: answers.HITS_READ])
-        rows = self.store.chunk_rows([hit.chunk_id for hit in first])
+        # every chunk of the first documents: the sentence that answers is often a section
+        # away from the one that matched best (bench/answers.py)
+        chunks = {hit.doc_id: self.store.get_chunks(hit.doc_id) for hit in first}
+        by_id = {chunk.chunk_id: chunk for found in chunks.values() for chunk in found}
         passages = [
-            answers.Passage(hit.doc_id, hit.chunk_id, rows[hit.chunk_id][0].body, rank)
+            answers.Passage(hit.doc_id, chunk.chunk_id, chunk.body, rank, chunk.heading)
             for rank, hit in enumerate(first, start=1)
-            if hit.chunk_id in rows
+            for chunk in chunks[hit.doc_id]
         ]
         language = language_of(query)
         translated = self.searcher.glossary.translate(query, language)
@@ -224,7 +228,8 @@ class KnowledgeBase:
         )
         if quote is None:
             return None
-        hit = next(h for h in first if h.chunk_id == quote.chunk_id)
+        hit = next(h for h in first if h.doc_id == quote.doc_id)
+        place = place_at(by_id[quote.chunk_id], quote.start)  # the page, cue, cell quoted
         return QuotedAnswer(
             text=quote.text,
             doc_id=quote.doc_id,
@@ -234,8 +239,8 @@ class KnowledgeBase:
             score=round(quote.score, 4),
             source=hit.source,
             title=hit.title,
-            location=hit.location,
-            anchor=hit.anchor,
+            location=place.label,
+            anchor=place.anchor,
         )
 
     def get_document(self, doc_id: str) -> DocumentInfo | None:

@@ -33,6 +33,8 @@ EXTEND_RATIO = 0.85  # a neighbour joins the answer when it scores this share of
 DENSE_WEIGHT = 0.5  # share of the score from the model's cosine (queries it can read)
 THRESHOLD = 0.45  # the answer's score at or above which it is given (calibrated)
 MIN_CHARS = 12  # shorter "sentences" (a label, a number) answer nothing
+DENSE_CONTEXT = "window"  # what the model reads of a sentence: "sentence", "heading", "window"
+RANK_PRIOR = 0.05  # score taken off per place a sentence's hit is below the first
 
 _QUESTION_WORDS_EN = frozenset(
     "what which who whom whose when where why how is are was were do does did can could "
@@ -187,6 +189,16 @@ class Passage:
     chunk_id: int
     body: str
     rank: int  # the hit's place in the results, from 1
+    heading: str = ""
+
+
+def _context(passage: Passage, index: int) -> str:
+    spans = sentences(passage.body)
+    if DENSE_CONTEXT == "heading" and passage.heading:
+        return f"{passage.heading.split(' … ')[-1]}: {spans[index].text}"
+    if DENSE_CONTEXT == "window":
+        return " ".join(s.text for s in spans[max(0, index - 1) : index + 2])
+    return spans[index].text
 
 
 def score_sentences(
@@ -230,7 +242,7 @@ def score_sentences(
     scores = list(lexical)
     if encode is not None and query_vector is not None:
         best = sorted(range(len(candidates)), key=lambda i: -lexical[i])[:SENTENCES_EMBEDDED]
-        texts = [sentences(candidates[i][0].body)[candidates[i][1]].text for i in best]
+        texts = [_context(candidates[i][0], candidates[i][1]) for i in best]
         vectors = encode(texts)
         cosines = vectors @ query_vector
         for position, i in enumerate(best):
@@ -238,6 +250,8 @@ def score_sentences(
             scores[i] = (1 - DENSE_WEIGHT) * lexical[i] + DENSE_WEIGHT * cosine
         for i in set(range(len(candidates))) - set(best):
             scores[i] = (1 - DENSE_WEIGHT) * lexical[i]
+    for i, (passage, _, _) in enumerate(candidates):
+        scores[i] -= RANK_PRIOR * (passage.rank - 1)
     ranked = sorted(
         range(len(candidates)), key=lambda i: (-scores[i], candidates[i][0].rank, candidates[i][1])
     )
