@@ -258,12 +258,23 @@ class SearchFilters:
 
 
 @dataclass(frozen=True)
+class AlsoIn:
+    """Another document of a hit's duplicate group (kb.dedupe): a near copy stored elsewhere."""
+
+    doc_id: str
+    source: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Hit:
     """One search result: the best chunk of a document, with the document's metadata.
 
     location/anchor: the chunk's place (label, and the anchor that opens it); score: the
     fused (or dense, or BM25) score, rounded to 6 decimals; snippet: HTML-escaped text with the
     matched words in <mark>.
+    also_in: the other documents of its near-duplicate group the reader may see (kb.dedupe):
+    search shows a group once, at its best-ranked member.
     """
 
     doc_id: str
@@ -281,6 +292,7 @@ class Hit:
     skills: tuple[str, ...]
     tags: tuple[str, ...]
     author: str | None
+    also_in: tuple[AlsoIn, ...] = ()
 
 
 @dataclass(frozen=True)
