@@ -114,9 +114,17 @@ def plant(folder: Path) -> tuple[dict[str, str], set[tuple[str, str]]]:
     names = sorted(sources)
     by_kind = {
         kind: [n for n in names if n.startswith(prefix)]
-        for kind, prefix in (("en", "markdown/"), ("zh", "markdown-zh/"), ("sample", ("docs/", "writeups/")))
+        for kind, prefix in (
+            ("en", "markdown/"),
+            ("zh", "markdown-zh/"),
+            ("sample", ("docs/", "writeups/")),
+        )
     }
-    chosen = rng.sample(by_kind["en"], 14) + rng.sample(by_kind["zh"], 12) + rng.sample(by_kind["sample"], 10)
+    chosen = (
+        rng.sample(by_kind["en"], 14)
+        + rng.sample(by_kind["zh"], 12)
+        + rng.sample(by_kind["sample"], 10)
+    )
     for name in chosen:
         text = sources[name]
         other = sources[rng.choice([n for n in names if n != name])]
@@ -168,9 +176,8 @@ def pairs(assignment: dict[str, str]) -> set[frozenset[str]]:
 
 def main() -> None:
     sys.path.insert(0, str(ROOT))
-    from tests.fakes import HashingEmbedder
-
     from ingest import ingest_paths
+    from tests.fakes import HashingEmbedder
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "planted"
@@ -181,10 +188,7 @@ def main() -> None:
         ingest_s = time.perf_counter() - started
         docs = {d.source: d.doc_id for d in kb.list_documents()}
         order = [doc for doc, _, _ in kb.store.signatures()]
-        source_of = {doc_id: source for source, doc_id in docs.items()}
-        stored_groups = {
-            link.doc_id: link.canonical for link in kb.store.duplicate_links(None)
-        }
+        stored_groups = {link.doc_id: link.canonical for link in kb.store.duplicate_links(None)}
         texts = {
             doc_id: document_text(c.body for c in kb.get_chunks(doc_id)) for doc_id in docs.values()
         }
@@ -261,7 +265,8 @@ def main() -> None:
         source
         for source, doc_id in docs.items()
         if truth[source] != source
-        and stored_groups.get(doc_id, doc_id) != stored_groups.get(docs[truth[source]], docs[truth[source]])
+        and stored_groups.get(doc_id, doc_id)
+        != stored_groups.get(docs[truth[source]], docs[truth[source]])
     )
     save(
         "duplicates",

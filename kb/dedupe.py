@@ -176,7 +176,9 @@ def link_documents(
     return links
 
 
-def _relink(store: DocumentStore, stored: _Stored, members: Sequence[str], threshold: float) -> None:
+def _relink(
+    store: DocumentStore, stored: _Stored, members: Sequence[str], threshold: float
+) -> None:
     """Link `members` (who lost their canonical, or whose canonical changed) afresh, in
     stored order: the first of them with no match elsewhere becomes the new canonical of
     those that match it."""
@@ -192,9 +194,7 @@ def _relink(store: DocumentStore, stored: _Stored, members: Sequence[str], thres
             target = stored.canonical.get(match[0])
             canonical = match[0] if target is None or target in pending else target
         stored.canonical[doc_id] = canonical
-        store.set_canonicals(
-            [(doc_id, canonical, None if match is None else round(match[1], 4))]
-        )
+        store.set_canonicals([(doc_id, canonical, None if match is None else round(match[1], 4))])
 
 
 def after_delete(store: DocumentStore, doc_id: str, threshold: float = THRESHOLD) -> None:
@@ -244,10 +244,8 @@ def recompute(store: DocumentStore, threshold: float = THRESHOLD) -> RecomputeRe
             num_perm=NUM_PERM, seed=SEED, hashvalues=sigs[doc_id].astype(np.uint64), scheme=SCHEME
         )
         scored = sorted(
-            (
-                (-similarity(sigs[doc_id], sigs[other]), order.index(other), other)
-                for other in lsh.query(minhash)
-            )
+            (-similarity(sigs[doc_id], sigs[other]), order.index(other), other)
+            for other in lsh.query(minhash)
         )
         best = next(((-s, o) for s, _, o in scored if -s >= threshold), None)
         target = None if best is None else (canonical.get(best[1]) or best[1])

@@ -25,8 +25,8 @@ from api.http.deps import Catalogs, Services, start_recorder
 from api.http.errors import ApiError, error_response, install_error_handlers
 from api.http.routes import analytics as analytics_routes
 from api.http.routes import cycles as cycles_routes
-from api.http.routes import feedback as feedback_routes
 from api.http.routes import duplicates as duplicates_routes
+from api.http.routes import feedback as feedback_routes
 from api.http.routes import glossary as glossary_routes
 from api.http.routes import graph as graph_routes
 from api.http.routes import ingest, kb, recommender, system

@@ -579,8 +579,7 @@ class PgStore:
     def set_canonicals(self, links: Sequence[tuple[str, str | None, float | None]]) -> None:
         with self._write() as conn, conn.cursor() as cursor:
             cursor.executemany(
-                "UPDATE kb_doc_signatures SET canonical = %s, similarity = %s "
-                "WHERE doc_id = %s",
+                "UPDATE kb_doc_signatures SET canonical = %s, similarity = %s WHERE doc_id = %s",
                 [(canonical, sim, doc_id) for doc_id, canonical, sim in links],
             )
 
