@@ -14,8 +14,12 @@ from kb.types import ChunkInput, DocumentInput, DocumentMeta, Location
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "data" / "sample" / "docs" / "recsys-101" / "05-ranking-metrics-cheat-sheet.md"
 OTHER = ROOT / "data" / "sample" / "docs" / "recsys-101" / "06-offline-evaluation-and-ab-tests.md"
-ORIGIN = ROOT / "bench" / "data" / "d2l-zh-origin" / "chapter_convolutional-modern" / "nin_origin.md"
-CHINESE = ROOT.parent / "shared" / "corpora" / "markdown-zh" / "chapter_convolutional-modern" / "nin.md"
+ORIGIN = (
+    ROOT / "bench" / "data" / "d2l-zh-origin" / "chapter_convolutional-modern" / "nin_origin.md"
+)
+CHINESE = (
+    ROOT.parent / "shared" / "corpora" / "markdown-zh" / "chapter_convolutional-modern" / "nin.md"
+)
 
 
 def _sim(a: str, b: str) -> float:
@@ -53,7 +57,9 @@ def test_a_text_too_short_has_no_signature() -> None:
     assert signature("LoRA rank") is None
 
 
-def _doc(origin: str, body: str, visibility: tuple[str, ...] = (), title: str = "") -> DocumentInput:
+def _doc(
+    origin: str, body: str, visibility: tuple[str, ...] = (), title: str = ""
+) -> DocumentInput:
     chunks = tuple(
         ChunkInput(f"{title or origin} > part {i}", part, Location(f"part {i}", f"part-{i}"))
         for i, part in enumerate(body.split("\n\n"))
