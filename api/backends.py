@@ -222,6 +222,7 @@ class PostgresBackend(Backend):
         from ingest.jobs.postgres import MIGRATIONS as INGEST
         from kb.searchlog.postgres import MIGRATIONS as ANALYTICS
         from kb.searchlog.postgres import PART as ANALYTICS_PART
+        from kb.store.postgres import DUPLICATES_MIGRATIONS, DUPLICATES_PART
         from kb.store.postgres import MIGRATIONS as KB
         from kb.store.postgres import PART as KB_PART
         from recommender.state.postgres import MIGRATIONS as RECOMMENDER
@@ -229,6 +230,7 @@ class PostgresBackend(Backend):
 
         return [
             (KB_PART, list(KB)),
+            (DUPLICATES_PART, list(DUPLICATES_MIGRATIONS)),
             (RECOMMENDER_PART, list(RECOMMENDER)),
             ("ingest", list(INGEST)),
             (ANALYTICS_PART, list(ANALYTICS)),

@@ -311,8 +311,16 @@ class KnowledgeBase:
             ]
             doc_id, status = self.store.replace_document(doc, vectors)
             results.append(WriteResult(doc_id, status, 0))
+        self._link_duplicates([(r.doc_id, doc) for r, doc in zip(results, docs, strict=True)])
         self.refresh()
         return results
+
+    def _link_duplicates(self, written: Sequence[tuple[str, DocumentInput]]) -> None:
+        """Each document just written signed and linked to its near copies (kb.dedupe)."""
+        from kb.dedupe import link_documents
+
+        if written:
+            link_documents(self.store, written)
 
     def embed_pending(
         self,
@@ -438,6 +446,7 @@ class KnowledgeBase:
             raise ValueError(f"expected {len(doc.chunks)} vectors of dimension {self.dim}")
         self.refresh()  # never write vectors of a variant the store has moved away from
         doc_id, status = self.store.replace_document(doc, vectors)
+        self._link_duplicates([(doc_id, doc)])
         self.refresh()
         return WriteResult(doc_id=doc_id, status=status, embedded=0)
 
@@ -448,8 +457,25 @@ class KnowledgeBase:
                 f"No document with id {doc_id!r}: `kb search` or `kb docs` show document ids."
             )
         self.store.delete_document(doc_id)
+        from kb.dedupe import after_delete
+
+        after_delete(self.store, doc_id)  # its copies, if it was their canonical, relinked
         self.refresh()
         return doc
+
+    # -- near duplicates (kb.dedupe) ----------------------------------------------------------
+    def duplicate_groups(self, viewer_teams: tuple[str, ...] | None = None) -> list[Any]:
+        """The near-duplicate groups (`kb.dedupe.DuplicateGroup`) the viewer may see."""
+        from kb.dedupe import duplicate_groups
+
+        return list(duplicate_groups(self.store, viewer_teams))
+
+    def dedupe(self, threshold: float | None = None) -> Any:
+        """Sign and link every stored document afresh (`kb dedupe`): a
+        `kb.dedupe.RecomputeReport`."""
+        from kb.dedupe import THRESHOLD, recompute
+
+        return recompute(self.store, THRESHOLD if threshold is None else threshold)
 
     def doc_ids_under(self, root: str) -> dict[str, str]:
         """origin -> doc_id of what was ingested from the folder `root` (for pruning)."""

@@ -284,6 +284,15 @@ class SearchFilters:
 
 
 @dataclass(frozen=True)
+class AlsoIn:
+    """Another document of a hit's duplicate group (kb.dedupe): a near copy stored elsewhere."""
+
+    doc_id: str
+    source: str
+    title: str
+
+
+@dataclass(frozen=True)
 class Hit:
     """One search result: the best chunk of a document, with the document's metadata.
 
@@ -292,6 +301,8 @@ class Hit:
     whole chunk's label (a range when pieces were packed into it); score: the
     fused (or dense, or BM25) score, rounded to 6 decimals; snippet: HTML-escaped text with the
     matched words in <mark>.
+    also_in: the other documents of its near-duplicate group the reader may see (kb.dedupe):
+    search shows a group once, at its best-ranked member.
     """
 
     doc_id: str
@@ -310,6 +321,7 @@ class Hit:
     tags: tuple[str, ...]
     author: str | None
     chunk_location: str = ""
+    also_in: tuple[AlsoIn, ...] = ()
 
 
 @dataclass(frozen=True)

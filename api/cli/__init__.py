@@ -16,6 +16,7 @@ import click
 from api.cli import analytics as cli_analytics
 from api.cli import cycles as cli_cycles
 from api.cli import db as cli_db
+from api.cli import duplicates as cli_duplicates
 from api.cli import feedback as cli_feedback
 from api.cli import glossary as cli_glossary
 from api.cli import graph as cli_graph
@@ -498,6 +499,7 @@ cli_analytics.register(main)
 cli_graph.register(main)
 cli_cycles.register(main)
 cli_glossary.register(main)
+cli_duplicates.register(main)
 cli_rank.register(main)
 cli_feedback.register(main)
 

@@ -25,6 +25,7 @@ from api.http.deps import Catalogs, Services, start_recorder
 from api.http.errors import ApiError, error_response, install_error_handlers
 from api.http.routes import analytics as analytics_routes
 from api.http.routes import cycles as cycles_routes
+from api.http.routes import duplicates as duplicates_routes
 from api.http.routes import feedback as feedback_routes
 from api.http.routes import glossary as glossary_routes
 from api.http.routes import graph as graph_routes
@@ -254,6 +255,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(analytics_routes.router)  # the search log's report: /analytics/...
     app.include_router(feedback_routes.router)  # readers' thumbs: /feedback, /analytics/feedback
     app.include_router(glossary_routes.router)  # GET /glossary (organisers)
+    app.include_router(duplicates_routes.router)  # GET /analytics/duplicates (organisers)
     app.include_router(cycles_routes.router)  # training cycles: /cycles, /cycles/...
     mount_web(app)  # the web pages: /web/search, /web/learning, /web/organiser
     return app

@@ -489,3 +489,25 @@ IdList = Annotated[
     list[Annotated[str, Field(min_length=1, max_length=200)]], Field(max_length=1000)
 ]
 CycleFormat = Literal["lecture", "hands-on", "workshop", "mixed", "self-paced"]
+
+
+# -- near duplicates (kb.dedupe): GET /analytics/duplicates, as `kb duplicates --json` ------
+class DuplicateMemberOut(BaseModel):
+    doc_id: str
+    source: str
+    title: str
+    similarity: float | None = Field(
+        description="estimated Jaccard similarity to the document it matched when it was "
+        "linked (None for the canonical)"
+    )
+
+
+class DuplicateGroupOut(BaseModel):
+    canonical: DuplicateMemberOut = Field(description="the group's earliest stored document")
+    members: list[DuplicateMemberOut] = Field(description="its near copies, in stored order")
+
+
+class DuplicatesOut(BaseModel):
+    threshold: float = Field(description="the similarity at or above which documents are one")
+    groups: list[DuplicateGroupOut] = Field(description="largest first")
+    copies: int = Field(description="documents linked as near copies, over all groups")

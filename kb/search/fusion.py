@@ -17,6 +17,7 @@ from datetime import date
 
 import numpy as np
 
+from kb.dedupe import also_in_of, collapse_fused
 from kb.embed.base import Embedder
 from kb.errors import EmptyQueryError, EmptyStoreError
 from kb.language.bilingual import glossary
@@ -220,6 +221,7 @@ class Searcher:
                     ranked.by_doc.items(), key=lambda item: item[1][0]
                 )
             ]
+        fused, copies = collapse_fused(self.store, fused)  # one hit per duplicate group
         page = fused[offset:wanted]
         missing = [chunk_id for _, chunk_id, _ in page if chunk_id not in rows]
         if missing:
@@ -249,6 +251,11 @@ class Searcher:
                     tags=doc.tags,
                     author=doc.author,
                     chunk_location=chunk.location.label,
+                    also_in=also_in_of(
+                        self.store,
+                        copies.get(doc_id, []),
+                        None if filters is None else filters.viewer_teams,
+                    ),
                 )
             )
         return hits

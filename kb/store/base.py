@@ -99,6 +99,16 @@ class ChunkChanges:
     added_vectors: tuple[np.ndarray, np.ndarray]  # (ids, vectors) of those chunks
 
 
+@dataclass(frozen=True)
+class DuplicateLink:
+    """A document linked as a near copy of `canonical` (kb.dedupe), with the estimated
+    similarity to the stored document it matched when it was linked."""
+
+    doc_id: str
+    canonical: str
+    similarity: float | None
+
+
 class DocumentStore(Protocol):
     """What the knowledge base needs of a document store, whatever keeps it: documents,
     chunks, their embeddings and metadata, a version every committed write bumps, the lexical
@@ -194,6 +204,30 @@ class DocumentStore(Protocol):
 
     def claim_owners(self) -> list[str]:
         """The embedders holding live claims (to free those of a process that died)."""
+
+    # near duplicates (kb.dedupe): each document's MinHash signature and its group's canonical
+    def put_signature(
+        self,
+        doc_id: str,
+        signature: bytes | None,
+        canonical: str | None,
+        similarity: float | None,
+    ) -> None:
+        """Record a stored document's signature (None: too short to have one) and its link;
+        a document signed before keeps its place in stored order. Deleting the document
+        deletes its row. Not a write of documents: the store's version does not change."""
+
+    def signatures(self) -> list[tuple[str, bytes, str | None]]:
+        """(doc_id, signature, canonical) of every signed document, in stored order (the
+        order documents were first signed in)."""
+
+    def set_canonicals(self, links: Sequence[tuple[str, str | None, float | None]]) -> None:
+        """Set (doc_id, canonical, similarity) of documents already signed, in one
+        transaction."""
+
+    def duplicate_links(self, doc_ids: Sequence[str] | None) -> list[DuplicateLink]:
+        """The links of every group that holds one of `doc_ids` (as a copy or as the
+        canonical; None: every group), copies in stored order."""
 
 
 class LoggedStore(DocumentStore, Protocol):

@@ -26,7 +26,7 @@ import numpy as np
 
 from kb.db.postgres import Migration, open_pool, redact, require_schema, upgrade
 from kb.errors import NotFoundError
-from kb.store.base import CLAIM_SECONDS, PendingChunk, PendingCounts
+from kb.store.base import CLAIM_SECONDS, DuplicateLink, PendingChunk, PendingCounts
 from kb.store.lexical.postgres import (
     BM25_SQL,
     POSTINGS_FROM_TSV_SQL,
@@ -136,6 +136,28 @@ CREATE INDEX kb_pending_embeddings_hash ON kb_pending_embeddings (text_hash);
     Migration(4, "ALTER TABLE kb_chunks ADD COLUMN places TEXT;"),
 ]
 
+# Near duplicates (kb.dedupe) are a part of their own, so that their migrations number
+# independently of the documents' (`api.backends.PostgresBackend.schema_parts` lists both).
+DUPLICATES_PART = "kb_duplicates"
+DUPLICATES_MIGRATIONS = [
+    # Each document's MinHash signature (NULL: too short) and the canonical document of its
+    # group (NULL: none, or it is one); seq is the stored order.
+    Migration(
+        1,
+        """
+CREATE TABLE kb_doc_signatures (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY,
+    doc_id TEXT PRIMARY KEY REFERENCES kb_documents (doc_id) ON DELETE CASCADE,
+    signature BYTEA,
+    canonical TEXT,
+    similarity DOUBLE PRECISION
+);
+CREATE INDEX kb_doc_signatures_canonical ON kb_doc_signatures (canonical);
+CREATE INDEX kb_doc_signatures_seq ON kb_doc_signatures (seq);
+""",
+    ),
+]
+
 _DOC_COLUMNS = (
     "d.doc_id, d.source, d.title, d.type, d.team, d.course, d.module, d.skills, d.tags, "
     "d.author, d.date, d.visibility, d.origin, d.content_hash, "
@@ -184,6 +206,8 @@ class PgStore:
             with self._pool.connection() as conn:
                 upgrade(conn, PART, MIGRATIONS)
                 require_schema(conn, PART, MIGRATIONS)
+                upgrade(conn, DUPLICATES_PART, DUPLICATES_MIGRATIONS)
+                require_schema(conn, DUPLICATES_PART, DUPLICATES_MIGRATIONS)
                 conn.execute(
                     "INSERT INTO kb_meta (key, value) VALUES ('store_id', %s) "
                     "ON CONFLICT (key) DO NOTHING",
@@ -532,6 +556,55 @@ class PgStore:
             )
 
     # -- reads ------------------------------------------------------------------------------
+    # -- near duplicates (kb.dedupe) ---------------------------------------------------------
+    def put_signature(
+        self,
+        doc_id: str,
+        signature: bytes | None,
+        canonical: str | None,
+        similarity: float | None,
+    ) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO kb_doc_signatures (doc_id, signature, canonical, similarity) "
+                "SELECT %s, %s, %s, %s WHERE EXISTS "
+                "(SELECT 1 FROM kb_documents WHERE doc_id = %s) "
+                "ON CONFLICT (doc_id) DO UPDATE SET signature = excluded.signature, "
+                "canonical = excluded.canonical, similarity = excluded.similarity",
+                (doc_id, signature, canonical, similarity, doc_id),
+            )
+
+    def signatures(self) -> list[tuple[str, bytes, str | None]]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT doc_id, signature, canonical FROM kb_doc_signatures "
+                "WHERE signature IS NOT NULL ORDER BY seq"
+            ).fetchall()
+        return [(str(r[0]), bytes(r[1]), r[2]) for r in rows]
+
+    def set_canonicals(self, links: Sequence[tuple[str, str | None, float | None]]) -> None:
+        with self._write() as conn, conn.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE kb_doc_signatures SET canonical = %s, similarity = %s WHERE doc_id = %s",
+                [(canonical, sim, doc_id) for doc_id, canonical, sim in links],
+            )
+
+    def duplicate_links(self, doc_ids: Sequence[str] | None) -> list[DuplicateLink]:
+        sql = (
+            "SELECT doc_id, canonical, similarity FROM kb_doc_signatures "
+            "WHERE canonical IS NOT NULL"
+        )
+        with self._read() as conn:
+            if doc_ids is None:
+                rows = conn.execute(sql + " ORDER BY seq").fetchall()
+            else:
+                rows = conn.execute(
+                    f"{sql} AND canonical IN (SELECT COALESCE(canonical, doc_id) FROM "
+                    "kb_doc_signatures WHERE doc_id = ANY(%s)) ORDER BY seq",
+                    (list(doc_ids),),
+                ).fetchall()
+        return [DuplicateLink(str(r[0]), str(r[1]), r[2]) for r in rows]
+
     def content_hash_of(self, origin: str) -> str | None:
         with self._read() as conn:
             row = conn.execute(
@@ -831,4 +904,11 @@ class PgVectors:
         pass
 
 
-__all__ = ["MIGRATIONS", "PgStore", "PgVectors", "filter_clause"]
+__all__ = [
+    "DUPLICATES_MIGRATIONS",
+    "DUPLICATES_PART",
+    "MIGRATIONS",
+    "PgStore",
+    "PgVectors",
+    "filter_clause",
+]

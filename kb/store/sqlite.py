@@ -31,6 +31,7 @@ from kb.store.base import (
     VECTORS,
     VECTORS_OF_KEY,
     ChunkChanges,
+    DuplicateLink,
     PendingChunk,
     PendingCounts,
     StoreBusyError,
@@ -107,6 +108,16 @@ CREATE TABLE IF NOT EXISTS pending_embeddings (
     claimed_until REAL NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS pending_embeddings_hash ON pending_embeddings(text_hash);
+-- Near duplicates (kb.dedupe): each document's MinHash signature (NULL: too short) and the
+-- canonical document of its group (NULL: none, or it is one); seq is the stored order.
+CREATE TABLE IF NOT EXISTS doc_signatures (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id TEXT NOT NULL UNIQUE REFERENCES documents(doc_id) ON DELETE CASCADE,
+    signature BLOB,
+    canonical TEXT,
+    similarity REAL
+);
+CREATE INDEX IF NOT EXISTS doc_signatures_canonical ON doc_signatures(canonical);
 """
 # What the dense side embedded of the chunk instead of its body (a notebook cell without
 # its outputs), "" for nothing (found by its words only); NULL: the body. Re-embedding reads it.
@@ -500,6 +511,59 @@ class Store:
             if cursor.rowcount == 0:
                 raise NotFoundError(f"No document with id {doc_id!r}.")
             self._bump_version(removed, [])
+
+    # -- near duplicates (kb.dedupe) -----------------------------------------------------
+    def put_signature(
+        self,
+        doc_id: str,
+        signature: bytes | None,
+        canonical: str | None,
+        similarity: float | None,
+    ) -> None:
+        with self._transaction():
+            self._writer.execute(
+                "INSERT INTO doc_signatures(doc_id, signature, canonical, similarity) "
+                "SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM documents WHERE doc_id = ?) "
+                "ON CONFLICT(doc_id) DO UPDATE SET signature = excluded.signature, "
+                "canonical = excluded.canonical, similarity = excluded.similarity",
+                (doc_id, signature, canonical, similarity, doc_id),
+            )
+
+    def signatures(self) -> list[tuple[str, bytes, str | None]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT doc_id, signature, canonical FROM doc_signatures "
+                "WHERE signature IS NOT NULL ORDER BY seq"
+            ).fetchall()
+        return [(str(r[0]), bytes(r[1]), r[2]) for r in rows]
+
+    def set_canonicals(self, links: Sequence[tuple[str, str | None, float | None]]) -> None:
+        with self._transaction():
+            self._writer.executemany(
+                "UPDATE doc_signatures SET canonical = ?, similarity = ? WHERE doc_id = ?",
+                [(canonical, sim, doc_id) for doc_id, canonical, sim in links],
+            )
+
+    def duplicate_links(self, doc_ids: Sequence[str] | None) -> list[DuplicateLink]:
+        sql = "SELECT doc_id, canonical, similarity FROM doc_signatures WHERE canonical IS NOT NULL"
+        with self._lock:
+            if doc_ids is None:
+                rows = self._db.execute(sql + " ORDER BY seq").fetchall()
+            else:
+                rows = []
+                wanted = list(dict.fromkeys(doc_ids))
+                for start in range(0, len(wanted), 400):
+                    part = wanted[start : start + 400]
+                    marks = ",".join("?" * len(part))
+                    rows += self._db.execute(
+                        f"{sql} AND canonical IN (SELECT COALESCE(canonical, doc_id) FROM "
+                        f"doc_signatures WHERE doc_id IN ({marks})) ORDER BY seq",
+                        part,
+                    ).fetchall()
+        seen: dict[str, DuplicateLink] = {}
+        for doc_id, canonical, sim in rows:
+            seen.setdefault(doc_id, DuplicateLink(doc_id, canonical, sim))
+        return list(seen.values())
 
     # -- reads --------------------------------------------------------------------------
     def count_documents(self) -> int:

@@ -103,7 +103,16 @@ def _words(text: str) -> set[str]:
     return set(re.findall(r"[a-z0-9]+", text.lower()))
 
 
+def _group(hit: Hit) -> set[str]:
+    """The hit's document and its near copies the reader may see (kb.dedupe: `also_in`)."""
+    return {hit.doc_id, *(other.doc_id for other in getattr(hit, "also_in", ()))}
+
+
 def _similar(a: _Candidate, b: _Candidate) -> bool:
+    """One item in two: near copies of one document (a re-post counts once), the same
+    title, or snippets that share most of their words."""
+    if _group(a.hit) & _group(b.hit):
+        return True
     if a.hit.title.strip().lower() == b.hit.title.strip().lower():
         return True
     wa, wb = _words(a.hit.snippet), _words(b.hit.snippet)

@@ -44,6 +44,7 @@ HIT_KEYS = [
     "tags",
     "author",
     "chunk_location",
+    "also_in",
 ]
 SUMMARY_KEYS = [
     "added",

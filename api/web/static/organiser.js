@@ -503,6 +503,37 @@ async function showGlossary() {
   }
 }
 
+// -- near-duplicate groups (GET /analytics/duplicates) ------------------------------------------
+const duplicatesBox = document.getElementById("duplicates");
+
+function duplicatesView(answer) {
+  const link = (doc) => el("a", { href: documentHref(doc.doc_id, null, null) }, doc.title || doc.source);
+  const rows = answer.groups.flatMap((group) =>
+    group.members.map((member, i) =>
+      el(
+        "tr",
+        {},
+        el("td", {}, i ? "" : link(group.canonical)),
+        el("td", {}, link(member)),
+        el("td", { class: "num" }, member.similarity === null ? "" : member.similarity.toFixed(2)),
+      ),
+    ),
+  );
+  return rows.length
+    ? tableOf("duplicate-groups", ["duplicates.canonical", "duplicates.copy", "duplicates.similarity"], rows)
+    : el("p", { class: "muted", i18n: "duplicates.none" });
+}
+
+async function showDuplicates() {
+  if (!duplicatesBox) return;
+  fill(duplicatesBox, note(["site.loading"]));
+  try {
+    fill(duplicatesBox, duplicatesView(await api("/analytics/duplicates")));
+  } catch (error) {
+    fill(duplicatesBox, note(error.message, "error"));
+  }
+}
+
 missingForm.addEventListener("submit", (event) => {
   event.preventDefault();
   showMissing();
@@ -516,5 +547,6 @@ teamsForm.addEventListener("submit", (event) => {
 showMissing();
 showFeedback();
 showGlossary();
+showDuplicates();
 teamsForm.teams.value = await initialTeams();
 showTeams();

@@ -86,6 +86,17 @@ function hitHref(hit, query, searchId) {
   return searchId ? `${href}&from_search=${encodeURIComponent(searchId)}` : href;
 }
 
+// Near copies of the hit's document stored elsewhere (kb.dedupe): search shows a group once.
+function alsoIn(hit) {
+  const others = hit.also_in || [];
+  if (!others.length) return null;
+  const links = others.flatMap((other, i) => [
+    i ? ", " : "",
+    el("a", { href: documentHref(other.doc_id, null, null) }, other.title || other.source),
+  ]);
+  return el("p", { class: "small muted also-in" }, el("span", { i18n: "search.alsoIn" }), " ", ...links);
+}
+
 function hitItem(hit, query, searchId) {
   const tags = [
     hit.type ? el("span", { class: "tag", ...typeName(hit.type) }) : null,
@@ -109,6 +120,7 @@ function hitItem(hit, query, searchId) {
     ),
     placeOf(hit),
     el("p", { class: "snippet" }, snippetNodes(hit.snippet)),
+    alsoIn(hit),
     el(
       "p",
       { class: "small" },
