@@ -50,9 +50,13 @@ def test_a_store_made_before_places_opens_adds_them_and_answers_with_the_chunk_p
     point where they did, and chunks stored after keep their places."""
     home = tmp_path / "home"
 
-    def doc(name: str, places: tuple[Place, ...]) -> DocumentInput:
-        piece = ChunkInput("Release", BODY, WHOLE, places=places)
+    def doc(name: str, places: tuple[Place, ...], body: str = BODY) -> DocumentInput:
+        piece = ChunkInput("Release", body, WHOLE, places=places)
         return DocumentInput(f"/c/{name}", name, "pdf", name, DocumentMeta(title=name), (piece,))
+
+    # another document (not a near copy of the first, which search would fold into it)
+    other = "Write the notes for the support rota.\n\nIf errors rise, restore canary weights."
+    other_places = (Place(0, ONE), Place(other.index("If"), TWO))
 
     base = open_knowledge_base(home, embedder=HashingEmbedder())
     base.add_documents([doc("old.pdf", ())])
@@ -68,7 +72,7 @@ def test_a_store_made_before_places_opens_adds_them_and_answers_with_the_chunk_p
             "page=1",
             "pages 1-2",
         )
-        base.add_documents([doc("new.pdf", PLACES)])
+        base.add_documents([doc("new.pdf", other_places, other)])
         hits = {h.source: h for h in base.search("canary weights", k=2)}
         assert (hits["new.pdf"].location, hits["new.pdf"].anchor) == ("page 2", "page=2")
         assert (hits["old.pdf"].location, hits["old.pdf"].anchor) == ("pages 1-2", "page=1")
