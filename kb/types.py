@@ -94,6 +94,11 @@ class DocumentMeta:
     skills: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     visibility: tuple[str, ...] = ()  # team ids allowed to see it; empty = everyone
+    # freshness (kb.freshness): where `date` came from ("metadata", "file", "commit"), the
+    # day the material is due for review, and who looks after it (an employee id)
+    date_source: str | None = None
+    review_by: str | None = None
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,9 @@ def visible_to(visibility: Sequence[str], teams: tuple[str, ...] | None) -> bool
 class Document:
     """A stored document as clients see it (`kb docs --json`, `GET /documents`).
 
-    visibility: the team ids allowed to see it; empty: everyone.
+    visibility: the team ids allowed to see it; empty: everyone. date_source: where `date`
+    came from ("metadata", "file": the file's modification time at ingest; None for a document
+    stored before dates were kept); review_by, owner: from its metadata (kb.freshness).
     """
 
     doc_id: str
@@ -144,6 +151,9 @@ class Document:
     date: str | None
     n_chunks: int
     visibility: tuple[str, ...] = ()
+    date_source: str | None = None
+    review_by: str | None = None
+    owner: str | None = None
 
     def visible_to(self, teams: tuple[str, ...] | None) -> bool:
         return visible_to(self.visibility, teams)
@@ -170,6 +180,9 @@ class DocumentInfo(Document):
             skills=self.skills,
             tags=self.tags,
             visibility=self.visibility,
+            date_source=self.date_source,
+            review_by=self.review_by,
+            owner=self.owner,
         )
         return DocumentInput(
             origin=self.origin,
@@ -264,6 +277,10 @@ class Hit:
     location/anchor: the chunk's place (label, and the anchor that opens it); score: the
     fused (or dense, or BM25) score, rounded to 6 decimals; snippet: HTML-escaped text with the
     matched words in <mark>.
+
+    date, date_source, review_by, owner: the document's (kb.freshness); stale: it may be out
+    of date (past `review_by`, or older than its skills' threshold), stale_reason: why, as a
+    sentence (None when fresh).
     """
 
     doc_id: str
@@ -281,6 +298,12 @@ class Hit:
     skills: tuple[str, ...]
     tags: tuple[str, ...]
     author: str | None
+    date: str | None = None
+    date_source: str | None = None
+    review_by: str | None = None
+    owner: str | None = None
+    stale: bool = False
+    stale_reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from api.cli import analytics as cli_analytics
 from api.cli import cycles as cli_cycles
 from api.cli import db as cli_db
 from api.cli import feedback as cli_feedback
+from api.cli import freshness as cli_freshness
 from api.cli import glossary as cli_glossary
 from api.cli import graph as cli_graph
 from api.cli import rank as cli_rank
@@ -297,6 +298,8 @@ def search(
         click.echo(f"{rank}. {hit.title}  [{meta}]  score {hit.score:.4f}")
         click.echo(f"   {hit.source} @ {hit.location}   (doc {hit.doc_id})")
         click.echo(f"   {_terminal_snippet(hit.snippet, color)}")
+        if hit.stale:
+            click.echo(f"   may be out of date: {hit.stale_reason} (dated {hit.date})")
 
 
 @main.command("rm")
@@ -454,6 +457,7 @@ cli_cycles.register(main)
 cli_glossary.register(main)
 cli_rank.register(main)
 cli_feedback.register(main)
+cli_freshness.register(main)
 
 
 if __name__ == "__main__":
