@@ -4,6 +4,7 @@
 // the page.
 import { api, documentHref, el, fill, renderHeader, requireSession } from "./api.js";
 import { has, t, translate } from "./i18n.js";
+import { showStale } from "./freshness.js";
 
 translate();
 requireSession();
@@ -516,5 +517,6 @@ teamsForm.addEventListener("submit", (event) => {
 showMissing();
 showFeedback();
 showGlossary();
+showStale(document.getElementById("stale"));
 teamsForm.teams.value = await initialTeams();
 showTeams();
