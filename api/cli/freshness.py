@@ -48,7 +48,8 @@ def stale(obj: CliContext, skill: str | None, as_json: bool) -> None:
         for doc in group.documents:
             owner = doc.owner or "no owner"
             click.echo(f"  {doc.source}  [{owner}]  {doc.reason}")
-    click.echo(f"{listing.total} documents may be out of date.")
+    plural = "" if listing.total == 1 else "s"
+    click.echo(f"{listing.total} document{plural} may be out of date.")
 
 
 def register(group: click.Group) -> None:
