@@ -61,7 +61,10 @@ def test_hits_documents_and_the_organisers_list_say_what_may_be_out_of_date(
         review_by = (TODAY - timedelta(days=1)).isoformat()
         assert marks == {
             "lora-review.md": (True, f"past its review date ({review_by})"),
-            "lora-old.md": (True, "550 days old, over the 365 days allowed (skill llm-fine-tuning)"),
+            "lora-old.md": (
+                True,
+                "550 days old, over the 365 days allowed (skill llm-fine-tuning)",
+            ),
             "serving-old.md": (False, None),
         }
         first = next(h for h in hits["hits"] if h["source"] == "lora-review.md")
