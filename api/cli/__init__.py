@@ -24,7 +24,7 @@ from api.cli import rank as cli_rank
 from api.cli import recommender as cli_recommender
 from api.cli import serve as cli_serve
 from api.cli import worker as cli_worker
-from api.cli.common import CliContext, CliError, emit_json
+from api.cli.common import CliContext, CliError, cli_settings, emit_json
 from api.settings import Settings
 from kb import DOC_TYPES, SEARCH_MODES, KBError, SearchFilters
 from kb.embed.registry import VARIANTS
@@ -75,7 +75,7 @@ def main(
     variant: str | None,
 ) -> None:
     """Search and recommendations over the training programme's material."""
-    settings = Settings()
+    settings = cli_settings()  # a setting out of range: one sentence, exit status 2
     given = ctx.obj if isinstance(ctx.obj, CliContext) else CliContext(home=settings.home)
     given.home = home or given.home
     given.database_url = database_url or given.database_url or settings.database_url

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
 from api.cli import main
@@ -120,3 +121,47 @@ def test_hits_documents_and_the_organisers_list_say_what_may_be_out_of_date(
     searched = json.loads(cli("search", "LoRA", "adapters", "--json"))
     assert {h["source"]: (h["stale"], h["stale_reason"]) for h in searched["hits"]} == marks
     assert "may be out of date: past its review date" in cli("search", "LoRA", "adapters")
+
+
+TWINS = {
+    name: markdown_doc(
+        title,
+        {"Drift": "Population stability index alerts for prediction drift, weekly."},
+        date=day,
+    )
+    for name, title, day in (
+        ("drift-2021.md", "Drift alerts (2021)", "2021-03-01"),
+        ("drift-now.md", "Drift alerts (now)", (TODAY - timedelta(days=10)).isoformat()),
+    )
+}
+
+
+def test_the_recency_weight_is_off_by_default_and_favours_recent_documents_when_set(
+    tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    from api.settings import Settings
+
+    assert Settings().recency_weight == 0.0  # the default: fusion's ranking exactly
+    scores = {}
+    for weight in (0.0, 1.0):
+        with running_client(
+            tmp_path / str(weight), fake_embedder, recency_weight=weight, recency_half_life_days=90
+        ) as client:
+            ingest(client, TWINS)
+            answer = client.get("/search", params={"q": "drift alerts"}, headers=auth("liam"))
+            scores[weight] = {h["source"]: h["score"] for h in answer.json()["hits"]}
+    off, on = scores[0.0], scores[1.0]
+    assert on["drift-now.md"] == pytest.approx(off["drift-now.md"] * 0.5 ** (10 / 90), abs=1e-6)
+    assert on["drift-2021.md"] < 0.01 * off["drift-2021.md"]  # years old: next to nothing
+    assert next(iter(on)) == "drift-now.md"
+
+
+def test_a_setting_out_of_range_is_one_sentence_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_embedder: HashingEmbedder
+) -> None:
+    monkeypatch.setenv("KB_RECENCY_WEIGHT", "2")
+    obj = CliContext(home=tmp_path / "home", embedder=fake_embedder)
+    result = CliRunner().invoke(main, ["--home", str(tmp_path / "home"), "stale"], obj=obj)
+    assert result.exit_code == 2
+    assert "A setting is not valid (KB_RECENCY_WEIGHT: " in result.output
+    assert "fix it in the environment" in result.output
