@@ -81,3 +81,25 @@ class Settings(BaseSettings):
         ge=0,
         description="forget searches and opens older than this many days (0: keep them all)",
     )
+
+    # -- freshness: dates, review dates and the recency weight (docs/freshness.md) ----------
+    stale_after_days: int = Field(
+        default=730,
+        ge=1,
+        description="a document older than this many days may be out of date (a skill's "
+        "stale_after_days in the catalogue overrides it for material on that skill)",
+    )
+    recency_weight: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=1.0,
+        description="how much a hybrid search favours recent documents: 0 (off: fusion's "
+        "ranking exactly) to 1; each fused score is multiplied by 1 - w + w * 0.5 ** (age / "
+        "half-life)",
+    )
+    recency_half_life_days: float = Field(
+        default=365.0,
+        gt=0,
+        description="with recency_weight: the age, in days, at which a document loses half "
+        "of the weight",
+    )

@@ -11,10 +11,23 @@ from typing import Any
 import yaml
 
 from ingest.errors import UnreadableFile
+from kb.freshness import day_of
 from kb.safe_yaml import YamlLimitError, load_yaml
 from kb.types import DocumentMeta
 
-KEYS = ("title", "team", "course", "module", "author", "date", "skills", "tags", "visibility")
+KEYS = (
+    "title",
+    "team",
+    "course",
+    "module",
+    "author",
+    "date",
+    "skills",
+    "tags",
+    "visibility",
+    "review_by",
+    "owner",
+)
 MAX_TITLE_CHARS = 300
 MAX_SCALAR_CHARS = 200
 MAX_ITEM_CHARS = 100
@@ -111,6 +124,22 @@ def _as_text(key: str, value: Any) -> str | None:
     return text or None
 
 
+def _as_day(key: str, value: Any) -> str | None:
+    """A date that freshness is judged on (`review_by`): a day, written YYYY-MM-DD, or an
+    UnreadableFile that says so. (`date` stays free text, as it always was: one that is not a
+    day makes the document stale by nothing.)"""
+    text = _as_text(key, value)
+    if text is None:
+        return None
+    day = day_of(text)
+    if day is None or not re.match(r"^\d{4}-\d{2}-\d{2}", text):
+        raise UnreadableFile(
+            f"metadata '{key}' must be a day written YYYY-MM-DD (2025-06-30), not {text[:40]!r}: "
+            "fix it in the front matter or sidecar"
+        )
+    return day.isoformat()
+
+
 def merge(*layers: Mapping[str, Any]) -> dict[str, Any]:
     """Later layers override earlier ones, key by key; empty values do not override."""
     merged: dict[str, Any] = {}
@@ -134,6 +163,8 @@ def to_meta(raw: Mapping[str, Any], fallback_title: str) -> DocumentMeta:
         skills=_as_list("skills", raw.get("skills")),
         tags=_as_list("tags", raw.get("tags")),
         visibility=_as_list("visibility", raw.get("visibility")),
+        review_by=_as_day("review_by", raw.get("review_by")),
+        owner=_as_text("owner", raw.get("owner")),
     )
 
 

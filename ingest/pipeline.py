@@ -33,7 +33,7 @@ from ingest.formats.registry import parse_bytes
 from ingest.metadata import merge, parse_yaml_mapping, to_meta
 from ingest.reading import ReadLimits
 from ingest.sources.files import Failure, Limits, SourceFile, discover
-from kb import ChunkInput, DocumentInput, KnowledgeBase
+from kb import ChunkInput, DocumentInput, DocumentMeta, KnowledgeBase
 from kb.background import BackgroundEmbedder
 from kb.knowledge_base import EmbeddingProgress
 from kb.types import view_as
@@ -41,8 +41,9 @@ from kb.types import view_as
 # Bump when parsing changes, so that every file is re-read once (4: .txt files shaped like a
 # Zoom chat log are read as one; 5: slides, PDFs, Word files, web pages and chat logs get
 # document types of their own; 6: notebook outputs are indexed for their words only, not
-# embedded; 7: packed chunks keep each piece's place). Re-reading costs parsing only: the
-# store reuses the vectors of chunk texts it already holds.
+# embedded; 7: packed chunks keep each piece's place, and every document gets a date, where
+# it came from, its review date and owner). Re-reading costs parsing only: the store reuses
+# the vectors of chunk texts it already holds.
 PARSER_VERSION = "7"
 # A chunk's text (heading and body, special tokens included) in model tokens: the whole
 # window of the default model (256 word pieces); a larger value is capped at the model's.
@@ -129,6 +130,17 @@ def _title_from(source: str) -> str:
     return stem.replace("_", " ").replace("-", " ").strip().capitalize() or source
 
 
+def dated(meta: DocumentMeta, modified: str | None) -> DocumentMeta:
+    """`meta` with its date and where that came from (kb.freshness): its own ("metadata":
+    front matter, sidecar, the file's properties) or else the day the file was last modified
+    ("file"); neither: no date."""
+    if meta.date:
+        return replace(meta, date_source="metadata")
+    if modified:
+        return replace(meta, date=modified, date_source="file")
+    return meta
+
+
 def build_document(
     file: SourceFile,
     data: bytes,
@@ -149,7 +161,7 @@ def build_document(
     )
     parsed = parse_bytes(data, file.suffix, budget, count_tokens, limits)
     raw = merge(defaults.as_layer(), parsed.properties, side, parsed.meta)
-    meta = to_meta(raw, parsed.title or _title_from(file.source))
+    meta = dated(to_meta(raw, parsed.title or _title_from(file.source)), file.modified)
     if any(not chunk.heading.startswith(meta.title) for chunk in parsed.chunks):
         # Headings that do not start with the title get it in front: leave it room.
         room = budget - piece_cost(count_tokens)(f"{meta.title} > ")

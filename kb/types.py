@@ -110,6 +110,11 @@ class DocumentMeta:
     skills: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     visibility: tuple[str, ...] = ()  # team ids allowed to see it; empty = everyone
+    # freshness (kb.freshness): where `date` came from ("metadata", "file", "commit"), the
+    # day the material is due for review, and who looks after it (an employee id)
+    date_source: str | None = None
+    review_by: str | None = None
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,9 @@ def visible_to(visibility: Sequence[str], teams: tuple[str, ...] | None) -> bool
 class Document:
     """A stored document as clients see it (`kb docs --json`, `GET /documents`).
 
-    visibility: the team ids allowed to see it; empty: everyone.
+    visibility: the team ids allowed to see it; empty: everyone. date_source: where `date`
+    came from ("metadata", "file": the file's modification time at ingest; None for a document
+    stored before dates were kept); review_by, owner: from its metadata (kb.freshness).
     """
 
     doc_id: str
@@ -160,6 +167,9 @@ class Document:
     date: str | None
     n_chunks: int
     visibility: tuple[str, ...] = ()
+    date_source: str | None = None
+    review_by: str | None = None
+    owner: str | None = None
 
     def visible_to(self, teams: tuple[str, ...] | None) -> bool:
         return visible_to(self.visibility, teams)
@@ -186,6 +196,9 @@ class DocumentInfo(Document):
             skills=self.skills,
             tags=self.tags,
             visibility=self.visibility,
+            date_source=self.date_source,
+            review_by=self.review_by,
+            owner=self.owner,
         )
         return DocumentInput(
             origin=self.origin,
@@ -303,6 +316,10 @@ class Hit:
     matched words in <mark>.
     also_in: the other documents of its near-duplicate group the reader may see (kb.dedupe):
     search shows a group once, at its best-ranked member.
+
+    date, date_source, review_by, owner: the document's (kb.freshness); stale: it may be out
+    of date (past `review_by`, or older than its skills' threshold), stale_reason: why, as a
+    sentence (None when fresh).
     """
 
     doc_id: str
@@ -322,6 +339,12 @@ class Hit:
     author: str | None
     chunk_location: str = ""
     also_in: tuple[AlsoIn, ...] = ()
+    date: str | None = None
+    date_source: str | None = None
+    review_by: str | None = None
+    owner: str | None = None
+    stale: bool = False
+    stale_reason: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,14 @@ from api.cli import cycles as cli_cycles
 from api.cli import db as cli_db
 from api.cli import duplicates as cli_duplicates
 from api.cli import feedback as cli_feedback
+from api.cli import freshness as cli_freshness
 from api.cli import glossary as cli_glossary
 from api.cli import graph as cli_graph
 from api.cli import rank as cli_rank
 from api.cli import recommender as cli_recommender
 from api.cli import serve as cli_serve
 from api.cli import worker as cli_worker
-from api.cli.common import CliContext, CliError, emit_json
+from api.cli.common import CliContext, CliError, cli_settings, emit_json
 from api.settings import Settings
 from kb import DOC_TYPES, SEARCH_MODES, KBError, SearchFilters
 from kb.embed.registry import VARIANTS
@@ -75,7 +76,7 @@ def main(
     variant: str | None,
 ) -> None:
     """Search and recommendations over the training programme's material."""
-    settings = Settings()
+    settings = cli_settings()  # a setting out of range: one sentence, exit status 2
     given = ctx.obj if isinstance(ctx.obj, CliContext) else CliContext(home=settings.home)
     given.home = home or given.home
     given.database_url = database_url or given.database_url or settings.database_url
@@ -302,6 +303,8 @@ def search(
         click.echo(f"{rank}. {hit.title}  [{meta}]  score {hit.score:.4f}")
         click.echo(f"   {hit.source} @ {hit.location}   (doc {hit.doc_id})")
         click.echo(f"   {_terminal_snippet(hit.snippet, color)}")
+        if hit.stale:
+            click.echo(f"   may be out of date: {hit.stale_reason} (dated {hit.date})")
 
 
 def _echo_answer(quoted: Any) -> None:
@@ -502,6 +505,7 @@ cli_glossary.register(main)
 cli_duplicates.register(main)
 cli_rank.register(main)
 cli_feedback.register(main)
+cli_freshness.register(main)
 
 
 if __name__ == "__main__":

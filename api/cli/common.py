@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,6 +68,8 @@ class CliContext:
                 # readers' thumbs for a trained ranking model (the log opened on first need)
                 self._signals = _LogSignals(backend)
                 self.knowledge_base.searcher.reader_signals = self._signals
+                # staleness marks: the settings' thresholds, the catalogue's per skill
+                self.knowledge_base.searcher.freshness_of = _cli_freshness(backend)
             except KBError as exc:  # another model or variant, a damaged store: one sentence
                 raise CliError(str(exc)) from exc
         return self.knowledge_base
@@ -111,6 +113,51 @@ class _LogSignals:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+def cli_settings() -> Any:
+    """`api.settings.Settings` from the environment, or a CliError naming what is wrong."""
+    from pydantic import ValidationError
+
+    from api.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        faults = "; ".join(
+            f"KB_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise CliError(f"A setting is not valid ({faults}): fix it in the environment.") from None
+
+
+def _cli_freshness(backend: Backend) -> Callable[[], Any]:
+    """The CLI's freshness rule (api.freshness): the catalogue read once, on first need."""
+    from api.freshness import freshness_source
+    from recommender import NoCatalogError, current_catalog
+
+    settings = cli_settings()
+    read: list[Any] = []
+
+    def catalog() -> Any:
+        if not read:
+            try:
+                with closing(backend.open_recommender_store()) as store:
+                    read.append(current_catalog(store))
+            except NoCatalogError:
+                read.append(None)
+            except Exception:  # unreadable: the default thresholds alone (freshness_source)
+                read.append(None)
+        return read[0]
+
+    rule = freshness_source(settings, catalog)
+    built: list[Any] = []
+
+    def current() -> Any:
+        if not built:
+            built.append(rule())
+        return built[0]
+
+    return current
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.backends import open_backend
+from api.freshness import freshness_source
 from api.http.auth import KeyRing, load_api_keys
 from api.http.deps import Catalogs, Services, start_recorder
 from api.http.errors import ApiError, error_response, install_error_handlers
@@ -27,6 +28,7 @@ from api.http.routes import analytics as analytics_routes
 from api.http.routes import cycles as cycles_routes
 from api.http.routes import duplicates as duplicates_routes
 from api.http.routes import feedback as feedback_routes
+from api.http.routes import freshness as freshness_routes
 from api.http.routes import glossary as glossary_routes
 from api.http.routes import graph as graph_routes
 from api.http.routes import ingest, kb, recommender, system
@@ -39,6 +41,7 @@ from kb import Embedder
 from kb.background import BackgroundEmbedder
 from kb.language.bilingual import warm as warm_glossary
 from kb.searchlog.recorder import ReaderSignals
+from recommender import Catalog, NoCatalogError
 
 log = logging.getLogger("api")
 
@@ -165,6 +168,13 @@ def _mount_docs(app: FastAPI) -> None:
         )
 
 
+def _catalog_or_none(catalogs: Catalogs) -> Catalog | None:
+    try:
+        return catalogs.current()
+    except NoCatalogError:
+        return None
+
+
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
     """The FastAPI application over `settings.home`.
 
@@ -185,6 +195,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         warm_glossary()  # the dictionary for cross-language queries, in the background
         catalogs = Catalogs(backend.recommender_sessions())
         catalogs.loaded()  # create or check the recommender's store before serving
+        # every hit's staleness mark: the settings' thresholds and the catalogue's per skill
+        knowledge_base.searcher.freshness_of = freshness_source(
+            settings, lambda: _catalog_or_none(catalogs)
+        )
         limits = Limits(
             max_file_bytes=int(settings.upload_max_file_mb * MB),
             max_zip_entries=settings.zip_max_entries,
@@ -256,6 +270,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(feedback_routes.router)  # readers' thumbs: /feedback, /analytics/feedback
     app.include_router(glossary_routes.router)  # GET /glossary (organisers)
     app.include_router(duplicates_routes.router)  # GET /analytics/duplicates (organisers)
+    app.include_router(freshness_routes.router)  # GET /analytics/stale (organisers)
     app.include_router(cycles_routes.router)  # training cycles: /cycles, /cycles/...
     mount_web(app)  # the web pages: /web/search, /web/learning, /web/organiser
     return app

@@ -511,3 +511,41 @@ class DuplicatesOut(BaseModel):
     threshold: float = Field(description="the similarity at or above which documents are one")
     groups: list[DuplicateGroupOut] = Field(description="largest first")
     copies: int = Field(description="documents linked as near copies, over all groups")
+
+
+# -- freshness: what may be out of date (GET /analytics/stale, `kb stale --json`) ------------
+class StaleDocumentOut(BaseModel):
+    """One document that may be out of date."""
+
+    doc_id: str
+    title: str
+    source: str
+    owner: str | None = Field(description="who looks after it (an employee id), from its metadata")
+    author: str | None
+    date: str | None
+    date_source: str | None = Field(description='"metadata", "file" (modified at ingest)...')
+    review_by: str | None
+    age_days: int | None
+    kind: Literal["review_by", "age"] = Field(
+        description="review_by: past its review date; age: older than the threshold"
+    )
+    reason: str
+
+
+class StaleSkillOut(BaseModel):
+    """The documents on one skill that may be out of date (skill null: documents with none)."""
+
+    skill: str | None
+    name: str | None = Field(description="the skill's name in the catalogue, where it has one")
+    stale_after_days: int = Field(description="the skill's threshold (its own or the default)")
+    documents: list[StaleDocumentOut]
+
+
+class StaleList(BaseModel):
+    """`GET /analytics/stale`: material past its review date or older than its threshold,
+    grouped per skill (a document with several skills is listed under each)."""
+
+    today: dt.date
+    stale_after_days: int = Field(description="the default threshold (KB_STALE_AFTER_DAYS)")
+    total: int = Field(description="documents listed (each counted once)")
+    skills: list[StaleSkillOut]

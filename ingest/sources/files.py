@@ -6,6 +6,7 @@ becomes a `Failure` with a reason, so one bad file never stops a batch.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 import zipfile
@@ -61,6 +62,9 @@ class SourceFile:
     size: int
     read: Callable[[], bytes]
     read_sidecar: Callable[[], bytes | None]
+    # the day it was last modified (YYYY-MM-DD, UTC): a document's date when its metadata
+    # gives none (kb.freshness); None where nothing says
+    modified: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,22 @@ def _read_sidecar(path: Path) -> Callable[[], bytes | None]:
     return read
 
 
+def _day_of_timestamp(seconds: float) -> str | None:
+    try:
+        return dt.datetime.fromtimestamp(seconds, dt.UTC).date().isoformat()
+    except (OverflowError, OSError, ValueError):  # a clock far off
+        return None
+
+
+def _day_of_zip_entry(stamp: tuple[int, int, int, int, int, int]) -> str | None:
+    """An archive entry's day; None for the zero date (1980-01-01) tools write for none."""
+    try:
+        day = dt.date(*stamp[:3])
+    except ValueError:
+        return None
+    return None if day <= dt.date(1980, 1, 1) else day.isoformat()
+
+
 def _too_big(size: int, limits: Limits) -> str | None:
     if size > limits.max_file_bytes:
         return (
@@ -110,9 +130,10 @@ def _from_file(
     path: Path, source: str, root: str, limits: Limits, origin: str | None = None
 ) -> SourceFile | Failure:
     try:
-        size = path.stat().st_size
+        status = path.stat()
     except OSError as exc:
         return Failure(source, f"cannot read the file: {exc.strerror or exc}")
+    size = status.st_size
     reason = _too_big(size, limits)
     if reason:
         return Failure(source, reason)
@@ -124,6 +145,7 @@ def _from_file(
         size=size,
         read=_read_file(path),
         read_sidecar=_read_sidecar(path),
+        modified=_day_of_timestamp(status.st_mtime),
     )
 
 
@@ -232,6 +254,7 @@ def _from_zip(
             size=entry.info.file_size,
             read=_zip_reader(opened, archive, entry.info.filename),
             read_sidecar=_zip_sidecar(opened, archive, entry.info.filename, names),
+            modified=_day_of_zip_entry(entry.info.date_time),
         )
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from kb.dedupe import also_in_of, collapse_fused
 from kb.embed.base import Embedder
 from kb.errors import EmptyQueryError, EmptyStoreError
+from kb.freshness import RECENCY_DEPTH, FreshnessRule, reweight_by_recency
 from kb.language.bilingual import glossary
 from kb.language.terms import language_of
 from kb.search.glossary import StoreGlossary
@@ -138,6 +139,9 @@ class Searcher:
         self._ranker: LearnedRanker | None = None
         self._ranker_text: str | None = None
         self._ranker_checked = -math.inf
+        # the staleness thresholds and the recency weight (kb.freshness), asked at each
+        # search: the api layer gives the settings' and the catalogue's
+        self.freshness_of: Callable[[], FreshnessRule] = FreshnessRule
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -197,6 +201,7 @@ class Searcher:
         limit = max(50, wanted * 5)
         translated: list[str] = []  # the query's words in the other language (hybrid only)
         rows: dict[int, tuple[ChunkInfo, DocumentInfo]] = {}
+        freshness = self.freshness_of()
         if mode == "hybrid":
             ranker = self.active_ranker()
             if ranker is not None and not ranker.used_for(language_of(query)):
@@ -209,6 +214,9 @@ class Searcher:
                 fused = [
                     (c.doc_id, c.chunk_id, c.fused_score) for c in ranker.rerank(candidates)
                 ] + fused[len(candidates) :]
+            elif ranker is None and freshness.recency_weight > 0.0:
+                # (a learned model has the document's age among its own features)
+                fused, rows = self._by_recency(fused, freshness)
         else:  # dense or lexical: one list, with its own scores
             if mode == "dense":
                 found = self.dense_candidates(query, limit, filters)
@@ -233,6 +241,7 @@ class Searcher:
             chunk, doc = rows[chunk_id]
             words = " ".join([query, *translated])
             place = best_place(chunk, words)  # the packed piece that matches best
+            judged = freshness.judge(doc.date, doc.review_by, doc.skills)
             hits.append(
                 Hit(
                     doc_id=doc_id,
@@ -256,9 +265,24 @@ class Searcher:
                         copies.get(doc_id, []),
                         None if filters is None else filters.viewer_teams,
                     ),
+                    date=doc.date,
+                    date_source=doc.date_source,
+                    review_by=doc.review_by,
+                    owner=doc.owner,
+                    stale=judged.stale,
+                    stale_reason=judged.reason,
                 )
             )
         return hits
+
+    def _by_recency(
+        self, fused: list[tuple[str, int, float]], freshness: FreshnessRule
+    ) -> tuple[list[tuple[str, int, float]], dict[int, tuple[ChunkInfo, DocumentInfo]]]:
+        """The fused head re-ordered by the recency weight, and the rows read for it (the
+        page's among them)."""
+        rows = self.store.chunk_rows([chunk_id for _, chunk_id, _ in fused[:RECENCY_DEPTH]])
+        dates = {doc.doc_id: doc.date for _, doc in rows.values()}
+        return reweight_by_recency(fused, dates.get, freshness), rows
 
     def _hybrid_sides(
         self, query: str, limit: int, filters: SearchFilters | None, with_dense: bool
@@ -381,7 +405,9 @@ class Searcher:
                 heading=chunk.heading,
                 body=chunk.body,
                 doc_type=doc.type,
-                doc_date=doc.date,
+                # the metadata's date only, as the models were trained on: a file's
+                # modification time says when it was copied as much as when it was written
+                doc_date=None if doc.date_source == "file" else doc.date,
                 own_words=None if own is None else (own[0], own[2]),
                 thumbs_up=0 if seen is None else seen.up,
                 thumbs_down=0 if seen is None else seen.down,

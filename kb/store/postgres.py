@@ -134,6 +134,16 @@ CREATE INDEX kb_pending_embeddings_hash ON kb_pending_embeddings (text_hash);
     # Where each piece packed into a chunk begins, and its own location (JSON,
     # `places_to_json`); NULL: a chunk of one piece, or one stored before (its location stands).
     Migration(4, "ALTER TABLE kb_chunks ADD COLUMN places TEXT;"),
+    # Freshness (kb.freshness): where a document's date came from, its review date, its owner
+    # (NULL for documents stored before: not known until the document is read again).
+    Migration(
+        5,
+        """
+ALTER TABLE kb_documents ADD COLUMN date_source TEXT;
+ALTER TABLE kb_documents ADD COLUMN review_by TEXT;
+ALTER TABLE kb_documents ADD COLUMN owner TEXT;
+""",
+    ),
 ]
 
 # Near duplicates (kb.dedupe) are a part of their own, so that their migrations number
@@ -161,7 +171,8 @@ CREATE INDEX kb_doc_signatures_seq ON kb_doc_signatures (seq);
 _DOC_COLUMNS = (
     "d.doc_id, d.source, d.title, d.type, d.team, d.course, d.module, d.skills, d.tags, "
     "d.author, d.date, d.visibility, d.origin, d.content_hash, "
-    "(SELECT COUNT(*) FROM kb_chunks c WHERE c.doc_id = d.doc_id), d.root"
+    "(SELECT COUNT(*) FROM kb_chunks c WHERE c.doc_id = d.doc_id), d.root, "
+    "d.date_source, d.review_by, d.owner"
 )
 LEXICAL_FORMAT_KEY = "lexical_format"  # kb_meta: the rules the stored lexemes were made by
 # HNSW visits this many candidates per query at least (pgvector's default is 40).
@@ -366,14 +377,16 @@ class PgStore:
             conn.execute(
                 "INSERT INTO kb_documents (doc_id, origin, source, root, type, title, team, "
                 "course, module, author, date, skills, tags, visibility, content_hash, "
-                "ingested_at) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+                "ingested_at, date_source, review_by, owner) "
+                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
                 "ON CONFLICT (doc_id) DO UPDATE SET origin = excluded.origin, "
                 "source = excluded.source, root = excluded.root, type = excluded.type, "
                 "title = excluded.title, team = excluded.team, course = excluded.course, "
                 "module = excluded.module, author = excluded.author, date = excluded.date, "
                 "skills = excluded.skills, tags = excluded.tags, "
                 "visibility = excluded.visibility, content_hash = excluded.content_hash, "
-                "ingested_at = excluded.ingested_at",
+                "ingested_at = excluded.ingested_at, date_source = excluded.date_source, "
+                "review_by = excluded.review_by, owner = excluded.owner",
                 document_values(doc, doc_id, now, as_list=list),
             )
             rows = [

@@ -78,6 +78,9 @@ def doc_from_row(
         content_hash=row[13],
         n_chunks=int(row[14]),
         root=row[15],
+        date_source=row[16],
+        review_by=row[17],
+        owner=row[18],
     )
 
 
@@ -86,7 +89,8 @@ def document_values(
 ) -> tuple[Any, ...]:
     """A document's column values in the order both stores insert them (doc_id, origin,
     source, root, type, title, team, course, module, author, date, skills, tags, visibility,
-    content_hash, ingested_at); `as_list` writes a list column (JSON text, or an array)."""
+    content_hash, ingested_at, date_source, review_by, owner); `as_list` writes a list column
+    (JSON text, or an array)."""
     meta = doc.meta
     return (
         doc_id,
@@ -105,6 +109,9 @@ def document_values(
         as_list(meta.visibility),
         doc.content_hash,
         now,
+        meta.date_source,
+        meta.review_by,
+        meta.owner,
     )
 
 

@@ -73,7 +73,8 @@ CREATE TABLE IF NOT EXISTS documents (
     tags TEXT NOT NULL DEFAULT '[]',
     visibility TEXT NOT NULL DEFAULT '[]',
     content_hash TEXT NOT NULL,
-    ingested_at TEXT NOT NULL
+    ingested_at TEXT NOT NULL,
+    date_source TEXT, review_by TEXT, owner TEXT
 );
 CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
 CREATE INDEX IF NOT EXISTS documents_root ON documents(root);
@@ -125,6 +126,9 @@ DENSE_BODY_COLUMN = "ALTER TABLE chunks ADD COLUMN dense_body TEXT"
 # Where each piece packed into the chunk begins, and its own location (JSON, `places_to_json`);
 # NULL: a chunk of one piece, or one stored before places were kept (its location stands).
 PLACES_COLUMN = "ALTER TABLE chunks ADD COLUMN places TEXT"
+# Freshness (kb.freshness): where a document's date came from, its review date, its owner; a
+# store made before them gets them (NULL: not known until the document is read again).
+FRESHNESS_COLUMNS = ("date_source", "review_by", "owner")
 # Chunks that have or await a vector (not those found by their words only).
 WANTS_VECTOR = "(dense_body IS NULL OR dense_body != '')"
 # A chunk's `embedding` while it waits in `pending_embeddings`: no vector yet.
@@ -135,7 +139,8 @@ HAS_VECTOR = "length(embedding) > 0"
 _DOC_COLUMNS = (
     "d.doc_id, d.source, d.title, d.type, d.team, d.course, d.module, d.skills, d.tags, "
     "d.author, d.date, d.visibility, d.origin, d.content_hash, "
-    "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id), d.root"
+    "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id), d.root, "
+    "d.date_source, d.review_by, d.owner"
 )
 
 
@@ -223,6 +228,11 @@ class Store:
                     self._writer.execute(DENSE_BODY_COLUMN)
                 if "places" not in columns:  # a store made before places: one process adds it
                     self._writer.execute(PLACES_COLUMN)
+            with self._transaction():  # a store made before freshness: one process adds them
+                columns = {row[1] for row in self._writer.execute("PRAGMA table_info(documents)")}
+                for column in FRESHNESS_COLUMNS:
+                    if column not in columns:  # a constant name, not input
+                        self._writer.execute(f"ALTER TABLE documents ADD COLUMN {column} TEXT")
             with self._transaction():
                 self._writer.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', ?)",
@@ -394,13 +404,16 @@ class Store:
             self._writer.execute(
                 "INSERT INTO documents(doc_id, origin, source, root, type, title, team, "
                 "course, module, author, date, skills, tags, visibility, content_hash, "
-                "ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ingested_at, date_source, review_by, owner) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(doc_id) DO UPDATE SET origin=excluded.origin, "
                 "source=excluded.source, root=excluded.root, type=excluded.type, "
                 "title=excluded.title, team=excluded.team, course=excluded.course, "
                 "module=excluded.module, author=excluded.author, date=excluded.date, "
                 "skills=excluded.skills, tags=excluded.tags, visibility=excluded.visibility, "
-                "content_hash=excluded.content_hash, ingested_at=excluded.ingested_at",
+                "content_hash=excluded.content_hash, ingested_at=excluded.ingested_at, "
+                "date_source=excluded.date_source, review_by=excluded.review_by, "
+                "owner=excluded.owner",
                 document_values(doc, doc_id, now, as_list=lambda v: json.dumps(list(v))),
             )
             added: list[int] = []

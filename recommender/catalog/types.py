@@ -61,6 +61,9 @@ class Skill:
     category: str
     weight: float
     description: str = ""
+    # days after which material on this skill may be out of date (kb.freshness); None: the
+    # service's default (KB_STALE_AFTER_DAYS)
+    stale_after_days: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +72,7 @@ class Skill:
             "category": self.category,
             "weight": self.weight,
             "description": self.description,
+            "stale_after_days": self.stale_after_days,
         }
 
 
@@ -294,6 +298,9 @@ def build_catalog(raw: RawCatalog) -> Catalog:
             category=entry["category"],
             weight=float(weight) if weight is not None else default_weight(entry["category"]),
             description=str(entry.get("description") or "").strip(),
+            stale_after_days=(
+                None if entry.get("stale_after_days") is None else int(entry["stale_after_days"])
+            ),
         )
     teams = {
         e["id"]: Team(id=e["id"], name=e["name"], targets=_levels(e.get("targets")))

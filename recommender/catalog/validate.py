@@ -26,7 +26,10 @@ from recommender.errors import Fault
 
 _FIELDS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
     # kind: (required, optional)
-    "skills": (frozenset({"id", "name", "category"}), frozenset({"description", "weight"})),
+    "skills": (
+        frozenset({"id", "name", "category"}),
+        frozenset({"description", "weight", "stale_after_days"}),
+    ),
     "teams": (frozenset({"id", "name"}), frozenset({"targets"})),
     "courses": (frozenset({"id", "title", "team", "modules"}), frozenset()),
     "modules": (
@@ -212,6 +215,15 @@ class _Checker:
             description = entry.get("description")
             if description is not None and not isinstance(description, str):
                 self.fault("skills.yaml", label, "description must be text")
+            days = entry.get("stale_after_days")
+            whole = isinstance(days, int) and not isinstance(days, bool)
+            if days is not None and (not whole or days < 1):
+                self.fault(
+                    "skills.yaml",
+                    label,
+                    "stale_after_days must be a whole number of days, 1 or more "
+                    f"(365 for a year), got {days!r}",
+                )
 
     def collect_modules(
         self, courses: list[tuple[str, dict[str, Any]]]

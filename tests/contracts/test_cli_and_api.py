@@ -45,6 +45,12 @@ HIT_KEYS = [
     "author",
     "chunk_location",
     "also_in",
+    "date",
+    "date_source",
+    "review_by",
+    "owner",
+    "stale",
+    "stale_reason",
 ]
 SUMMARY_KEYS = [
     "added",

@@ -4,6 +4,7 @@
 // the page.
 import { api, documentHref, el, fill, renderHeader, requireSession } from "./api.js";
 import { has, t, translate } from "./i18n.js";
+import { showStale } from "./freshness.js";
 
 translate();
 requireSession();
@@ -548,5 +549,6 @@ showMissing();
 showFeedback();
 showGlossary();
 showDuplicates();
+showStale(document.getElementById("stale"));
 teamsForm.teams.value = await initialTeams();
 showTeams();

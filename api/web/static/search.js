@@ -3,6 +3,7 @@
 // that Back returns to the results and a search can be shared.
 import { api, documentHref, el, fill, renderHeader, requireSession, say, session, snippetNodes } from "./api.js";
 import { has, translate } from "./i18n.js";
+import { freshnessNodes } from "./freshness.js";
 
 translate();
 requireSession();
@@ -126,6 +127,8 @@ function hitItem(hit, query, searchId) {
       { class: "small" },
       tags,
       hit.author ? el("span", { class: "muted", i18n: ["search.by", { author: hit.author }] }) : null,
+      " ",
+      freshnessNodes(hit),
     ),
     thumbs(hit, query, searchId),
   );
