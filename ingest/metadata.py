@@ -14,7 +14,7 @@ from ingest.errors import UnreadableFile
 from kb.safe_yaml import YamlLimitError, load_yaml
 from kb.types import DocumentMeta
 
-KEYS = ("title", "team", "course", "module", "author", "date", "skills", "tags", "visibility")
+KEYS = ("title", "team", "course", "module", "author", "date", "skills", "tags", "visibility", "session")
 MAX_TITLE_CHARS = 300
 MAX_SCALAR_CHARS = 200
 MAX_ITEM_CHARS = 100
@@ -134,6 +134,7 @@ def to_meta(raw: Mapping[str, Any], fallback_title: str) -> DocumentMeta:
         skills=_as_list("skills", raw.get("skills")),
         tags=_as_list("tags", raw.get("tags")),
         visibility=_as_list("visibility", raw.get("visibility")),
+        session=_as_text("session", raw.get("session")),
     )
 
 

@@ -94,6 +94,7 @@ class DocumentMeta:
     skills: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     visibility: tuple[str, ...] = ()  # team ids allowed to see it; empty = everyone
+    session: str | None = None  # the training event it belongs to (declared or inferred)
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,9 @@ class Document:
     date: str | None
     n_chunks: int
     visibility: tuple[str, ...] = ()
+    # the training event it belongs to: `session:` in its metadata, or inferred from a shared
+    # dated file stem or course+module+date (kb.sessions.infer_session); None: none
+    session: str | None = None
 
     def visible_to(self, teams: tuple[str, ...] | None) -> bool:
         return visible_to(self.visibility, teams)
@@ -170,6 +174,7 @@ class DocumentInfo(Document):
             skills=self.skills,
             tags=self.tags,
             visibility=self.visibility,
+            session=self.session,
         )
         return DocumentInput(
             origin=self.origin,
@@ -246,12 +251,21 @@ class SearchFilters:
     module: str | None = None
     tag: str | None = None
     viewer_teams: tuple[str, ...] | None = None
+    session: str | None = None  # one training event's material (kb.sessions)
 
     def is_empty(self) -> bool:
         return (
             all(
                 value is None
-                for value in (self.team, self.course, self.type, self.skill, self.module, self.tag)
+                for value in (
+                    self.team,
+                    self.course,
+                    self.type,
+                    self.skill,
+                    self.module,
+                    self.tag,
+                    self.session,
+                )
             )
             and self.viewer_teams is None
         )
@@ -281,6 +295,40 @@ class Hit:
     skills: tuple[str, ...]
     tags: tuple[str, ...]
     author: str | None
+    # Sessions (kb.search.sessions, docs/sessions.md): the training event the document
+    # belongs to; the session's other parts when its hits were collapsed into this one; the
+    # slide on screen at a transcript hit's moment, or the moment that discusses a slide hit.
+    session: str | None = None
+    parts: tuple[SessionPart, ...] = ()
+    slide: MatchedPlace | None = None
+    moment: MatchedPlace | None = None
+
+
+@dataclass(frozen=True)
+class SessionPart:
+    """Another document of a hit's session (`Hit.parts`): where it matched the query
+    (`matched`, at `location`/`anchor`), or, when it did not, its first place."""
+
+    doc_id: str
+    source: str
+    title: str
+    type: DocType
+    location: str
+    anchor: str
+    matched: bool
+
+
+@dataclass(frozen=True)
+class MatchedPlace:
+    """A place in another document of the session that goes with a hit's place: the slide
+    whose text best matches a transcript moment (`Hit.slide`), or the transcript moment that
+    best discusses a slide (`Hit.moment`); `score` is their TF-IDF cosine similarity."""
+
+    doc_id: str
+    source: str
+    location: str
+    anchor: str
+    score: float
 
 
 @dataclass(frozen=True)

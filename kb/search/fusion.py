@@ -32,6 +32,7 @@ from kb.search.ranking import (
     features_of,
     query_stems_of,
 )
+from kb.search.sessions import SessionLinks, group_by_session
 from kb.search.snippets import make_snippet
 from kb.store.base import DenseSearch, DocumentStore
 from kb.store.lexical.base import LEXICAL_POSTINGS_BUDGET
@@ -136,6 +137,7 @@ class Searcher:
         self._ranker: LearnedRanker | None = None
         self._ranker_text: str | None = None
         self._ranker_checked = -math.inf
+        self.sessions = SessionLinks(store)
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -179,8 +181,12 @@ class Searcher:
         filters: SearchFilters | None = None,
         mode: str = "hybrid",
         offset: int = 0,
+        collapse_sessions: bool = True,
     ) -> list[Hit]:
-        """The best `k` documents (one hit each, at their best chunk), after `offset`."""
+        """The best `k` documents (one hit each, at their best chunk), after `offset`.
+
+        `collapse_sessions`: a training session's documents are one result, led by its
+        best-ranked one, listing the others (kb.search.sessions); off, each is its own."""
         query = query.strip()
         if not query:
             raise EmptyQueryError("The query is empty: give some words to search for.")
@@ -219,6 +225,10 @@ class Searcher:
                     ranked.by_doc.items(), key=lambda item: item[1][0]
                 )
             ]
+        grouped = None
+        if collapse_sessions:
+            grouped = group_by_session(fused, self.store.sessions_of([d for d, _, _ in fused]))
+            fused = grouped.fused
         page = fused[offset:wanted]
         missing = [chunk_id for _, chunk_id, _ in page if chunk_id not in rows]
         if missing:
@@ -245,9 +255,10 @@ class Searcher:
                     skills=doc.skills,
                     tags=doc.tags,
                     author=doc.author,
+                    session=doc.session,
                 )
             )
-        return hits
+        return self.sessions.annotate(hits, filters, None if grouped is None else grouped.matched)
 
     def _hybrid_sides(
         self, query: str, limit: int, filters: SearchFilters | None, with_dense: bool

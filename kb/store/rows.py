@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kb.errors import StoreMismatchError
+from kb.sessions import infer_session
 from kb.store.base import MANIFEST
 from kb.types import DocumentInfo, DocumentInput, Location, SearchFilters
 
@@ -78,6 +79,7 @@ def doc_from_row(
         content_hash=row[13],
         n_chunks=int(row[14]),
         root=row[15],
+        session=row[16] if len(row) > 16 else None,
     )
 
 
@@ -86,7 +88,8 @@ def document_values(
 ) -> tuple[Any, ...]:
     """A document's column values in the order both stores insert them (doc_id, origin,
     source, root, type, title, team, course, module, author, date, skills, tags, visibility,
-    content_hash, ingested_at); `as_list` writes a list column (JSON text, or an array)."""
+    content_hash, ingested_at, session); `as_list` writes a list column (JSON text, or an
+    array)."""
     meta = doc.meta
     return (
         doc_id,
@@ -105,7 +108,22 @@ def document_values(
         as_list(meta.visibility),
         doc.content_hash,
         now,
+        meta.session,
     )
+
+
+def sessions_to_backfill(
+    rows: Sequence[Sequence[Any]],
+) -> list[tuple[str, str]]:
+    """(session, doc_id) for the rows (doc_id, source, course, module, date) of documents
+    stored before sessions existed that the inference rules put in one (kb.sessions): what a
+    store writes once, when it first has the column. Declared sessions need a re-ingest."""
+    out: list[tuple[str, str]] = []
+    for doc_id, source, course, module, date in rows:
+        session = infer_session(source, course, module, date)
+        if session is not None:
+            out.append((session, doc_id))
+    return out
 
 
 def location_to_json(location: Location) -> str:
@@ -139,7 +157,7 @@ def filters_in(sql: FilterSql, filters: SearchFilters | None) -> tuple[str, list
         return sql.everything, []
     clauses: list[str] = []
     params: list[Any] = []
-    for column in ("team", "course", "type", "module"):
+    for column in ("team", "course", "type", "module", "session"):
         value = getattr(filters, column)
         if value is not None:
             clauses.append(sql.equals.format(column=column))

@@ -46,6 +46,7 @@ from kb.store.rows import (
     location_from_json,
     location_to_json,
     read_manifest,
+    sessions_to_backfill,
     text_hash,
     write_atomically,
 )
@@ -70,7 +71,8 @@ CREATE TABLE IF NOT EXISTS documents (
     tags TEXT NOT NULL DEFAULT '[]',
     visibility TEXT NOT NULL DEFAULT '[]',
     content_hash TEXT NOT NULL,
-    ingested_at TEXT NOT NULL
+    ingested_at TEXT NOT NULL,
+    session TEXT
 );
 CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
 CREATE INDEX IF NOT EXISTS documents_root ON documents(root);
@@ -114,11 +116,15 @@ WANTS_VECTOR = "(dense_body IS NULL OR dense_body != '')"
 NO_VECTOR = b""
 # Only chunks that have their vector: the dense side, the vectors to reuse, the mirror.
 HAS_VECTOR = "length(embedding) > 0"
+# The training session a document belongs to (kb.sessions); stores made before it get the
+# column, and the sessions their documents' names and metadata give, when next opened.
+SESSION_COLUMN = "ALTER TABLE documents ADD COLUMN session TEXT"
+SESSION_INDEX = "CREATE INDEX IF NOT EXISTS documents_session ON documents(session)"
 
 _DOC_COLUMNS = (
     "d.doc_id, d.source, d.title, d.type, d.team, d.course, d.module, d.skills, d.tags, "
     "d.author, d.date, d.visibility, d.origin, d.content_hash, "
-    "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id), d.root"
+    "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id), d.root, d.session"
 )
 
 
@@ -204,6 +210,17 @@ class Store:
                 columns = {row[1] for row in self._writer.execute("PRAGMA table_info(chunks)")}
                 if "dense_body" not in columns:
                     self._writer.execute(DENSE_BODY_COLUMN)
+                columns = {row[1] for row in self._writer.execute("PRAGMA table_info(documents)")}
+                if "session" not in columns:
+                    self._writer.execute(SESSION_COLUMN)
+                    rows = self._writer.execute(
+                        "SELECT doc_id, source, course, module, date FROM documents"
+                    ).fetchall()
+                    self._writer.executemany(
+                        "UPDATE documents SET session = ? WHERE doc_id = ?",
+                        sessions_to_backfill(rows),
+                    )
+                self._writer.execute(SESSION_INDEX)
             with self._transaction():
                 self._writer.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', ?)",
@@ -375,13 +392,14 @@ class Store:
             self._writer.execute(
                 "INSERT INTO documents(doc_id, origin, source, root, type, title, team, "
                 "course, module, author, date, skills, tags, visibility, content_hash, "
-                "ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ingested_at, session) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(doc_id) DO UPDATE SET origin=excluded.origin, "
                 "source=excluded.source, root=excluded.root, type=excluded.type, "
                 "title=excluded.title, team=excluded.team, course=excluded.course, "
                 "module=excluded.module, author=excluded.author, date=excluded.date, "
                 "skills=excluded.skills, tags=excluded.tags, visibility=excluded.visibility, "
-                "content_hash=excluded.content_hash, ingested_at=excluded.ingested_at",
+                "content_hash=excluded.content_hash, ingested_at=excluded.ingested_at, "
+                "session=excluded.session",
                 document_values(doc, doc_id, now, as_list=lambda v: json.dumps(list(v))),
             )
             added: list[int] = []
@@ -525,6 +543,19 @@ class Store:
                 f"SELECT {_DOC_COLUMNS} FROM documents d WHERE {where} ORDER BY d.source", params
             ).fetchall()
         return [doc_from_row(row) for row in rows]
+
+    def sessions_of(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """doc_id -> session of those of `doc_ids` that belong to one."""
+        if not doc_ids:
+            return {}
+        marks = ",".join("?" * len(doc_ids))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT doc_id, session FROM documents WHERE session IS NOT NULL "
+                f"AND doc_id IN ({marks})",
+                list(doc_ids),
+            ).fetchall()
+        return {str(row[0]): str(row[1]) for row in rows}
 
     def origins_under(self, root: str) -> dict[str, str]:
         """origin -> doc_id for the documents ingested from folder `root`."""
