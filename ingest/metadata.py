@@ -14,7 +14,18 @@ from ingest.errors import UnreadableFile
 from kb.safe_yaml import YamlLimitError, load_yaml
 from kb.types import DocumentMeta
 
-KEYS = ("title", "team", "course", "module", "author", "date", "skills", "tags", "visibility", "session")
+KEYS = (
+    "title",
+    "team",
+    "course",
+    "module",
+    "author",
+    "date",
+    "skills",
+    "tags",
+    "visibility",
+    "session",
+)
 MAX_TITLE_CHARS = 300
 MAX_SCALAR_CHARS = 200
 MAX_ITEM_CHARS = 100

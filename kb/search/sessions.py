@@ -12,11 +12,13 @@ session fields (docs/sessions.md):
   false), by source. The lead is the session's best-ranked document.
 - **slide**: for a transcript hit, the slide (of the session's slide decks or PDFs) whose text
   is most like the hit's moment (the transcript chunk, a minute or so of cues); **moment**:
-  for a slide or PDF page hit, the transcript chunk most like it. Both by TF-IDF cosine over
-  the words as the lexical index cuts them (Chinese cut by jieba, English stemmed), fitted on
-  the two documents; measured against the sentence embedder on labelled checks by
-  bench/sessions.py. These look past the search's filters (a transcript-only search still
-  says which slide was on screen) but never past visibility.
+  for a slide or PDF page hit, the transcript chunk most like it. By the mean of two cosine
+  similarities: TF-IDF over the words as the lexical index cuts them (Chinese cut by jieba,
+  English stemmed), fitted on the two documents, and the store's own vectors of the chunks
+  (nothing to encode); TF-IDF alone while a chunk still waits for its vector. On the
+  sample's 13 labelled checks (bench/sessions.py) TF-IDF alone picks the slide on screen 12
+  times, the embedder and the mean 13. These look past the search's filters (a
+  transcript-only search still says which slide was on screen) but never past visibility.
 
 Paging: `offset` and `k` count collapsed results, so page 2 never repeats page 1's sessions.
 """
@@ -121,17 +123,29 @@ class PairMatch:
 
     slide_for: tuple[tuple[int, float], ...]
     moment_for: tuple[tuple[int, float], ...]
+    with_vectors: bool = False  # the embedder's cosine was in the scores
 
     @classmethod
-    def of(cls, scores: np.ndarray) -> PairMatch:
+    def of(cls, scores: np.ndarray, with_vectors: bool = False) -> PairMatch:
         if scores.size == 0:
-            return cls((), ())
+            return cls((), (), with_vectors)
         rows = scores.argmax(axis=1)
         cols = scores.argmax(axis=0)
         return cls(
             tuple((int(j), float(scores[i, j])) for i, j in enumerate(rows)),
             tuple((int(i), float(scores[i, j])) for j, i in enumerate(cols)),
+            with_vectors,
         )
+
+
+def dense_similarities(moments: np.ndarray, slides: np.ndarray) -> np.ndarray:
+    """Cosine similarity of the stored vectors (rows: moments, columns: slides)."""
+
+    def unit(vectors: np.ndarray) -> np.ndarray:
+        vectors = np.asarray(vectors, dtype=np.float64)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    return np.asarray(unit(moments) @ unit(slides).T)
 
 
 class SessionLinks:
@@ -203,7 +217,8 @@ class SessionLinks:
         listed = {hit.doc_id} | {part.doc_id for part in parts}
         for doc in sorted(allowed, key=lambda d: d.source):
             if doc.doc_id not in listed:
-                parts.append(SessionPart(doc.doc_id, doc.source, doc.title, doc.type, "", "", False))
+                unmatched = SessionPart(doc.doc_id, doc.source, doc.title, doc.type, "", "", False)
+                parts.append(unmatched)
         return tuple(parts)
 
     def _counterpart(
@@ -253,17 +268,34 @@ class SessionLinks:
         key = (transcript.doc_id, transcript.content_hash, deck.doc_id, deck.content_hash)
         with self._lock:
             cached = self._matches.get(key)
-            if cached is not None:
+            if cached is not None and cached.with_vectors:
                 self._matches.move_to_end(key)
                 return cached
-        found = PairMatch.of(
-            similarities([chunk_text(c) for c in moments], [chunk_text(c) for c in slides])
-        )
+        scores = similarities([chunk_text(c) for c in moments], [chunk_text(c) for c in slides])
+        dense = self._stored_vectors(moments, slides)
+        if dense is not None:  # both cosines, averaged: the score stays in [0, 1]
+            scores = (scores + dense_similarities(*dense)) / 2
+        elif cached is not None:  # still no vectors: the words' match as before
+            return cached
+        found = PairMatch.of(scores, with_vectors=dense is not None)
         with self._lock:
             self._matches[key] = found
             while len(self._matches) > MATCH_CACHE_SIZE:
                 self._matches.popitem(last=False)
         return found
+
+    def _stored_vectors(
+        self, moments: Sequence[ChunkInfo], slides: Sequence[ChunkInfo]
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The store's vectors of both documents' chunks, in their order; None while any
+        is missing (still queued, or found by its words only)."""
+        wanted = [c.chunk_id for c in (*moments, *slides)]
+        ids, vectors = self.store.vectors_of(wanted)
+        if len(ids) != len(set(wanted)):
+            return None
+        row = {int(chunk_id): i for i, chunk_id in enumerate(ids)}
+        ordered = vectors[[row[chunk_id] for chunk_id in wanted]]
+        return ordered[: len(moments)], ordered[len(moments) :]
 
 
 __all__ = [
@@ -271,6 +303,7 @@ __all__ = [
     "PairMatch",
     "SessionLinks",
     "chunk_text",
+    "dense_similarities",
     "group_by_session",
     "similarities",
 ]
