@@ -101,7 +101,7 @@ def test_a_session_is_one_result_listing_its_parts(session_kb: KnowledgeBase) ->
 def test_paging_counts_results_and_never_repeats_a_session(session_kb: KnowledgeBase) -> None:
     query = "annotators label reviews"
     whole = session_kb.search(query, k=10)
-    pages = [h for offset in range(len(whole)) for h in session_kb.search(query, k=1, offset=offset)]
+    pages = [h for at in range(len(whole)) for h in session_kb.search(query, k=1, offset=at)]
     assert [h.doc_id for h in pages] == [h.doc_id for h in whole]
     assert sum(h.session == SESSION for h in pages) == 1
 

@@ -5,8 +5,8 @@ issue's bar; bench/sessions.py reports the figures)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
