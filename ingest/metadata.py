@@ -27,6 +27,7 @@ KEYS = (
     "visibility",
     "review_by",
     "owner",
+    "session",
 )
 MAX_TITLE_CHARS = 300
 MAX_SCALAR_CHARS = 200
@@ -165,6 +166,7 @@ def to_meta(raw: Mapping[str, Any], fallback_title: str) -> DocumentMeta:
         visibility=_as_list("visibility", raw.get("visibility")),
         review_by=_as_day("review_by", raw.get("review_by")),
         owner=_as_text("owner", raw.get("owner")),
+        session=_as_text("session", raw.get("session")),
     )
 
 

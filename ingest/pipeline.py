@@ -36,6 +36,7 @@ from ingest.sources.files import Failure, Limits, SourceFile, discover
 from kb import ChunkInput, DocumentInput, DocumentMeta, KnowledgeBase
 from kb.background import BackgroundEmbedder
 from kb.knowledge_base import EmbeddingProgress
+from kb.sessions import infer_session
 from kb.types import view_as
 
 # Bump when parsing changes, so that every file is re-read once (4: .txt files shaped like a
@@ -162,6 +163,13 @@ def build_document(
     parsed = parse_bytes(data, file.suffix, budget, count_tokens, limits)
     raw = merge(defaults.as_layer(), parsed.properties, side, parsed.meta)
     meta = dated(to_meta(raw, parsed.title or _title_from(file.source)), file.modified)
+    # the declared session, or the one its name or metadata gives (kb.sessions); a date
+    # taken from the file's modification time says nothing of the event, so it infers none
+    declared_date = meta.date if meta.date_source == "metadata" else None
+    meta = replace(
+        meta,
+        session=infer_session(file.source, meta.course, meta.module, declared_date, meta.session),
+    )
     if any(not chunk.heading.startswith(meta.title) for chunk in parsed.chunks):
         # Headings that do not start with the title get it in front: leave it room.
         room = budget - piece_cost(count_tokens)(f"{meta.title} > ")

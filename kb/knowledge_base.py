@@ -188,9 +188,18 @@ class KnowledgeBase:
         filters: SearchFilters | None = None,
         mode: str = "hybrid",
         offset: int = 0,
+        collapse_sessions: bool = True,
     ) -> list[Hit]:
+        """Searcher.search: `collapse_sessions` off lists a session's documents one by one."""
         self.refresh()
-        return self.searcher.search(query, k=k, filters=filters, mode=mode, offset=offset)
+        return self.searcher.search(
+            query,
+            k=k,
+            filters=filters,
+            mode=mode,
+            offset=offset,
+            collapse_sessions=collapse_sessions,
+        )
 
     def answer(
         self, query: str, hits: Sequence[Hit], threshold: float | None = None

@@ -115,6 +115,7 @@ class DocumentMeta:
     date_source: str | None = None
     review_by: str | None = None
     owner: str | None = None
+    session: str | None = None  # the training event it belongs to (declared or inferred)
 
 
 @dataclass(frozen=True)
@@ -170,6 +171,9 @@ class Document:
     date_source: str | None = None
     review_by: str | None = None
     owner: str | None = None
+    # the training event it belongs to: `session:` in its metadata, or inferred from a shared
+    # dated file stem or course+module+date (kb.sessions.infer_session); None: none
+    session: str | None = None
 
     def visible_to(self, teams: tuple[str, ...] | None) -> bool:
         return visible_to(self.visibility, teams)
@@ -199,6 +203,7 @@ class DocumentInfo(Document):
             date_source=self.date_source,
             review_by=self.review_by,
             owner=self.owner,
+            session=self.session,
         )
         return DocumentInput(
             origin=self.origin,
@@ -285,12 +290,21 @@ class SearchFilters:
     module: str | None = None
     tag: str | None = None
     viewer_teams: tuple[str, ...] | None = None
+    session: str | None = None  # one training event's material (kb.sessions)
 
     def is_empty(self) -> bool:
         return (
             all(
                 value is None
-                for value in (self.team, self.course, self.type, self.skill, self.module, self.tag)
+                for value in (
+                    self.team,
+                    self.course,
+                    self.type,
+                    self.skill,
+                    self.module,
+                    self.tag,
+                    self.session,
+                )
             )
             and self.viewer_teams is None
         )
@@ -345,6 +359,40 @@ class Hit:
     owner: str | None = None
     stale: bool = False
     stale_reason: str | None = None
+    # Sessions (kb.search.sessions, docs/sessions.md): the training event the document
+    # belongs to; the session's other parts when its hits were collapsed into this one; the
+    # slide on screen at a transcript hit's moment, or the moment that discusses a slide hit.
+    session: str | None = None
+    parts: tuple[SessionPart, ...] = ()
+    slide: MatchedPlace | None = None
+    moment: MatchedPlace | None = None
+
+
+@dataclass(frozen=True)
+class SessionPart:
+    """Another document of a hit's session (`Hit.parts`): where it matched the query
+    (`matched`, at `location`/`anchor`), or, when it did not, its first place."""
+
+    doc_id: str
+    source: str
+    title: str
+    type: DocType
+    location: str
+    anchor: str
+    matched: bool
+
+
+@dataclass(frozen=True)
+class MatchedPlace:
+    """A place in another document of the session that goes with a hit's place: the slide
+    whose text best matches a transcript moment (`Hit.slide`), or the transcript moment that
+    best discusses a slide (`Hit.moment`); `score` is their TF-IDF cosine similarity."""
+
+    doc_id: str
+    source: str
+    location: str
+    anchor: str
+    score: float
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from api.cli import recommender as cli_recommender
 from api.cli import serve as cli_serve
 from api.cli import worker as cli_worker
 from api.cli.common import CliContext, CliError, cli_settings, emit_json
+from api.cli.sessions import session_lines
 from api.settings import Settings
 from kb import DOC_TYPES, SEARCH_MODES, KBError, SearchFilters
 from kb.embed.registry import VARIANTS
@@ -248,6 +249,13 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
 @click.option("--module", default=None)
 @click.option("--tag", default=None)
 @click.option("--mode", type=click.Choice(SEARCH_MODES), default="hybrid", show_default=True)
+@click.option(
+    "--group/--no-group",
+    default=True,
+    show_default=True,
+    help="One result per training session, listing its other parts (docs/sessions.md); "
+    "--no-group lists each document on its own.",
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def search(
@@ -262,9 +270,11 @@ def search(
     module: str | None,
     tag: str | None,
     mode: str,
+    group: bool,
     as_json: bool,
 ) -> None:
-    """Hybrid (dense + lexical) search; one hit per document, at its best place."""
+    """Hybrid (dense + lexical) search; one hit per document, at its best place (one per
+    training session unless --no-group)."""
     text = " ".join(query).strip()
     if not text:
         raise CliError("The query is empty: give some words to search for, e.g. kb search lora")
@@ -273,7 +283,9 @@ def search(
     )
     with user_errors():
         kb = obj.open_kb()
-        hits = kb.search(text, k=k, filters=filters, mode=mode, offset=offset)
+        hits = kb.search(
+            text, k=k, filters=filters, mode=mode, offset=offset, collapse_sessions=group
+        )
         pending = kb.pending()
         quoted = kb.answer(text, hits) if offset == 0 else None
     if as_json:
@@ -305,6 +317,8 @@ def search(
         click.echo(f"   {_terminal_snippet(hit.snippet, color)}")
         if hit.stale:
             click.echo(f"   may be out of date: {hit.stale_reason} (dated {hit.date})")
+        for line in session_lines(hit):
+            click.echo(f"   {line}")
 
 
 def _echo_answer(quoted: Any) -> None:

@@ -35,6 +35,7 @@ from kb.search.ranking import (
     features_of,
     query_stems_of,
 )
+from kb.search.sessions import SessionLinks, group_by_session
 from kb.search.snippets import make_snippet
 from kb.store.base import DenseSearch, DocumentStore
 from kb.store.lexical.base import LEXICAL_POSTINGS_BUDGET
@@ -142,6 +143,7 @@ class Searcher:
         # the staleness thresholds and the recency weight (kb.freshness), asked at each
         # search: the api layer gives the settings' and the catalogue's
         self.freshness_of: Callable[[], FreshnessRule] = FreshnessRule
+        self.sessions = SessionLinks(store)
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -185,8 +187,12 @@ class Searcher:
         filters: SearchFilters | None = None,
         mode: str = "hybrid",
         offset: int = 0,
+        collapse_sessions: bool = True,
     ) -> list[Hit]:
-        """The best `k` documents (one hit each, at their best chunk), after `offset`."""
+        """The best `k` documents (one hit each, at their best chunk), after `offset`.
+
+        `collapse_sessions`: a training session's documents are one result, led by its
+        best-ranked one, listing the others (kb.search.sessions); off, each is its own."""
         query = query.strip()
         if not query:
             raise EmptyQueryError("The query is empty: give some words to search for.")
@@ -230,6 +236,10 @@ class Searcher:
                 )
             ]
         fused, copies = collapse_fused(self.store, fused)  # one hit per duplicate group
+        grouped = None
+        if collapse_sessions:
+            grouped = group_by_session(fused, self.store.sessions_of([d for d, _, _ in fused]))
+            fused = grouped.fused
         page = fused[offset:wanted]
         missing = [chunk_id for _, chunk_id, _ in page if chunk_id not in rows]
         if missing:
@@ -271,9 +281,10 @@ class Searcher:
                     owner=doc.owner,
                     stale=judged.stale,
                     stale_reason=judged.reason,
+                    session=doc.session,
                 )
             )
-        return hits
+        return self.sessions.annotate(hits, filters, None if grouped is None else grouped.matched)
 
     def _by_recency(
         self, fused: list[tuple[str, int, float]], freshness: FreshnessRule

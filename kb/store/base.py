@@ -165,6 +165,10 @@ class DocumentStore(Protocol):
 
     def origins_under(self, root: str) -> dict[str, str]: ...
 
+    def sessions_of(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """doc_id -> session (kb.sessions) of those of `doc_ids` that belong to one."""
+        ...
+
     def get_chunks(self, doc_id: str) -> list[ChunkInfo]: ...
 
     # chunks and vectors

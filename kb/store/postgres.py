@@ -47,6 +47,7 @@ from kb.store.rows import (
     location_to_json,
     places_from_json,
     places_to_json,
+    sessions_to_backfill,
     text_hash,
 )
 from kb.types import ChunkInfo, DocumentInfo, DocumentInput, SearchFilters
@@ -144,6 +145,16 @@ ALTER TABLE kb_documents ADD COLUMN review_by TEXT;
 ALTER TABLE kb_documents ADD COLUMN owner TEXT;
 """,
     ),
+    # Sessions (kb.sessions): the training event a document belongs to. Documents stored
+    # before get the sessions their names and metadata give when a store next opens
+    # (SESSIONS_INFERRED_KEY).
+    Migration(
+        6,
+        """
+ALTER TABLE kb_documents ADD COLUMN session TEXT;
+CREATE INDEX kb_documents_session ON kb_documents (session);
+""",
+    ),
 ]
 
 # Near duplicates (kb.dedupe) are a part of their own, so that their migrations number
@@ -167,12 +178,13 @@ CREATE INDEX kb_doc_signatures_seq ON kb_doc_signatures (seq);
 """,
     ),
 ]
+SESSIONS_INFERRED_KEY = "sessions_inferred"
 
 _DOC_COLUMNS = (
     "d.doc_id, d.source, d.title, d.type, d.team, d.course, d.module, d.skills, d.tags, "
     "d.author, d.date, d.visibility, d.origin, d.content_hash, "
     "(SELECT COUNT(*) FROM kb_chunks c WHERE c.doc_id = d.doc_id), d.root, "
-    "d.date_source, d.review_by, d.owner"
+    "d.date_source, d.review_by, d.owner, d.session"
 )
 LEXICAL_FORMAT_KEY = "lexical_format"  # kb_meta: the rules the stored lexemes were made by
 # HNSW visits this many candidates per query at least (pgvector's default is 40).
@@ -234,6 +246,8 @@ class PgStore:
         self._lock = threading.Lock()
         self._filter_shares: dict[tuple[str, str, int], float] = {}  # see _filter_share
         try:
+            if self.get_meta(SESSIONS_INFERRED_KEY) is None:
+                self._infer_sessions()
             self._ensure_lexical_format()
         except BaseException:
             self._pool.close()
@@ -377,8 +391,8 @@ class PgStore:
             conn.execute(
                 "INSERT INTO kb_documents (doc_id, origin, source, root, type, title, team, "
                 "course, module, author, date, skills, tags, visibility, content_hash, "
-                "ingested_at, date_source, review_by, owner) "
-                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+                "ingested_at, date_source, review_by, owner, session) "
+                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
                 "ON CONFLICT (doc_id) DO UPDATE SET origin = excluded.origin, "
                 "source = excluded.source, root = excluded.root, type = excluded.type, "
                 "title = excluded.title, team = excluded.team, course = excluded.course, "
@@ -386,7 +400,8 @@ class PgStore:
                 "skills = excluded.skills, tags = excluded.tags, "
                 "visibility = excluded.visibility, content_hash = excluded.content_hash, "
                 "ingested_at = excluded.ingested_at, date_source = excluded.date_source, "
-                "review_by = excluded.review_by, owner = excluded.owner",
+                "review_by = excluded.review_by, owner = excluded.owner, "
+                "session = excluded.session",
                 document_values(doc, doc_id, now, as_list=list),
             )
             rows = [
@@ -659,6 +674,36 @@ class PgStore:
                 params,
             ).fetchall()
         return [_doc_from_row(row) for row in rows]
+
+    def _infer_sessions(self) -> None:
+        """Once per store: the sessions of the documents stored before migration 4, by the
+        rules of kb.sessions (two processes doing it at once write the same values)."""
+        with self._write() as conn:
+            rows = conn.execute(
+                "SELECT doc_id, source, course, module, date FROM kb_documents "
+                "WHERE session IS NULL"
+            ).fetchall()
+            for session, doc_id in sessions_to_backfill(rows):
+                conn.execute(
+                    "UPDATE kb_documents SET session = %s WHERE doc_id = %s AND session IS NULL",
+                    (session, doc_id),
+                )
+            conn.execute(
+                "INSERT INTO kb_meta (key, value) VALUES (%s, '1') ON CONFLICT (key) DO NOTHING",
+                (SESSIONS_INFERRED_KEY,),
+            )
+
+    def sessions_of(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """doc_id -> session of those of `doc_ids` that belong to one."""
+        if not doc_ids:
+            return {}
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT doc_id, session FROM kb_documents WHERE session IS NOT NULL "
+                "AND doc_id = ANY(%s)",
+                (list(doc_ids),),
+            ).fetchall()
+        return {str(row[0]): str(row[1]) for row in rows}
 
     def origins_under(self, root: str) -> dict[str, str]:
         with self._read() as conn:

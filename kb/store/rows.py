@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kb.errors import StoreMismatchError
+from kb.sessions import infer_session
 from kb.store.base import MANIFEST
 from kb.types import DocumentInfo, DocumentInput, Location, Place, SearchFilters
 
@@ -81,6 +82,7 @@ def doc_from_row(
         date_source=row[16],
         review_by=row[17],
         owner=row[18],
+        session=row[19] if len(row) > 19 else None,
     )
 
 
@@ -89,8 +91,8 @@ def document_values(
 ) -> tuple[Any, ...]:
     """A document's column values in the order both stores insert them (doc_id, origin,
     source, root, type, title, team, course, module, author, date, skills, tags, visibility,
-    content_hash, ingested_at, date_source, review_by, owner); `as_list` writes a list column
-    (JSON text, or an array)."""
+    content_hash, ingested_at, date_source, review_by, owner, session); `as_list` writes a list
+    column (JSON text, or an array)."""
     meta = doc.meta
     return (
         doc_id,
@@ -112,7 +114,22 @@ def document_values(
         meta.date_source,
         meta.review_by,
         meta.owner,
+        meta.session,
     )
+
+
+def sessions_to_backfill(
+    rows: Sequence[Sequence[Any]],
+) -> list[tuple[str, str]]:
+    """(session, doc_id) for the rows (doc_id, source, course, module, date) of documents
+    stored before sessions existed that the inference rules put in one (kb.sessions): what a
+    store writes once, when it first has the column. Declared sessions need a re-ingest."""
+    out: list[tuple[str, str]] = []
+    for doc_id, source, course, module, date in rows:
+        session = infer_session(source, course, module, date)
+        if session is not None:
+            out.append((session, doc_id))
+    return out
 
 
 def location_to_json(location: Location) -> str:
@@ -171,7 +188,7 @@ def filters_in(sql: FilterSql, filters: SearchFilters | None) -> tuple[str, list
         return sql.everything, []
     clauses: list[str] = []
     params: list[Any] = []
-    for column in ("team", "course", "type", "module"):
+    for column in ("team", "course", "type", "module", "session"):
         value = getattr(filters, column)
         if value is not None:
             clauses.append(sql.equals.format(column=column))

@@ -49,6 +49,7 @@ from kb.store.rows import (
     places_from_json,
     places_to_json,
     read_manifest,
+    sessions_to_backfill,
     text_hash,
     write_atomically,
 )
@@ -74,7 +75,7 @@ CREATE TABLE IF NOT EXISTS documents (
     visibility TEXT NOT NULL DEFAULT '[]',
     content_hash TEXT NOT NULL,
     ingested_at TEXT NOT NULL,
-    date_source TEXT, review_by TEXT, owner TEXT
+    date_source TEXT, review_by TEXT, owner TEXT, session TEXT
 );
 CREATE INDEX IF NOT EXISTS documents_source ON documents(source);
 CREATE INDEX IF NOT EXISTS documents_root ON documents(root);
@@ -135,12 +136,16 @@ WANTS_VECTOR = "(dense_body IS NULL OR dense_body != '')"
 NO_VECTOR = b""
 # Only chunks that have their vector: the dense side, the vectors to reuse, the mirror.
 HAS_VECTOR = "length(embedding) > 0"
+# The training session a document belongs to (kb.sessions); stores made before it get the
+# column, and the sessions their documents' names and metadata give, when next opened.
+SESSION_COLUMN = "ALTER TABLE documents ADD COLUMN session TEXT"
+SESSION_INDEX = "CREATE INDEX IF NOT EXISTS documents_session ON documents(session)"
 
 _DOC_COLUMNS = (
     "d.doc_id, d.source, d.title, d.type, d.team, d.course, d.module, d.skills, d.tags, "
     "d.author, d.date, d.visibility, d.origin, d.content_hash, "
     "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id), d.root, "
-    "d.date_source, d.review_by, d.owner"
+    "d.date_source, d.review_by, d.owner, d.session"
 )
 
 
@@ -233,6 +238,16 @@ class Store:
                 for column in FRESHNESS_COLUMNS:
                     if column not in columns:  # a constant name, not input
                         self._writer.execute(f"ALTER TABLE documents ADD COLUMN {column} TEXT")
+                if "session" not in columns:
+                    self._writer.execute(SESSION_COLUMN)
+                    rows = self._writer.execute(
+                        "SELECT doc_id, source, course, module, date FROM documents"
+                    ).fetchall()
+                    self._writer.executemany(
+                        "UPDATE documents SET session = ? WHERE doc_id = ?",
+                        sessions_to_backfill(rows),
+                    )
+                self._writer.execute(SESSION_INDEX)
             with self._transaction():
                 self._writer.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', ?)",
@@ -404,8 +419,8 @@ class Store:
             self._writer.execute(
                 "INSERT INTO documents(doc_id, origin, source, root, type, title, team, "
                 "course, module, author, date, skills, tags, visibility, content_hash, "
-                "ingested_at, date_source, review_by, owner) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ingested_at, date_source, review_by, owner, session) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(doc_id) DO UPDATE SET origin=excluded.origin, "
                 "source=excluded.source, root=excluded.root, type=excluded.type, "
                 "title=excluded.title, team=excluded.team, course=excluded.course, "
@@ -413,7 +428,7 @@ class Store:
                 "skills=excluded.skills, tags=excluded.tags, visibility=excluded.visibility, "
                 "content_hash=excluded.content_hash, ingested_at=excluded.ingested_at, "
                 "date_source=excluded.date_source, review_by=excluded.review_by, "
-                "owner=excluded.owner",
+                "owner=excluded.owner, session=excluded.session",
                 document_values(doc, doc_id, now, as_list=lambda v: json.dumps(list(v))),
             )
             added: list[int] = []
@@ -611,6 +626,19 @@ class Store:
                 f"SELECT {_DOC_COLUMNS} FROM documents d WHERE {where} ORDER BY d.source", params
             ).fetchall()
         return [doc_from_row(row) for row in rows]
+
+    def sessions_of(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """doc_id -> session of those of `doc_ids` that belong to one."""
+        if not doc_ids:
+            return {}
+        marks = ",".join("?" * len(doc_ids))
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT doc_id, session FROM documents WHERE session IS NOT NULL "
+                f"AND doc_id IN ({marks})",
+                list(doc_ids),
+            ).fetchall()
+        return {str(row[0]): str(row[1]) for row in rows}
 
     def origins_under(self, root: str) -> dict[str, str]:
         """origin -> doc_id for the documents ingested from folder `root`."""

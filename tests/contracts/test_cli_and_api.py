@@ -51,6 +51,10 @@ HIT_KEYS = [
     "owner",
     "stale",
     "stale_reason",
+    "session",
+    "parts",
+    "slide",
+    "moment",
 ]
 SUMMARY_KEYS = [
     "added",

@@ -78,6 +78,13 @@ def search(
     module: Filter = None,
     tag: Filter = None,
     mode: SearchMode = "hybrid",
+    group: Annotated[
+        bool,
+        Query(
+            description="one result per training session, listing its other parts "
+            "(docs/sessions.md); false: each document on its own"
+        ),
+    ] = True,
 ) -> LoggedSearchResponse:
     """Hits as `kb search --json` gives them; documents restricted to teams the caller is not
     in are left out before ranking. For the next page, ask again with `offset` + `k`. A first
@@ -95,7 +102,9 @@ def search(
         viewer_teams=viewer.teams,
     )
     try:
-        hits = kb.search(text, k=k, filters=filters, mode=mode, offset=offset)
+        hits = kb.search(
+            text, k=k, filters=filters, mode=mode, offset=offset, collapse_sessions=group
+        )
     except EmptyStoreError:
         hits = []  # nothing ingested yet: an empty page, as for a query that matches nothing
     search_id = recorder.search(  # queued for the search log's thread: no wait, no failure

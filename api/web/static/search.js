@@ -96,6 +96,45 @@ function alsoIn(hit) {
     el("a", { href: documentHref(other.doc_id, null, null) }, other.title || other.source),
   ]);
   return el("p", { class: "small muted also-in" }, el("span", { i18n: "search.alsoIn" }), " ", ...links);
+/** A place in another document of the hit's session, as a link that opens it there. */
+function placeLink(place) {
+  const href = documentHref(place.doc_id) + (place.anchor ? "#" + encodeURIComponent(place.anchor) : "");
+  return el("a", { href, class: "session-place" }, place.location ? `${place.source} · ${place.location}` : place.source);
+}
+
+/**
+ * A hit's session (docs/sessions.md): the slide on screen at a transcript moment, the moment
+ * that discusses a slide, and the session's other parts (where they matched, or that they did
+ * not), each a link; nothing for a hit outside sessions.
+ */
+function sessionNodes(hit) {
+  const nodes = [];
+  if (hit.slide) nodes.push(el("p", { class: "small session-slide" }, el("span", { i18n: "session.slide" }), " ", placeLink(hit.slide)));
+  if (hit.moment) nodes.push(el("p", { class: "small session-moment" }, el("span", { i18n: "session.moment" }), " ", placeLink(hit.moment)));
+  if (hit.parts?.length) {
+    nodes.push(
+      el(
+        "div",
+        { class: "session-parts small" },
+        el("p", { class: "muted", i18n: ["session.parts", { n: hit.parts.length }] }),
+        el(
+          "ul",
+          {},
+          hit.parts.map((part) =>
+            el(
+              "li",
+              { class: part.matched ? "part matched" : "part" },
+              el("span", { class: "tag", ...typeName(part.type) }),
+              " ",
+              placeLink(part),
+              part.matched ? null : el("span", { class: "muted", i18n: "session.notMatched" }),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  return nodes;
 }
 
 function hitItem(hit, query, searchId) {
@@ -122,6 +161,7 @@ function hitItem(hit, query, searchId) {
     placeOf(hit),
     el("p", { class: "snippet" }, snippetNodes(hit.snippet)),
     alsoIn(hit),
+    ...sessionNodes(hit),
     el(
       "p",
       { class: "small" },
