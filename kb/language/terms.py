@@ -42,8 +42,9 @@ ZH_STOPWORDS = frozenset(
 )
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s")
 # Bumped when the index's words change (segmenter, folding): stores re-index once.
-# 3: traditional Chinese folded to simplified.
-LEXICAL_FORMAT = "3"
+# 3: traditional Chinese folded to simplified; 4: "-bly" words stemmed as FTS5 stems them
+# (plausibly -> plausibl), which PostgreSQL's Python-built lexemes had not.
+LEXICAL_FORMAT = "4"
 
 
 def stem(word: str) -> str:
@@ -203,7 +204,22 @@ def index_stem(word: str) -> str:
         word = "".join(_without_diacritic(char) for char in word)
     if not word.isascii() or not PORTER_MIN_BYTES <= len(word) <= PORTER_MAX_BYTES:
         return word
-    return str(_porter().stemWord(word))
+    stemmed = str(_porter().stemWord(word))
+    if stemmed.endswith("bli") and _porter_measure(stemmed[:-3]) > 0:
+        # FTS5 follows Porter's later rule (step 2: "bli" -> "ble", then the final "e" goes:
+        # plausibly -> plausibl); Snowball's porter keeps "abli" -> "able" only (plausibli)
+        return stemmed[:-1]
+    return stemmed
+
+
+def _porter_measure(stem: str) -> int:
+    """Porter's m: the number of vowel-consonant sequences in `stem` (y after a consonant is a
+    vowel)."""
+    pattern: list[str] = []
+    for i, char in enumerate(stem):
+        vowel = char in "aeiou" or (char == "y" and i > 0 and pattern[-1] == "c")
+        pattern.append("v" if vowel else "c")
+    return "".join(pattern).count("vc")
 
 
 def index_words(text: str) -> list[str]:

@@ -123,15 +123,23 @@ def test_hits_documents_and_the_organisers_list_say_what_may_be_out_of_date(
     assert "may be out of date: past its review date" in cli("search", "LoRA", "adapters")
 
 
+# Two documents on one subject, written years apart (in other words: near copies would be
+# shown as one, kb.dedupe)
 TWINS = {
-    name: markdown_doc(
-        title,
-        {"Drift": "Population stability index alerts for prediction drift, weekly."},
-        date=day,
-    )
-    for name, title, day in (
-        ("drift-2021.md", "Drift alerts (2021)", "2021-03-01"),
-        ("drift-now.md", "Drift alerts (now)", (TODAY - timedelta(days=10)).isoformat()),
+    name: markdown_doc(title, {"Drift": body}, date=day)
+    for name, title, body, day in (
+        (
+            "drift-2021.md",
+            "Drift alerts (2021)",
+            "Drift alerts: someone checks the population stability index by hand each month.",
+            "2021-03-01",
+        ),
+        (
+            "drift-now.md",
+            "Drift alerts (now)",
+            "Drift alerts come from a weekly job comparing prediction histograms to a reference.",
+            (TODAY - timedelta(days=10)).isoformat(),
+        ),
     )
 }
 

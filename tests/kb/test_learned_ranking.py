@@ -99,7 +99,14 @@ def test_training_keeps_the_model_only_when_it_beats_fusion_on_held_out_folds(
     assert shown["used"] == ranker.used
     assert shown["fusion_ndcg@10"] == round(evaluation.fusion_ndcg, 4)
     # The same model, stored as though it had lost to fusion: search does not use it.
-    lost = dataclasses.replace(evaluation, model_ndcg=evaluation.fusion_ndcg - 0.01)
+    lost = dataclasses.replace(
+        evaluation,
+        model_ndcg=evaluation.fusion_ndcg - 0.01,
+        by_language={
+            language: dataclasses.replace(found, model_ndcg=found.fusion_ndcg - 0.01)
+            for language, found in evaluation.by_language.items()
+        },
+    )
     loser = LearnedRanker(ranker.model_text, lost, ranker.trained_at)
     ranked_kb.store.set_meta(RANKING_KEY, loser.to_json())
     ranked_kb.searcher.forget_ranker()

@@ -207,6 +207,22 @@ def _get(url: str) -> tuple[int, dict[str, Any]]:
         return error.code, json.loads(error.read() or b"{}")
 
 
+ASIDES = (
+    "Population stability index warns when live features wander.",
+    "Rank 8 adapters with alpha 16 fine-tune a frozen model.",
+    "Chunk the handbook, embed it, and cite the passages you retrieve.",
+    "Int8 weights halve memory and speed up inference on CPUs.",
+    "Canary releases send a tenth of traffic to the new model first.",
+    "Label noise from star ratings inflates offline scores.",
+    "A gold set of four thousand reviews settles model comparisons.",
+    "Batch scoring writes tomorrow's recommendations into Redis overnight.",
+    "Gradient checkpointing trades a third more time for memory.",
+    "Macro F1 shows what accuracy hides when one class dominates.",
+    "Thompson sampling picks which new items get carousel slots.",
+    "The on-call engineer answers a first-tier alert within fifteen minutes.",
+)
+
+
 def test_two_cli_writers_and_a_searching_server_share_one_home(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
@@ -215,14 +231,14 @@ def test_two_cli_writers_and_a_searching_server_share_one_home(
     process that opens the home anew."""
     home = tmp_path / "home"
     first, second = tmp_path / "first", tmp_path / "second"
-    for i in range(12):
+    for i in range(12):  # each its own text: near copies would be shown as one (kb.dedupe)
         write(
             first / f"a{i:02d}.md",
-            markdown_doc(f"Alpha {i}", {"Notes": f"Alpha note {i}: " + TOPICS["drift"][1]}),
+            markdown_doc(f"Alpha {i}", {"Notes": f"Alpha note {i}: {ASIDES[i]}"}),
         )
         write(
             second / f"b{i:02d}.md",
-            markdown_doc(f"Beta {i}", {"Notes": f"Beta note {i}: " + TOPICS["lora"][1]}),
+            markdown_doc(f"Beta {i}", {"Notes": f"Beta note {i}: {ASIDES[11 - i]} (beta)"}),
         )
     doomed = doc(tmp_path / "seed", "rag", "rag")
     kb_cli = [sys.executable, "-m", "api.cli", "--home", str(home)]

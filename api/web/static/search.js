@@ -96,6 +96,8 @@ function alsoIn(hit) {
     el("a", { href: documentHref(other.doc_id, null, null) }, other.title || other.source),
   ]);
   return el("p", { class: "small muted also-in" }, el("span", { i18n: "search.alsoIn" }), " ", ...links);
+}
+
 /** A place in another document of the hit's session, as a link that opens it there. */
 function placeLink(place) {
   const href = documentHref(place.doc_id) + (place.anchor ? "#" + encodeURIComponent(place.anchor) : "");
