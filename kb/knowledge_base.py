@@ -18,7 +18,7 @@ import numpy as np
 from kb.embed.base import LEGACY_VARIANT, Embedder
 from kb.errors import NotFoundError, StoreMismatchError
 from kb.language.terms import language_of
-from kb.search.answers import QuotedAnswer
+from kb.search.answers import QuotedAnswer, SentenceVectors
 from kb.search.fusion import Searcher
 from kb.search.places import place_at
 from kb.store.base import (
@@ -142,6 +142,7 @@ class KnowledgeBase:
         self._sync_lock = threading.RLock()
         self._checked_version = self.store.version
         self._pending_at: tuple[int, PendingCounts] | None = None
+        self._sentence_vectors = SentenceVectors()  # for quoted answers
         self.vectors: DenseSearch = self.store.dense_search(self.dim)
         self.searcher = Searcher(self.store, self.vectors, embedder)
 
@@ -225,7 +226,8 @@ class KnowledgeBase:
         translated = self.searcher.glossary.translate(query, language)
         encode = query_vector = None
         if answers.model_reads(query, getattr(self.embedder, "multilingual", False)):
-            encode = getattr(self.embedder, "encode_queries", self.embedder.encode_documents)
+            model = getattr(self.embedder, "encode_queries", self.embedder.encode_documents)
+            encode = self._sentence_vectors.encoder(model)
             query_vector = self.embedder.encode_query(query)
         quote = answers.answer(
             query,

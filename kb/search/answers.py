@@ -261,6 +261,17 @@ def score_sentences(
     return [(scores[i], candidates[i][0], candidates[i][1]) for i in ranked]
 
 
+def _joinable(body: str, spans: Sequence[Sentence], index: int) -> bool:
+    """Whether sentence `index` and the next one may be quoted as one: nothing left out of the
+    sentences (a heading, a table, code, a quote) stands between them."""
+    if index < 0 or index + 1 >= len(spans):
+        return False
+    gap = body[spans[index].end : spans[index + 1].start]
+    return all(
+        not line.strip() or _LIST_ITEM.fullmatch(line + " ") is not None for line in gap.split("\n")
+    )
+
+
 def best_quote(
     scored: Sequence[tuple[float, Passage, int]], threshold: float = THRESHOLD
 ) -> Quote | None:
@@ -273,7 +284,9 @@ def best_quote(
     by_index = {i: s for s, p, i in scored if p is passage}
     first = last = index
     while last - first + 1 < MAX_SENTENCES:
-        after, before = by_index.get(last + 1, -1.0), by_index.get(first - 1, -1.0)
+        body = passage.body
+        after = by_index.get(last + 1, -1.0) if _joinable(body, spans, last) else -1.0
+        before = by_index.get(first - 1, -1.0) if _joinable(body, spans, first - 1) else -1.0
         if max(after, before) < EXTEND_RATIO * score:
             break
         if after >= before:
@@ -298,6 +311,42 @@ def answer(
         return None
     scored = score_sentences(query, translated, passages, encode, query_vector)
     return best_quote(scored, threshold)
+
+
+class SentenceVectors:
+    """The vectors of sentences (with their neighbours) already scored for an answer, most
+    recent `size` kept: the same documents answer many questions, and the encoder is most of
+    an answer's time. Thread-safe."""
+
+    def __init__(self, size: int = 5_000) -> None:
+        import threading
+        from collections import OrderedDict
+
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encoder(
+        self, encode: Callable[[Sequence[str]], np.ndarray]
+    ) -> Callable[[Sequence[str]], np.ndarray]:
+        """`encode`, answering from the cache what it holds and encoding only the rest."""
+
+        def cached(texts: Sequence[str]) -> np.ndarray:
+            with self._lock:
+                found = {t: self._vectors[t] for t in texts if t in self._vectors}
+                for text in found:
+                    self._vectors.move_to_end(text)
+            missing = list(dict.fromkeys(t for t in texts if t not in found))
+            if missing:
+                fresh = encode(missing)
+                with self._lock:
+                    for text, vector in zip(missing, fresh, strict=True):
+                        self._vectors[text] = found[text] = vector
+                    while len(self._vectors) > self.size:
+                        self._vectors.popitem(last=False)
+            return np.stack([found[t] for t in texts])
+
+        return cached
 
 
 @dataclass(frozen=True)
@@ -329,6 +378,7 @@ __all__ = [
     "Passage",
     "QuotedAnswer",
     "Quote",
+    "SentenceVectors",
     "Sentence",
     "answer",
     "best_quote",

@@ -89,3 +89,45 @@ def test_keywords_get_hits_but_no_answer(sample_kb: KnowledgeBase) -> None:
     query = "review corpus positive share"
     hits = sample_kb.search(query)
     assert hits and sample_kb.answer(query, hits) is None
+
+
+def test_a_quote_never_runs_across_a_heading_table_or_code() -> None:
+    from kb.search.answers import Passage, best_quote
+
+    body = (
+        "Balance labels across shots. Shuffle their order per request.\n\n"
+        "## Chain-of-thought\n\n"
+        "Asking for steps tripled the output tokens."
+    )
+    passage = Passage("d", 1, body, 1)
+    spans = sentences(body)
+    assert [s.text for s in spans][1:] == [
+        "Shuffle their order per request.",
+        "Asking for steps tripled the output tokens.",
+    ]
+    scored = [(0.9, passage, 1), (0.8, passage, 2), (0.7, passage, 0)]
+    quote = best_quote(scored, threshold=0.5)
+    assert quote is not None
+    assert quote.text == "Balance labels across shots. Shuffle their order per request."
+    assert body[quote.start : quote.end] == quote.text
+
+
+def test_sentence_vectors_are_encoded_once_and_answered_from_the_cache() -> None:
+    import numpy as np
+
+    from kb.search.answers import SentenceVectors
+
+    asked: list[list[str]] = []
+
+    def encode(texts):  # type: ignore[no-untyped-def]
+        asked.append(list(texts))
+        return np.array([[float(len(t)), 1.0] for t in texts])
+
+    cached = SentenceVectors(size=2).encoder(encode)
+    first = cached(["ab", "abc"])
+    again = cached(["abc", "ab", "abcd"])
+    assert asked == [["ab", "abc"], ["abcd"]]  # only the new one encoded
+    assert np.array_equal(again[0], first[1]) and np.array_equal(again[1], first[0])
+    cached(["x"])  # the oldest ones leave a cache of two
+    cached(["ab"])
+    assert asked[-1] == ["ab"]
