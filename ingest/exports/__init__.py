@@ -135,7 +135,7 @@ def export_files(export: Export) -> list[SourceFile]:
                 suffix=item.suffix,
                 size=0,
                 read=item.read,
-                read_sidecar=_sidecar(item.meta),
+                read_sidecar=_sidecar({"title": item.title, **item.meta} if item.title else item.meta),
                 modified=item.modified,
                 trail=item.trail,
                 parse=item.parse,

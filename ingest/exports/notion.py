@@ -145,7 +145,8 @@ def read(archive: Archive, space: str | None = None) -> Export:
             continue
         if split_id(PurePosixPath(name).stem)[1] and suffix == ".md":
             continue  # a page whose id was seen twice
-        attachments[name] = f"file/{inner(name)}"
+        owner = split_id(PurePosixPath(name).parent.name)[1]  # the page it is attached to
+        attachments[name] = f"file/{owner}/{PurePosixPath(name).name}" if owner else f"file/{inner(name)}"
     links = {name: f"page/{pid}" for name, (pid, _) in pages.items()} | attachments
 
     def rewrite(text: str, here: str) -> str:

@@ -124,7 +124,7 @@ def chat_chunks(
                 ),
             )
             for place, m in zip(chunk.places, own, strict=True)
-        )
+        ) if chunk.places else ()
         location = Location(label, f"ts={own[0]['ts']}", detail)
         result.append(replace(chunk, location=location, places=places))
     return result
