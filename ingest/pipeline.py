@@ -149,7 +149,11 @@ def dated(meta: DocumentMeta, modified: str | None) -> DocumentMeta:
 
 
 def _parse(
-    file: SourceFile, data: bytes, budget: int, count_tokens: TokenCounter, limits: ReadLimits | None
+    file: SourceFile,
+    data: bytes,
+    budget: int,
+    count_tokens: TokenCounter,
+    limits: ReadLimits | None,
 ) -> Parsed:
     """The file's own parse when it has one (an export's Slack thread), else its format's."""
     if file.parse is not None:

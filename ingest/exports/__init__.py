@@ -66,7 +66,9 @@ def _kind(archive: Archive) -> ExportKind | None:
     return None
 
 
-def recognise(path: Path, *, name: str | None = None, limits: Limits | None = None) -> ExportKind | None:
+def recognise(
+    path: Path, *, name: str | None = None, limits: Limits | None = None
+) -> ExportKind | None:
     """The kind of export the zip at `path` is, or None (not one, or not a readable zip)."""
     try:
         return _kind(_archive(path, name, limits))
@@ -135,7 +137,9 @@ def export_files(export: Export) -> list[SourceFile]:
                 suffix=item.suffix,
                 size=0,
                 read=item.read,
-                read_sidecar=_sidecar({"title": item.title, **item.meta} if item.title else item.meta),
+                read_sidecar=_sidecar(
+                    {"title": item.title, **item.meta} if item.title else item.meta
+                ),
                 modified=item.modified,
                 trail=item.trail,
                 parse=item.parse,

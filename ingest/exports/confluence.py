@@ -102,9 +102,7 @@ def _page(name: str, data: bytes, archive: Archive, space_name: str) -> _Page:
         if prefix and title.startswith(f"{prefix} : "):
             title = title[len(prefix) + 3 :]
     title = title.strip() or page_id
-    trail = tuple(
-        text for a in tree.xpath('//*[@id="breadcrumbs"]//a') if (text := _text(a))
-    )
+    trail = tuple(text for a in tree.xpath('//*[@id="breadcrumbs"]//a') if (text := _text(a)))
     author_element = tree.find('.//*[@class="page-metadata"]//*[@class="author"]')
     author = _text(author_element) if author_element is not None else None
     metadata = tree.find('.//*[@class="page-metadata"]')
@@ -124,7 +122,9 @@ def _page(name: str, data: bytes, archive: Archive, space_name: str) -> _Page:
     return _Page(name, page_id, title, trail, author or None, date, attachments)
 
 
-def _content(page: _Page, data: bytes, archive: Archive, export: Export, pages: dict[str, _Page]) -> bytes:
+def _content(
+    page: _Page, data: bytes, archive: Archive, export: Export, pages: dict[str, _Page]
+) -> bytes:
     """The page's main content as a page of its own, its links to other pages rewritten."""
     import lxml.html
     from lxml.html import builder

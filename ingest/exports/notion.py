@@ -126,7 +126,9 @@ def read(archive: Archive, space: str | None = None) -> Export:
     }
     roots = sorted(pid for name, (pid, _) in pages.items() if len(inner(name).parts) == 1)
     if space is None:
-        space = roots[0] if len(roots) == 1 else hashlib.sha1(" ".join(roots).encode()).hexdigest()[:12]
+        space = (
+            roots[0] if len(roots) == 1 else hashlib.sha1(" ".join(roots).encode()).hexdigest()[:12]
+        )
     top_titles = [title for name, (_, title) in pages.items() if len(inner(name).parts) == 1]
     export = Export("notion", space, archive.name, space_title=", ".join(sorted(top_titles)))
 
@@ -146,7 +148,9 @@ def read(archive: Archive, space: str | None = None) -> Export:
         if split_id(PurePosixPath(name).stem)[1] and suffix == ".md":
             continue  # a page whose id was seen twice
         owner = split_id(PurePosixPath(name).parent.name)[1]  # the page it is attached to
-        attachments[name] = f"file/{owner}/{PurePosixPath(name).name}" if owner else f"file/{inner(name)}"
+        attachments[name] = (
+            f"file/{owner}/{PurePosixPath(name).name}" if owner else f"file/{inner(name)}"
+        )
     links = {name: f"page/{pid}" for name, (pid, _) in pages.items()} | attachments
 
     def rewrite(text: str, here: str) -> str:
@@ -172,7 +176,7 @@ def read(archive: Archive, space: str | None = None) -> Export:
 
         else:
 
-            def content(name: str = name) -> bytes:
+            def content(name: str = name, title: str = title, shown: str = shown) -> bytes:
                 text = archive.read(name).decode("utf-8-sig", "replace")
                 return rewrite(text, name).encode("utf-8")
 

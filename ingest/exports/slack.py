@@ -32,6 +32,7 @@ import html
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Any
@@ -109,22 +110,28 @@ def chat_chunks(
         at += held
         start, end = float(own[0]["ts"]), float(own[-1]["ts"])
         first, last = _stamp(start, False), _stamp(end, False)
-        label = first if first == last else (
-            f"{first}-{last[11:]}" if first[:10] == last[:10] else f"{first} - {last}"
+        label = (
+            first
+            if first == last
+            else (f"{first}-{last[11:]}" if first[:10] == last[:10] else f"{first} - {last}")
         )
         detail = dict(chunk.location.detail)
         detail.update({"start": start, "end": end, "ts": own[0]["ts"]})
-        places = tuple(
-            Place(
-                place.start,
-                Location(
-                    f"{_stamp(float(m['ts']))} {m['speaker']}",
-                    f"ts={m['ts']}",
-                    {"start": float(m["ts"]), "end": float(m["ts"]), "speaker": m["speaker"]},
-                ),
+        places = (
+            tuple(
+                Place(
+                    place.start,
+                    Location(
+                        f"{_stamp(float(m['ts']))} {m['speaker']}",
+                        f"ts={m['ts']}",
+                        {"start": float(m["ts"]), "end": float(m["ts"]), "speaker": m["speaker"]},
+                    ),
+                )
+                for place, m in zip(chunk.places, own, strict=True)
             )
-            for place, m in zip(chunk.places, own, strict=True)
-        ) if chunk.places else ()
+            if chunk.places
+            else ()
+        )
         location = Location(label, f"ts={own[0]['ts']}", detail)
         result.append(replace(chunk, location=location, places=places))
     return result
@@ -141,6 +148,10 @@ def _list_of_objects(archive: Archive, name: str) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise wrong_shape(archive, name, "a list of JSON objects, as Slack writes it")
     return value
+
+
+def _constant(data: bytes) -> Callable[[], bytes]:
+    return lambda: data
 
 
 def _text_of(value: Any) -> str:
@@ -210,12 +221,12 @@ def read(archive: Archive) -> Export:
                     raise wrong_shape(
                         archive, day_entry, f"Slack messages (a ts of {ts!r} is not a time)"
                     ) from None
-                user = raw.get("user")
-                speaker = users.get(user, "") if isinstance(user, str) else ""
-                profile = raw.get("user_profile")
-                if not speaker and isinstance(profile, dict):
-                    speaker = _text_of(profile.get("real_name"))
-                speaker = speaker or _text_of(raw.get("username")) or _text_of(user) or "unknown"
+                sent_by = raw.get("user")
+                speaker = users.get(sent_by, "") if isinstance(sent_by, str) else ""
+                sender = raw.get("user_profile")
+                if not speaker and isinstance(sender, dict):
+                    speaker = _text_of(sender.get("real_name"))
+                speaker = speaker or _text_of(raw.get("username")) or _text_of(sent_by) or "unknown"
                 text = _plain(_text_of(raw.get("text")), users, channel_names)
                 shared: list[str] = []
                 files = raw.get("files") if isinstance(raw.get("files"), list) else []
@@ -244,7 +255,15 @@ def read(archive: Archive) -> Export:
                     loose.setdefault(_day(seconds), []).append(message)
                 entries.setdefault(key, archive.shown(day_entry))
 
-        def add(key: str, path: str, title: str, messages: list[_Message]) -> None:
+        def add(
+            key: str,
+            path: str,
+            title: str,
+            messages: list[_Message],
+            cname: str = cname,
+            entries: dict[str, str] = entries,
+        ) -> None:
+            """The document of `messages` (a thread, a day), and the files they shared."""
             messages = sorted(messages, key=lambda m: m.seconds)
             record = {
                 "channel": cname,
@@ -259,7 +278,7 @@ def read(archive: Archive) -> Export:
                     path=path,
                     title=title,
                     suffix=".json",
-                    read=lambda data=data: data,
+                    read=_constant(data),
                     entry=entries[key],
                     trail=trail,
                     meta=meta,

@@ -74,7 +74,11 @@ def test_confluence_pages_keep_their_tree_authors_links_and_readable_attachments
     tmp_path: Path, kb: KnowledgeBase
 ) -> None:
     export = read_export(confluence_export(tmp_path / "eng.zip", 1))
-    assert (export.space, export.root, export.space_title) == ("ENG", "confluence:ENG", "Engineering Docs")
+    assert (export.space, export.root, export.space_title) == (
+        "ENG",
+        "confluence:ENG",
+        "Engineering Docs",
+    )
 
     report = ingest_paths(kb, [tmp_path / "eng.zip"])
     assert report.failed == []
@@ -96,7 +100,11 @@ def test_confluence_pages_keep_their_tree_authors_links_and_readable_attachments
         "Troubleshooting 故障排除 > 构建失败"
     ]
     trouble = docs["confluence:ENG/Troubleshooting 故障排除"]
-    assert (trouble.title, trouble.author, trouble.type) == ("Troubleshooting 故障排除", "王磊", "webpage")
+    assert (trouble.title, trouble.author, trouble.type) == (
+        "Troubleshooting 故障排除",
+        "王磊",
+        "webpage",
+    )
     assert trouble.date == "2024-03-05" and "space:ENG" in trouble.tags
     # a link to another page is the knowledge base's link to that page's document
     setup = text_of(kb, "confluence:ENG/Setup guide")
@@ -183,7 +191,9 @@ def test_slack_threads_are_documents_with_speakers_and_times_and_the_channel_as_
     # the channel filters a search
     hits = kb.search("检索增强生成", filters=SearchFilters(tag="channel:training"), mode="lexical")
     assert hits and {hit.source.split("/")[0] for hit in hits} == {"slack:#training"}
-    assert not kb.search("检索增强生成", filters=SearchFilters(tag="channel:general"), mode="lexical")
+    assert not kb.search(
+        "检索增强生成", filters=SearchFilters(tag="channel:general"), mode="lexical"
+    )
 
 
 # -- a newer export -------------------------------------------------------------------------
@@ -251,7 +261,9 @@ def slack_kb(tmp_path: Path, kb: KnowledgeBase) -> KnowledgeBase:
 def test_an_export_with_a_traversal_entry_is_refused_whole_and_writes_nothing(
     tmp_path: Path, slack_kb: KnowledgeBase
 ) -> None:
-    path = _slack_with(tmp_path, "evil.zip", {"../../outside.json": "[]", "general/../../x.md": "x"})
+    path = _slack_with(
+        tmp_path, "evil.zip", {"../../outside.json": "[]", "general/../../x.md": "x"}
+    )
     error = _refused_and_nothing_lost(slack_kb, path, "../../outside.json")
     assert "unsafe path" in error and "Slack export was not ingested" in error
     assert not (tmp_path.parent / "outside.json").exists() and not (tmp_path / "x.md").exists()
@@ -288,7 +300,9 @@ def test_a_zip_bomb_export_is_refused_by_the_archive_limits(
     tmp_path: Path, slack_kb: KnowledgeBase
 ) -> None:
     # 20 MB of one repeated byte squeezes to a few kilobytes
-    path = _slack_with(tmp_path, "bomb.zip", {"general/2024-03-07.json": "[" + " " * 20_000_000 + "]"})
+    path = _slack_with(
+        tmp_path, "bomb.zip", {"general/2024-03-07.json": "[" + " " * 20_000_000 + "]"}
+    )
     assert path.stat().st_size < 200_000
     small = Limits(max_zip_bytes=5_000_000)
     error = _refused_and_nothing_lost(slack_kb, path, "bomb.zip", limits=small)
