@@ -5,7 +5,8 @@
   chunks with their exact place, one module per format and the suffix table in
   `formats/registry.py`; `chunking.py` fits text to the model's window, `metadata.py` reads
   front matter, sidecars and document properties, `reading.py` bounds a file's reading, and
-  `pipeline.py` stores what changed.
+  `pipeline.py` stores what changed. `exports/` reads a Confluence, Notion or Slack export
+  as the pages of one space, each with a stable id, so a newer export replaces the older.
 - `jobs/` (background ingest jobs: the `JobQueue` contract and one module per backend) and
   `uploads.py` (checking and spooling uploads) are the application services that the HTTP
   interface drives.

@@ -29,10 +29,12 @@ from ingest.chunking import (
     split_to_budget,
 )
 from ingest.errors import UnreadableFile
+from ingest.exports import discover_with_exports
+from ingest.formats.parsed import Parsed
 from ingest.formats.registry import parse_bytes
 from ingest.metadata import merge, parse_yaml_mapping, to_meta
 from ingest.reading import ReadLimits
-from ingest.sources.files import Failure, Limits, SourceFile, discover
+from ingest.sources.files import Failure, Limits, SourceFile
 from kb import ChunkInput, DocumentInput, DocumentMeta, KnowledgeBase
 from kb.background import BackgroundEmbedder
 from kb.knowledge_base import EmbeddingProgress
@@ -108,12 +110,16 @@ class Defaults:
         return {"team": self.team, "course": self.course, "visibility": list(self.visibility)}
 
 
-def _fingerprint(data: bytes, sidecar: bytes | None, defaults: Defaults) -> str:
+def _fingerprint(
+    data: bytes, sidecar: bytes | None, defaults: Defaults, trail: tuple[str, ...] = ()
+) -> str:
     digest = hashlib.sha256()
     digest.update(PARSER_VERSION.encode())
     digest.update(json.dumps(defaults.as_layer(), sort_keys=True).encode())
     digest.update(data)
     digest.update(b"\0sidecar\0" + (sidecar or b""))
+    if trail:  # an export's page moved in its tree is read again (its headings change)
+        digest.update(b"\0trail\0" + json.dumps(trail).encode())
     return digest.hexdigest()
 
 
@@ -142,6 +148,19 @@ def dated(meta: DocumentMeta, modified: str | None) -> DocumentMeta:
     return meta
 
 
+def _parse(
+    file: SourceFile,
+    data: bytes,
+    budget: int,
+    count_tokens: TokenCounter,
+    limits: ReadLimits | None,
+) -> Parsed:
+    """The file's own parse when it has one (an export's Slack thread), else its format's."""
+    if file.parse is not None:
+        return file.parse(data, budget, count_tokens)
+    return parse_bytes(data, file.suffix, budget, count_tokens, limits)
+
+
 def build_document(
     file: SourceFile,
     data: bytes,
@@ -160,7 +179,7 @@ def build_document(
     side = (
         parse_yaml_mapping(sidecar.decode("utf-8-sig", "replace"), "the sidecar") if sidecar else {}
     )
-    parsed = parse_bytes(data, file.suffix, budget, count_tokens, limits)
+    parsed = _parse(file, data, budget, count_tokens, limits)
     raw = merge(defaults.as_layer(), parsed.properties, side, parsed.meta)
     meta = dated(to_meta(raw, parsed.title or _title_from(file.source)), file.modified)
     # the declared session, or the one its name or metadata gives (kb.sessions); a date
@@ -170,18 +189,21 @@ def build_document(
         meta,
         session=infer_session(file.source, meta.course, meta.module, declared_date, meta.session),
     )
-    if any(not chunk.heading.startswith(meta.title) for chunk in parsed.chunks):
+    # An export's page has the page tree above its title (`SourceFile.trail`).
+    trail = "".join(f"{step} > " for step in file.trail)
+    if trail or any(not chunk.heading.startswith(meta.title) for chunk in parsed.chunks):
         # Headings that do not start with the title get it in front: leave it room.
-        room = budget - piece_cost(count_tokens)(f"{meta.title} > ")
+        room = budget - piece_cost(count_tokens)(f"{trail}{meta.title} > ")
         if parsed.rechunk is not None:  # the content already read, cut again
             parsed = replace(parsed, chunks=parsed.rechunk(room))
         else:
-            parsed = parse_bytes(data, file.suffix, room, count_tokens, limits)
+            parsed = _parse(file, data, room, count_tokens, limits)
     chunks = []
     for chunk in parsed.chunks:
         heading = chunk.heading
         if not heading.startswith(meta.title):
             heading = f"{meta.title} > {heading}" if heading else meta.title
+        heading = trail + heading
         titled = ChunkInput(
             heading, chunk.body, chunk.location, dense.dense_body(chunk), chunk.places
         )
@@ -253,7 +275,7 @@ def _read_and_parse(
     except OSError as exc:
         report.failed.append({"path": item.source, "error": f"cannot read: {exc}"})
         return None
-    fingerprint = _fingerprint(data, sidecar, defaults)
+    fingerprint = _fingerprint(data, sidecar, defaults, item.trail)
     if kb.is_unchanged(item.origin, fingerprint):
         report.unchanged += 1
         return None
@@ -309,7 +331,7 @@ def ingest_paths(
     limits = limits or Limits()
     defaults = Defaults(team, course, tuple(visibility))
     report = IngestReport()
-    found = list(discover([Path(p) for p in paths], limits, names))
+    found = list(discover_with_exports([Path(p) for p in paths], limits, names))
     total = len(found)
     seen: set[str] = set()
     embedder = (
@@ -340,6 +362,13 @@ def ingest_paths(
                     store(doc)
             if progress is not None:
                 progress(done, total, item.source if isinstance(item, SourceFile) else item.path)
+        # A newer export of a space replaces the older: its pages no longer there go (only
+        # under that export's root, whatever --prune says; a page that failed is kept).
+        for root in sorted({i.root for i in found if isinstance(i, SourceFile) and i.synced}):
+            for origin, doc_id in kb.doc_ids_under(root).items():
+                if origin not in seen:
+                    kb.delete(doc_id)
+                    report.removed += 1
         if prune:
             for given in paths:
                 path = Path(given)

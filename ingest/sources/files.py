@@ -16,7 +16,9 @@ from pathlib import Path, PurePosixPath
 
 import pathspec
 
+from ingest.chunking import TokenCounter
 from ingest.errors import UnreadableFile
+from ingest.formats.parsed import Parsed
 from ingest.formats.registry import SUPPORTED
 from ingest.reading import MAX_PAGES, MAX_READ_SECONDS, ReadLimits
 from ingest.sources.archives import (
@@ -65,6 +67,13 @@ class SourceFile:
     # the day it was last modified (YYYY-MM-DD, UTC): a document's date when its metadata
     # gives none (kb.freshness); None where nothing says
     modified: str | None = None
+    # A page of an export (ingest.exports): the heading path above the document (its page
+    # tree), a ready parse of `read()`'s bytes for content no file format describes (a Slack
+    # thread), and `synced`: `root` is a whole export, so documents stored under it that this
+    # ingest does not list are gone from its space and removed.
+    trail: tuple[str, ...] = ()
+    parse: Callable[[bytes, int, TokenCounter], Parsed] | None = None
+    synced: bool = False
 
 
 @dataclass(frozen=True)
