@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from kb.errors import KBError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-CLAIM_SECONDS = 15 * 60.0  # a sync's lease: one that dies is taken over after this
+CLAIM_SECONDS = 120.0  # a sync's lease, renewed as it runs: one that dies is taken over after
 
 
 class SourceError(KBError):
@@ -206,9 +206,17 @@ class SourceRegistry(Protocol):
         """Forget the source and its file records (its documents are the caller's to delete
         or keep); False when there was none."""
 
-    def claim(self, name: str, owner: str, *, lease: float = CLAIM_SECONDS) -> Source | None:
-        """Take the sync of `name` for `owner` unless someone else holds it: the source, or
-        None when it is taken (or unknown)."""
+    def claim(
+        self,
+        name: str,
+        owner: str,
+        *,
+        lease: float = CLAIM_SECONDS,
+        takeover: str | None = None,
+    ) -> Source | None:
+        """Take (or renew) the sync of `name` for `owner` unless someone else holds it (other
+        than `takeover`, a holder known to be dead): the source, or None when it is taken (or
+        unknown)."""
 
     def claim_due(self, owner: str, *, lease: float = CLAIM_SECONDS) -> Source | None:
         """Take the sync of one source whose next run is due and that nobody holds."""

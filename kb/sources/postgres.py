@@ -136,14 +136,21 @@ class PgSourceRegistry:
         with self._pool.connection() as conn:
             return conn.execute("DELETE FROM kb_sources WHERE name = %s", (name,)).rowcount > 0
 
-    def _take(self, where: str, params: Sequence[Any], owner: str, lease: float) -> Source | None:
+    def _take(
+        self,
+        where: str,
+        params: Sequence[Any],
+        owner: str,
+        lease: float,
+        takeover: str | None = None,
+    ) -> Source | None:
         now = time.time()
         with self._pool.connection() as conn, conn.transaction():
             row = conn.execute(
                 f"SELECT name FROM kb_sources WHERE {where} AND (claimed_by IS NULL OR "
-                "claimed_by = %s OR claimed_until < %s) ORDER BY next_run_at LIMIT 1 "
+                "claimed_by IN (%s, %s) OR claimed_until < %s) ORDER BY next_run_at LIMIT 1 "
                 "FOR UPDATE SKIP LOCKED",
-                (*params, owner, now),
+                (*params, owner, takeover or owner, now),
             ).fetchone()
             if row is None:
                 return None
@@ -153,8 +160,15 @@ class PgSourceRegistry:
             )
             return self._one(conn, "s.name = %s", (row[0],))
 
-    def claim(self, name: str, owner: str, *, lease: float = CLAIM_SECONDS) -> Source | None:
-        return self._take("name = %s", (name,), owner, lease)
+    def claim(
+        self,
+        name: str,
+        owner: str,
+        *,
+        lease: float = CLAIM_SECONDS,
+        takeover: str | None = None,
+    ) -> Source | None:
+        return self._take("name = %s", (name,), owner, lease, takeover)
 
     def claim_due(self, owner: str, *, lease: float = CLAIM_SECONDS) -> Source | None:
         return self._take(

@@ -128,13 +128,20 @@ class SqliteSourceRegistry:
         with self._lock, write_transaction(self._db):
             return self._db.execute("DELETE FROM sources WHERE name = ?", (name,)).rowcount > 0
 
-    def _take(self, where: str, params: Sequence[Any], owner: str, lease: float) -> Source | None:
+    def _take(
+        self,
+        where: str,
+        params: Sequence[Any],
+        owner: str,
+        lease: float,
+        takeover: str | None = None,
+    ) -> Source | None:
         now = time.time()
         with self._lock, write_transaction(self._db):
             source = self._one(
-                f"{where} AND (s.claimed_by IS NULL OR s.claimed_by = ? "
+                f"{where} AND (s.claimed_by IS NULL OR s.claimed_by IN (?, ?) "
                 "OR s.claimed_until < ?) ORDER BY s.next_run_at LIMIT 1",
-                (*params, owner, now),
+                (*params, owner, takeover or owner, now),
             )
             if source is None:
                 return None
@@ -144,8 +151,15 @@ class SqliteSourceRegistry:
             )
         return source
 
-    def claim(self, name: str, owner: str, *, lease: float = CLAIM_SECONDS) -> Source | None:
-        return self._take("s.name = ?", (name,), owner, lease)
+    def claim(
+        self,
+        name: str,
+        owner: str,
+        *,
+        lease: float = CLAIM_SECONDS,
+        takeover: str | None = None,
+    ) -> Source | None:
+        return self._take("s.name = ?", (name,), owner, lease, takeover)
 
     def claim_due(self, owner: str, *, lease: float = CLAIM_SECONDS) -> Source | None:
         return self._take(
@@ -199,9 +213,7 @@ class SqliteSourceRegistry:
 
     def drop_file(self, name: str, path: str) -> None:
         with self._lock, write_transaction(self._db):
-            self._db.execute(
-                "DELETE FROM source_files WHERE source = ? AND path = ?", (name, path)
-            )
+            self._db.execute("DELETE FROM source_files WHERE source = ? AND path = ?", (name, path))
 
 
 __all__ = ["DATABASE", "SqliteSourceRegistry"]
