@@ -237,12 +237,16 @@ class PostgresBackend(Backend):
         from ingest.jobs.postgres import MIGRATIONS as INGEST
         from kb.searchlog.postgres import MIGRATIONS as ANALYTICS
         from kb.searchlog.postgres import PART as ANALYTICS_PART
-        from kb.store.postgres import DUPLICATES_MIGRATIONS, DUPLICATES_PART, LINKS_PART
-        from kb.store.postgres import LINKS_MIGRATIONS
-        from kb.store.postgres import MIGRATIONS as KB
-        from kb.store.postgres import PART as KB_PART
         from kb.sources.postgres import MIGRATIONS as SOURCES
         from kb.sources.postgres import PART as SOURCES_PART
+        from kb.store.postgres import (
+            DUPLICATES_MIGRATIONS,
+            DUPLICATES_PART,
+            LINKS_MIGRATIONS,
+            LINKS_PART,
+        )
+        from kb.store.postgres import MIGRATIONS as KB
+        from kb.store.postgres import PART as KB_PART
         from recommender.state.postgres import MIGRATIONS as RECOMMENDER
         from recommender.state.postgres import PART as RECOMMENDER_PART
 
