@@ -121,3 +121,32 @@ def open_registry(backend: Backend) -> closing[SourceRegistry]:
 
 
 __all__ = ["build_spec", "listing", "open_registry", "parse_every", "remove", "report_view"]
+
+
+class SourcesService:
+    """What `kb serve` keeps for `/sources`: the registry, a syncer and, in a process that
+    runs jobs, the scheduler of timed syncs (ingest.sources.schedule)."""
+
+    def __init__(
+        self, backend: Backend, kb: KnowledgeBase, *, schedule: bool, poll: float = 5.0
+    ) -> None:
+        from ingest.sources.schedule import SourceScheduler
+
+        self.backend = backend
+        self.kb = kb
+        self.registry = backend.open_source_registry()
+        self.syncer = syncer(backend, kb, self.registry)
+        self.scheduler = SourceScheduler(self.syncer, poll=poll).start() if schedule else None
+
+    def request_sync(self, name: str) -> bool:
+        if not self.registry.request_sync(name):
+            return False
+        if self.scheduler is not None:
+            self.scheduler.wake()
+        return True
+
+    def close(self, wait: float = 10.0) -> bool:
+        stopped = True if self.scheduler is None else self.scheduler.stop(wait)
+        if stopped:
+            self.registry.close()
+        return stopped

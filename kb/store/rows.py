@@ -92,8 +92,8 @@ def document_values(
 ) -> tuple[Any, ...]:
     """A document's column values in the order both stores insert them (doc_id, origin,
     source, root, type, title, team, course, module, author, date, skills, tags, visibility,
-    content_hash, ingested_at, date_source, review_by, owner, session, link); `as_list` writes a list
-    column (JSON text, or an array)."""
+    content_hash, ingested_at, date_source, review_by, owner, session, link); `as_list` writes a
+    list column (JSON text, or an array)."""
     meta = doc.meta
     return (
         doc_id,
