@@ -57,7 +57,9 @@ def _git(repo: Path, *args: str, timeout: float = 120.0) -> bytes:
         raise GitError(f"git {args[0]} took over {timeout:.0f} s: try again later.") from None
     if done.returncode != 0:
         said = done.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {said[-1] if said else done.returncode}")
+        fatal = [line for line in said if line.startswith(("fatal:", "error:"))]
+        reason = (fatal or said or [f"exit status {done.returncode}"])[0]
+        raise GitError(f"git {args[0]} failed: {reason}")
     return done.stdout
 
 
