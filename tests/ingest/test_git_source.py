@@ -166,3 +166,19 @@ def test_a_sync_interrupted_midway_is_finished_by_the_next(
     sources = [d.source for d in kb.store.list_documents()]
     assert len(sources) == len(set(sources)) == 3 + 5  # every file exactly once
     assert registry.get("handbook").status.state == {"commit": head}  # type: ignore[union-attr]
+
+
+def test_a_sync_killed_on_this_machine_is_taken_over_at_once(
+    kb: KnowledgeBase, registry: SqliteSourceRegistry, repo: Repo, tmp_path: Path
+) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    _add(registry, repo)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead = f"{socket.gethostname()}:{gone.stdout.strip()}:killed"
+    assert registry.claim("handbook", dead) is not None  # its claim outlives it
+    report = _syncer(kb, registry, tmp_path).sync("handbook")
+    assert report.error is None and report.added == 4
