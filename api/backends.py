@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from ingest.jobs.postgres import PgJobManager
     from kb import Embedder, KnowledgeBase
     from kb.searchlog.base import SearchLog
+    from kb.sources.base import SourceRegistry
     from kb.store.base import DocumentStore
     from recommender import RecommenderStore
 
@@ -66,6 +67,10 @@ class Backend(ABC):
 
     @abstractmethod
     def open_search_log(self) -> SearchLog: ...
+
+    @abstractmethod
+    def open_source_registry(self) -> SourceRegistry:
+        """The named sources and their sync records (kb.sources, docs/sources.md)."""
 
     @abstractmethod
     def open_recommender_store(self) -> RecommenderStore: ...
@@ -148,6 +153,11 @@ class SqliteBackend(Backend):
 
         return SqliteSearchLog(self.home / DATABASE)
 
+    def open_source_registry(self) -> SourceRegistry:
+        from kb.sources.sqlite import SqliteSourceRegistry
+
+        return SqliteSourceRegistry.in_home(self.home)
+
     def open_recommender_store(self) -> RecommenderStore:
         from recommender.state.sqlite import CatalogStore
 
@@ -192,6 +202,11 @@ class PostgresBackend(Backend):
 
         return PgSearchLog(self.database_url)
 
+    def open_source_registry(self) -> SourceRegistry:
+        from kb.sources.postgres import PgSourceRegistry
+
+        return PgSourceRegistry(self.database_url)
+
     def open_recommender_store(self) -> RecommenderStore:
         from recommender.state.postgres import PgCatalogStore
 
@@ -222,7 +237,14 @@ class PostgresBackend(Backend):
         from ingest.jobs.postgres import MIGRATIONS as INGEST
         from kb.searchlog.postgres import MIGRATIONS as ANALYTICS
         from kb.searchlog.postgres import PART as ANALYTICS_PART
-        from kb.store.postgres import DUPLICATES_MIGRATIONS, DUPLICATES_PART
+        from kb.sources.postgres import MIGRATIONS as SOURCES
+        from kb.sources.postgres import PART as SOURCES_PART
+        from kb.store.postgres import (
+            DUPLICATES_MIGRATIONS,
+            DUPLICATES_PART,
+            LINKS_MIGRATIONS,
+            LINKS_PART,
+        )
         from kb.store.postgres import MIGRATIONS as KB
         from kb.store.postgres import PART as KB_PART
         from recommender.state.postgres import MIGRATIONS as RECOMMENDER
@@ -231,9 +253,11 @@ class PostgresBackend(Backend):
         return [
             (KB_PART, list(KB)),
             (DUPLICATES_PART, list(DUPLICATES_MIGRATIONS)),
+            (LINKS_PART, list(LINKS_MIGRATIONS)),
             (RECOMMENDER_PART, list(RECOMMENDER)),
             ("ingest", list(INGEST)),
             (ANALYTICS_PART, list(ANALYTICS)),
+            (SOURCES_PART, list(SOURCES)),
         ]
 
     def upgrade_schema(self) -> dict[str, dict[str, int]]:

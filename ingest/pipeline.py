@@ -286,6 +286,21 @@ def _read_and_parse(
     return doc
 
 
+# What other ways in (synced sources: ingest.sources.sync) use to read one file as this
+# pipeline does: its fingerprint (content, sidecar, defaults) and its document or failure.
+fingerprint = _fingerprint
+parse_one = _parse_one
+
+
+def chunk_budget(kb: KnowledgeBase, chunk_tokens: int, counter: TokenCounter) -> int:
+    """The chunk budget `ingest_paths` uses: `chunk_tokens`, at most the model's window (and
+    ESTIMATED_MAX_TOKENS when chunks are sized by an estimate)."""
+    max_tokens = getattr(kb.embedder, "max_tokens", None) or chunk_tokens
+    if counter is estimate_tokens:
+        max_tokens = min(max_tokens, ESTIMATED_MAX_TOKENS)
+    return min(chunk_tokens, max_tokens)
+
+
 def ingest_paths(
     kb: KnowledgeBase,
     paths: Sequence[Path | str],

@@ -116,6 +116,9 @@ class DocumentMeta:
     review_by: str | None = None
     owner: str | None = None
     session: str | None = None  # the training event it belongs to (declared or inferred)
+    # where to read it at its origin: a synced source's link template filled in with the
+    # commit and path it was read at (kb.sources, docs/sources.md); None: no link
+    link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,8 @@ class Document:
     # the training event it belongs to: `session:` in its metadata, or inferred from a shared
     # dated file stem or course+module+date (kb.sessions.infer_session); None: none
     session: str | None = None
+    # where to read it at its origin (a Git source's file at the commit read; docs/sources.md)
+    link: str | None = None
 
     def visible_to(self, teams: tuple[str, ...] | None) -> bool:
         return visible_to(self.visibility, teams)
@@ -204,6 +209,7 @@ class DocumentInfo(Document):
             review_by=self.review_by,
             owner=self.owner,
             session=self.session,
+            link=self.link,
         )
         return DocumentInput(
             origin=self.origin,
@@ -366,6 +372,8 @@ class Hit:
     parts: tuple[SessionPart, ...] = ()
     slide: MatchedPlace | None = None
     moment: MatchedPlace | None = None
+    # where to read the document at its origin (a synced source's link; docs/sources.md)
+    link: str | None = None
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,10 @@ def worker(obj: CliContext, once: bool, log_level: str) -> None:
         jobs.ask_to_stop()
         embedding.stop(wait=0)
 
+    # named sources' timed syncs (docs/sources.md) run beside the jobs; with --once, after them
+    from api.sources import SourcesService
+
+    sources = SourcesService(backend, kb, schedule=not once)
     try:
         jobs.recover()
         if not once:
@@ -106,12 +110,16 @@ def worker(obj: CliContext, once: bool, log_level: str) -> None:
         with stop_on_signals(ask_to_stop):
             ran = jobs.work(once=once)
             if once:
+                from ingest.sources.schedule import SourceScheduler
+
+                SourceScheduler(sources.syncer).run_due()
                 kb.embed_pending(stop=embedding.stopping)
     except KBError as exc:
         raise CliError(str(exc)) from None
     except Exception as exc:  # psycopg's errors: one sentence, never the URL
         raise CliError(f"The job queue failed: {redact(str(exc))}") from None
     finally:
+        sources.close()
         embedding.stop()
         jobs.close()
     click.echo(f"kb worker: {ran} ingest job(s) run.", err=True)

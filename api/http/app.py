@@ -32,6 +32,7 @@ from api.http.routes import freshness as freshness_routes
 from api.http.routes import glossary as glossary_routes
 from api.http.routes import graph as graph_routes
 from api.http.routes import ingest, kb, recommender, system
+from api.http.routes import sources as sources_routes
 from api.http.suggestions import open_suggestions
 from api.settings import Settings
 from api.web import mount_web
@@ -216,6 +217,14 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         if settings.database_url is None or settings.ingest_worker:
             embedding = BackgroundEmbedder(knowledge_base, watch=True).start()
         app.state.services = Services(settings, knowledge_base, catalogs, jobs, keyring)
+        # named sources (docs/sources.md): their timed syncs run where the jobs run
+        from api.sources import SourcesService
+
+        app.state.sources = SourcesService(
+            backend,
+            knowledge_base,
+            schedule=settings.database_url is None or settings.ingest_worker,
+        )
         recorder = start_recorder(settings, backend)  # the search log
         app.state.search_recorder = recorder
         if recorder.log is not None:  # readers' thumbs and opens, for a trained ranking model
@@ -229,6 +238,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             app.state.search_recorder.close()  # writes what is queued, then stops its thread
             app.state.suggestions.wait(settings.shutdown_wait_seconds)  # it reads the stores
             stopped = jobs.stop(settings.shutdown_wait_seconds)
+            stopped = app.state.sources.close(settings.shutdown_wait_seconds) and stopped
             if embedding is not None:  # the chunks being encoded are stored, the rest wait
                 embedding.stop(settings.shutdown_wait_seconds)
             catalogs.close()
@@ -272,5 +282,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(duplicates_routes.router)  # GET /analytics/duplicates (organisers)
     app.include_router(freshness_routes.router)  # GET /analytics/stale (organisers)
     app.include_router(cycles_routes.router)  # training cycles: /cycles, /cycles/...
+    app.include_router(sources_routes.router)  # named sources: /sources (organisers)
     mount_web(app)  # the web pages: /web/search, /web/learning, /web/organiser
     return app

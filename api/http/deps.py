@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.http.auth import ADMIN, KeyRing, Principal
 from api.http.errors import ApiError
 from api.settings import Settings
+from api.sources import SourcesService
 from ingest.jobs.base import JobQueue
 from kb import DocumentInfo, Hit, KnowledgeBase, SearchFilters
 from kb.search.suggest import EMPTY, Suggester, SuggestIndex
@@ -291,3 +292,12 @@ def invalidate_suggestions(request: Request) -> None:
 
 
 SuggesterDep = Annotated[Suggester, Depends(get_suggester)]
+
+
+def get_sources(request: Request) -> SourcesService:
+    """The named sources' registry, syncer and scheduler (api.sources), built in the lifespan."""
+    sources: SourcesService = request.app.state.sources
+    return sources
+
+
+SourcesDep = Annotated[SourcesService, Depends(get_sources)]

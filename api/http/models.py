@@ -549,3 +549,74 @@ class StaleList(BaseModel):
     stale_after_days: int = Field(description="the default threshold (KB_STALE_AFTER_DAYS)")
     total: int = Field(description="documents listed (each counted once)")
     skills: list[StaleSkillOut]
+
+
+# -- named sources (api.sources, docs/sources.md) -------------------------------------------
+class SourceIn(BaseModel):
+    """A new source, as `kb source add` takes it: `defaults` are "PATTERN: key=value" rules,
+    `every` "30m", "1h", "1d" or "manual"."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=64)
+    kind: str = Field(min_length=1, max_length=32)
+    location: str = Field(min_length=1, max_length=2000)
+    branch: str | None = Field(default=None, max_length=200)
+    paths: list[str] = Field(default_factory=list, max_length=100)
+    ignore: list[str] = Field(default_factory=list, max_length=200)
+    defaults: list[str] = Field(default_factory=list, max_length=100)
+    team: str | None = Field(default=None, max_length=200)
+    course: str | None = Field(default=None, max_length=200)
+    visibility: list[str] = Field(default_factory=list, max_length=100)
+    link: str | None = Field(default=None, max_length=2000)
+    every: str = "manual"
+
+
+class SourceOut(BaseModel):
+    """A source as `kb source list --json` shows it: its spec, documents, last sync (when,
+    what it did: `summary`, why it failed: `error`, files it could not read: `failures`) and
+    the next run (None: manual)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    kind: str
+    location: str
+    options: dict[str, Any]
+    defaults: list[dict[str, Any]]
+    link: str | None
+    every: int | None
+    documents: int
+    state: dict[str, Any]
+    last_sync_at: str | None
+    last_ok_at: str | None
+    error: str | None
+    summary: dict[str, Any]
+    failures: list[dict[str, str]]
+    next_run_at: str | None
+    running: bool
+
+
+class SyncOut(BaseModel):
+    """A sync: run (`queued` False, with what it did) or made due for the scheduler."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    queued: bool
+    mode: str | None = None
+    parsed: int | None = None
+    added: int | None = None
+    updated: int | None = None
+    removed: int | None = None
+    unchanged: int | None = None
+    failed: int | None = None
+    failures: list[dict[str, str]] = Field(default_factory=list)
+    error: str | None = None
+    seconds: float | None = None
+
+
+class SourceRemovedOut(BaseModel):
+    name: str
+    removed_documents: int
+    kept_documents: bool

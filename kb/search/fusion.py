@@ -282,6 +282,7 @@ class Searcher:
                     stale=judged.stale,
                     stale_reason=judged.reason,
                     session=doc.session,
+                    link=doc.link,
                 )
             )
         return self.sessions.annotate(hits, filters, None if grouped is None else grouped.matched)

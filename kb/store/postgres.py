@@ -178,13 +178,19 @@ CREATE INDEX kb_doc_signatures_seq ON kb_doc_signatures (seq);
 """,
     ),
 ]
+# Links to where a document is read at its origin (synced sources, docs/sources.md): a part of
+# their own, so that its migrations number independently of the documents'.
+LINKS_PART = "kb_links"
+LINKS_MIGRATIONS = [
+    Migration(1, "ALTER TABLE kb_documents ADD COLUMN IF NOT EXISTS link TEXT;"),
+]
 SESSIONS_INFERRED_KEY = "sessions_inferred"
 
 _DOC_COLUMNS = (
     "d.doc_id, d.source, d.title, d.type, d.team, d.course, d.module, d.skills, d.tags, "
     "d.author, d.date, d.visibility, d.origin, d.content_hash, "
     "(SELECT COUNT(*) FROM kb_chunks c WHERE c.doc_id = d.doc_id), d.root, "
-    "d.date_source, d.review_by, d.owner, d.session"
+    "d.date_source, d.review_by, d.owner, d.session, d.link"
 )
 LEXICAL_FORMAT_KEY = "lexical_format"  # kb_meta: the rules the stored lexemes were made by
 # HNSW visits this many candidates per query at least (pgvector's default is 40).
@@ -231,6 +237,8 @@ class PgStore:
                 require_schema(conn, PART, MIGRATIONS)
                 upgrade(conn, DUPLICATES_PART, DUPLICATES_MIGRATIONS)
                 require_schema(conn, DUPLICATES_PART, DUPLICATES_MIGRATIONS)
+                upgrade(conn, LINKS_PART, LINKS_MIGRATIONS)
+                require_schema(conn, LINKS_PART, LINKS_MIGRATIONS)
                 conn.execute(
                     "INSERT INTO kb_meta (key, value) VALUES ('store_id', %s) "
                     "ON CONFLICT (key) DO NOTHING",
@@ -391,8 +399,8 @@ class PgStore:
             conn.execute(
                 "INSERT INTO kb_documents (doc_id, origin, source, root, type, title, team, "
                 "course, module, author, date, skills, tags, visibility, content_hash, "
-                "ingested_at, date_source, review_by, owner, session) "
-                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
+                "ingested_at, date_source, review_by, owner, session, link) "
+                "VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s) "
                 "ON CONFLICT (doc_id) DO UPDATE SET origin = excluded.origin, "
                 "source = excluded.source, root = excluded.root, type = excluded.type, "
                 "title = excluded.title, team = excluded.team, course = excluded.course, "
@@ -401,7 +409,7 @@ class PgStore:
                 "visibility = excluded.visibility, content_hash = excluded.content_hash, "
                 "ingested_at = excluded.ingested_at, date_source = excluded.date_source, "
                 "review_by = excluded.review_by, owner = excluded.owner, "
-                "session = excluded.session",
+                "session = excluded.session, link = excluded.link",
                 document_values(doc, doc_id, now, as_list=list),
             )
             rows = [
@@ -965,6 +973,8 @@ class PgVectors:
 __all__ = [
     "DUPLICATES_MIGRATIONS",
     "DUPLICATES_PART",
+    "LINKS_MIGRATIONS",
+    "LINKS_PART",
     "MIGRATIONS",
     "PgStore",
     "PgVectors",

@@ -83,6 +83,7 @@ def doc_from_row(
         review_by=row[17],
         owner=row[18],
         session=row[19] if len(row) > 19 else None,
+        link=row[20] if len(row) > 20 else None,
     )
 
 
@@ -91,8 +92,8 @@ def document_values(
 ) -> tuple[Any, ...]:
     """A document's column values in the order both stores insert them (doc_id, origin,
     source, root, type, title, team, course, module, author, date, skills, tags, visibility,
-    content_hash, ingested_at, date_source, review_by, owner, session); `as_list` writes a list
-    column (JSON text, or an array)."""
+    content_hash, ingested_at, date_source, review_by, owner, session, link); `as_list` writes a
+    list column (JSON text, or an array)."""
     meta = doc.meta
     return (
         doc_id,
@@ -115,6 +116,7 @@ def document_values(
         meta.review_by,
         meta.owner,
         meta.session,
+        meta.link,
     )
 
 

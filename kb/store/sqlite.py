@@ -139,13 +139,16 @@ HAS_VECTOR = "length(embedding) > 0"
 # The training session a document belongs to (kb.sessions); stores made before it get the
 # column, and the sessions their documents' names and metadata give, when next opened.
 SESSION_COLUMN = "ALTER TABLE documents ADD COLUMN session TEXT"
+# Where to read a document at its origin (a synced source's link, docs/sources.md); stores made
+# before it get the column (NULL: no link) when next opened.
+LINK_COLUMN = "ALTER TABLE documents ADD COLUMN link TEXT"
 SESSION_INDEX = "CREATE INDEX IF NOT EXISTS documents_session ON documents(session)"
 
 _DOC_COLUMNS = (
     "d.doc_id, d.source, d.title, d.type, d.team, d.course, d.module, d.skills, d.tags, "
     "d.author, d.date, d.visibility, d.origin, d.content_hash, "
     "(SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.doc_id), d.root, "
-    "d.date_source, d.review_by, d.owner, d.session"
+    "d.date_source, d.review_by, d.owner, d.session, d.link"
 )
 
 
@@ -248,6 +251,8 @@ class Store:
                         sessions_to_backfill(rows),
                     )
                 self._writer.execute(SESSION_INDEX)
+                if "link" not in columns:  # a store made before synced sources' links
+                    self._writer.execute(LINK_COLUMN)
             with self._transaction():
                 self._writer.execute(
                     "INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', ?)",
@@ -419,8 +424,8 @@ class Store:
             self._writer.execute(
                 "INSERT INTO documents(doc_id, origin, source, root, type, title, team, "
                 "course, module, author, date, skills, tags, visibility, content_hash, "
-                "ingested_at, date_source, review_by, owner, session) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ingested_at, date_source, review_by, owner, session, link) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT(doc_id) DO UPDATE SET origin=excluded.origin, "
                 "source=excluded.source, root=excluded.root, type=excluded.type, "
                 "title=excluded.title, team=excluded.team, course=excluded.course, "
@@ -428,7 +433,7 @@ class Store:
                 "skills=excluded.skills, tags=excluded.tags, visibility=excluded.visibility, "
                 "content_hash=excluded.content_hash, ingested_at=excluded.ingested_at, "
                 "date_source=excluded.date_source, review_by=excluded.review_by, "
-                "owner=excluded.owner, session=excluded.session",
+                "owner=excluded.owner, session=excluded.session, link=excluded.link",
                 document_values(doc, doc_id, now, as_list=lambda v: json.dumps(list(v))),
             )
             added: list[int] = []

@@ -535,6 +535,61 @@ async function showDuplicates() {
   }
 }
 
+// -- named sources (GET /sources, POST /sources/{name}/sync) ------------------------------------
+const sourcesBox = document.getElementById("sources");
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : "");
+
+function sourcesView(sources) {
+  if (!sources.length) return el("p", { class: "muted", i18n: "sources.none" });
+  const rows = sources.map((source) => {
+    const sync = el("button", { type: "button", i18n: "sources.syncNow" });
+    sync.addEventListener("click", async () => {
+      sync.disabled = true;
+      try {
+        await api(`/sources/${encodeURIComponent(source.name)}/sync`, { method: "POST" });
+        setTimeout(showSources, 2000);
+      } catch (error) {
+        fill(sourcesBox, note(error.message, "error"));
+      }
+    });
+    const status = source.running
+      ? el("span", { i18n: "sources.running" })
+      : source.error
+        ? el("span", { class: "error", text: source.error })
+        : el("span", { i18n: source.last_sync_at ? "sources.ok" : "sources.never" });
+    const failures = source.failures.length
+      ? el("details", {}, el("summary", { text: String(source.failures.length) }),
+          el("ul", {}, source.failures.map((f) => el("li", { text: `${f.path}: ${f.error}` }))))
+      : el("span", { text: "0" });
+    return el(
+      "tr",
+      {},
+      el("td", {}, el("strong", { text: source.name }), el("br"), el("span", { class: "small muted", text: `${source.kind} · ${source.location}` })),
+      el("td", { text: when(source.last_sync_at) }),
+      el("td", { class: "num", text: String(source.documents) }),
+      el("td", {}, failures),
+      el("td", {}, source.next_run_at ? el("span", { text: when(source.next_run_at) }) : el("span", { i18n: "sources.manual" })),
+      el("td", {}, status),
+      el("td", {}, sync),
+    );
+  });
+  return tableOf(
+    "source-list",
+    ["sources.name", "sources.lastSync", "sources.documents", "sources.failures", "sources.nextRun", "sources.status", "sources.actions"],
+    rows,
+  );
+}
+
+async function showSources() {
+  if (!sourcesBox) return;
+  fill(sourcesBox, note(["site.loading"]));
+  try {
+    fill(sourcesBox, sourcesView(await api("/sources")));
+  } catch (error) {
+    fill(sourcesBox, note(error.message, "error"));
+  }
+}
+
 missingForm.addEventListener("submit", (event) => {
   event.preventDefault();
   showMissing();
@@ -549,6 +604,7 @@ showMissing();
 showFeedback();
 showGlossary();
 showDuplicates();
+showSources();
 showStale(document.getElementById("stale"));
 teamsForm.teams.value = await initialTeams();
 showTeams();
