@@ -55,6 +55,7 @@ HIT_KEYS = [
     "parts",
     "slide",
     "moment",
+    "link",
 ]
 SUMMARY_KEYS = [
     "added",
