@@ -1,7 +1,7 @@
 """A watched folder: the files that land in it, change or leave, told in debounced batches.
 
-`FolderWatcher` reads the operating system's file events through watchfiles (Rust's notify:
-inotify, FSEvents, ReadDirectoryChangesW), or polls the folder every `interval_s` where no
+`FolderWatcher` reads the operating system's file events through watchdog (inotify,
+FSEvents, ReadDirectoryChangesW, kqueue), or polls the folder every `interval_s` where no
 events come: network shares (NFS, SMB/CIFS, sshfs...), whose server never tells the client
 what another machine wrote. It never reads a file itself; it says which relative paths to
 look at, and only once each has stopped changing:
@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers.api import BaseObserver
 
 from ingest.sources.files import IGNORE_FILE, SIDECAR_SUFFIX, FolderRules
 
@@ -111,10 +115,14 @@ def is_partial_name(name: str) -> bool:
     return name.startswith(PARTIAL_PREFIXES) or name.lower().endswith(PARTIAL_SUFFIXES)
 
 
-def filesystem_type(path: Path) -> str | None:
-    """The type of the file system holding `path` (Linux: /proc/self/mounts), else None."""
+MOUNTS = Path("/proc/self/mounts")
+
+
+def filesystem_type(path: Path, mounts_file: Path = MOUNTS) -> str | None:
+    """The type of the file system holding `path` (the longest mount point it is under, in
+    Linux's `mounts_file`), else None (another OS: events, unless told to poll)."""
     try:
-        mounts = Path("/proc/self/mounts").read_text(encoding="utf-8", errors="replace")
+        mounts = mounts_file.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
     target = str(path.resolve())
@@ -130,10 +138,30 @@ def filesystem_type(path: Path) -> str | None:
     return kind
 
 
-def needs_polling(path: Path) -> bool:
+def needs_polling(path: Path, mounts_file: Path = MOUNTS) -> bool:
     """Whether `path` is on a network file system, where no events tell of others' writes."""
-    kind = filesystem_type(path)
+    kind = filesystem_type(path, mounts_file)
     return kind is not None and (kind in NETWORK_FILESYSTEMS or kind.startswith("nfs"))
+
+
+class _Forward(FileSystemEventHandler):
+    """watchdog's events as (kind, path) on a queue: a move is its source gone and its
+    destination new; opening and reading a file are nothing."""
+
+    def __init__(self, events: queue.Queue[tuple[str, str]]) -> None:
+        self.events = events
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        kind = event.event_type
+        if kind == "moved":
+            self.events.put(("deleted", os.fsdecode(event.src_path)))
+            self.events.put(("added", os.fsdecode(event.dest_path)))
+        elif kind == "created":
+            self.events.put(("added", os.fsdecode(event.src_path)))
+        elif kind in ("modified", "closed"):
+            self.events.put(("modified", os.fsdecode(event.src_path)))
+        elif kind == "deleted":
+            self.events.put(("deleted", os.fsdecode(event.src_path)))
 
 
 @dataclass
@@ -193,73 +221,90 @@ class FolderWatcher:
         self._pending: dict[str, _Pending] = {}
         self._rescan = False
         self._stop = threading.Event()
-        self._ready = threading.Event()
+        self._events: queue.Queue[tuple[str, str]] = queue.Queue()
+        self._observer: BaseObserver | None = None
         self._thread: threading.Thread | None = None
 
     # -- the thread ---------------------------------------------------------------------
     def start(self) -> FolderWatcher:
-        """Start watching on a thread of its own; returns once the watch is in place (events
-        from then on are seen), or after a few seconds if the OS is slow to set it up."""
+        """Start watching; returns once the watch is in place (events from then on are
+        seen). Paths are looked at, and batches told, on a thread of its own."""
+        self._observe()
         self._thread = threading.Thread(
             target=self._run, name=f"kb-watch:{self.path.name}", daemon=True
         )
         self._thread.start()
-        self._ready.wait(10)
         return self
 
     def stop(self, wait: float | None = 10) -> None:
         """Stop watching; paths still settling are dropped (the next start's rescan finds
         them)."""
         self._stop.set()
+        if self._observer is not None:
+            self._observer.stop()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(wait)
+        if self._observer is not None and self._observer.is_alive():
+            self._observer.join(wait)
 
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def _observe(self) -> None:
+        """watchdog's observer on the folder: inotify (or the OS's own) for events, its
+        PollingObserver (a snapshot compared every `interval_s`: sizes and times to the
+        nanosecond) when polling. Events that cannot be had (inotify's limit of watches
+        reached) fall back to polling unless `poll=False` was asked for."""
+        from watchdog.observers import Observer
+        from watchdog.observers.polling import PollingObserver
+
+        handler = _Forward(self._events)
+        if not self.polling:
+            try:
+                observer: BaseObserver = Observer()
+                observer.schedule(handler, str(self.path), recursive=True)
+                observer.start()
+                self._observer = observer
+                return
+            except OSError as exc:
+                if self.poll is False:
+                    raise
+                log.warning("no file events for %s (%s): polling it instead", self.path, exc)
+                self.polling = True
+        observer = PollingObserver(timeout=self.interval_s)
+        observer.schedule(handler, str(self.path), recursive=True)
+        observer.start()
+        self._observer = observer
+
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self._watch()
-            except OSError as exc:
-                if self.polling or self.poll is False:
-                    log.exception("watching %s failed; trying again in %ss", self.path, 5)
-                    self._stop.wait(5)
-                else:  # e.g. inotify's limit of watches: polling needs none
-                    log.warning("no file events for %s (%s): polling it instead", self.path, exc)
-                    self.polling = True
-                self._rescan = True  # what happened meanwhile was not seen
-            except Exception:
-                log.exception("watching %s failed; trying again in %ss", self.path, 5)
+                change, raw = self._events.get(timeout=TICK_S)
+                self._note(change, Path(raw))
+                while True:  # everything that came meanwhile, then one look
+                    change, raw = self._events.get_nowait()
+                    self._note(change, Path(raw))
+            except queue.Empty:
+                pass
+            try:
+                self._settle()
+                self._mend()
+            except Exception:  # the watcher outlives one failure; the next tick retries
+                log.exception("watching %s failed; looking again", self.path)
                 self._rescan = True
-                self._stop.wait(5)
-        self._ready.set()
+                self._stop.wait(1)
 
-    def _watch(self) -> None:
-        import watchfiles
-
-        tick_ms = int(min(TICK_S, max(self.debounce_s, 0.05)) * 1000)
-        changes = watchfiles.watch(
-            self.path,
-            watch_filter=None,
-            debounce=max(tick_ms, 50),
-            step=50,
-            stop_event=self._stop,
-            rust_timeout=tick_ms,
-            yield_on_timeout=True,
-            force_polling=self.polling,
-            poll_delay_ms=max(1, int(self.interval_s * 1000)),
-            raise_interrupt=False,
-        )
-        # watchfiles sets the watch up on the first `next`: the first tick says it is done
-        for batch in changes:
-            self._ready.set()
-            for change, raw in batch:
-                self._note(change.name, Path(raw))
-            self._settle()
-            if self._stop.is_set():
-                return
+    def _mend(self) -> None:
+        """An observer that died (the folder went away, a share dropped) is started again,
+        and the whole folder compared, since what happened meanwhile was not seen."""
+        if self._stop.is_set() or self._observer is None or self._observer.is_alive():
+            return
+        if not self.path.is_dir():
+            return  # not back yet: look at the next tick
+        log.warning("watching %s again (it went away or its observer stopped)", self.path)
+        self._observe()
+        self._rescan = True
 
     # -- what each event means ----------------------------------------------------------
     def _note(self, change: str, absolute: Path) -> None:
