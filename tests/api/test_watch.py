@@ -187,3 +187,26 @@ def test_killed_three_times_mid_sync_every_file_is_there_once(tmp_path: Path) ->
         check=True,
     )
     assert [hit["source"] for hit in json.loads(found.stdout)["hits"]] == ["part2/page202.md"]
+
+
+def test_kb_watch_is_a_colon_separated_list_or_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.settings import Settings
+
+    monkeypatch.setenv("KB_WATCH", "/srv/training:/mnt/share/handouts")
+    assert Settings().watch == [Path("/srv/training"), Path("/mnt/share/handouts")]
+    monkeypatch.setenv("KB_WATCH", '["/srv/a:b", "/srv/c"]')  # a JSON list may hold a ':'
+    assert Settings().watch == [Path("/srv/a:b"), Path("/srv/c")]
+    monkeypatch.delenv("KB_WATCH")
+    assert Settings().watch == [] and Settings().watch_poll is None
+
+
+def test_serve_refuses_a_watched_folder_that_is_not_there(tmp_path: Path) -> None:
+    started = subprocess.run(
+        [*kb_cli(tmp_path / "home"), "serve", "--port", str(free_port())],
+        env={**ENV, "KB_WATCH": str(tmp_path / "missing")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert started.returncode == 2
+    assert "KB_WATCH names" in started.stderr and "mount the share" in started.stderr
