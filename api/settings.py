@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ingest.pipeline import DEFAULT_CHUNK_TOKENS
 from kb.embed.registry import Variant
@@ -103,3 +106,36 @@ class Settings(BaseSettings):
         description="with recency_weight: the age, in days, at which a document loses half "
         "of the weight",
     )
+
+    # -- watched folders (docs/watch.md): kept in sync while `kb serve` / `kb worker` run ---
+    watch: Annotated[list[Path], NoDecode] = Field(
+        default_factory=list,
+        description="folders to keep in sync (':'-separated, or a JSON list): each is compared "
+        "whole at start, then every file that lands, changes or leaves is applied within "
+        "seconds, by the process that runs ingest jobs",
+    )
+    watch_poll: bool | None = Field(
+        default=None,
+        description="poll the watched folders instead of using file events (unset: poll "
+        "network file systems only, which send no events)",
+    )
+    watch_interval: float = Field(
+        default=2.0, gt=0, description="seconds between two looks at a polled folder"
+    )
+    watch_debounce: float = Field(
+        default=1.0,
+        ge=0,
+        description="seconds a file must keep its size and time before it is read (a file "
+        "being copied is read once, whole)",
+    )
+
+    @field_validator("watch", mode="before")
+    @classmethod
+    def _folders(cls, value: Any) -> Any:
+        """KB_WATCH as folders: a JSON list, or paths separated by ':' (';' on Windows)."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part for part in text.split(os.pathsep) if part.strip()]
+        return value

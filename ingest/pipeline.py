@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -317,6 +317,7 @@ def ingest_paths(
     batch_chunks: int = BATCH_CHUNKS,
     embed: bool = True,
     embedding_progress: EmbeddingProgress | None = None,
+    files: Iterable[SourceFile | Failure] | None = None,
 ) -> IngestReport:
     """Ingest files, folders and .zip archives; never raises for a bad file, reports it.
 
@@ -330,6 +331,10 @@ def ingest_paths(
     far it got); without, it returns once the words are stored, leaving the vectors to the
     next embedder. Interrupted (Ctrl-C), it stops after the chunks being encoded: what is
     stored stays searchable by its words, and the rest of its vectors are made next time.
+
+    `files`, when given, are the files to read instead of what `paths` hold (a watched
+    folder's changes, from `ingest.sources.files.discover_files`); `paths` then only name the
+    roots that `prune` looks under.
     """
     counter = count_tokens or getattr(kb.embedder, "count_tokens", None) or estimate_tokens
     window: list[int] = []  # the model's, asked on the first parse (it may load the model)
@@ -346,7 +351,9 @@ def ingest_paths(
     limits = limits or Limits()
     defaults = Defaults(team, course, tuple(visibility))
     report = IngestReport()
-    found = list(discover_with_exports([Path(p) for p in paths], limits, names))
+    found = list(
+        discover_with_exports([Path(p) for p in paths], limits, names) if files is None else files
+    )
     total = len(found)
     seen: set[str] = set()
     embedder = (

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -59,7 +60,9 @@ def worker(obj: CliContext, once: bool, log_level: str) -> None:
     """Run queued ingest jobs (uploads to any `kb serve` replica) until SIGTERM or Ctrl-C,
     which let the current job finish. Needs PostgreSQL (KB_DATABASE_URL or --database-url)."""
     from api.settings import Settings
+    from api.watching import folder_options, start_watching, stop_watching
     from ingest import Limits
+    from ingest.folder_sync import FolderSync
     from ingest.uploads import MB
     from kb import KBError
     from kb.background import BackgroundEmbedder
@@ -103,11 +106,17 @@ def worker(obj: CliContext, once: bool, log_level: str) -> None:
     from api.sources import SourcesService
 
     sources = SourcesService(backend, kb, schedule=not once)
+    watching: list[Any] = []
     try:
         jobs.recover()
         if not once:
             embedding.start()
+            # KB_WATCH folders, synced beside the jobs (api.watching)
+            watching = start_watching(kb, settings, embedding.nudge)
         with stop_on_signals(ask_to_stop):
+            if once:  # each watched folder compared once, before the jobs
+                for folder in settings.watch:
+                    FolderSync(kb, folder, folder_options(settings)).rescan()
             ran = jobs.work(once=once)
             if once:
                 from ingest.sources.schedule import SourceScheduler
@@ -120,6 +129,7 @@ def worker(obj: CliContext, once: bool, log_level: str) -> None:
         raise CliError(f"The job queue failed: {redact(str(exc))}") from None
     finally:
         sources.close()
+        stop_watching(watching, settings.shutdown_wait_seconds)
         embedding.stop()
         jobs.close()
     click.echo(f"kb worker: {ran} ingest job(s) run.", err=True)

@@ -35,6 +35,7 @@ from api.http.routes import ingest, kb, recommender, system
 from api.http.routes import sources as sources_routes
 from api.http.suggestions import open_suggestions
 from api.settings import Settings
+from api.watching import missing_folders, start_watching
 from api.web import mount_web
 from ingest import Limits
 from ingest.uploads import MB
@@ -185,6 +186,12 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     """
     settings = settings or Settings()
     keyring = _keyring(settings)
+    missing = missing_folders(settings)
+    if missing:
+        raise ConfigurationError(
+            f"KB_WATCH names {', '.join(map(str, missing))}, which is not a folder: create "
+            "it, mount the share, or take it out of KB_WATCH."
+        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -216,6 +223,11 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         embedding = None
         if settings.database_url is None or settings.ingest_worker:
             embedding = BackgroundEmbedder(knowledge_base, watch=True).start()
+        # KB_WATCH folders, synced by the process that runs jobs (api.watching)
+        watching = []
+        if settings.watch and (settings.database_url is None or settings.ingest_worker):
+            nudge = embedding.nudge if embedding is not None else None
+            watching = start_watching(knowledge_base, settings, nudge)
         app.state.services = Services(settings, knowledge_base, catalogs, jobs, keyring)
         # named sources (docs/sources.md): their timed syncs run where the jobs run
         from api.sources import SourcesService
@@ -237,6 +249,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             knowledge_base.searcher.reader_signals = None
             app.state.search_recorder.close()  # writes what is queued, then stops its thread
             app.state.suggestions.wait(settings.shutdown_wait_seconds)  # it reads the stores
+            for watched in watching:  # the batch being stored is finished, the rest waits
+                watched.stop(settings.shutdown_wait_seconds)
             stopped = jobs.stop(settings.shutdown_wait_seconds)
             stopped = app.state.sources.close(settings.shutdown_wait_seconds) and stopped
             if embedding is not None:  # the chunks being encoded are stored, the rest wait

@@ -331,3 +331,81 @@ def discover(
                     yield from _from_zip(path, source, root, limits, opened)
                 elif suffix in SUPPORTED:
                     yield _from_file(path, source, root, limits)
+
+
+# -- a folder's files by name (a watched folder's changes) ---------------------------------
+class FolderRules:
+    """Which paths under `folder` the walk of `discover` takes: not hidden (no part starting
+    with a dot, no skipped folder), not a sidecar, not matched by the folder's `.kbignore`,
+    a supported suffix or .zip. `FolderWatcher` asks it of every path an event names, and
+    `discover_files` of every path it is given, so that a watched folder holds exactly what
+    `kb ingest FOLDER` would. Read `.kbignore` once; build a new one when that file changes.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._ignored = _ignore_spec(folder)
+
+    def admits_dir(self, relative: str) -> bool:
+        """Whether the walk enters the folder `relative` (POSIX, relative to the folder)."""
+        parts = PurePosixPath(relative).parts
+        return not any(is_hidden(part) for part in parts) and not any(
+            self._ignored.match_file("/".join(parts[: i + 1]) + "/") for i in range(len(parts))
+        )
+
+    def admits(self, relative: str) -> bool:
+        """Whether the walk takes the file `relative` (POSIX, relative to the folder)."""
+        path = PurePosixPath(relative)
+        if not path.parts or path.name.endswith(SIDECAR_SUFFIX):
+            return False
+        parent = path.parent.as_posix()
+        if is_hidden(path.name) or not self.admits_dir("" if parent == "." else parent):
+            return False
+        if self._ignored.match_file(relative):
+            return False
+        return _suffix(path.name) in SUPPORTED or _suffix(path.name) == ".zip"
+
+
+def discover_files(
+    folder: Path, relatives: list[str], limits: Limits
+) -> Iterator[SourceFile | Failure]:
+    """The files `relatives` (POSIX paths relative to `folder`) as the walk of
+    `discover([folder])` finds them: the same origin, source and root (so a later
+    `ingest_paths([folder], prune=True)` knows them), the same rules (`FolderRules`).
+
+    A relative path naming a folder stands for everything the walk finds in it (a folder
+    moved in whole sends one event); one that names nothing, or a file the rules refuse,
+    yields nothing.
+    """
+    rules = FolderRules(folder)
+    root = str(folder.resolve())
+    opened = _OpenArchive()
+    for relative in _expand(folder, relatives, rules):
+        path = folder / relative
+        if not path.is_file() or not rules.admits(relative):
+            continue
+        if CONTROL_CHARACTERS.search(relative):
+            yield Failure(
+                escape_controls(relative),
+                "the name holds control characters (such as a newline); rename it",
+            )
+        elif _suffix(relative) == ".zip":
+            yield from _from_zip(path, relative, root, limits, opened)
+        else:
+            yield _from_file(path, relative, root, limits)
+
+
+def _expand(folder: Path, relatives: list[str], rules: FolderRules) -> Iterator[str]:
+    """Each relative path, a folder's replaced by the files under it the walk would enter."""
+    for relative in relatives:
+        path = folder / relative
+        if not path.is_dir():
+            yield relative
+            continue
+        if relative not in ("", ".") and not rules.admits_dir(relative):
+            continue
+        for here, dirs, files in os.walk(path):
+            inside = Path(here).relative_to(folder).as_posix()
+            prefix = "" if inside == "." else inside + "/"
+            dirs[:] = sorted(d for d in dirs if rules.admits_dir(prefix + d))
+            yield from (prefix + name for name in sorted(files))
