@@ -72,6 +72,8 @@ def test_db_status_says_an_upgrade_is_due_until_kb_db_upgrade(
     assert json.loads(out)["versions"] == latest and set(latest) == {
         "kb",
         "kb_duplicates",
+        "kb_links",
+        "kb_sources",
         "recommender",
         "ingest",
         "analytics",
