@@ -97,6 +97,8 @@ def test_killed_three_times_mid_sync_every_file_is_there_once(tmp_path: Path) ->
         with log:
             syncing = subprocess.Popen(kb(home, "source", "sync", "handbook"), env=ENV,
                                        stdout=log, stderr=log)  # fmt: skip
+            # rounds 2 and 3 start while the killed one's claim is still held: `kb source
+            # sync` takes it over (otherwise it would refuse, "being synced by ...")
             # killed once it has stored some of what it has to do, and before it is done
             eventually(lambda n=before: len(stored(home)) > n + 5, "progress", 120)
             syncing.send_signal(signal.SIGKILL)
