@@ -6,6 +6,10 @@ of files, each file's size and the total, unknown file types, names with control
 and for a .zip its entry count, its unpacked size, unsafe paths (absolute or with ``..``),
 symbolic links, nested archives and entries of unknown type (the same entry checks as the
 command line's, from ``ingest.sources.files``).
+A .zip that is a Confluence, Notion or Slack export (``ingest.exports.read_export`` recognises
+it) is accepted although it holds entries no format reads (.json, .css, .png): it is checked
+as `kb ingest` reads it, whole (its structure read now, so a malformed or hostile export is
+refused here naming the entry), and the job ingests it as an export, keeping its space in step.
 Files are copied to the job's spool folder under safe names; the names their uploader gave
 them are kept apart and shown to users.
 """
@@ -20,6 +24,8 @@ from typing import BinaryIO
 
 from ingest import SIDECAR_SUFFIX, SUPPORTED
 from ingest.errors import RefusalKind, UploadRefused
+from ingest.exports import ExportRefused, NotAnExport, read_archive
+from ingest.exports.base import Archive
 from ingest.jobs.base import Upload
 from ingest.sources.archives import (
     CONTROL_CHARACTERS,
@@ -28,8 +34,6 @@ from ingest.sources.archives import (
     ArchiveRefused,
     EntryProblem,
     escape_controls,
-    open_archive,
-    survey,
 )
 
 MB = 1024 * 1024
@@ -108,28 +112,54 @@ _ARCHIVE_ADVICE: dict[ArchiveProblem, tuple[RefusalKind, str]] = {
 }
 
 
+def _export_items(archive: Archive) -> int | None:
+    """How many documents the export in `archive` holds, None when it is no export; a
+    recognised export that is broken (a malformed `channels.json`, a page that is not HTML) is
+    refused (422) with its reader's message, which names the entry and what to do."""
+    try:
+        export = read_archive(archive)
+    except NotAnExport:
+        return None
+    except ExportRefused as exc:
+        raise UploadRefused("invalid", f"{exc}.", file=archive.name) from None
+    if not export.items:
+        raise UploadRefused(
+            "invalid",
+            f"{archive.name} is a {export.kind.capitalize()} export with no page to ingest: "
+            "export the space again with its pages.",
+            file=archive.name,
+        )
+    return len(export.items)
+
+
 def check_archive(path: Path, name: str, limits: UploadLimits) -> int:
     """Refuse an archive that is unreadable, too big, unsafe or holds unknown types; return
-    how many documents it holds (hidden entries and sidecars are not documents)."""
+    how many documents it holds (hidden entries and sidecars are not documents). An export
+    may hold entries of any type (its structure and assets); its documents are its items, as
+    the job will read them. The zip is opened once."""
     try:
-        with open_archive(path, name) as zf:
-            found = survey(
-                zf,
-                name,
-                ArchiveLimits(limits.max_zip_entries, limits.max_zip_bytes, limits.max_file_bytes),
-            )
+        archive = Archive(
+            path,
+            name,
+            ArchiveLimits(limits.max_zip_entries, limits.max_zip_bytes, limits.max_file_bytes),
+        )
     except ArchiveRefused as exc:
         kind, advice = _ARCHIVE_ADVICE[exc.kind]
         raise UploadRefused(kind, exc.message + advice, file=name) from None
-    if found.refused:
-        first = found.refused[0]
-        raise UploadRefused(
-            _ENTRY_REFUSAL[first.kind],
-            f"{first.shown}: {first.reason}; {_UPLOAD_ADVICE[first.kind]}",
-            file=first.shown,
-        )
+    with archive:
+        if archive.refused:  # unsafe, links, nested archives, too big: export or not
+            first = archive.refused[0]
+            raise UploadRefused(
+                _ENTRY_REFUSAL[first.kind],
+                f"{first.shown}: {first.reason}; {_UPLOAD_ADVICE[first.kind]}",
+                file=first.shown,
+            )
+        items = _export_items(archive)
+        if items is not None:
+            return items
+        entries = list(archive.entries.values())
     documents = 0
-    for entry in found.entries:
+    for entry in entries:
         what = _kind(entry.path.name)
         if what is None or what == "archive":
             raise UploadRefused(

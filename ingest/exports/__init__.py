@@ -4,6 +4,7 @@ identities rather than as a plain zip of files.
 
 - `read_export(path)` -> `Export` (`kind`, `space`, `items`), or `ExportRefused` for a
   hostile or broken export, `NotAnExport` for a zip that is none of the three;
+- `read_archive(archive)`: the same, of a zip already opened and surveyed (`base.Archive`);
 - `export_files(export)`: its items as the pipeline's `SourceFile`s, stored under the
   export's root (`confluence:DOCS`), with `synced` set: once every item is read, documents
   under that root that the export no longer holds are removed (`ingest_paths`);
@@ -96,7 +97,12 @@ def read_export(
     or hostile JSON, a page that is not HTML), naming the entry; `NotAnExport` for a zip
     that is none of Confluence, Notion, Slack.
     """
-    archive = _archive(path, name, limits)
+    return read_archive(_archive(path, name, limits), space=space)
+
+
+def read_archive(archive: Archive, *, space: str | None = None) -> Export:
+    """`read_export` of a zip already opened and surveyed (an `Archive`: what an upload's
+    check holds, so that the zip is opened once there); the same errors but `ArchiveRefused`."""
     kind = _kind(archive)
     if kind is None:
         raise NotAnExport(
@@ -178,6 +184,7 @@ __all__ = [
     "ReadyParse",
     "discover_with_exports",
     "export_files",
+    "read_archive",
     "read_export",
     "recognise",
 ]

@@ -109,6 +109,15 @@ class Archive:
         self.refused: list[RefusedEntry] = found.refused
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        self._zip.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     def names(self) -> list[str]:
         return sorted(self.entries)
 

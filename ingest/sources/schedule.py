@@ -4,7 +4,9 @@ that run jobs and `kb worker`).
 
 Every `poll` seconds it asks the registry for one due source nobody holds
 (`SourceRegistry.claim_due`: a claim in the store, so one sync at a time per source across
-every process and machine), syncs it (`Syncer.run_claimed`: a failure is recorded, the last
+every process and machine; a due source whose holder was a process of this machine that died,
+a `kb source sync` killed with SIGKILL, is taken over at once rather than after its lease),
+syncs it (`Syncer.run_claimed`: a failure is recorded, the last
 good documents stay) and asks again. `POST /sources/{name}/sync` makes a source due now.
 """
 
@@ -12,8 +14,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
-from ingest.sources.sync import Syncer, new_owner
+from ingest.sources.sync import Syncer, dead_here, new_owner
+from kb.sources import Source
 
 log = logging.getLogger("ingest.sources")
 POLL_SECONDS = 5.0
@@ -41,12 +45,26 @@ class SourceScheduler:
         """Sync every source due now, one after another; how many ran."""
         ran = 0
         while not self._stop.is_set():
-            source = self.syncer.registry.claim_due(self.owner)
+            source = self.syncer.registry.claim_due(self.owner) or self._take_orphan()
             if source is None:
                 return ran
             self.syncer.run_claimed(source, self.owner)
             ran += 1
         return ran
+
+    def _take_orphan(self) -> Source | None:
+        """A due source still claimed by a process of this machine that no longer runs (killed
+        mid-sync: its `finish` never came), claimed for us; None when there is none. The lease
+        would free it too, but only after `CLAIM_SECONDS`."""
+        registry, now = self.syncer.registry, time.time()
+        for source in registry.list():
+            holder = source.status.claimed_by
+            due = source.status.next_run_at is not None and source.status.next_run_at <= now
+            if due and source.running(now) and dead_here(holder):
+                taken = registry.claim(source.name, self.owner, takeover=holder)
+                if taken is not None:
+                    return taken
+        return None
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -130,7 +130,7 @@ def new_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def _dead_here(owner: str | None) -> bool:
+def dead_here(owner: str | None) -> bool:
     """The claim's holder is a process of this machine that no longer runs."""
     if not owner or owner.count(":") < 2:
         return False
@@ -211,7 +211,7 @@ class Syncer:
         current = self.registry.get(name)
         if current is None:
             raise SourceError(f"There is no source called {name}: see kb source list.")
-        takeover = current.status.claimed_by if _dead_here(current.status.claimed_by) else None
+        takeover = current.status.claimed_by if dead_here(current.status.claimed_by) else None
         source = self.registry.claim(name, owner, takeover=takeover)
         if source is None:
             raise SourceError(
@@ -412,6 +412,7 @@ __all__ = [
     "SyncReport",
     "Syncer",
     "check_link",
+    "dead_here",
     "defaults_for",
     "link_for",
     "new_owner",

@@ -1,6 +1,8 @@
 """`kb source ...` and `/sources`: a Git source added, synced, listed and removed from the
 command line and over HTTP (organisers only), with the same JSON; a failing source keeps its
-last good documents and says why; a timed source is synced by `kb serve`'s scheduler."""
+last good documents and says why; a timed source is synced by `kb serve`'s scheduler. Each
+runs on every backend (`backend_url`: the home folder, or a fresh PostgreSQL database), and on
+PostgreSQL two homes, as two machines, share one list of sources."""
 
 from __future__ import annotations
 
@@ -34,10 +36,15 @@ def _repo(tmp_path: Path) -> Repo:
     return repo
 
 
-def _cli(home: Path, embedder: HashingEmbedder) -> Callable[..., tuple[int, str, str]]:
+def _cli(
+    home: Path, embedder: HashingEmbedder, url: str | None = None
+) -> Callable[..., tuple[int, str, str]]:
+    """`kb --home HOME [--database-url URL] ...` in this process: (exit code, stdout, stderr)."""
+    on = ["--database-url", url] if url else []
+
     def invoke(*args: str) -> tuple[int, str, str]:
         result = CliRunner().invoke(
-            main, ["--home", str(home), *args], obj=CliContext(home, embedder=embedder)
+            main, ["--home", str(home), *on, *args], obj=CliContext(home, embedder=embedder)
         )
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
@@ -47,10 +54,10 @@ def _cli(home: Path, embedder: HashingEmbedder) -> Callable[..., tuple[int, str,
 
 
 def test_the_command_line_adds_syncs_lists_and_removes_a_source(
-    tmp_path: Path, fake_embedder: HashingEmbedder
+    tmp_path: Path, fake_embedder: HashingEmbedder, backend_url: str | None
 ) -> None:
     repo = _repo(tmp_path)
-    kb = _cli(tmp_path / "home", fake_embedder)
+    kb = _cli(tmp_path / "home", fake_embedder, backend_url)
     code, out, _ = kb(
         "source", "add", "handbook", "git", repo.url, "--branch", "main",
         "--default", "docs/**: team=nlp", "--link", LINK, "--every", "1h",
@@ -85,10 +92,10 @@ def test_the_command_line_adds_syncs_lists_and_removes_a_source(
 
 
 def test_organisers_manage_sources_over_http(
-    tmp_path: Path, fake_embedder: HashingEmbedder
+    tmp_path: Path, fake_embedder: HashingEmbedder, backend_url: str | None
 ) -> None:
     repo = _repo(tmp_path)
-    with running_client(tmp_path / "app", fake_embedder) as client:
+    with running_client(tmp_path / "app", fake_embedder, database_url=backend_url) as client:
         body: dict[str, Any] = {
             "name": "handbook",
             "kind": "git",
@@ -133,3 +140,47 @@ def test_organisers_manage_sources_over_http(
         assert gone.json() == {"name": "handbook", "removed_documents": 1, "kept_documents": False}
         assert client.get("/sources", headers=auth("organiser")).json() == []
         assert client.delete("/sources/handbook", headers=auth("organiser")).status_code == 404
+
+
+def test_on_postgresql_two_machines_share_the_sources_and_a_new_one_syncs_by_hash(
+    tmp_path: Path, fake_embedder: HashingEmbedder, database_url: str
+) -> None:
+    """Two homes on one database are two machines: the source one adds, the other lists and
+    syncs. The second has no clone of its own: it fetches one, whose history holds the commit
+    the first recorded, so it reads the diff from there: the changed page alone, nothing
+    stored twice."""
+    repo = _repo(tmp_path)
+    one = _cli(tmp_path / "machine-one", fake_embedder, database_url)
+    two = _cli(tmp_path / "machine-two", fake_embedder, database_url)
+    code, out, _ = one("source", "add", "handbook", "git", repo.url, "--link", LINK, "--sync")
+    assert code == 0 and "2 added" in out
+    code, out, _ = two("source", "list", "--json")
+    (listed,) = json.loads(out)
+    assert listed["documents"] == 2 and listed["state"] == {"commit": repo.head()}
+
+    repo.write({"guide.md": page("Guide", "Onboarding steps, revised for the spring cohort.")})
+    repo.commit("revise the guide")
+    code, out, _ = two("source", "sync", "handbook", "--json")
+    (report,) = json.loads(out)
+    assert code == 0 and report["mode"] == "diff", report
+    assert (report["parsed"], report["updated"], report["added"], report["removed"]) == (
+        1,
+        1,
+        0,
+        0,
+    )
+    assert (tmp_path / "machine-two" / "sources" / "handbook" / "repo.git").is_dir()
+    code, out, _ = one("search", "spring", "--mode", "lexical", "--json")
+    (hit,) = json.loads(out)["hits"]
+    assert hit["link"] == LINK.format(commit=repo.head(), path="guide.md")
+
+    with running_client(tmp_path / "app", fake_embedder, database_url=database_url) as client:
+        over_http = client.get("/sources", headers=auth("organiser")).json()
+    code, out, _ = one("source", "list", "--json")
+    assert over_http == json.loads(out)  # the same JSON, from either machine
+    code, out, _ = one("source", "rm", "handbook", "--json")
+    assert json.loads(out) == {"name": "handbook", "removed_documents": 2, "kept_documents": False}
+    code, out, _ = two("docs", "--json")
+    assert json.loads(out)["documents"] == []
+    code, out, _ = two("source", "list", "--json")
+    assert json.loads(out) == []
