@@ -5,7 +5,7 @@ a removal with or without the documents. `kb source ...` and `/sources` give the
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -125,11 +125,15 @@ __all__ = ["build_spec", "listing", "open_registry", "parse_every", "remove", "r
 
 class SourcesService:
     """What `kb serve` keeps for `/sources`: the registry, a syncer and, in a process that
-    runs jobs, the scheduler of timed syncs (ingest.sources.schedule)."""
+    runs jobs, the scheduler of timed syncs (ingest.sources.schedule) and a watcher on every
+    `folder` source (ingest.sources.watch): a file landing, changing or going there makes the
+    source due at once, so it is synced within seconds instead of at its next run."""
 
     def __init__(
         self, backend: Backend, kb: KnowledgeBase, *, schedule: bool, poll: float = 5.0
     ) -> None:
+        import threading
+
         from ingest.sources.schedule import SourceScheduler
 
         self.backend = backend
@@ -137,6 +141,16 @@ class SourcesService:
         self.registry = backend.open_source_registry()
         self.syncer = syncer(backend, kb, self.registry)
         self.scheduler = SourceScheduler(self.syncer, poll=poll).start() if schedule else None
+        self._watchers: dict[str, Any] = {}  # folder source name -> its FolderWatcher
+        self._watched_at: dict[str, str] = {}  # name -> the folder watched
+        self._stop = threading.Event()
+        self._follower: threading.Thread | None = None
+        if schedule:
+            self.follow_folders()
+            self._follower = threading.Thread(
+                target=self._follow, args=(poll,), name="kb-source-folders", daemon=True
+            )
+            self._follower.start()
 
     def request_sync(self, name: str) -> bool:
         if not self.registry.request_sync(name):
@@ -145,7 +159,47 @@ class SourcesService:
             self.scheduler.wake()
         return True
 
+    def follow_folders(self) -> None:
+        """A watcher on each `folder` source the registry lists (sources added or removed by
+        any process are picked up at the next call), none on sources gone."""
+        from ingest.sources.watch import FolderUnavailable, FolderWatcher
+
+        wanted = {
+            source.name: source.spec.location
+            for source in self.registry.list()
+            if source.spec.kind == "folder"
+        }
+        for name in [n for n in self._watchers if self._watched_at.get(n) != wanted.get(n)]:
+            self._watchers.pop(name).stop(wait=1.0)
+            self._watched_at.pop(name, None)
+        for name, location in wanted.items():
+            if name in self._watchers:
+                continue
+            try:
+                watcher = FolderWatcher(location, self._due_on_change(name))
+                self._watchers[name] = watcher.start()
+                self._watched_at[name] = location
+            except FolderUnavailable:
+                continue  # the sync says why (the folder is gone or not mounted)
+
+    def _due_on_change(self, name: str) -> Callable[[Any], None]:
+        def changed(_changes: Any) -> None:
+            self.request_sync(name)
+
+        return changed
+
+    def _follow(self, poll: float) -> None:
+        while not self._stop.wait(poll):
+            try:
+                self.follow_folders()
+            except Exception:  # a registry that is briefly away: the next round retries
+                continue
+
     def close(self, wait: float = 10.0) -> bool:
+        self._stop.set()
+        for watcher in self._watchers.values():
+            watcher.stop(wait=1.0)
+        self._watchers.clear()
         stopped = True if self.scheduler is None else self.scheduler.stop(wait)
         if stopped:
             self.registry.close()

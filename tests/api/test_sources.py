@@ -184,3 +184,40 @@ def test_on_postgresql_two_machines_share_the_sources_and_a_new_one_syncs_by_has
     assert json.loads(out)["documents"] == []
     code, out, _ = two("source", "list", "--json")
     assert json.loads(out) == []
+
+
+def test_a_folder_source_is_followed_while_the_service_runs(
+    tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    """A file landing in a folder source's folder is found within seconds, its source never
+    synced by hand and never due by the clock (manual); one that goes is forgotten."""
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    (folder / "intro.md").write_text("# Intro\n\nWelcome to the programme.\n", encoding="utf-8")
+
+    def found(client: Any, word: str) -> bool:
+        answer = client.get(
+            "/search", params={"q": word, "mode": "lexical"}, headers=auth("admin")
+        ).json()
+        return any(hit["source"].endswith(".md") for hit in answer["hits"])
+
+    def within(seconds: float, holds: Any) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if holds():
+                return True
+            time.sleep(0.2)
+        return False
+
+    with running_client(tmp_path / "app", fake_embedder) as client:
+        body = {"name": "drop", "kind": "folder", "location": str(folder)}
+        assert client.post("/sources", json=body, headers=auth("organiser")).status_code == 201
+        ran = client.post("/sources/drop/sync?wait=true", headers=auth("organiser"))
+        assert ran.json()["added"] == 1, ran.text
+        time.sleep(6)  # the service's round that starts watching the new source (5 s)
+        (folder / "quokka.md").write_text(
+            "# Quokkas\n\nThe quokkaplaybook explains retrieval evaluation.\n", encoding="utf-8"
+        )
+        assert within(30, lambda: found(client, "quokkaplaybook"))
+        (folder / "quokka.md").unlink()
+        assert within(30, lambda: not found(client, "quokkaplaybook"))
