@@ -345,6 +345,7 @@ class OnnxModel:
             pad = tokenizer.token_to_id(pad_token)
         tokenizer.enable_padding(pad_id=pad or 0, pad_token=pad_token)
         self.tokenizer = tokenizer
+        self.last_batch_tokens = 0  # input tokens of the last batch, padding excluded
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -369,6 +370,7 @@ class OnnxModel:
         encodings = self.tokenizer.encode_batch(list(texts))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        self.last_batch_tokens = int(mask.sum())  # the scheduler counts them (kb.observe)
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.inputs:
             feed["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)
