@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -196,12 +196,15 @@ class _ScrapeTime(Collector):
         yield from families.values()
 
 
-def serve_metrics(metrics: Metrics, port: int, host: str = "0.0.0.0") -> None:
+def serve_metrics(metrics: Metrics, port: int, host: str = "0.0.0.0") -> Any:
     """`kb worker`'s own /metrics: prometheus_client's server on `port`, in a daemon thread
-    (it stops with the process). Raises OSError when the port is taken."""
+    (it stops with the process, or with the returned server's `shutdown()` and
+    `server_close()`). Raises OSError
+    when the port is taken."""
     from prometheus_client import start_http_server
 
-    start_http_server(port, addr=host, registry=metrics.registry)
+    server, _thread = start_http_server(port, addr=host, registry=metrics.registry)
+    return server
 
 
 __all__ = ["Metrics", "serve_metrics"]

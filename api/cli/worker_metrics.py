@@ -3,7 +3,7 @@ worker's own (prometheus_client's server), for Prometheus to scrape each worker.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from api.cli.common import CliError
 
@@ -12,17 +12,20 @@ if TYPE_CHECKING:
     from kb import KnowledgeBase
 
 
-def start_worker_metrics(kb: KnowledgeBase, jobs: JobQueue, port: int | None) -> None:
+def start_worker_metrics(
+    kb: KnowledgeBase, jobs: JobQueue, port: int | None, host: str = "0.0.0.0"
+) -> Any:
     """Count `kb`'s encoder and `jobs`' outcomes and serve them on `port` (all interfaces:
-    keep the port inside the private network); nothing without a port."""
+    keep the port inside the private network); nothing without a port. Returns the server
+    (None without a port)."""
     if port is None:
-        return
+        return None
     from api.metrics import Metrics, serve_metrics
 
     metrics = Metrics()
     metrics.attach(kb, jobs)
     try:
-        serve_metrics(metrics, port)
+        return serve_metrics(metrics, port, host)
     except OSError as exc:
         raise CliError(
             f"Cannot serve metrics on port {port} ({exc.strerror or exc}): choose a free one "
