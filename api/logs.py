@@ -36,14 +36,14 @@ request_id_var: ContextVar[str | None] = ContextVar("kb_request_id", default=Non
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _Stderr(logging.StreamHandler):
     """A handler on whatever `sys.stderr` is at the time of each line (as logging's own last
     resort does), so that a swapped stream (click's test runner) is never written closed."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> IO[str]:
         return sys.stderr
 

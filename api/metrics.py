@@ -187,9 +187,7 @@ class _ScrapeTime(Collector):
         for kind in ("query", "document"):
             families["texts"].add_metric([kind], 0 if encoded is None else encoded.texts[kind])
             families["tokens"].add_metric([kind], 0 if encoded is None else encoded.tokens[kind])
-            families["batches"].add_metric(
-                [kind], 0 if encoded is None else encoded.batches[kind]
-            )
+            families["batches"].add_metric([kind], 0 if encoded is None else encoded.batches[kind])
             families["seconds"].add_metric(
                 [kind], 0.0 if encoded is None else encoded.seconds[kind]
             )

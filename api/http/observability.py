@@ -122,13 +122,16 @@ def install_observability(app: FastAPI, settings: Settings) -> Metrics:
         def scrape() -> Response:
             return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-        description = (
-            "Prometheus metrics (docs/operations.md). "
-            + ("No key (KB_METRICS=open)." if settings.metrics == "open" else "Organiser keys.")
+        description = "Prometheus metrics (docs/operations.md). " + (
+            "No key (KB_METRICS=open)." if settings.metrics == "open" else "Organiser keys."
         )
         if settings.metrics == "open":
             app.add_api_route(
-                "/metrics", scrape, methods=["GET"], include_in_schema=False, description=description
+                "/metrics",
+                scrape,
+                methods=["GET"],
+                include_in_schema=False,
+                description=description,
             )
         else:
             from fastapi import Depends

@@ -278,7 +278,6 @@ def quantize_int8(
         )
 
 
-
 PLAIN_FP32 = "model-fp32.onnx"  # the export itself, before the optimiser
 # The operators int8 quantises in the fused graph: the linear layers and the attention's
 # input projection; the embeddings stay fp32 (quantising them costs fidelity and no time).

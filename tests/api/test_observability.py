@@ -60,7 +60,9 @@ def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
     }
 
 
-def value(found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
+def value(
+    found: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str
+) -> float:
     return found[(name, frozenset(labels.items()))]
 
 
@@ -99,7 +101,9 @@ def test_metrics_count_searches_stages_jobs_and_the_encoder(tmp_path: Path) -> N
     assert value(found, "kb_encoder_tokens_total", kind="document") > 0
     # the HTTP side, from the instrumentator: per route template and status
     assert value(found, "http_requests_total", handler="/search", method="GET", status="200") == 5
-    assert not any(name.startswith("http_") and ("handler", "/metrics") in labels for name, labels in found)
+    assert not any(
+        name.startswith("http_") and ("handler", "/metrics") in labels for name, labels in found
+    )
 
 
 @pytest.mark.parametrize(
@@ -181,7 +185,9 @@ def test_json_request_lines_carry_request_id_key_id_route_status_latency_never_t
             "/documents/nope", headers={**auth("organiser"), "X-Request-ID": "trace-42"}
         )
         made_up = client.get("/health")
-        refused = client.get("/search", params={"q": "x"}, headers={"Authorization": "Bearer wrong-key"})
+        refused = client.get(
+            "/search", params={"q": "x"}, headers={"Authorization": "Bearer wrong-key"}
+        )
     err = capsys.readouterr().err
 
     assert given.headers["x-request-id"] == "trace-42"
@@ -209,12 +215,18 @@ def test_a_forged_request_id_is_replaced(tmp_path: Path, fake_embedder: HashingE
 
 
 def test_text_lines_are_for_people() -> None:
-    record = logging.LogRecord("api.access", logging.INFO, __file__, 1, "GET %s 200", ("/search",), None)
+    record = logging.LogRecord(
+        "api.access", logging.INFO, __file__, 1, "GET %s 200", ("/search",), None
+    )
     line = make_handler("text").format(record)
-    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO api.access: GET /search 200", line)
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO api.access: GET /search 200", line
+    )
 
 
-def test_lines_logged_while_serving_carry_the_request_id(capsys: pytest.CaptureFixture[str]) -> None:
+def test_lines_logged_while_serving_carry_the_request_id(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from api.logs import request_id_var
 
     handler = configure_logging(Settings(log_format="json"), "info")
