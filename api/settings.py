@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -139,3 +139,28 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [part for part in text.split(os.pathsep) if part.strip()]
         return value
+
+    # -- operations (docs/operations.md): metrics and logs ---------------------------------
+    metrics: Literal["off", "organiser", "open"] = Field(
+        default="organiser",
+        description="GET /metrics (Prometheus): off (no route), organiser (organiser and "
+        "admin keys only) or open (no key: for a scrape from a private network)",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="kb worker: serve its metrics on this port (prometheus_client's own "
+        "server, every interface); unset: none",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="log lines on stderr: text (for a terminal) or json (one object per "
+        "line: time, level, logger, message; and for HTTP requests request_id, key_id, route, "
+        "method, status, latency_ms)",
+    )
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = Field(
+        default="warning",
+        description="the kb commands' log level (kb serve and kb worker: their --log-level, "
+        "info by default)",
+    )

@@ -80,6 +80,9 @@ def main(
 ) -> None:
     """Search and recommendations over the training programme's material."""
     settings = cli_settings()  # a setting out of range: one sentence, exit status 2
+    from api.logs import configure_logging
+
+    configure_logging(settings)  # KB_LOG_FORMAT, KB_LOG_LEVEL (kb serve/worker: --log-level)
     given = ctx.obj if isinstance(ctx.obj, CliContext) else CliContext(home=settings.home)
     given.home = home or given.home
     given.database_url = database_url or given.database_url or settings.database_url

@@ -44,11 +44,24 @@ def serve(obj: CliContext, host: str, port: int, log_level: str) -> None:
             "database_url": obj.database_url,
         }
     )
+    from api.logs import configure_logging
+
+    configure_logging(settings, log_level)  # the app's INFO lines too, text or JSON
     try:
         app = create_app(settings)
     except (ApiKeysError, ConfigurationError) as exc:
         raise CliError(f"Cannot start the service: {exc}") from None
-    uvicorn.run(app, host=host, port=port, workers=1, log_level=log_level)
+    # uvicorn's lines through ours (log_config=None); its access lines are replaced by
+    # api.access's, which add the request id, key id and latency (api.http.observability)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        workers=1,
+        log_level=log_level,
+        log_config=None,
+        access_log=False,
+    )
 
 
 @click.group("keys")

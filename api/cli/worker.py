@@ -8,7 +8,6 @@ and the job is then run again by another worker when its lease expires.
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -55,8 +54,15 @@ def stop_on_signals(ask_to_stop: Callable[[], None]) -> Iterator[None]:
     default="info",
     show_default=True,
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Serve Prometheus metrics (the same as kb serve's /metrics) on this port "
+    "[env KB_METRICS_PORT; default: none].",
+)
 @click.pass_obj
-def worker(obj: CliContext, once: bool, log_level: str) -> None:
+def worker(obj: CliContext, once: bool, log_level: str, metrics_port: int | None) -> None:
     """Run queued ingest jobs (uploads to any `kb serve` replica) until SIGTERM or Ctrl-C,
     which let the current job finish. Needs PostgreSQL (KB_DATABASE_URL or --database-url)."""
     from api.settings import Settings
@@ -74,10 +80,10 @@ def worker(obj: CliContext, once: bool, log_level: str) -> None:
         raise CliError(NO_DATABASE) from None
     if not backend.shares_job_queue:
         raise CliError(NO_DATABASE)
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from api.logs import configure_logging
+
     settings = Settings()
+    configure_logging(settings, log_level)
     limits = Limits(
         max_file_bytes=int(settings.upload_max_file_mb * MB),
         max_zip_entries=settings.zip_max_entries,
@@ -88,6 +94,9 @@ def worker(obj: CliContext, once: bool, log_level: str) -> None:
         jobs = backend.open_shared_job_queue(kb, limits, settings.chunk_tokens)
     except KBError as exc:
         raise CliError(str(exc)) from None
+    from api.cli.worker_metrics import start_worker_metrics
+
+    start_worker_metrics(kb, jobs, metrics_port or settings.metrics_port)
     if not once:
         click.echo(
             "kb worker: running queued ingest jobs; SIGTERM or Ctrl-C stops it after the "

@@ -24,6 +24,7 @@ from api.freshness import freshness_source
 from api.http.auth import KeyRing, load_api_keys
 from api.http.deps import Catalogs, Services, start_recorder
 from api.http.errors import ApiError, error_response, install_error_handlers
+from api.http.observability import attach_metrics, detach_metrics, install_observability
 from api.http.routes import analytics as analytics_routes
 from api.http.routes import cycles as cycles_routes
 from api.http.routes import duplicates as duplicates_routes
@@ -229,6 +230,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             nudge = embedding.nudge if embedding is not None else None
             watching = start_watching(knowledge_base, settings, nudge)
         app.state.services = Services(settings, knowledge_base, catalogs, jobs, keyring)
+        attach_metrics(app, knowledge_base, jobs)  # /metrics (api.http.observability)
         # named sources (docs/sources.md): their timed syncs run where the jobs run
         from api.sources import SourcesService
 
@@ -246,6 +248,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         try:
             yield
         finally:
+            detach_metrics(app)
             knowledge_base.searcher.reader_signals = None
             app.state.search_recorder.close()  # writes what is queued, then stops its thread
             app.state.suggestions.wait(settings.shutdown_wait_seconds)  # it reads the stores
@@ -284,6 +287,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         },
         default=(JSON_BODY_LIMIT, f"{JSON_BODY_LIMIT // MB} MB"),
     )
+    install_observability(app, settings)  # request log lines, /metrics (KB_METRICS)
     install_error_handlers(app)
     app.include_router(system.router)
     app.include_router(kb.router)

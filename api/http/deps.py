@@ -161,10 +161,12 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 def get_principal(
+    request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """401 without a key or with an unknown one; with authentication disabled, an admin."""
+    """401 without a key or with an unknown one; with authentication disabled, an admin.
+    The key's stable id is left in the request's state for the request's log line."""
     if services.keyring is None:
         return ADMIN
     if credentials is None or not credentials.credentials:
@@ -181,6 +183,7 @@ def get_principal(
             "Unknown API key: check the key you sent, or ask for a new one.",
             headers=_CHALLENGE,
         )
+    request.state.key_id = principal.key_id  # api.http.observability logs it, never the key
     return principal
 
 

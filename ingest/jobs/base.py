@@ -25,6 +25,7 @@ from kb import KnowledgeBase
 log = logging.getLogger("ingest.jobs")
 
 Sees = Callable[[Sequence[str]], bool]  # may the viewer see a document restricted to these?
+JobFinished = Callable[["Job"], None]  # told each job a worker ran, once it is done or failed
 
 JobState = Literal["queued", "running", "done", "failed", "interrupted"]
 FINISHED: tuple[JobState, ...] = ("done", "failed", "interrupted")
@@ -275,6 +276,9 @@ class JobQueue(Protocol):
     def get(self, job_id: str) -> Job | None: ...
     def counts(self) -> dict[str, int]: ...
 
+    # told each job this process ran, finished (done or failed): the api layer's metrics
+    on_finished: JobFinished | None
+
 
 class SharedJobQueue(JobQueue, Protocol):
     """A queue other processes share (`ingest.jobs.postgres.PgJobManager`), which `kb worker`
@@ -292,6 +296,17 @@ class UploadSpool:
     def __init__(self, home: Path) -> None:
         self.spool_dir = home / "uploads"
         self.spool_dir.mkdir(parents=True, exist_ok=True)
+        self.on_finished: JobFinished | None = None
+
+    def _finished(self, job: Job) -> None:
+        """Tell `on_finished` (if set) about a job run here; its errors are logged, never
+        the job's."""
+        if self.on_finished is None:
+            return
+        try:
+            self.on_finished(job)
+        except Exception:
+            log.exception("the on_finished hook failed for ingest job %s", job.id)
 
     def new_job_id(self) -> str:
         return uuid.uuid4().hex

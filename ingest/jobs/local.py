@@ -143,6 +143,7 @@ class JobManager(UploadSpool):
             self._lock,
             self._write,
         )
+        self._finished(job)
         with self._lock:
             self._forget_old()
         self.discard_spool(job_id)

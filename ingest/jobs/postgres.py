@@ -307,6 +307,7 @@ class PgJobManager(UploadSpool):
                     save,
                 )
             log.info("ingest job %s: %s", job.id, job.state)
+            self._finished(job)
         except JobAbandoned:
             log.warning("ingest job %s was taken over by another worker; this run stops", job.id)
         except Exception as exc:  # the queue or the temporary folder failed: run it again

@@ -18,6 +18,7 @@ import numpy as np
 
 from kb.embed.scheduler import BatchEncoder, EncoderScheduler
 from kb.errors import ModelLoadError
+from kb.observe import EncodedCounts
 
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -96,6 +97,13 @@ class ScheduledEmbedder:
                 if self._scheduler is None:
                     self._scheduler = EncoderScheduler(self._load(), self.batch_size)
         return self._scheduler
+
+    @property
+    def encoded(self) -> EncodedCounts | None:
+        """What the encoder has encoded (kb.observe), None while the model is not loaded
+        (reading it never loads the model)."""
+        scheduler = self._scheduler
+        return None if scheduler is None else scheduler.encoded.snapshot()
 
     @property
     def model(self) -> BatchEncoder:

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -210,6 +212,44 @@ def int8_weight_type() -> str:
     return "s8" if has_vnni() else "s8r"
 
 
+@contextmanager
+def quiet_quantizer() -> Iterator[None]:
+    """Silence ONNX Runtime's quantiser below ERROR for the block, without touching the root
+    logger's level or handlers.
+
+    The quantiser logs through the root logger itself (`logging.warning(...)`: "consider
+    pre-processing" on every call) and through `onnxruntime.*` loggers. Setting the root's
+    level, as this module once did, silenced every thread's lines for the call (a search
+    logged nothing while an export ran) and left the level changed if the call was
+    interrupted at the wrong moment. Instead: a filter on the root logger drops the records
+    the quantiser's own files log on it (a logger's filters see only that logger's own
+    records, never those propagated from others), the `onnxruntime` logger is raised to
+    ERROR, and when the root has no handler a NullHandler stands in, so that the module-level
+    `logging.warning` does not install one (it calls `basicConfig`). All are undone after."""
+    import onnxruntime.quantization
+
+    folder = str(Path(onnxruntime.quantization.__file__).resolve().parent)
+
+    def keep(record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not record.pathname.startswith(folder)
+
+    root = logging.getLogger()
+    library = logging.getLogger("onnxruntime")
+    library_level = library.level
+    stand_in = logging.NullHandler() if not root.handlers else None
+    root.addFilter(keep)
+    if stand_in is not None:
+        root.addHandler(stand_in)
+    library.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        library.setLevel(library_level)
+        if stand_in is not None:
+            root.removeHandler(stand_in)
+        root.removeFilter(keep)
+
+
 def quantize_int8(
     src: Path,
     out: Path,
@@ -222,15 +262,10 @@ def quantize_int8(
     """Dynamic int8 quantisation of the weights, per output channel (per-tensor scales lose
     too much: mean cosine to fp32 0.95 against 0.99 on the sample corpus); `op_types`: the
     operators quantised (None: quantize_dynamic's own choice, embeddings included)."""
-    import logging
-
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # "consider pre-processing" on every call
-    try:
+    with quiet_quantizer():  # "consider pre-processing" on every call
         quantize_dynamic(
             str(src),
             str(out),
@@ -241,8 +276,6 @@ def quantize_int8(
             # the fused graph's outputs have no inferred type (contrib operators)
             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
         )
-    finally:
-        root.setLevel(level)
 
 
 PLAIN_FP32 = "model-fp32.onnx"  # the export itself, before the optimiser
@@ -345,6 +378,7 @@ class OnnxModel:
             pad = tokenizer.token_to_id(pad_token)
         tokenizer.enable_padding(pad_id=pad or 0, pad_token=pad_token)
         self.tokenizer = tokenizer
+        self.last_batch_tokens = 0  # input tokens of the last batch, padding excluded
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
@@ -369,6 +403,7 @@ class OnnxModel:
         encodings = self.tokenizer.encode_batch(list(texts))
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        self.last_batch_tokens = int(mask.sum())  # the scheduler counts them (kb.observe)
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.inputs:
             feed["token_type_ids"] = np.array([e.type_ids for e in encodings], dtype=np.int64)

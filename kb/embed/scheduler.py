@@ -25,6 +25,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from kb.observe import EncodedCounts, EncodeKind
+
 QUERY_TURN_S = 0.25
 QUERY_WINDOW_S = 0.002
 SMALL_BATCH = 4
@@ -84,6 +86,16 @@ class EncoderScheduler:
         self._last_query = -SEARCHING_FOR_S
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
+        # texts, tokens and batches encoded (kb.observe), read by metrics at scrape time
+        self.encoded = EncodedCounts()
+
+    def _encode(self, kind: EncodeKind, texts: list[str]) -> np.ndarray:
+        """One model call, counted; the caller holds the model."""
+        start = time.perf_counter()
+        vectors = self.model.encode_batch(texts)
+        tokens = getattr(self.model, "last_batch_tokens", 0)
+        self.encoded.add(kind, len(texts), int(tokens), time.perf_counter() - start)
+        return vectors
 
     # -- documents ----------------------------------------------------------------------
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
@@ -99,7 +111,7 @@ class EncoderScheduler:
             start += step
             self._take_model_for_documents()
             try:
-                vectors[batch] = self.model.encode_batch([texts[i] for i in batch])
+                vectors[batch] = self._encode("document", [texts[i] for i in batch])
             finally:
                 self._release()
         return vectors
@@ -177,7 +189,7 @@ class EncoderScheduler:
                 del self._pending[: len(batch)]
             rows = {text: row for row, text in enumerate(dict.fromkeys(r.text for r in batch))}
             try:
-                vectors = self.model.encode_batch(list(rows))
+                vectors = self._encode("query", list(rows))
                 for request in batch:
                     request.vector = vectors[rows[request.text]]
             except BaseException as exc:  # every caller in the batch gets the error

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from kb.errors import EmptyQueryError, EmptyStoreError
 from kb.freshness import RECENCY_DEPTH, FreshnessRule, reweight_by_recency
 from kb.language.bilingual import glossary
 from kb.language.terms import language_of
+from kb.observe import SearchObserver, Stage
 from kb.search.glossary import StoreGlossary
 from kb.search.places import best_place
 from kb.search.ranking import (
@@ -47,6 +49,8 @@ RANKER_CHECK_S = 10.0  # how often search looks for a newly trained ranking mode
 # What readers did with each document for a query (the api layer reads it from the search
 # log: kb.searchlog): doc_id -> counts.
 ReaderSignalsOf = Callable[[str], Mapping[str, ReaderCounts]]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -144,6 +148,20 @@ class Searcher:
         # search: the api layer gives the settings' and the catalogue's
         self.freshness_of: Callable[[], FreshnessRule] = FreshnessRule
         self.sessions = SessionLinks(store)
+        # told each search's outcome and each stage's time (kb.observe): the api layer's
+        # metrics; None (the default) costs one attribute check per stage
+        self.observer: SearchObserver | None = None
+
+    def _timed(self, stage: Stage, run: Callable[..., T], *args: Any) -> T:
+        """`run(*args)`, its time told to the observer as `stage` (when there is one)."""
+        observer = self.observer
+        if observer is None:
+            return run(*args)
+        start = time.perf_counter()
+        try:
+            return run(*args)
+        finally:
+            observer.stage(stage, time.perf_counter() - start)
 
     def _pool(self) -> ThreadPoolExecutor:
         if self._executor is None:
@@ -163,14 +181,14 @@ class Searcher:
         vector: np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
         if vector is None:
-            vector = self.embedder.encode_query(query)
-        return self.vectors.search(vector, limit, filters)
+            vector = self._timed("encode", self.embedder.encode_query, query)
+        return self._timed("dense", self.vectors.search, vector, limit, filters)
 
     def lexical_candidates(
         self, query: str, limit: int, filters: SearchFilters | None, budget: int | None = None
     ) -> list[tuple[int, float]]:
         active = None if filters is None or filters.is_empty() else filters
-        return self.store.lexical_search(query, limit, active, budget)
+        return self._timed("lexical", self.store.lexical_search, query, limit, active, budget)
 
     def _lexical_alone(
         self, query: str, limit: int, filters: SearchFilters | None
@@ -192,7 +210,29 @@ class Searcher:
         """The best `k` documents (one hit each, at their best chunk), after `offset`.
 
         `collapse_sessions`: a training session's documents are one result, led by its
-        best-ranked one, listing the others (kb.search.sessions); off, each is its own."""
+        best-ranked one, listing the others (kb.search.sessions); off, each is its own.
+        The observer, when set, is told the outcome: hits, no hits, or an error (raised)."""
+        observer = self.observer
+        if observer is None:
+            return self._search(query, k, filters, mode, offset, collapse_sessions)
+        start = time.perf_counter()
+        try:
+            hits = self._search(query, k, filters, mode, offset, collapse_sessions)
+        except BaseException:
+            observer.searched(mode, "error", time.perf_counter() - start)
+            raise
+        observer.searched(mode, "hits" if hits else "no_hits", time.perf_counter() - start)
+        return hits
+
+    def _search(
+        self,
+        query: str,
+        k: int,
+        filters: SearchFilters | None,
+        mode: str,
+        offset: int,
+        collapse_sessions: bool,
+    ) -> list[Hit]:
         query = query.strip()
         if not query:
             raise EmptyQueryError("The query is empty: give some words to search for.")
@@ -329,7 +369,7 @@ class Searcher:
             # the dense side (see the store's postings budget). BM25 of the query's own
             # words alone runs too for the re-ranker (a third fused list of it was tried:
             # better on the tune halves, worse on the held-out ones, docs/chinese.md).
-            vector = self.embedder.encode_query(query)
+            vector = self._timed("encode", self.embedder.encode_query, query)
             self.vectors.prepare(filters)
             pool = self._pool()
             pending = pool.submit(
@@ -344,11 +384,15 @@ class Searcher:
             lexical = pending.result()
             own = None if own_pending is None else own_pending.result()
             lists, weighted = [dense, lexical], weights
+        fuse_start = time.perf_counter() if self.observer is not None else 0.0
         doc_of = self.vectors.docs_of(
             list({chunk_id for found in (dense or [], lexical, own or []) for chunk_id, _ in found})
         )
         # Scores on one scale (reciprocal rank) whether one side answered or both.
         fused = fuse([collapse(found, doc_of) for found in lists], weighted)
+        observer = self.observer
+        if observer is not None:
+            observer.stage("fuse", time.perf_counter() - fuse_start)
         return HybridSides(
             query=query,
             language=language,
