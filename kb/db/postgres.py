@@ -76,7 +76,11 @@ def connect(url: str, *, autocommit: bool = True) -> psycopg.Connection:
 
 
 def open_pool(url: str, *, max_size: int = 8) -> ConnectionPool:
-    """A pool of autocommit connections (threads of one process share it)."""
+    """A pool of autocommit connections (threads of one process share it).
+
+    Each connection is checked (an empty query, a fraction of a millisecond) before it is
+    lent: after the database restarts, every pooled connection is dead, and without the check
+    each would fail one request before the pool replaced it."""
     _require_psycopg()
     from psycopg_pool import ConnectionPool
 
@@ -86,7 +90,13 @@ def open_pool(url: str, *, max_size: int = 8) -> ConnectionPool:
 
     connect(url).close()  # an unreachable server or a wrong password: say so at once
     pool = ConnectionPool(
-        url, min_size=1, max_size=max_size, configure=configure, open=False, timeout=30.0
+        url,
+        min_size=1,
+        max_size=max_size,
+        configure=configure,
+        open=False,
+        timeout=30.0,
+        check=ConnectionPool.check_connection,
     )
     try:
         pool.open(wait=True, timeout=15.0)
