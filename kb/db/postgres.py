@@ -11,6 +11,7 @@ PostgreSQL modules only: the embedded backend never needs it.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +24,10 @@ if TYPE_CHECKING:
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 CONNECT_TIMEOUT = 10  # seconds
+# A pool with no connection to lend after this long asks the server whether it is there
+# (within PROBE_TIMEOUT_S), so that an outage is reported in about a second, not 30.
+FIRST_WAIT_S = 1.0
+PROBE_TIMEOUT_S = 3
 # pg_advisory_xact_lock key for schema changes ("kbschema" in ASCII).
 _SCHEMA_LOCK = 0x6B62736368656D61
 
@@ -88,8 +93,29 @@ def open_pool(url: str, *, max_size: int = 8) -> ConnectionPool:
         conn.autocommit = True
         _register_vector(conn)
 
+    class FailFastPool(ConnectionPool):
+        """Waits `FIRST_WAIT_S` for a connection, then asks the server itself: if it does
+        not answer, the caller gets its reason at once (a psycopg OperationalError, which
+        the service answers 503) instead of waiting out the pool's 30 s; if it does (the
+        pool is merely busy), the caller waits the rest of the time as before."""
+
+        def getconn(self, timeout: float | None = None) -> psycopg.Connection:
+            from psycopg_pool import PoolTimeout
+
+            total = self.timeout if timeout is None else timeout
+            started = time.monotonic()
+            try:
+                return super().getconn(timeout=min(FIRST_WAIT_S, total))
+            except PoolTimeout:
+                if total <= FIRST_WAIT_S:
+                    raise
+            import psycopg
+
+            psycopg.connect(url, connect_timeout=PROBE_TIMEOUT_S).close()  # raises if down
+            return super().getconn(timeout=max(total - (time.monotonic() - started), 0.1))
+
     connect(url).close()  # an unreachable server or a wrong password: say so at once
-    pool = ConnectionPool(
+    pool = FailFastPool(
         url,
         min_size=1,
         max_size=max_size,
