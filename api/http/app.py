@@ -182,7 +182,7 @@ def _catalog_or_none(catalogs: Catalogs) -> Catalog | None:
 def _cap_encodes(embedder: Embedder, at_once: int | None) -> Any:
     """KB_MAX_CONCURRENT_ENCODES on the embedder's scheduler (`EncoderScheduler.cap_queries`);
     the scheduler, to lift the cap at shutdown, or None when there is no cap to set."""
-    scheduler = getattr(embedder, "scheduler", None)
+    scheduler: Any = getattr(embedder, "scheduler", None)
     if at_once is None or not hasattr(scheduler, "cap_queries"):
         return None
     scheduler.cap_queries(at_once)

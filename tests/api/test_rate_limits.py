@@ -55,9 +55,7 @@ def test_keys_are_counted_apart_and_a_refusal_says_when_to_retry() -> None:
 
 @pytest.fixture
 def limited(tmp_path: Path, fake_embedder: Embedder) -> Iterator[TestClient]:
-    with running_client(
-        tmp_path, fake_embedder, rate_limit_search=f"{LIMIT}/second"
-    ) as client:
+    with running_client(tmp_path, fake_embedder, rate_limit_search=f"{LIMIT}/second") as client:
         ingest(client, CORPUS)
         yield client
 
@@ -97,9 +95,14 @@ def test_uploads_have_their_own_limit(tmp_path: Path, fake_embedder: Embedder) -
         again = client.post("/ingest", files=files, headers=auth("organiser"))
         assert again.status_code == 429 and 1 <= int(again.headers["Retry-After"]) <= 60
         assert "KB_RATE_LIMIT_UPLOAD" in again.json()["error"]["message"]
-        assert client.get("/search", params={"q": "a"}, headers=auth("organiser")).status_code == 200
+        assert (
+            client.get("/search", params={"q": "a"}, headers=auth("organiser")).status_code == 200
+        )
         # an unknown key is still told so, not counted
-        assert client.post("/ingest", files=files, headers={"Authorization": "Bearer x"}).status_code == 401
+        assert (
+            client.post("/ingest", files=files, headers={"Authorization": "Bearer x"}).status_code
+            == 401
+        )
 
 
 def test_two_replicas_on_one_postgresql_share_the_limit(

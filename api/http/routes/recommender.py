@@ -26,9 +26,9 @@ from api.http.deps import (
     ViewerDep,
     VisibleSource,
     invalidate_suggestions,
+    rate_limit,
 )
 from api.http.deps import check_employee_access as _check_access
-from api.http.deps import rate_limit
 from api.http.errors import ApiError
 from api.http.models import (
     HOURS_MAX,

@@ -16,8 +16,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.http.deps import Caller, ServicesDep
-from api.http.models import Health, Me, Meta
 from api.http.errors import error_response
+from api.http.models import Health, Me, Meta
 from api.http.routes import errors
 from kb.types import DOC_TYPES, SEARCH_MODES
 
@@ -66,9 +66,7 @@ def _not_ready(request: Request) -> str | None:
         lines = str(exc).strip().splitlines()
         return f"the database is unreachable: {lines[0] if lines else type(exc).__name__}"
     if behind:
-        return (
-            f"the database schema is behind this kb: {', '.join(behind)}; run `kb db upgrade`"
-        )
+        return f"the database schema is behind this kb: {', '.join(behind)}; run `kb db upgrade`"
     return None
 
 
@@ -85,8 +83,9 @@ def ready(request: Request) -> Any:
         return error_response(
             503, f"Not ready: {reason}.", {"Retry-After": "5"}, checks={"ready": False}
         )
-    return JSONResponse({"status": "ready", "checks": {"model": True, "database": True,
-                                                       "migrations": True}})
+    return JSONResponse(
+        {"status": "ready", "checks": {"model": True, "database": True, "migrations": True}}
+    )
 
 
 @router.get("/meta", response_model=Meta, summary="Document types and search modes")
