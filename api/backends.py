@@ -25,6 +25,8 @@ from kb.db.postgres import URL_SCHEMES, DatabaseError, Migration, redact
 from kb.errors import KBError
 
 if TYPE_CHECKING:
+    from limits.storage import Storage
+
     from ingest import Limits
     from ingest.jobs.base import JobQueue, SharedJobQueue
     from ingest.jobs.postgres import PgJobManager
@@ -118,6 +120,23 @@ class Backend(ABC):
     def schema_status(self) -> dict[str, dict[str, int]]:
         """Each part's schema version in the database and the one this kb needs."""
         return {}
+
+    def schema_behind(self) -> list[str]:
+        """The parts whose schema in the database is older than this kb needs, as
+        "part (database N, needs M)"; empty when every migration is applied (`kb db status`'s
+        question, asked by `/health/ready`). Raises when the database cannot be reached."""
+        return [
+            f"{part} (database {versions['database']}, needs {versions['needed']})"
+            for part, versions in self.schema_status().items()
+            if versions["database"] < versions["needed"]
+        ]
+
+    def open_rate_storage(self) -> Storage:
+        """Where per-key rate limits are counted (`api.ratelimit`): this process's memory,
+        unless the backend is shared by replicas, which must count together."""
+        from limits.storage import MemoryStorage
+
+        return MemoryStorage()
 
     def open_knowledge_base(
         self,
@@ -268,6 +287,12 @@ class PostgresBackend(Backend):
                 part: {"applied": upgrade(conn, part, steps), "version": schema_version(conn, part)}
                 for part, steps in self.schema_parts()
             }
+
+    def open_rate_storage(self) -> Storage:
+        """The counts in this database, shared by every replica (`api.ratelimit.postgres`)."""
+        from api.ratelimit.postgres import PgRateStorage
+
+        return PgRateStorage(self.database_url)
 
     def schema_status(self) -> dict[str, dict[str, int]]:
         from kb.db.postgres import connect, schema_version

@@ -129,6 +129,40 @@ class Settings(BaseSettings):
         "being copied is read once, whole)",
     )
 
+    # -- limits (docs/operations.md#rate-limits): per API key, off when unset -------------
+    rate_limit_search: str | None = Field(
+        default=None,
+        description="searches one API key may make, e.g. '5/second' or '5/second;200/minute' "
+        "(GET /search); over it: 429 with Retry-After. Counted in the shared database with "
+        "PostgreSQL, so the limit holds across replicas",
+    )
+    rate_limit_upload: str | None = Field(
+        default=None,
+        description="uploads one API key may send, e.g. '10/minute' (POST /ingest, PUT /catalog)",
+    )
+    rate_limit_ingest: str | None = Field(
+        default=None,
+        description="ingests one API key may start from a named source, e.g. '6/minute' "
+        "(POST /sources, POST /sources/{name}/sync)",
+    )
+    max_concurrent_encodes: int | None = Field(
+        default=None,
+        ge=1,
+        description="searches encoding their query at once (the rest wait their turn): a "
+        "burst costs latency, never memory; unset: no cap beyond the scheduler's batch",
+    )
+
+    @field_validator("rate_limit_search", "rate_limit_upload", "rate_limit_ingest")
+    @classmethod
+    def _rate_limit(cls, value: str | None, info: Any) -> str | None:
+        """Read by `limits` at start-up, so that a typo stops the service with the forms."""
+        from api.ratelimit import parse_limit
+
+        if value is None or not value.strip():
+            return None
+        parse_limit(f"KB_{info.field_name.upper()}", value.strip())
+        return value.strip()
+
     @field_validator("watch", mode="before")
     @classmethod
     def _folders(cls, value: Any) -> Any:

@@ -79,3 +79,16 @@ def postings_in_step(url: str) -> None:
         words = chunk_lexemes(heading, body)
         expected |= {(lex, chunk_id, tf, words.n_words) for lex, tf in words.frequencies.items()}
     assert stored == expected, (len(stored - expected), len(expected - stored))
+
+
+def pause_server(server: Any) -> None:
+    """Stop the server at once, keeping its data (a database outage); `resume_server` starts
+    it again on the same socket, so every URL stays valid."""
+    from pgserver import pg_ctl
+
+    pg_ctl(["-w", "-m", "immediate", "stop"], pgdata=server.pgdata, user=server.system_user)
+
+
+def resume_server(server: Any) -> None:
+    """Start a server stopped by `pause_server` again, as pgserver started it."""
+    server.ensure_postgres_running()

@@ -12,6 +12,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -24,6 +25,7 @@ from api.freshness import freshness_source
 from api.http.auth import KeyRing, load_api_keys
 from api.http.deps import Catalogs, Services, start_recorder
 from api.http.errors import ApiError, error_response, install_error_handlers
+from api.http.limits import close_rate_limits, open_rate_limits
 from api.http.observability import attach_metrics, detach_metrics, install_observability
 from api.http.routes import analytics as analytics_routes
 from api.http.routes import cycles as cycles_routes
@@ -178,6 +180,16 @@ def _catalog_or_none(catalogs: Catalogs) -> Catalog | None:
         return None
 
 
+def _cap_encodes(embedder: Embedder, at_once: int | None) -> Any:
+    """KB_MAX_CONCURRENT_ENCODES on the embedder's scheduler (`EncoderScheduler.cap_queries`);
+    the scheduler, to lift the cap at shutdown, or None when there is no cap to set."""
+    scheduler: Any = getattr(embedder, "scheduler", None)
+    if at_once is None or not hasattr(scheduler, "cap_queries"):
+        return None
+    scheduler.cap_queries(at_once)
+    return scheduler
+
+
 def create_app(settings: Settings | None = None, *, embedder: Embedder | None = None) -> FastAPI:
     """The FastAPI application over `settings.home`.
 
@@ -231,6 +243,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             watching = start_watching(knowledge_base, settings, nudge)
         app.state.services = Services(settings, knowledge_base, catalogs, jobs, keyring)
         attach_metrics(app, knowledge_base, jobs)  # /metrics (api.http.observability)
+        app.state.backend = backend  # /health/ready asks it about the database
+        app.state.rate_limits = open_rate_limits(settings, backend)  # per key; none when unset
+        encodes = _cap_encodes(knowledge_base.embedder, settings.max_concurrent_encodes)
         # named sources (docs/sources.md): their timed syncs run where the jobs run
         from api.sources import SourcesService
 
@@ -249,6 +264,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             yield
         finally:
             detach_metrics(app)
+            if encodes is not None:
+                encodes.cap_queries(None)
+            close_rate_limits(app.state.rate_limits)
             knowledge_base.searcher.reader_signals = None
             app.state.search_recorder.close()  # writes what is queued, then stops its thread
             app.state.suggestions.wait(settings.shutdown_wait_seconds)  # it reads the stores

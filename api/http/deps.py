@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Annotated
@@ -17,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.auth import ADMIN, KeyRing, Principal
 from api.http.errors import ApiError
+from api.ratelimit import Action, RateLimits
 from api.settings import Settings
 from api.sources import SourcesService
 from ingest.jobs.base import JobQueue
@@ -304,3 +306,22 @@ def get_sources(request: Request) -> SourcesService:
 
 
 SourcesDep = Annotated[SourcesService, Depends(get_sources)]
+
+
+# -- rate limits (api.ratelimit): per API key, counted where every replica sees them ---------
+def rate_limit(action: Action) -> Callable[..., None]:
+    """A route dependency that counts one `action` for the caller's key and answers 429, with
+    ``Retry-After`` and the limit in the message, when it is over (after authentication, so an
+    unknown key is still a 401). Off when the action has no KB_RATE_LIMIT_* setting."""
+
+    def check(request: Request, caller: Caller) -> None:
+        limits: RateLimits | None = getattr(request.app.state, "rate_limits", None)
+        if not limits:
+            return
+        refusal = limits.hit(action, caller.key_id or "service")
+        if refusal is not None:
+            raise ApiError(
+                429, refusal.message(), headers={"Retry-After": str(refusal.retry_after)}
+            )
+
+    return check

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException
 
 from ingest.errors import UploadRefused
 from kb import EmptyQueryError, EmptyStoreError, KBError, NotFoundError
+from kb.db.postgres import DatabaseError, redact
 from recommender import (
     CatalogInvalidError,
     InvalidValueError,
@@ -38,6 +39,7 @@ CODES = {
     413: "too_large",
     415: "unsupported_type",
     422: "invalid",
+    429: "rate_limited",
     500: "internal",
     503: "unavailable",
 }
@@ -155,7 +157,39 @@ def _upload_response(request: Request, exc: Exception) -> JSONResponse:
     return error_response(_UPLOAD_STATUS[exc.kind], exc.message, **details)
 
 
+# How long a client is told to wait when the database is away (a restart takes seconds).
+DATABASE_RETRY_AFTER_S = 5
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return redact(lines[0].strip()) if lines else type(exc).__name__
+
+
+def _database_response(request: Request, exc: Exception) -> JSONResponse:
+    """The database is down, restarting or out of reach (psycopg's OperationalError, a pool
+    that timed out waiting for a connection, the stores' own DatabaseError): 503 naming the
+    database, with Retry-After; one warning line in the log, no traceback, since it is not a
+    bug. Nothing is kept broken: the pools check a connection before lending it
+    (`kb.db.postgres.open_pool`), so the first request after the database returns succeeds."""
+    reason = _first_line(exc)
+    log.warning(
+        "database unreachable on %s %s: %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        reason,
+    )
+    return error_response(
+        503,
+        f"The database is unreachable: {reason}; retry shortly.",
+        {"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
 def _kb_response(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, DatabaseError):
+        return _database_response(request, exc)
     if isinstance(exc, EmptyQueryError):
         return error_response(422, str(exc))
     if isinstance(exc, NotFoundError):
@@ -180,4 +214,11 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RecommenderError, _recommender_response)
     app.add_exception_handler(KBError, _kb_response)
     app.add_exception_handler(UploadRefused, _upload_response)
+    try:  # the PostgreSQL backend's driver, when installed: its connection errors are a 503
+        import psycopg
+    except ImportError:  # pragma: no cover - depends on the installation
+        pass
+    else:
+        # handled here, not by the catch-all below, which Starlette follows with a traceback
+        app.add_exception_handler(psycopg.OperationalError, _database_response)
     app.add_exception_handler(Exception, _unexpected_response)

@@ -88,6 +88,14 @@ class EncoderScheduler:
         self._cache_lock = threading.Lock()
         # texts, tokens and batches encoded (kb.observe), read by metrics at scrape time
         self.encoded = EncodedCounts()
+        self._query_slots: threading.BoundedSemaphore | None = None  # see cap_queries
+
+    def cap_queries(self, at_once: int | None) -> None:
+        """Let at most `at_once` callers encode queries at a time (None: no cap); the others
+        wait their turn in `encode_queries`. A burst of searches then costs latency, never
+        memory: the waiting callers hold their text, not their part of a batch being built.
+        Set by the service from KB_MAX_CONCURRENT_ENCODES; callers already past it finish."""
+        self._query_slots = threading.BoundedSemaphore(at_once) if at_once else None
 
     def _encode(self, kind: EncodeKind, texts: list[str]) -> np.ndarray:
         """One model call, counted; the caller holds the model."""
@@ -152,7 +160,15 @@ class EncoderScheduler:
         return vector
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Encode queries (uncached), batched with every other query waiting at that time."""
+        """Encode queries (uncached), batched with every other query waiting at that time
+        (after a turn of `cap_queries`' slots, when capped)."""
+        slots = self._query_slots
+        if slots is None:
+            return self._encode_queries(texts)
+        with slots:
+            return self._encode_queries(texts)
+
+    def _encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         requests = [_Request(text) for text in texts]
         if not requests:
             return np.zeros((0, self.model.dim), dtype=np.float32)

@@ -15,6 +15,8 @@ _DESCRIPTIONS = {
     413: "An upload or body over a configured limit",
     415: "An unsupported file type (the file is named)",
     422: "Invalid input; the message and `fields` or `faults` say what to fix",
+    429: "Over the key's rate limit (KB_RATE_LIMIT_*); `Retry-After` says when to retry",
+    503: "The database is unreachable, or the service is not ready; retry shortly",
 }
 
 

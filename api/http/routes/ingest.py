@@ -11,10 +11,10 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Path, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Path, UploadFile, status
 from fastapi.responses import JSONResponse
 
-from api.http.deps import KB, Jobs, Organiser, SettingsDep, ViewerDep
+from api.http.deps import KB, Jobs, Organiser, SettingsDep, ViewerDep, rate_limit
 from api.http.errors import ApiError
 from api.http.models import JobAccepted, JobOut
 from api.http.routes import errors
@@ -69,7 +69,8 @@ def upload_limits(settings: SettingsDep) -> UploadLimits:
     "/ingest",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=JobAccepted,
-    responses=errors(400, 401, 403, 413, 415, 422),
+    responses=errors(400, 401, 403, 413, 415, 422, 429),
+    dependencies=[Depends(rate_limit("upload"))],
     summary="Upload files or .zip archives to ingest (organisers); answers at once",
 )
 def ingest(

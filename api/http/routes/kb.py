@@ -12,9 +12,17 @@ import dataclasses
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 
-from api.http.deps import KB, FromSearch, Organiser, Recorder, SuggesterDep, ViewerDep
+from api.http.deps import (
+    KB,
+    FromSearch,
+    Organiser,
+    Recorder,
+    SuggesterDep,
+    ViewerDep,
+    rate_limit,
+)
 from api.http.errors import ApiError
 from api.http.models import (
     K_MAX,
@@ -60,7 +68,8 @@ def _visible_document(
 @router.get(
     "/search",
     response_model=LoggedSearchResponse,
-    responses=errors(401, 422),
+    responses=errors(401, 422, 429),
+    dependencies=[Depends(rate_limit("search"))],
     summary="Hybrid search, one hit per document (as `kb search --json`)",
 )
 def search(

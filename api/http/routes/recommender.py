@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path as FsPath
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, File, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Body, Depends, File, Path, Query, Request, UploadFile
 
 from api.glossary import catalog_glossary_faults, check_catalog_glossary
 from api.http.deps import (
@@ -26,6 +26,7 @@ from api.http.deps import (
     ViewerDep,
     VisibleSource,
     invalidate_suggestions,
+    rate_limit,
 )
 from api.http.deps import check_employee_access as _check_access
 from api.http.errors import ApiError
@@ -237,7 +238,8 @@ def _unpack_catalog_zip(
 @router.put(
     "/catalog",
     response_model=CatalogLoaded,
-    responses=errors(400, 401, 403, 413, 422),
+    responses=errors(400, 401, 403, 413, 422, 429),
+    dependencies=[Depends(rate_limit("upload"))],
     summary="Load a catalogue (organisers): the four YAML files, or a .zip of them",
 )
 def put_catalog(

@@ -4,9 +4,9 @@ remove with or without their documents."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
-from api.http.deps import Organiser, SourcesDep
+from api.http.deps import Organiser, SourcesDep, rate_limit
 from api.http.errors import ApiError
 from api.http.models import SourceIn, SourceOut, SourceRemovedOut, SyncOut
 from api.http.routes import errors
@@ -66,7 +66,8 @@ def add_source(body: SourceIn, caller: Organiser, sources: SourcesDep) -> Source
     "/sources/{name}/sync",
     response_model=SyncOut,
     status_code=status.HTTP_202_ACCEPTED,
-    responses=errors(401, 403, 404, 409),
+    responses=errors(401, 403, 404, 409, 429),
+    dependencies=[Depends(rate_limit("ingest"))],
     summary="Sync a source: now (wait=true), or soon by the scheduler (organisers)",
 )
 def sync_source(
