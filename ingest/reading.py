@@ -3,7 +3,10 @@
 A binary format's parser gets a `ReadLimits`: how many pages (PDF) or slides (PowerPoint) it
 reads at most, how long it may take (checked between pages, slides and blocks: one call into
 a library is not interrupted), and what an Office file, a zip package, may unpack to (the
-archive limits of `ingest.sources.archives`, as for .zip uploads). A file over a limit is skipped
+archive limits of `ingest.sources.archives`, as for .zip uploads), each of its XML parts no
+more than a file may be (`max_part_bytes`: a 600 KB .docx whose document.xml unpacks to
+200 MB is refused before any library parses it, and the bytes are counted again as they are
+read). A file over a limit is skipped
 whole with the limit named, like a file over the size limit: nothing half-read is stored.
 """
 
@@ -26,6 +29,8 @@ class ReadLimits:
     max_seconds: float = MAX_READ_SECONDS
     max_package_entries: int = 10_000  # the parts of a .pptx/.docx (a zip)
     max_package_bytes: int = 1024 * 1024 * 1024  # what those parts unpack to
+    # what one part may unpack to: the size limit of a file (ingest.sources.files.Limits)
+    max_part_bytes: int = 25 * 1024 * 1024
 
     def deadline(self) -> Deadline:
         return Deadline(self.max_seconds)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from kb.language.terms import language_of, query_words, stem
+from kb.language.terms import STOPWORDS, language_of, lexeme_key, lexemes, query_words
 from kb.search.quality import THRESHOLDS, found_something_good
 from kb.searchlog.base import OpenEvent, SearchEvent, SearchLog
 from kb.types import Document, visible_to
@@ -44,13 +44,6 @@ TOPIC_DISTANCE = 0.6  # cosine distance under which queries join a topic (averag
 TOPIC_WORDS = 3  # words that name a topic
 MAX_TOPIC_QUERIES = 300  # distinct missed queries clustered (the most asked); others: "other"
 MAX_LISTED_DOCUMENTS = 100
-# Words too common in questions to name a topic (beside kb.language.terms' stop words).
-LABEL_STOPWORDS = frozenset(
-    "about after all also any ask been before being both could did doing done each even ever "
-    "every few get gets getting got had has have just less like make makes many more most much "
-    "need no not now off one only other over same some still such them they those too very "
-    "via want way ways well were would".split()
-)
 DEFAULT_WEEKS = 8
 
 
@@ -173,16 +166,17 @@ def cluster(vectors: np.ndarray, distance: float = TOPIC_DISTANCE) -> list[int]:
 
 
 def topic_words(queries: Sequence[tuple[str, int]], n: int = TOPIC_WORDS) -> tuple[str, ...]:
-    """The `n` commonest words of (query, times asked), counted by stem and shown in their
-    commonest form; single characters, numbers and `LABEL_STOPWORDS` left out; ties in order
-    of appearance."""
+    """The `n` commonest words of (query, times asked), counted by the lexical index's own
+    lexemes (`kb.language.terms.lexemes`: "tuning" and "tuned" are one word, as they are to
+    search) and shown in their commonest form; single characters, numbers and the stop words
+    (`kb.language.terms.STOPWORDS`, the one list) left out; ties in order of appearance."""
     counts: Counter[str] = Counter()
     forms: dict[str, Counter[str]] = {}
     for query, times in queries:
         for word in query_words(query):
-            if len(word) < 2 or word.isdigit() or word in LABEL_STOPWORDS:
+            if len(word) < 2 or word.isdigit() or word in STOPWORDS:
                 continue
-            key = stem(word)
+            key = lexeme_key(word) or word
             counts[key] += times
             forms.setdefault(key, Counter())[word] += times
     order = {key: i for i, key in enumerate(counts)}
@@ -218,7 +212,7 @@ def word_vectors(texts: Sequence[str]) -> np.ndarray:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     def analyse(text: str) -> list[str]:
-        return [stem(w) for w in query_words(text)] or [normalise(text)]
+        return [lexeme for w in query_words(text) for lexeme in lexemes(w)] or [normalise(text)]
 
     matrix = TfidfVectorizer(analyzer=analyse).fit_transform(texts)
     return np.asarray(matrix.todense(), dtype=np.float32)

@@ -277,6 +277,90 @@ def _headings(root: Any) -> list[Any]:
     ]
 
 
+def _parsed(text: str) -> Any | None:
+    """The page's tree, or None when libxml2 stopped before the end of it (a fatal error:
+    markup nested deeper than its limit of 256 elements, whose text it silently drops)."""
+    import lxml.html
+    from lxml import etree
+
+    parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True)
+    try:
+        tree = lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=parser)
+    except (etree.ParserError, ValueError) as exc:
+        raise UnreadableFile(f"the HTML cannot be parsed ({exc})") from None
+    if any(error.level_name == "FATAL" for error in parser.error_log):
+        return None
+    return tree
+
+
+# Elements nested deeper than this lose their tags (their text stays) in `flattened`: under
+# libxml2's limit of 256, with room for the elements its parser adds (html, body).
+MAX_DEPTH = 200
+_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+_RAW = frozenset({"script", "style", "template", "noscript", "textarea", "title"})
+
+
+def flattened(text: str) -> str:
+    """The page with every element nested deeper than `MAX_DEPTH` unwrapped: its tags go (a
+    space in their place, so words never run together), its text stays where it was, and
+    scripts and styles at that depth go with their content. Read in one pass by the
+    standard library's tokenizer, without a tree, so depth costs nothing: a page of 200,000
+    nested <div>s keeps every word below them."""
+    from html import escape
+    from html.parser import HTMLParser
+
+    out: list[str] = []
+    stack: list[tuple[str, bool]] = []  # open elements: (tag, its tags kept)
+    dropped_raw = 0  # open scripts and styles whose content is left out
+
+    def attributes(attrs: list[tuple[str, str | None]]) -> str:
+        return "".join(
+            f" {name}" if value is None else f' {name}="{escape(value, quote=True)}"'
+            for name, value in attrs
+        )
+
+    class Flattener(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            nonlocal dropped_raw
+            kept = len(stack) < MAX_DEPTH
+            if kept:
+                out.append(f"<{tag}{attributes(attrs)}>")
+            else:
+                out.append(" ")
+                if tag in _RAW:
+                    dropped_raw += 1
+            if tag not in _VOID:
+                stack.append((tag, kept))
+
+        def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            out.append(f"<{tag}{attributes(attrs)}>" if len(stack) < MAX_DEPTH else " ")
+
+        def handle_endtag(self, tag: str) -> None:
+            nonlocal dropped_raw
+            if not any(open_tag == tag for open_tag, _ in stack):
+                return  # a stray end tag: browsers ignore it too
+            while stack:
+                open_tag, kept = stack.pop()
+                out.append(f"</{open_tag}>" if kept else " ")
+                if not kept and open_tag in _RAW:
+                    dropped_raw -= 1
+                if open_tag == tag:
+                    break
+
+        def handle_data(self, data: str) -> None:
+            if not dropped_raw:
+                out.append(escape(data, quote=False))
+
+        def handle_decl(self, decl: str) -> None:
+            out.append(f"<!{decl}>")
+
+    reader = Flattener(convert_charrefs=True)
+    reader.feed(text)
+    reader.close()
+    out += [f"</{tag}>" for tag, kept in reversed(stack) if kept]
+    return "".join(out)
+
+
 def parse_html(
     data: bytes,
     budget: int,
@@ -298,19 +382,23 @@ def parse_html(
 
     Raises `UnreadableFile`, the reason the batch reports as it skips the file and goes on, for
     an empty file, NUL bytes (a binary), no HTML tag in the first 100,000 characters, markup
-    lxml cannot parse, and no text in the main content.
+    lxml cannot parse (or stops parsing before its end even with the page's depth capped:
+    nothing is stored incomplete), and no text in the main content. A page nested deeper
+    than libxml2 reads (256 elements) is read with its depth capped (`flattened`): its text
+    at any depth is kept.
     """
     text = _decode(data)
     if not _LOOKS_HTML.search(text[:100_000]):
         raise UnreadableFile("no HTML markup in it (no <html>, <body>, <p>... tag): not a web page")
-    import lxml.html
-    from lxml import etree
 
-    try:
-        parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True)
-        tree = lxml.html.document_fromstring(text.encode("utf-8", "replace"), parser=parser)
-    except (etree.ParserError, ValueError) as exc:
-        raise UnreadableFile(f"the HTML cannot be parsed ({exc})") from None
+    tree = _parsed(text)
+    if tree is None:  # libxml2 stops at its depth limit: the same page, its depth capped
+        tree = _parsed(flattened(text))
+        if tree is None:
+            raise UnreadableFile(
+                "the HTML parser stopped before the end of the page (its markup is beyond "
+                "repair): save the page again from a browser, then ingest that"
+            )
     for element in tree.iter():  # line breaks between Chinese characters, as browsers do
         if element.text and "\n" in element.text:
             element.text = _CJK_BREAK.sub("", element.text)

@@ -13,32 +13,189 @@ Location detail: {"block", "end_block"}, the 1-based paragraphs and tables the c
 from __future__ import annotations
 
 import io
+import posixpath
 import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from ingest.chunking import HeadingPath, TokenCounter, estimate_tokens
 from ingest.errors import UnreadableFile
 from ingest.formats.markdown import slugify
-from ingest.formats.office import check_package, properties_of
+from ingest.formats.office import check_package, open_part, properties_of, read_part
 from ingest.formats.parsed import Parsed
 from ingest.formats.sections import Section, section_chunks
-from ingest.reading import DEFAULT_LIMITS, ReadLimits
+from ingest.reading import DEFAULT_LIMITS, Deadline, ReadLimits
 from kb.types import ChunkInput
 
 _HEADING_STYLE = re.compile(r"^heading (\d)$", re.IGNORECASE)
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_OFFICE_DOCUMENT = "/officeDocument"  # how relationship types end
+_STYLES = "/styles"
+_CORE = "/metadata/core-properties"
+# The main parts python-docx opens: a document, and the same with macros or as a template.
+_WORD_MAIN = re.compile(
+    r"^application/vnd\.(openxmlformats-officedocument\.wordprocessingml\.(document|template)"
+    r"|ms-word\.(document|template)\.macroEnabled)(\.main)?\+xml$",
+    re.IGNORECASE,
+)
 _BLOCKS_PER_CHECK = 200  # how often the time limit is looked at
 
 
-def _heading_level(paragraph: Any) -> int | None:
+@dataclass(frozen=True)
+class _Style:
+    """What a paragraph style means here: its heading level (by its name, or a style it is
+    based on: `Heading N`), whether it is the `Title` style, whether its name starts "List"."""
+
+    heading: int | None
+    title: bool
+    listed: bool
+
+
+_PLAIN = _Style(None, False, False)
+
+
+def _xml_parser() -> Any:
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def _relationships(package: zipfile.ZipFile, source: str, limits: ReadLimits) -> dict[str, str]:
+    """Relationship type -> target part name, of the package (`source` "") or of a part."""
+    from lxml import etree
+
+    folder = posixpath.dirname(source)
+    name = posixpath.join(folder, "_rels", posixpath.basename(source) + ".rels")
+    try:
+        root = etree.fromstring(read_part(package, name, "Word", limits), _xml_parser())
+    except KeyError:
+        return {}
+    out: dict[str, str] = {}
+    for rel in root.iter(f"{_RELS}Relationship"):
+        target = rel.get("Target", "")
+        if rel.get("TargetMode") == "External" or not target:
+            continue
+        part = target[1:] if target.startswith("/") else posixpath.join(folder, target)
+        out.setdefault(rel.get("Type", ""), posixpath.normpath(part))
+    return out
+
+
+def _of_type(relationships: dict[str, str], ending: str) -> str | None:
+    return next((p for t, p in relationships.items() if t.endswith(ending)), None)
+
+
+def _content_type(package: zipfile.ZipFile, part: str, limits: ReadLimits) -> str:
+    from lxml import etree
+
+    types = read_part(package, "[Content_Types].xml", "Word", limits)
+    root = etree.fromstring(types, _xml_parser())
+    for override in root.iter(f"{_TYPES}Override"):
+        if override.get("PartName", "").lstrip("/") == part:
+            return override.get("ContentType", "")
+    extension = posixpath.splitext(part)[1].lstrip(".").lower()
+    for default in root.iter(f"{_TYPES}Default"):
+        if default.get("Extension", "").lower() == extension:
+            return default.get("ContentType", "")
+    return ""
+
+
+def _styles(
+    package: zipfile.ZipFile, part: str | None, limits: ReadLimits
+) -> dict[str | None, _Style]:
+    """Every paragraph style of the document, resolved once: style id -> `_Style`, and None
+    -> the default paragraph style (what an unstyled paragraph has). python-docx looks a
+    paragraph's style up by walking every style (about 1.3 ms each, three times a paragraph:
+    40,000 paragraphs took minutes); this is one pass over styles.xml."""
+    from lxml import etree
+
+    if part is None:
+        return {}
+    try:
+        root = etree.fromstring(read_part(package, part, "Word", limits), _xml_parser())
+    except KeyError:
+        return {}
+    names: dict[str, str] = {}
+    bases: dict[str, str] = {}
+    kinds: dict[str, str] = {}
+    default: str | None = None
+    for style in root.iter(f"{_W}style"):
+        ident = style.get(f"{_W}styleId")
+        if ident is None or ident in names:
+            continue
+        name = style.find(f"{_W}name")
+        names[ident] = (name.get(f"{_W}val") if name is not None else None) or ""
+        based = style.find(f"{_W}basedOn")
+        if based is not None and based.get(f"{_W}val"):
+            bases[ident] = based.get(f"{_W}val", "")
+        kinds[ident] = style.get(f"{_W}type", "paragraph")
+        if kinds[ident] == "paragraph" and style.get(f"{_W}default") in ("1", "true", "on"):
+            default = ident  # the last such style, as python-docx and Word take it
+
+    def heading(ident: str) -> int | None:
+        seen: set[str] = set()
+        at: str | None = ident
+        while at is not None and at in names and at not in seen:
+            seen.add(at)
+            match = _HEADING_STYLE.match(names[at])
+            if match:
+                return int(match.group(1))
+            at = bases.get(at)
+        return None
+
+    out: dict[str | None, _Style] = {
+        ident: _Style(heading(ident), name.lower() == "title", name.lower().startswith("list"))
+        for ident, name in names.items()
+        if kinds[ident] == "paragraph"
+    }
+    out[None] = out.get(default, _PLAIN) if default is not None else _PLAIN
+    return out
+
+
+def _run_text(run: Any) -> str:
+    """A run's text as python-docx gives it: breaks and tabs as whitespace, a page break as
+    nothing, a non-breaking hyphen as '-'."""
+    out = []
+    for child in run:
+        tag = child.tag
+        if tag == f"{_W}t":
+            out.append(child.text or "")
+        elif tag in (f"{_W}tab", f"{_W}ptab"):
+            out.append("\t")
+        elif tag == f"{_W}cr":
+            out.append("\n")
+        elif tag == f"{_W}br":
+            out.append("\n" if child.get(f"{_W}type", "textWrapping") == "textWrapping" else "")
+        elif tag == f"{_W}noBreakHyphen":
+            out.append("-")
+    return "".join(out)
+
+
+def _paragraph_text(paragraph: Any) -> str:
+    """The text of a paragraph's runs and hyperlinks (not of deleted or moved text)."""
+    out = []
+    for child in paragraph:
+        if child.tag == f"{_W}r":
+            out.append(_run_text(child))
+        elif child.tag == f"{_W}hyperlink":
+            out += [_run_text(run) for run in child.iterchildren(f"{_W}r")]
+    return "".join(out)
+
+
+def _paragraph_style(paragraph: Any, styles: dict[str | None, _Style]) -> _Style:
+    found = paragraph.find(f"{_W}pPr/{_W}pStyle")
+    ident = found.get(f"{_W}val") if found is not None else None
+    return styles.get(ident, styles.get(None, _PLAIN))
+
+
+def _heading_level(paragraph: Any, style: _Style) -> int | None:
     """1-9 for a heading (by its style, a style it is based on, or an outline level)."""
-    style = paragraph.style
-    while style is not None:
-        match = _HEADING_STYLE.match(style.name or "")
-        if match:
-            return int(match.group(1))
-        style = style.base_style
-    level = paragraph._p.find(f"{_W}pPr/{_W}outlineLvl")  # direct formatting
+    if style.heading is not None:
+        return style.heading
+    level = paragraph.find(f"{_W}pPr/{_W}outlineLvl")  # direct formatting
     if level is not None:
         value = level.get(f"{_W}val", "")
         if value.isdigit() and int(value) < 9:
@@ -46,14 +203,18 @@ def _heading_level(paragraph: Any) -> int | None:
     return None
 
 
-def _is_list_item(paragraph: Any) -> bool:
-    if paragraph._p.find(f"{_W}pPr/{_W}numPr") is not None:
-        return True
-    name = (paragraph.style.name or "") if paragraph.style is not None else ""
-    return name.lower().startswith("list")
+def _is_list_item(paragraph: Any, style: _Style) -> bool:
+    return paragraph.find(f"{_W}pPr/{_W}numPr") is not None or style.listed
 
 
-def _table_lines(table: Any) -> list[str]:
+def _table_lines(element: Any) -> list[str]:
+    """A table (one body element, bounded by the part limit) as a line per row, its cells as
+    python-docx reads them (a merged cell once per row)."""
+    from docx.oxml.parser import parse_xml
+    from docx.table import Table
+    from lxml import etree
+
+    table = Table(parse_xml(etree.tostring(element)), None)  # type: ignore[arg-type]
     lines = []
     for row in table.rows:
         cells: list[str] = []
@@ -66,6 +227,67 @@ def _table_lines(table: Any) -> list[str]:
         if any(cells):
             lines.append(" | ".join(cells))
     return lines
+
+
+def _blocks(stream: Any) -> Iterator[Any]:
+    """The body's paragraphs and tables in order, each whole and then freed: lxml's iterparse
+    over the part's stream, so memory holds one block at a time however long the body."""
+    from lxml import etree
+
+    body = f"{_W}body"
+    events = etree.iterparse(
+        stream,
+        events=("end",),
+        tag=(f"{_W}p", f"{_W}tbl"),
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=False,
+    )
+    for _, element in events:
+        parent = element.getparent()
+        if parent is None or parent.tag != body:
+            continue  # inside a table: read with it
+        yield element
+        element.clear()
+        while element.getprevious() is not None:
+            del parent[0]
+
+
+_Block = tuple[str, _Style, int | None, bool] | list[str]  # a paragraph, or a table's lines
+
+
+def _read_body(stream: Any, styles: dict[str | None, _Style], deadline: Deadline) -> list[_Block]:
+    """The body's blocks in order, as little as each needs: a paragraph's text (whitespace
+    collapsed), style, heading level and whether it is a list item; a table's lines. The
+    time limit is looked at every 200 blocks."""
+    out: list[_Block] = []
+    for number, element in enumerate(_blocks(stream), start=1):
+        if number % _BLOCKS_PER_CHECK == 0:
+            deadline.check(f"paragraph or table {number}")
+        if element.tag == f"{_W}tbl":
+            out.append(_table_lines(element))
+            continue
+        style = _paragraph_style(element, styles)
+        text = " ".join(_paragraph_text(element).split())
+        out.append((text, style, _heading_level(element, style), _is_list_item(element, style)))
+    return out
+
+
+def _core_properties(
+    package: zipfile.ZipFile, part: str | None, limits: ReadLimits
+) -> dict[str, Any]:
+    """Title, author, date and tags from docProps/core.xml, read as python-docx reads it."""
+    if part is None or part not in package.namelist():
+        return {}
+    from docx.opc.coreprops import CoreProperties
+    from docx.oxml.parser import parse_xml
+
+    try:
+        element = parse_xml(read_part(package, part, "Word", limits))
+    except Exception:  # a damaged properties part costs the properties, not the file
+        return {}
+    return properties_of(CoreProperties(element))
 
 
 def parse_docx(
@@ -92,17 +314,36 @@ def parse_docx(
     file python-docx cannot open, reading past the time limit, and no text in the body.
     """
     check_package(data, "Word", ".docx", limits)
-    import docx  # imported on first use: `kb` starts faster without it
-    from docx.table import Table
+    from lxml import etree
 
+    deadline = limits.deadline()
+    package = zipfile.ZipFile(io.BytesIO(data))  # check_package has opened it already
     try:
-        document = docx.Document(io.BytesIO(data))
-        blocks = list(document.iter_inner_content())
-    except Exception as exc:  # python-docx raises KeyError, ValueError, lxml errors...
+        main = _of_type(_relationships(package, "", limits), _OFFICE_DOCUMENT)
+        if main is None or main not in package.namelist():
+            raise UnreadableFile(
+                "damaged Word file: its package names no main document part (word/document.xml)"
+            )
+        kind = _content_type(package, main, limits)
+        if not _WORD_MAIN.match(kind):
+            raise UnreadableFile(
+                f"it is not a Word document: its main part is {kind or 'of no known type'}; "
+                "save it as .docx from Word, or give it the suffix of what it is"
+            )
+        styles = _styles(package, _of_type(_relationships(package, main, limits), _STYLES), limits)
+        core = _of_type(_relationships(package, "", limits), _CORE)
+        properties = _core_properties(package, core, limits)
+        stream = open_part(package, main, "Word", limits)
+        try:
+            blocks = _read_body(stream, styles, deadline)
+        finally:
+            stream.close()
+    except (etree.XMLSyntaxError, zipfile.BadZipFile, KeyError, ValueError, EOFError) as exc:
         raise UnreadableFile(
             f"damaged Word file ({type(exc).__name__}: {' '.join(str(exc).split())[:160]})"
         ) from None
-    deadline = limits.deadline()
+    finally:
+        package.close()
     title: str | None = None
     path: list[tuple[int, str]] = []
     sections: list[Section] = []
@@ -116,23 +357,18 @@ def parse_docx(
         paragraphs.clear()
 
     for number, block in enumerate(blocks, start=1):
-        if number % _BLOCKS_PER_CHECK == 0:
-            deadline.check(f"paragraph or table {number} of {len(blocks)}")
-        if isinstance(block, Table):
-            lines = _table_lines(block)
-            if lines:
-                paragraphs.append("\n".join(lines))
+        if isinstance(block, list):  # a table's lines
+            if block:
+                paragraphs.append("\n".join(block))
             continue
-        text = " ".join(block.text.split())
+        text, style, level, listed = block
         if not text:
             continue
-        style = (block.style.name or "") if block.style is not None else ""
-        if style.lower() == "title":
+        if style.title:
             title = title or text
             continue
-        level = _heading_level(block)
         if level is None:
-            paragraphs.append(f"- {text}" if _is_list_item(block) else text)
+            paragraphs.append(f"- {text}" if listed else text)
             continue
         close(number - 1, tuple(path))
         while path and path[-1][0] >= level:
@@ -144,7 +380,6 @@ def parse_docx(
         raise UnreadableFile(
             "no text in the document's body (headers, text boxes and pictures are not read)"
         )
-    properties = properties_of(document.core_properties)
     first_heading = next((s.path[0][1] for s in sections if s.path), None)
 
     def chunks_for(size: int) -> list[ChunkInput]:

@@ -49,9 +49,14 @@ class Limits:
     max_read_seconds: float = MAX_READ_SECONDS
 
     def reading(self) -> ReadLimits:
-        """The limits of reading one file; an Office file (a zip) has those of an archive."""
+        """The limits of reading one file; an Office file (a zip) has those of an archive,
+        and no part of it unpacks to more than a file may be."""
         return ReadLimits(
-            self.max_pages, self.max_read_seconds, self.max_zip_entries, self.max_zip_bytes
+            self.max_pages,
+            self.max_read_seconds,
+            self.max_zip_entries,
+            self.max_zip_bytes,
+            max_part_bytes=self.max_file_bytes,
         )
 
 

@@ -1,6 +1,6 @@
-"""Words as search sees them, in English and Chinese alike: tokens, stop words and a light
-stem, shared by the lexical index, its query builder, the document-frequency table and
-snippet marking.
+"""Words as search sees them, in English and Chinese alike: tokens, the one list of stop
+words and the index's stem (Porter, as FTS5 stems), shared by the lexical indexes, their
+query builders, the term counts, snippet marking and the recommender's topic words.
 
 English, code and other scripts are runs of word characters, as SQLite's `unicode61`
 tokenizer splits them. Chinese is written without spaces, so a run of Han characters is cut
@@ -28,10 +28,33 @@ HAN_RUN = re.compile(f"[{HAN}]+")
 TOKEN = re.compile(f"[{HAN}]+|[^\\W{HAN}]+")
 WORD = re.compile(r"\w+", re.UNICODE)  # kept for callers that want unicode61's own words
 
+# The one English stop-word list: function words, question words and the filler of questions
+# ("how do I get ...", "any way to make ...") that carry no topic. Search leaves them out of a
+# query's words (unless nothing else is left), and the topic labels of the content-gap report
+# and of cycle comments leave them out too; nothing else keeps a list of its own
+# (tests/kb/test_language.py checks the source). Words of one domain's own filler ("session",
+# "training" in comments about a training) are not stop words: search must find them.
 STOPWORDS = frozenset(
-    "a an and are as at be but by can do does for from how i if in into is it its me my of on "
-    "or our should so than that the their then there these this to was we what when where which "
-    "who why will with you your".split()
+    """
+    a about above across after afterwards again against all almost alone along already also
+    although always am among amongst an and another any anyhow anyone anything anyway anywhere
+    are around as ask at be became because become becomes becoming been before beforehand
+    behind being below beside besides between beyond both but by can cannot could did do does
+    doing done during each either else elsewhere enough even ever every everyone everything
+    everywhere except few for former formerly from further get gets getting got had has have he
+    hence her here hereafter hereby herein hereupon hers herself him himself his how however i
+    if in indeed into is it its itself just latter latterly least less like make makes many may
+    me meanwhile might mine more moreover most mostly much must my myself namely need neither
+    never nevertheless no nobody none noone nor not nothing now nowhere of off often on once one
+    only onto or other others otherwise our ours ourselves over own per perhaps rather same
+    seem seemed seeming seems several she should since so some somehow someone something
+    sometime sometimes somewhere still such than that the their them themselves then thence
+    there thereafter thereby therefore therein thereupon these they this those though through
+    throughout thru thus to together too toward towards until upon very via want was way ways
+    we well were what whatever when whence whenever where whereafter whereas whereby wherein
+    whereupon wherever whether which while whither who whoever whole whom whose why will with
+    within without would yet you your yours yourself yourselves
+    """.split()
 )
 # Function words and question words that carry no topic (a query is a question).
 ZH_STOPWORDS = frozenset(
@@ -40,21 +63,12 @@ ZH_STOPWORDS = frozenset(
     "什么 怎么 怎样 怎么样 如何 为什么 为何 哪 哪些 哪个 多少 是否 能否 可以 能 会 要 "
     "应该 需要 有 没有 不 很 更 最 比 等 时 时候 中 里 上 下 个 些 吗 请问 一下".split()
 )
-_SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "ers", "er", "es", "ed", "ly", "s")
 # Bumped when the index's words change (segmenter, folding): stores re-index once.
 # 3: traditional Chinese folded to simplified; 4: "-bly" words stemmed as FTS5 stems them
-# (plausibly -> plausibl), which PostgreSQL's Python-built lexemes had not.
-LEXICAL_FORMAT = "4"
-
-
-def stem(word: str) -> str:
-    """A light suffix stripper, so 'tuning' meets 'tuned' and 'tune' (FTS5 itself uses Porter).
-    Chinese words have no suffixes and come back as they are."""
-    word = word.lower()
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+# (plausibly -> plausibl), which PostgreSQL's Python-built lexemes had not; 5: the embedded
+# store's term counts keyed by the index's own lexemes (`lexemes`: Porter, as FTS5 stems),
+# not by a lighter suffix stripper of their own ("tuning" was "tun" there, "tune" in FTS5).
+LEXICAL_FORMAT = "5"
 
 
 def fold(text: str) -> str:
@@ -149,19 +163,6 @@ def query_words(query: str) -> list[str]:
     return list(dict.fromkeys(content))
 
 
-def indexed_stems(indexed: str) -> set[str]:
-    """The stems of the words in a text as `index_text` gives it (the term counts' unit)."""
-    return {stem(word) for word in TOKEN.findall(indexed)}
-
-
-def document_frequencies(texts: Iterable[str]) -> Counter[str]:
-    """In how many of `texts` each stem occurs, counting words as the index does."""
-    counts: Counter[str] = Counter()
-    for text in texts:
-        counts.update(indexed_stems(index_text(text)))
-    return counts
-
-
 # -- words as the lexical indexes hold them (FTS5's `porter unicode61`; lexical.postgres) ----
 _THREAD = threading.local()
 
@@ -226,3 +227,30 @@ def index_words(text: str) -> list[str]:
     """The words of indexed text (`index_text`) or of a query word, as FTS5's `unicode61`
     cuts them (see INDEX_WORD); `index_stem` gives each its lexeme."""
     return INDEX_WORD.findall(text)
+
+
+def lexemes(text: str) -> list[str]:
+    """The lexemes of indexed text (`index_text`) or of a query word, in order, exactly as the
+    lexical indexes hold them: its `index_words`, each by `index_stem`. The one rule for
+    counting words: the index, its term counts and the content-gap report's topic words all
+    count "tuning", "tuned" and "tune" as the one lexeme "tune"."""
+    return [index_stem(word) for word in index_words(text)]
+
+
+def lexeme_key(word: str) -> str:
+    """A query word as one key of counted words: its lexemes, spaced (`lora_alpha`: `lora
+    alpha`); a word of one lexeme is keyed by that lexeme, as the term counts are."""
+    return " ".join(lexemes(word))
+
+
+def indexed_stems(indexed: str) -> set[str]:
+    """The distinct lexemes of a text as `index_text` gives it (the term counts' unit)."""
+    return set(lexemes(indexed))
+
+
+def document_frequencies(texts: Iterable[str]) -> Counter[str]:
+    """In how many of `texts` each lexeme occurs, counting words as the index does."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(indexed_stems(index_text(text)))
+    return counts

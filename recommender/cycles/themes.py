@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kb.language.terms import ZH_STOPWORDS, fold, spans
+from kb.language.terms import STOPWORDS, ZH_STOPWORDS, fold, spans
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 
@@ -26,8 +26,10 @@ MIN_SILHOUETTE = 0.05
 LABEL_WORDS = 3
 # Two comments are one theme when their cosine similarity is at least this.
 PAIR_SIMILARITY = 0.5
-# Words that say how, not what, in comments about a training.
-_COMMENT_STOPWORDS = frozenset(
+# Words that say how, not what, in comments about a training: this domain's filler, left out
+# of theme labels beside the stop words (kb.language.terms.STOPWORDS, the one list); not stop
+# words themselves, as search must still find "session" or "module".
+_COMMENT_FILLER = frozenset(
     "really very quite bit lot lots much more less also just would could should bit "
     "maybe felt feel think thing things good great nice well better best like liked "
     "need needed want wanted make made get got way time session sessions training course "
@@ -46,9 +48,8 @@ class Theme:
 
 
 def _stopwords() -> frozenset[str]:
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-
-    return frozenset(ENGLISH_STOP_WORDS) | _COMMENT_STOPWORDS | ZH_STOPWORDS
+    """What a theme's label leaves out: the stop words of both languages and the filler."""
+    return STOPWORDS | ZH_STOPWORDS | _COMMENT_FILLER
 
 
 def comment_words(text: str, stopwords: frozenset[str]) -> list[str]:

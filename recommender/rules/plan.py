@@ -9,7 +9,6 @@ bound fast for catalogues of tens of modules. `greedy_plan` is kept as the basel
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -20,6 +19,8 @@ from recommender.rules.gaps import SkillGain, gap_closed, module_gains, skill_ga
 
 _EPS = 1e-9
 PlanMethod = Literal["exact", "greedy"]
+# A node of the branch and bound: (next candidate, levels, chosen ids, gap closed, hours).
+_Node = tuple[int, dict[str, int], tuple[str, ...], float, float]
 
 
 @dataclass(frozen=True)
@@ -87,23 +88,23 @@ def _raised(levels: Mapping[str, int], module: Module) -> dict[str, int]:
 
 
 def _topological(modules: Iterable[Module], done: frozenset[str]) -> list[Module]:
-    """Prerequisites first, catalogue order among modules free at the same time."""
+    """Prerequisites first, catalogue order among modules free at the same time.
+
+    networkx's lexicographical topological sort: linear in the modules and their
+    prerequisites (a hand-written scan of every waiting module per step was quadratic).
+    """
+    import networkx as nx  # here, not at the top: `import recommender` loads no networkx
+
     pool = {m.id: m for m in modules}
-    waiting = {
-        m.id: {p for p in m.prerequisites if p in pool and p not in done} for m in pool.values()
-    }
-    ready = [(m.order, m.id) for m in pool.values() if not waiting[m.id]]
-    heapq.heapify(ready)
-    out = []
-    while ready:
-        _, ident = heapq.heappop(ready)
-        out.append(pool[ident])
-        for other, needs in waiting.items():
-            if ident in needs:
-                needs.discard(ident)
-                if not needs:
-                    heapq.heappush(ready, (pool[other].order, other))
-    return out
+    needs: nx.DiGraph = nx.DiGraph()
+    needs.add_nodes_from(pool)
+    needs.add_edges_from(
+        (p, m.id) for m in pool.values() for p in m.prerequisites if p in pool and p not in done
+    )
+    return [
+        pool[ident]
+        for ident in nx.lexicographical_topological_sort(needs, key=lambda i: (pool[i].order, i))
+    ]
 
 
 class _Search:
@@ -130,11 +131,18 @@ class _Search:
         return gap_closed(module_gains(self.catalog, module, levels, self.targets))
 
     def bound(self, index: int, levels: Mapping[str, int], chosen: set[str], left: float) -> float:
-        """Fractional knapsack over each remaining module's own gain: an upper bound."""
-        excluded = {m.id for m in self.candidates[:index]} - chosen
+        """Fractional knapsack over each remaining module's own gain: an upper bound.
+
+        Only modules still reachable count: one that does not fit in the hours left, or needs
+        (at any distance) a module excluded or out of reach, is blocked. Candidates come in
+        prerequisite order, so one pass finds them all, and a long chain cut near its start
+        bounds to nothing at once instead of pricing every module behind the cut.
+        """
+        blocked = {m.id for m in self.candidates[:index]} - chosen
         items = []
         for module in self.candidates[index:]:
-            if module.hours > left + _EPS or any(p in excluded for p in module.prerequisites):
+            if module.hours > left + _EPS or any(p in blocked for p in module.prerequisites):
+                blocked.add(module.id)
                 continue
             gain = self.gain(module, levels)
             if gain > 0:
@@ -151,12 +159,22 @@ class _Search:
         return total
 
     def run(self) -> list[str]:
-        self._visit(0, self.start_levels, [], 0.0, 0.0)
+        """Depth first, including each module before excluding it, on an explicit stack: the
+        depth is the number of candidates, which a long prerequisite chain makes thousands."""
+        stack: list[_Node] = [(0, self.start_levels, (), 0.0, 0.0)]
+        while stack:
+            stack.extend(reversed(self._visit(*stack.pop())))
         return self.best[2]
 
     def _visit(
-        self, index: int, levels: dict[str, int], chosen: list[str], value: float, hours: float
-    ) -> None:
+        self,
+        index: int,
+        levels: dict[str, int],
+        chosen: tuple[str, ...],
+        value: float,
+        hours: float,
+    ) -> list[_Node]:
+        """Record the node if it is the best so far; return its children, include first."""
         best_value, best_hours, _ = self.best
         if value > best_value + _EPS or (
             abs(value - best_value) <= _EPS and hours < best_hours - _EPS
@@ -164,25 +182,31 @@ class _Search:
             self.best = (value, hours, list(chosen))
             best_value, best_hours = value, hours
         if index == len(self.candidates):
-            return
+            return []
         chosen_set = set(chosen)
         optimistic = value + self.bound(index, levels, chosen_set, self.budget - hours)
         if optimistic < best_value - _EPS or (
             optimistic <= best_value + _EPS and hours >= best_hours - _EPS
         ):
-            return
+            return []
+        children = []
         module = self.candidates[index]
         available = self.done | chosen_set
         if hours + module.hours <= self.budget + _EPS and all(
             p in available for p in module.prerequisites
         ):
             gain = self.gain(module, levels)
-            chosen.append(module.id)
-            self._visit(
-                index + 1, _raised(levels, module), chosen, value + gain, hours + module.hours
+            children.append(
+                (
+                    index + 1,
+                    _raised(levels, module),
+                    (*chosen, module.id),
+                    value + gain,
+                    hours + module.hours,
+                )
             )
-            chosen.pop()
-        self._visit(index + 1, levels, chosen, value, hours)
+        children.append((index + 1, levels, chosen, value, hours))
+        return children
 
 
 def _candidates(catalog: Catalog, employee: Employee) -> list[Module]:

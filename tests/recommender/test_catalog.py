@@ -17,6 +17,7 @@ from recommender import (
     load_catalog,
     load_catalog_dir,
     next_module,
+    plan_modules,
     record_completion,
     validate_catalog,
 )
@@ -180,3 +181,48 @@ def test_events_for_people_no_longer_in_the_catalogue_are_kept_but_skipped(
         report = load_catalog(store, tmp_path / "cat")
         assert report.events_skipped == 1
         assert len(store.events()) == 1
+
+
+def _chain_catalog(directory: Path, length: int, *, closed: bool = False) -> Path:
+    """The small catalogue's skills and teams with one course of `length` modules, each
+    requiring the next (the last requires the first when `closed`)."""
+    for name in ("skills", "teams"):
+        shutil.copy(CATALOGS / "small" / f"{name}.yaml", directory / f"{name}.yaml")
+    modules = [
+        {
+            "id": f"c{i}",
+            "title": f"Step {i}",
+            "format": "lecture",
+            "hours": 1,
+            "skills": {"opt": 1 + i % 5},
+            "prerequisites": [f"c{i + 1}"] if i + 1 < length else (["c0"] if closed else []),
+        }
+        for i in range(length)
+    ]
+    courses = [{"id": "chain", "title": "Chain", "team": "core", "modules": modules}]
+    (directory / "courses.yaml").write_text(yaml.safe_dump(courses))
+    employees = [{"id": "e", "name": "E", "team": "core", "skills": {"opt": 0}}]
+    (directory / "employees.yaml").write_text(yaml.safe_dump(employees))
+    return directory
+
+
+def test_a_prerequisite_chain_of_3000_modules_loads_and_plans(tmp_path: Path) -> None:
+    """Cycle detection and prerequisite order walk the graph without recursion (networkx):
+    a chain far deeper than Python's recursion limit loads, and a plan over it starts at the
+    one module that needs nothing."""
+    catalog, _ = load_catalog_dir(_chain_catalog(tmp_path, 3000))
+    assert len(catalog.modules) == 3000
+    assert plan_modules(catalog, "e", 1).module_ids == ["c2999"]
+
+
+def test_a_cycle_through_3000_modules_is_reported_with_its_modules_named(
+    tmp_path: Path,
+) -> None:
+    """A cycle of any length is one fault, on its first module, naming every module in it."""
+    faults = faults_of(_chain_catalog(tmp_path, 3000, closed=True))
+    assert len(faults) == 1
+    expected = " -> ".join(f"c{i}" for i in [*range(3000), 0])
+    assert faults[0] == (
+        f"courses.yaml: course 'chain', module 'c0': prerequisite cycle: {expected} "
+        "(each requires the next)"
+    )

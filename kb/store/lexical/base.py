@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from kb.language.terms import (
-    stem,
-)
+from kb.language.terms import lexeme_key
 
 # Chunks a query's words may touch in hybrid search before the commonest are left to the
 # dense side (see `affordable_words`).
@@ -42,7 +40,7 @@ def affordable_words(
     words: Sequence[str],
     df: dict[str, int],
     budget: int,
-    stem_of: Callable[[str], str] = stem,
+    stem_of: Callable[[str], str] = lexeme_key,
 ) -> list[str]:
     """The rarest words whose postings fit the budget.
 

@@ -17,9 +17,9 @@ from kb.language.terms import (
     LEXICAL_FORMAT,
     index_text,
     indexed_stems,
+    lexemes,
     query_words,
     segmenter_version,
-    stem,
 )
 from kb.store.lexical.base import ChunkText, FilterSql, affordable_words
 
@@ -117,12 +117,17 @@ class Fts5Index:
         )
 
     def _frequencies_of(self, words: Sequence[str]) -> dict[str, int]:
-        stems = list({stem(w) for w in words})
-        marks = ",".join("?" * len(stems))
+        """Each query word's document frequency, keyed by the word: FTS5 matches a word as the
+        phrase of its lexemes (lora_alpha: lora alpha), which no more chunks hold than hold
+        its rarest lexeme."""
+        parts = {word: lexemes(word) for word in words}
+        wanted = list({lexeme for found in parts.values() for lexeme in found})
+        marks = ",".join("?" * len(wanted))
         rows = self._reader.execute(
-            f"SELECT term, df FROM term_df WHERE term IN ({marks})", stems
+            f"SELECT term, df FROM term_df WHERE term IN ({marks})", wanted
         ).fetchall()
-        return {term: int(df) for term, df in rows}
+        df = {term: int(count) for term, count in rows}
+        return {w: min((df.get(x, 0) for x in found), default=0) for w, found in parts.items()}
 
     def search(
         self, query: str, limit: int, where: FilterSql | None, postings_budget: int | None
@@ -135,7 +140,7 @@ class Fts5Index:
         if postings_budget is not None:
             with self._read_lock:
                 df = self._frequencies_of(words)
-            words = affordable_words(words, df, postings_budget)
+            words = affordable_words(words, df, postings_budget, lambda word: word)
             if not words:
                 return []
         clause, params = where if where is not None else ("1", [])
