@@ -28,7 +28,7 @@ MAX_DAYS = 3650
 @router.post(
     "/feedback",
     response_model=FeedbackRecorded,
-    responses=errors(401, 404, 422),
+    responses=errors(400, 401, 404, 422),
     summary="A thumb up or down on a search hit (what the search page sends)",
 )
 def record_feedback(
