@@ -92,7 +92,8 @@ class SqliteAuditLog:
         at: datetime | None = None,
     ) -> AuditRecord:
         with self._lock, sqlite_files.write_transaction(self._db):
-            seq, hash_ = self._db.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+            head = "SELECT seq, hash FROM audit_head WHERE id = 1"
+            seq, hash_ = self._db.execute(head).fetchone()
             record = chained(
                 (int(seq), hash_),
                 at or now(),
