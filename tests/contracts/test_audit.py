@@ -161,3 +161,35 @@ def test_an_exported_record_is_json(audit_log: AuditLog) -> None:
     line = audit_log.records()[1].to_json()
     assert line["action"] == "document.read_restricted"
     assert line["at"] == "2026-03-10T09:30:16.123456+00:00"
+
+
+def _append_in_a_process(home: str, url: str | None, who: int, n: int) -> None:
+    log = open_backend(Path(home), url).open_audit_log()
+    try:
+        for i in range(n):
+            log.append(f"key-{who}", "document.read_restricted", f"doc-{i}")
+    finally:
+        log.close()
+
+
+def test_appends_from_two_processes_at_once_never_fork_the_chain(
+    tmp_path: Path, backend: str | None
+) -> None:
+    import multiprocessing
+
+    home = str(tmp_path / "home")
+    open_backend(Path(home), backend).open_audit_log().close()  # the schema, made once
+    spawn = multiprocessing.get_context("spawn")
+    processes = [
+        spawn.Process(target=_append_in_a_process, args=(home, backend, who, 25)) for who in (1, 2)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(120)
+    assert [p.exitcode for p in processes] == [0, 0]
+    log = open_backend(Path(home), backend).open_audit_log()
+    try:
+        assert [r.seq for r in log.records()] == list(range(1, 51)) and log.verify() is None
+    finally:
+        log.close()
