@@ -193,3 +193,25 @@ def test_appends_from_two_processes_at_once_never_fork_the_chain(
         assert [r.seq for r in log.records()] == list(range(1, 51)) and log.verify() is None
     finally:
         log.close()
+
+
+def test_the_service_records_a_restricted_read_with_the_key_id_and_address(
+    tmp_path: Path, backend: str | None, fake_embedder: Any
+) -> None:
+    from api.http.auth import hash_key
+    from tests.api_helpers import KEYS, auth, ingest, running_client
+    from tests.helpers import markdown_doc
+
+    secret = markdown_doc("Salary bands", {"Bands": "The nlp team's pay bands, for leads."})
+    with running_client(tmp_path, fake_embedder, database_url=backend) as client:
+        ingest(client, {"salaries.md": secret}, visibility="nlp")
+        (doc,) = client.get("/documents", headers=auth("admin")).json()["documents"]
+        assert client.get(f"/documents/{doc['doc_id']}", headers=auth("admin")).status_code == 200
+    log = open_backend(tmp_path / "home", backend).open_audit_log()
+    try:
+        (read,) = [r for r in log.records() if r.action == "document.read_restricted"]
+        assert (read.actor, read.target) == (hash_key(KEYS["admin"])[:16], doc["doc_id"])
+        assert read.source_ip == "testclient" and log.verify() is None
+        assert [r.action for r in log.records() if r.action == "ingest.upload"] == ["ingest.upload"]
+    finally:
+        log.close()
