@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ingest.jobs.base import JobQueue, SharedJobQueue
     from ingest.jobs.postgres import PgJobManager
     from kb import Embedder, KnowledgeBase
+    from kb.audit.base import AuditLog
     from kb.searchlog.base import SearchLog
     from kb.sources.base import SourceRegistry
     from kb.store.base import DocumentStore
@@ -69,6 +70,10 @@ class Backend(ABC):
 
     @abstractmethod
     def open_search_log(self) -> SearchLog: ...
+
+    @abstractmethod
+    def open_audit_log(self) -> AuditLog:
+        """The audit trail (kb.audit, docs/audit.md): append-only, hash-chained."""
 
     @abstractmethod
     def open_source_registry(self) -> SourceRegistry:
@@ -172,6 +177,11 @@ class SqliteBackend(Backend):
 
         return SqliteSearchLog(self.home / DATABASE)
 
+    def open_audit_log(self) -> AuditLog:
+        from kb.audit.sqlite import DATABASE, SqliteAuditLog
+
+        return SqliteAuditLog(self.home / DATABASE)
+
     def open_source_registry(self) -> SourceRegistry:
         from kb.sources.sqlite import SqliteSourceRegistry
 
@@ -221,6 +231,11 @@ class PostgresBackend(Backend):
 
         return PgSearchLog(self.database_url)
 
+    def open_audit_log(self) -> AuditLog:
+        from kb.audit.postgres import PgAuditLog
+
+        return PgAuditLog(self.database_url)
+
     def open_source_registry(self) -> SourceRegistry:
         from kb.sources.postgres import PgSourceRegistry
 
@@ -254,6 +269,8 @@ class PostgresBackend(Backend):
 
     def schema_parts(self) -> list[tuple[str, list[Migration]]]:
         from ingest.jobs.postgres import MIGRATIONS as INGEST
+        from kb.audit.postgres import MIGRATIONS as AUDIT
+        from kb.audit.postgres import PART as AUDIT_PART
         from kb.searchlog.postgres import MIGRATIONS as ANALYTICS
         from kb.searchlog.postgres import PART as ANALYTICS_PART
         from kb.sources.postgres import MIGRATIONS as SOURCES
@@ -277,6 +294,7 @@ class PostgresBackend(Backend):
             ("ingest", list(INGEST)),
             (ANALYTICS_PART, list(ANALYTICS)),
             (SOURCES_PART, list(SOURCES)),
+            (AUDIT_PART, list(AUDIT)),
         ]
 
     def upgrade_schema(self) -> dict[str, dict[str, int]]:

@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from api.cli import analytics as cli_analytics
+from api.cli import audit as cli_audit
 from api.cli import cycles as cli_cycles
 from api.cli import db as cli_db
 from api.cli import duplicates as cli_duplicates
@@ -385,7 +386,8 @@ def remove(obj: CliContext, refs: tuple[str, ...], as_json: bool) -> None:
                     f"No document with id or source {ref!r}: `kb docs` lists what is stored."
                 )
             targets.extend(found)
-        for doc in targets:
+        for doc in targets:  # each deletion audited first (api.audit: no record, no deletion)
+            cli_audit.audited(obj, "document.delete", doc.doc_id, {"source": doc.source})
             kb.delete(doc.doc_id)
             removed.append({"doc_id": doc.doc_id, "source": doc.source})
         kb.flush()
@@ -518,6 +520,7 @@ cli_serve.register(main)
 cli_db.register(main)
 cli_worker.register(main)
 cli_analytics.register(main)
+cli_audit.register(main)
 cli_graph.register(main)
 cli_cycles.register(main)
 cli_glossary.register(main)

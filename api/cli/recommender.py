@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, get_args
 
 import click
 
+from api.cli.audit import audited
 from api.cli.common import CliContext, CliError, emit_json, recommender_errors
 from api.cli.glossary import catalog_glossary, glossary_line
 from api.glossary import check_catalog_glossary
@@ -100,6 +101,7 @@ def catalog_load(ctx: click.Context, directory: Path, as_json: bool) -> None:
     with recommender_session(ctx) as (cli, store):
         try:
             organisers = check_catalog_glossary(directory)  # faulty: nothing loads
+            audited(cli, "catalog.load", str(directory))  # before it loads (api.audit)
             report = load_catalog(store, directory)
         except CatalogInvalidError as exc:
             if as_json:

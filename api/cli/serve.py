@@ -8,6 +8,7 @@ Configuration problems (keys file, store) are reported as one sentence.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +94,16 @@ def _valid_entries(keys_file: Path, doing: str) -> list[Any]:
 @click.option("--role", type=click.Choice(["employee", "organiser", "admin"]), required=True)
 @click.option("--employee", default=None, help="The employee id an employee key acts as.")
 @click.option("--team", default=None, help="An organiser's team (for restricted documents).")
-def add_key(keys_file: Path, role: str, employee: str | None, team: str | None) -> None:
+@click.pass_obj
+def add_key(
+    obj: CliContext, keys_file: Path, role: str, employee: str | None, team: str | None
+) -> None:
     """Generate a random key, store its SHA-256 in the keys file (created with mode 0600 if
-    missing) and print the key: this is the only time it is shown."""
+    missing) and print the key: this is the only time it is shown. Audited as `key.add` with
+    the key's id (never the key)."""
     import secrets
 
+    from api.cli.audit import audited
     from api.http.auth import hash_key, write_keys_file
 
     if role == "employee" and not employee:
@@ -109,6 +115,8 @@ def add_key(keys_file: Path, role: str, employee: str | None, team: str | None) 
         entry["employee"] = employee
     if team:
         entry["team"] = team
+    detail = {k: v for k, v in entry.items() if k != "key_sha256"} | {"file": str(keys_file)}
+    audited(obj, "key.add", key_id(entry), detail)
     write_keys_file(keys_file, [*entries, entry])
     who = f" for {employee}" if employee else (f" (team {team})" if team else "")
     click.echo(f"{role}{who}: {key}")
@@ -124,6 +132,43 @@ def add_key(keys_file: Path, role: str, employee: str | None, team: str | None) 
             f"`kb keys hash --file {keys_file}` keeps only their SHA-256.",
             err=True,
         )
+
+
+def key_id(entry: Mapping[str, Any]) -> str:
+    """A keys-file entry's stable id (as the request log and the audit log name it):
+    the first 16 hex digits of the key's SHA-256."""
+    from api.http.auth import hash_key
+
+    digest = entry.get("key_sha256") or hash_key(str(entry.get("key", "")))
+    return str(digest)[:16]
+
+
+@keys.command("remove")
+@_KEYS_FILE
+@click.argument("key_ids", nargs=-1, required=True)
+@click.pass_obj
+def remove_keys(obj: CliContext, keys_file: Path, key_ids: tuple[str, ...]) -> None:
+    """Remove the keys with these ids (the first 16 hex digits of the key's SHA-256, as the
+    service's logs and the audit log show them) from the keys file. Each is audited as
+    `key.remove` first. The service reads the file at start-up: restart it."""
+    from api.cli.audit import audited
+    from api.http.auth import write_keys_file
+
+    if not keys_file.exists():
+        raise CliError(f"{keys_file}: no such file.")
+    entries = _valid_entries(keys_file, "removing from")
+    known = {key_id(e) for e in entries}
+    unknown = [k for k in key_ids if k not in known]
+    if unknown:
+        raise CliError(
+            f"{keys_file} has no key with id {', '.join(unknown)}: ids are the first 16 hex "
+            "digits of a key's SHA-256 (the audit log's and the request log's key_id)."
+        )
+    for kid in key_ids:
+        gone = next(e for e in entries if key_id(e) == kid)
+        audited(obj, "key.remove", kid, {"role": gone.get("role"), "file": str(keys_file)})
+    write_keys_file(keys_file, [e for e in entries if key_id(e) not in key_ids])
+    click.echo(f"{keys_file}: {len(key_ids)} key(s) removed; restart the service to apply.")
 
 
 @keys.command("hash")

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.audit import Auditor
 from api.backends import open_backend
 from api.freshness import freshness_source
 from api.http.auth import KeyRing, load_api_keys
@@ -244,6 +245,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         app.state.services = Services(settings, knowledge_base, catalogs, jobs, keyring)
         attach_metrics(app, knowledge_base, jobs)  # /metrics (api.http.observability)
         app.state.backend = backend  # /health/ready asks it about the database
+        app.state.audit = Auditor(backend.open_audit_log())  # api.audit, docs/audit.md
         app.state.rate_limits = open_rate_limits(settings, backend)  # per key; none when unset
         encodes = _cap_encodes(knowledge_base.embedder, settings.max_concurrent_encodes)
         # named sources (docs/sources.md): their timed syncs run where the jobs run
@@ -277,6 +279,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             if embedding is not None:  # the chunks being encoded are stored, the rest wait
                 embedding.stop(settings.shutdown_wait_seconds)
             catalogs.close()
+            app.state.audit.close()
             if stopped:
                 knowledge_base.close()
             else:  # the worker still writes: leave the store to the process exit

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.audit import Auditor
 from api.http.auth import ADMIN, KeyRing, Principal
 from api.http.errors import ApiError
 from api.ratelimit import Action, RateLimits
@@ -186,10 +187,29 @@ def get_principal(
             headers=_CHALLENGE,
         )
     request.state.key_id = principal.key_id  # api.http.observability logs it, never the key
+    auditor: Auditor | None = getattr(request.app.state, "audit", None)
+    if auditor is not None:  # a key's first request of the day is its sign-in (api.audit)
+        auditor.key_used(principal, client_ip(request))
     return principal
 
 
 Caller = Annotated[Principal, Depends(get_principal)]
+
+
+def client_ip(request: Request) -> str | None:
+    """The address the request came from, as the audit log records it."""
+    return request.client.host if request.client else None
+
+
+def get_audit(request: Request) -> Auditor:
+    """The service's audit log (api.audit), opened in the lifespan."""
+    auditor: Auditor | None = getattr(request.app.state, "audit", None)
+    if auditor is None:
+        raise ApiError(503, "The audit log is not open: restart the service (`kb serve`).")
+    return auditor
+
+
+Audit = Annotated[Auditor, Depends(get_audit)]
 
 
 def require_organiser(caller: Caller) -> Principal:

@@ -196,11 +196,15 @@ def test_keys_add_writes_a_loadable_keys_file(tmp_path: Path) -> None:
     from api.http.auth import load_api_keys
 
     keys_file = tmp_path / "keys.yaml"
+    home = ["--home", str(tmp_path / "home")]  # where the audit log records the changes
     runner = CliRunner()
-    first = runner.invoke(main, ["keys", "add", "--file", str(keys_file), "--role", "organiser"])
+    first = runner.invoke(
+        main, [*home, "keys", "add", "--file", str(keys_file), "--role", "organiser"]
+    )
     second = runner.invoke(
         main,
-        ["keys", "add", "--file", str(keys_file), "--role", "employee", "--employee", "liam-chen"],
+        [*home, "keys", "add", "--file", str(keys_file), "--role", "employee", "--employee"]
+        + ["liam-chen"],
     )
     assert first.exit_code == second.exit_code == 0
     loaded = load_api_keys(keys_file)
@@ -212,7 +216,9 @@ def test_keys_add_writes_a_loadable_keys_file(tmp_path: Path) -> None:
 
     printed = second.stdout.strip().splitlines()[0].rsplit(": ", 1)[1]
     assert loaded[1].key_sha256 == hash_key(printed) and printed not in keys_file.read_text()
-    refused = runner.invoke(main, ["keys", "add", "--file", str(keys_file), "--role", "employee"])
+    refused = runner.invoke(
+        main, [*home, "keys", "add", "--file", str(keys_file), "--role", "employee"]
+    )
     assert refused.exit_code == 2 and "--employee" in refused.stderr
 
 

@@ -20,6 +20,16 @@ from api.http.auth import ApiKeysError, KeyRing, hash_key, load_api_keys
 PLAIN = "plain-key-0123456789abcdef"
 
 
+@pytest.fixture(autouse=True)
+def home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`kb keys add` records the change in the home's audit log (docs/audit.md): a home of
+    the test's own (outside the folder whose files' modes are watched), not the working
+    folder's .kb."""
+    home = tmp_path_factory.mktemp("kb-home")
+    monkeypatch.setenv("KB_HOME", str(home))
+    return home
+
+
 def kb(*args: str) -> Any:
     return CliRunner().invoke(main, list(args))
 

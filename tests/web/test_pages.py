@@ -255,7 +255,7 @@ def chromium() -> Iterator[Browser]:
 
 def sign_in(page: Page, base_url: str, who: str, path: str = "/web/search") -> None:
     """Sign in through the form with the key alone, as a user would, and land on `path`:
-    an employee key signs in as its employee (the page asks `/me`)."""
+    an employee key signs in as its employee (the page asks `POST /me/signin`: audited)."""
     page.goto(f"{base_url}/web/signin?next={quote(path, safe='')}")
     page.get_by_label("API key").fill(KEYS[who])
     page.get_by_role("button", name="Sign in").click()

@@ -11,10 +11,20 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Path, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Path, Request, UploadFile, status
 from fastapi.responses import JSONResponse
 
-from api.http.deps import KB, Jobs, Organiser, SettingsDep, ViewerDep, rate_limit
+from api.audit import principal_actor
+from api.http.deps import (
+    KB,
+    Audit,
+    Jobs,
+    Organiser,
+    SettingsDep,
+    ViewerDep,
+    client_ip,
+    rate_limit,
+)
 from api.http.errors import ApiError
 from api.http.models import JobAccepted, JobOut
 from api.http.routes import errors
@@ -74,7 +84,9 @@ def upload_limits(settings: SettingsDep) -> UploadLimits:
     summary="Upload files or .zip archives to ingest (organisers); answers at once",
 )
 def ingest(
+    request: Request,
     caller: Organiser,
+    audit: Audit,
     jobs: Jobs,
     settings: SettingsDep,
     files: Annotated[
@@ -117,6 +129,17 @@ def ingest(
         visibility=teams,
         uploads=uploads,
     )
+    try:  # audited before it is queued (api.audit: no record, no upload)
+        audit.record(
+            principal_actor(caller),
+            "ingest.upload",
+            job_id,
+            {"files": [u.name for u in uploads], "team": default_team, "visibility": teams},
+            client_ip(request),
+        )
+    except BaseException:
+        discard(spool)
+        raise
     jobs.submit(job)
     url = f"/ingest/jobs/{job_id}"
     body = JobAccepted(

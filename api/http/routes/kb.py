@@ -12,15 +12,18 @@ import dataclasses
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import APIRouter, Depends, Path, Query, Request
 
+from api.audit import principal_actor
 from api.http.deps import (
     KB,
+    Audit,
     FromSearch,
     Organiser,
     Recorder,
     SuggesterDep,
     ViewerDep,
+    client_ip,
     rate_limit,
 )
 from api.http.errors import ApiError
@@ -211,9 +214,24 @@ def list_documents(
     summary="A document's metadata and chunks (as `kb show`)",
 )
 def get_document(
-    kb: KB, viewer: ViewerDep, recorder: Recorder, doc_id: DocId, from_search: FromSearch = None
+    request: Request,
+    kb: KB,
+    viewer: ViewerDep,
+    recorder: Recorder,
+    audit: Audit,
+    doc_id: DocId,
+    from_search: FromSearch = None,
 ) -> DocumentDetail:
+    """A read of a team-restricted document is audited (api.audit); a public one is not."""
     doc = _visible_document(kb, doc_id, viewer.teams)
+    if doc.visibility:
+        audit.record(
+            principal_actor(viewer.principal),
+            "document.read_restricted",
+            doc.doc_id,
+            {"visibility": list(doc.visibility)},
+            client_ip(request),
+        )
     recorder.opened(doc.doc_id, from_search, viewer.principal.employee)  # for the search log
     return DocumentDetail.of(doc, kb.get_chunks(doc.doc_id))
 
@@ -224,8 +242,18 @@ def get_document(
     responses=errors(401, 403, 404, 422),
     summary="Delete a document (organisers; as `kb rm`)",
 )
-def delete_document(kb: KB, caller: Organiser, viewer: ViewerDep, doc_id: DocId) -> Deleted:
+def delete_document(
+    request: Request, kb: KB, caller: Organiser, viewer: ViewerDep, audit: Audit, doc_id: DocId
+) -> Deleted:
+    """Audited before the document is deleted (api.audit: no record, no deletion)."""
     doc = _visible_document(kb, doc_id, viewer.teams)
+    audit.record(
+        principal_actor(caller),
+        "document.delete",
+        doc.doc_id,
+        {"title": doc.title, "origin": doc.origin},
+        client_ip(request),
+    )
     kb.delete(doc.doc_id)
     kb.flush()
     return Deleted(deleted=doc.public())

@@ -16,15 +16,18 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, File, Path, Query, Request, UploadFile
 
+from api.audit import principal_actor
 from api.glossary import catalog_glossary_faults, check_catalog_glossary
 from api.http.deps import (
     KB,
+    Audit,
     Caller,
     CatalogsDep,
     Organiser,
     SettingsDep,
     ViewerDep,
     VisibleSource,
+    client_ip,
     invalidate_suggestions,
     rate_limit,
 )
@@ -245,6 +248,7 @@ def _unpack_catalog_zip(
 def put_catalog(
     request: Request,
     caller: Organiser,
+    audit: Audit,
     catalogs: CatalogsDep,
     kb: KB,
     settings: SettingsDep,
@@ -309,6 +313,9 @@ def put_catalog(
         organisers = check_catalog_glossary(folder)  # faulty: nothing loads
         if organisers is not None:
             organisers = dataclasses.replace(organisers, source=f"upload ({GLOSSARY_FILE})")
+        # audited before it loads (api.audit: no record, no change)
+        detail = {"files": sorted(contents)}
+        audit.record(principal_actor(caller), "catalog.load", "upload", detail, client_ip(request))
         with catalogs.session() as store:
             report = load_catalog(store, folder)
         glossary = load_catalog_glossary(kb.store, organisers)

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.http.deps import Caller, ServicesDep
+from api.http.deps import Audit, Caller, ServicesDep, client_ip
 from api.http.errors import error_response
 from api.http.models import Health, Me, Meta
 from api.http.routes import errors
@@ -103,3 +103,16 @@ def meta() -> Meta:
 )
 def me(caller: Caller) -> dict[str, Any]:
     return {"role": caller.role, "employee": caller.employee, "team": caller.team}
+
+
+@router.post(
+    "/me/signin",
+    response_model=Me,
+    summary="Sign in from a web page: as `/me`, and the sign-in is audited",
+    responses=errors(401),
+)
+def sign_in(request: Request, caller: Caller, audit: Audit) -> dict[str, Any]:
+    """What the sign-in page calls: one `sign_in` record each time a reader signs in
+    (docs/audit.md); the answer is `/me`'s."""
+    audit.signed_in(caller, client_ip(request))
+    return me(caller)

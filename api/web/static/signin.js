@@ -16,7 +16,7 @@ const status = document.getElementById("signin-status");
 async function check(key, employee) {
   let role = null;
   try {
-    const me = await api("/me", { key });
+    const me = await api("/me/signin", { method: "POST", key }); // audited: docs/audit.md
     role = me.role;
     if (!employee) return { key, employee: me.employee || null, role };
     await api(`/employees/${encodeURIComponent(employee)}/gaps`, { key });
