@@ -68,6 +68,8 @@ class Auditor:
         try:
             return self.log.append(actor, action, target, detail or {}, source_ip)
         except Exception as error:
+            if _database_unreachable(error):
+                raise  # the database is down: the service's 503 names it (the action is not done)
             raise AuditWriteError(
                 f"The audit log at {self.log.location} could not record {action!r}, so it was "
                 f"not done: {error}. Check the log's disk or database, then retry."
@@ -104,3 +106,17 @@ def _who(principal: Principal, via: str) -> dict[str, Any]:
     if principal.employee:
         detail["employee"] = principal.employee
     return detail
+
+
+def _database_unreachable(error: BaseException) -> bool:
+    """Whether `error` is the database being out of reach (kb's DatabaseError, psycopg's
+    OperationalError), which the HTTP service answers as a 503 naming the database."""
+    from kb.db.postgres import DatabaseError
+
+    if isinstance(error, DatabaseError):
+        return True
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - the PostgreSQL extra is not installed
+        return False
+    return isinstance(error, psycopg.OperationalError)
