@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kb.audit.base import GENESIS, AuditRecord, chained, first_broken, now
-from kb.db.postgres import DatabaseError, Migration, open_pool, redact, require_schema, upgrade
+from kb.db.postgres import DatabaseError, Migration, ensure_schema, open_pool, redact
 
 PART = "audit"
 
@@ -79,8 +79,7 @@ class PgAuditLog:
         self._pool = open_pool(url, max_size=pool_size)
         try:
             with self._pool.connection() as conn:
-                upgrade(conn, PART, MIGRATIONS)
-                require_schema(conn, PART, MIGRATIONS)
+                ensure_schema(conn, PART, MIGRATIONS)
         except BaseException:
             self._pool.close()
             raise

@@ -206,6 +206,13 @@ def require_schema(conn: psycopg.Connection, part: str, migrations: Sequence[Mig
         )
 
 
+def ensure_schema(conn: psycopg.Connection, part: str, migrations: Sequence[Migration]) -> None:
+    """`part` brought up to date (`upgrade`) and then checked (`require_schema`): what every
+    PostgreSQL store does when it opens."""
+    upgrade(conn, part, migrations)
+    require_schema(conn, part, migrations)
+
+
 __all__ = [
     "DatabaseError",
     "Migration",

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from kb.db.postgres import Migration, open_pool, redact, require_schema, upgrade
+from kb.db.postgres import Migration, ensure_schema, open_pool, redact
 from kb.searchlog.base import (
     Event,
     FeedbackEvent,
@@ -125,8 +125,7 @@ class PgSearchLog:
         self._secret: bytes | None = None
         try:
             with self._pool.connection() as conn:
-                upgrade(conn, PART, MIGRATIONS)
-                require_schema(conn, PART, MIGRATIONS)
+                ensure_schema(conn, PART, MIGRATIONS)
                 _fill_query_norm(conn)
         except BaseException:
             self._pool.close()

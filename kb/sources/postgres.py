@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kb.db.postgres import Migration, open_pool, redact, require_schema, upgrade
+from kb.db.postgres import Migration, ensure_schema, open_pool, redact
 from kb.sources.base import (
     CLAIM_SECONDS,
     SOURCE_COLUMNS,
@@ -79,8 +79,7 @@ class PgSourceRegistry:
         self._pool = open_pool(url, max_size=pool_size)
         try:
             with self._pool.connection() as conn:
-                upgrade(conn, PART, MIGRATIONS)
-                require_schema(conn, PART, MIGRATIONS)
+                ensure_schema(conn, PART, MIGRATIONS)
         except BaseException:
             self._pool.close()
             raise

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kb.db.postgres import Migration, open_pool, redact, require_schema, upgrade
+from kb.db.postgres import Migration, ensure_schema, open_pool, redact
 from kb.errors import NotFoundError
 from kb.store.base import CLAIM_SECONDS, DuplicateLink, PendingChunk, PendingCounts
 from kb.store.lexical.postgres import (
@@ -233,12 +233,9 @@ class PgStore:
         self._pool: ConnectionPool = open_pool(url, max_size=pool_size)
         try:
             with self._pool.connection() as conn:
-                upgrade(conn, PART, MIGRATIONS)
-                require_schema(conn, PART, MIGRATIONS)
-                upgrade(conn, DUPLICATES_PART, DUPLICATES_MIGRATIONS)
-                require_schema(conn, DUPLICATES_PART, DUPLICATES_MIGRATIONS)
-                upgrade(conn, LINKS_PART, LINKS_MIGRATIONS)
-                require_schema(conn, LINKS_PART, LINKS_MIGRATIONS)
+                ensure_schema(conn, PART, MIGRATIONS)
+                ensure_schema(conn, DUPLICATES_PART, DUPLICATES_MIGRATIONS)
+                ensure_schema(conn, LINKS_PART, LINKS_MIGRATIONS)
                 conn.execute(
                     "INSERT INTO kb_meta (key, value) VALUES ('store_id', %s) "
                     "ON CONFLICT (key) DO NOTHING",
