@@ -200,6 +200,22 @@ class StoreGlossary:
         return in_use
 
     # -- what search asks ---------------------------------------------------------------------
+    def terms_in(self, query: str, language: str) -> list[str]:
+        """The query's words in the other language from the organisers' and the mined terms
+        alone, without the dictionary: named terms of the field (overfitting -> 过拟合), not
+        the dictionary's senses of every common word (give -> 附送), which for an English
+        query match Chinese text at random (kb.search.fusion's Chinese stand-in)."""
+        organisers = self.organisers()
+        chosen: list[str] = []
+        rest = query
+        if organisers is not None:
+            chosen, rest = (
+                organisers.english_in(query) if language == "zh" else organisers.chinese_in(query)
+            )
+        mined = self.mined_in_use()
+        found, _ = mined.english_in(rest) if language == "zh" else mined.chinese_in(rest)
+        return list(dict.fromkeys(word for term in chosen + found for word in term.split()))
+
     def translate(self, query: str, language: str) -> list[str]:
         """The query's words in the other language: the organisers' terms first (only their
         names for those), then the store's mined terms, then the dictionary's words for the
