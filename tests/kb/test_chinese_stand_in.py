@@ -4,7 +4,6 @@ about Chinese material, with the English-only default model. Real model, small d
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
