@@ -221,6 +221,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         knowledge_base.searcher.freshness_of = freshness_source(
             settings, lambda: _catalog_or_none(catalogs)
         )
+        knowledge_base.searcher.chinese_stand_in = settings.chinese_stand_in
         limits = Limits(
             max_file_bytes=int(settings.upload_max_file_mb * MB),
             max_zip_entries=settings.zip_max_entries,
