@@ -111,10 +111,11 @@ class Settings(BaseSettings):
     chinese_stand_in: bool = Field(
         default=False,
         description="with the English-only default model: an English hybrid search looks for "
-        "the glossary's Chinese terms (not the dictionary's), and the Chinese document BM25 "
-        "ranks first for the query's translations takes its lexical rank on the dense side "
-        "(off by default: English questions about Chinese material gain, English over English "
-        "lost 0.009 nDCG@10 on the shared corpora's held-out queries)",
+        "named Chinese terms (the glossary's, the dictionary's phrases), and the Chinese "
+        "document BM25 ranks first for the query's translations takes its lexical rank on the "
+        "dense side (off by default: English questions about Chinese material gain, English "
+        "over English lost 0.009 nDCG@10 on the shared corpora's held-out queries; "
+        "docs/chinese.md)",
     )
 
     # -- watched folders (docs/watch.md): kept in sync while `kb serve` / `kb worker` run ---

@@ -2,13 +2,13 @@
 material, and hybrid >= max(dense, lexical) per language pair).
 
 An English query with the default, English-only model: the lexical side searches the query's
-words with the glossary's terms only (organisers' and mined, not the dictionary's senses of
-every common word), and the Chinese document that BM25 ranks first for the query's
-translations takes its lexical rank in place of the dense rank the model cannot give Chinese
-text (kb.search.fusion.Searcher._with_stand_in). The rule was chosen on the tune halves
-(docs/chinese.md lists what else was tried there); this bench reports both halves, hybrid
-without and with it, beside dense and lexical alone, per language pair, on the four shared
-corpora in one store and on the sample.
+words with their named terms only (the organisers' and mined terms and the dictionary's
+phrases, not its senses of every common word), and the Chinese document that BM25 ranks
+first for the query's translations takes its lexical rank in place of the dense rank the
+model cannot give Chinese text (kb.search.fusion.Searcher._with_stand_in). The rule was
+chosen on the tune halves (docs/chinese.md lists what else was tried there); this bench
+reports both halves, hybrid without and with it, beside dense and lexical alone, per
+language pair, on the four shared corpora in one store and on the sample.
 
 Queries (written before the change) and halves as in bench/glossary_quality.py: the first
 byte of the SHA-1 of the query text, even = tune.

@@ -138,9 +138,10 @@ class Searcher:
         # measures both; `use_mined_terms` off is the dictionary alone)
         self.glossary = StoreGlossary(store)
         self.use_mined_terms = True
-        # an English query with an English-only model: the lexical side with the glossary's
-        # terms alone, and the Chinese stand-in (`stand_in`); off by default, as it cost
-        # English over English 0.007 on the shared corpora's held-out half (docs/chinese.md)
+        # an English query with an English-only model: the lexical side with named terms
+        # alone (StoreGlossary.terms_in), and the Chinese stand-in (`_with_stand_in`); off by
+        # default, as it cost English over English 0.009 nDCG@10 on the shared corpora's
+        # held-out half (docs/chinese.md); KB_CHINESE_STAND_IN turns it on
         self.chinese_stand_in = False
         # the store's learned ranking model, when it beat fusion (kb.search.ranking)
         self.use_learned_ranking = True

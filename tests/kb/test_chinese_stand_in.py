@@ -70,6 +70,10 @@ def test_glossary_terms_leave_out_the_dictionary_senses_of_common_words(
     translated = glossary.translate(QUERY, "en")
     assert "过拟合" in translated
     assert len(translated) > 1  # the dictionary adds words for "tell", "model"...
+    # the dictionary's phrases are named terms too, its senses of single words are not
+    phrases = glossary.terms_in("why is a time series hard to give", "en")
+    assert "时间序列" in phrases and "交给" not in phrases
+    assert "交给" in glossary.translate("why is a time series hard to give", "en")
 
 
 def test_the_chinese_page_an_english_question_names_comes_first_with_the_stand_in(
