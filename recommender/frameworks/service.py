@@ -75,7 +75,7 @@ def propose_mapping(
     return proposals
 
 
-def approve(
+def approve_framework_skill(
     store: FrameworkStore, catalog: Catalog, skill: str, framework_id: str | None, by: str = ""
 ) -> Decision:
     """Map `skill` to `framework_id` (None: the proposal's first candidate)."""
@@ -100,7 +100,7 @@ def approve(
     return decision
 
 
-def reject(store: FrameworkStore, catalog: Catalog, skill: str, by: str = "") -> Decision:
+def reject_framework_skill(store: FrameworkStore, catalog: Catalog, skill: str, by: str = "") -> Decision:
     """Record that no framework skill fits `skill` (it keeps speaking the catalogue's terms)."""
     _framework(store)
     if skill not in catalog.skills:
@@ -110,7 +110,7 @@ def reject(store: FrameworkStore, catalog: Catalog, skill: str, by: str = "") ->
     return decision
 
 
-def terms(store: FrameworkStore) -> FrameworkTerms:
+def framework_terms(store: FrameworkStore) -> FrameworkTerms:
     """The approved mappings as `FrameworkTerms` (empty without a framework)."""
     return FrameworkTerms.of(store.framework(), store.decisions())
 
