@@ -1,0 +1,113 @@
+"""Reading skills frameworks: ESCO's CSV shape (labels in English and Chinese, the hierarchy)
+and the simple CSV; every fault named by file and line, and nothing read when there is one."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from recommender.frameworks.reading import read_framework
+from recommender.frameworks.types import FrameworkInvalidError
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "frameworks"
+ESCO = FIXTURES / "esco"
+IDS = dict(line.split() for line in (FIXTURES / "ids.txt").read_text().splitlines())
+
+
+def test_esco_keeps_uris_labels_in_both_languages_alt_labels_and_hierarchy() -> None:
+    framework = read_framework(ESCO / "skills_en.csv", "esco")
+    assert framework.summary()["skills"] == 34 and framework.summary()["groups"] == 2
+    assert framework.languages == ["en", "zh"]
+    tune = framework.concept(IDS["tune-hyperparameters"])
+    assert tune is not None and tune.kind == "skill"
+    assert tune.labels == {"en": "tune hyperparameters", "zh": "调整超参数"}
+    # altLabels: one per line inside the quoted field, as ESCO writes them
+    assert tune.alt_labels["en"] == ("hyper-parameter optimisation", "hyperparameter search")
+    assert tune.alt_labels["zh"] == ("超参数调优",)
+    assert tune.broader == (IDS["optimise-models"],)  # a skill under a skill
+    text = framework.concept(IDS["preprocess-text"])
+    assert text is not None and text.broader == (IDS["g-data"],)  # a skill under a group
+    group = framework.concept(IDS["g-data"])
+    assert group is not None and group.kind == "group" and group.label("en") == "working with data"
+
+
+def test_esco_folder_and_language_choice(tmp_path: Path) -> None:
+    english = read_framework(ESCO, "esco", languages=("en",), name="ESCO 1.2")
+    assert english.name == "ESCO 1.2" and english.languages == ["en"]
+
+
+def test_simple_csv_matches_the_esco_reading() -> None:
+    simple = read_framework(FIXTURES / "simple.csv", "csv")
+    esco = read_framework(ESCO, "esco")
+    skills = {c.label(): c.labels for c in simple.skills}
+    assert skills == {c.label(): c.labels for c in esco.skills} and len(skills) == 34
+    assert simple.concept("tune-hyperparameters").broader == ("optimise-models",)  # type: ignore[union-attr]
+    assert simple.name == "simple"
+
+
+def _faults(path: Path, fmt: str) -> list[str]:
+    with pytest.raises(FrameworkInvalidError) as caught:
+        read_framework(path, fmt)
+    assert "nothing was imported" in str(caught.value)
+    return [str(f) for f in caught.value.faults]
+
+
+def test_bad_simple_csv_names_each_line(tmp_path: Path) -> None:
+    bad = tmp_path / "fw.csv"
+    bad.write_text(
+        "id,label_en,label_zh,broader\n"
+        "a,alpha,甲,\n"
+        ",no id,,\n"  # line 3
+        "a,again,,\n"  # line 4
+        "b,,,\n"  # line 5
+        'c,"two\nlines",,zzz\n'  # line 6, spans 7
+        "d,delta,,a\n",
+        encoding="utf-8",
+    )
+    assert _faults(bad, "csv") == [
+        "fw.csv: line 3: has no id",
+        "fw.csv: line 4: repeats id a (first on line 2)",
+        "fw.csv: line 5: b has no label in any label_ column",
+        "fw.csv: line 6: broader zzz of c is not an id of this file",
+    ]
+
+
+def test_simple_csv_header_and_encoding_faults(tmp_path: Path) -> None:
+    header = tmp_path / "h.csv"
+    header.write_text("ident,lable_en\nx,y\n")
+    (fault,) = _faults(header, "csv")
+    assert fault.startswith("h.csv: line 1: needs an id column and at least one label_")
+    assert "unknown column(s) ident, lable_en" in fault
+    latin = tmp_path / "l.csv"
+    latin.write_bytes("id,label_en\nx,ok\ny,caf\xe9\n".encode("latin-1"))
+    assert _faults(latin, "csv") == ["l.csv: line 3: is not UTF-8 text: save it as UTF-8 and import again"]
+
+
+def test_bad_esco_files_name_file_and_line(tmp_path: Path) -> None:
+    folder = tmp_path / "esco"
+    shutil.copytree(ESCO, folder)
+    zh = folder / "skills_zh.csv"
+    lines = zh.read_text(encoding="utf-8").split("\n")
+    zh.write_text("\n".join(lines[:3] + ["KnowledgeSkillCompetence,http://example.org/nope,,,x,,,,,,,,"] + lines[3:]), encoding="utf-8")
+    broader = folder / "broaderRelationsSkillPillar.csv"
+    broader.write_text(
+        broader.read_text(encoding="utf-8")
+        + "KnowledgeSkillCompetence,http://example.org/ghost,KnowledgeSkillCompetence,"
+        + IDS["optimise-models"]
+        + "\n",
+        encoding="utf-8",
+    )
+    faults = _faults(folder / "skills_en.csv", "esco")
+    assert any(f.startswith("skills_zh.csv: line 4: http://example.org/nope is not in the English file") for f in faults), faults
+    last = len(broader.read_text(encoding="utf-8").splitlines())
+    assert f"broaderRelationsSkillPillar.csv: line {last}: http://example.org/ghost is not a skill of skills_en.csv" in faults
+    assert len(faults) == 2
+
+
+def test_missing_esco_columns(tmp_path: Path) -> None:
+    (tmp_path / "skills_en.csv").write_text("conceptUri,label\nx,y\n")
+    assert _faults(tmp_path / "skills_en.csv", "esco") == [
+        "skills_en.csv: line 1: lacks the column(s) preferredLabel of ESCO's CSV"
+    ]
