@@ -37,6 +37,7 @@ def test_import_propose_decide_and_answers_in_framework_terms(tmp_path: Path, fa
             )
         }
         assert client.get("/frameworks/mapping", headers=auth("organiser")).status_code == 409
+        assert client.get("/frameworks", headers=auth("organiser")).json() == {"framework": None}
         assert _import_esco(client, "liam").status_code == 403  # organisers only
 
         response = _import_esco(client)
@@ -45,6 +46,7 @@ def test_import_propose_decide_and_answers_in_framework_terms(tmp_path: Path, fa
             "name": "ESCO", "source": "upload", "format": "esco", "skills": 34, "groups": 2,
             "languages": ["en", "zh"],
         }
+        assert client.get("/frameworks", headers=auth("organiser")).json()["framework"]["skills"] == 34
         view = client.post("/frameworks/mapping/propose", headers=auth("organiser")).json()
         assert view["counts"]["proposed"] == 14
         row = next(r for r in view["skills"] if r["skill"] == "hyperparameter-tuning")

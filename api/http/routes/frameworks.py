@@ -117,6 +117,19 @@ def post_framework(
 
 
 @router.get(
+    "/frameworks",
+    responses=errors(401, 403),
+    summary="The skills framework imported, or null (organisers)",
+)
+def get_framework(caller: Organiser, frameworks: FrameworksDep) -> dict[str, Any]:
+    """`{"framework": {name, source, format, skills, groups, languages}}`, or
+    `{"framework": null}` before any import (200 either way: nothing is wrong)."""
+    with frameworks.session() as store:
+        framework = store.framework()
+    return {"framework": None if framework is None else framework.summary()}
+
+
+@router.get(
     "/frameworks/mapping",
     response_model=FrameworkMappingOut,
     responses=errors(401, 403, 409),

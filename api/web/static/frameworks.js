@@ -131,12 +131,15 @@ function show(view) {
 
 async function refresh() {
   try {
-    show(await api("/frameworks/mapping"));
+    // asked first, so that a page with no framework yet makes no failing request
+    const { framework } = await api("/frameworks");
+    if (framework) return show(await api("/frameworks/mapping"));
+    fill(summary, el("span", { i18n: "fw.none" }));
   } catch (error) {
-    fill(list);
-    fill(summary, error.status === 409 ? el("span", { i18n: "fw.none" }) : el("span", { text: error.message }));
-    proposeButton.hidden = true;
+    fill(summary, el("span", { text: error.message }));
   }
+  fill(list);
+  proposeButton.hidden = true;
 }
 
 proposeButton.addEventListener("click", async () => {
