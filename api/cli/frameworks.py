@@ -52,7 +52,9 @@ def framework_session(ctx: click.Context) -> Iterator[tuple[CliContext, Framewor
     required=True,
     help="esco: ESCO's CSV (skills_en.csv or its folder); csv: id, label_<lang>..., broader.",
 )
-@click.option("--name", default="", help="The framework's name in answers (default: esco, or the file's).")
+@click.option(
+    "--name", default="", help="The framework's name in answers (default: esco, or the file's)."
+)
 @click.option(
     "--language",
     "languages",
@@ -108,7 +110,9 @@ def _approval(value: str) -> tuple[str, str | None]:
     metavar="SKILL[=FRAMEWORK_ID]",
     help="Map SKILL to FRAMEWORK_ID (alone: to its first proposal). Repeatable.",
 )
-@click.option("--reject", "rejections", multiple=True, metavar="SKILL", help="No framework skill fits SKILL.")
+@click.option(
+    "--reject", "rejections", multiple=True, metavar="SKILL", help="No framework skill fits SKILL."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def map_framework_cmd(
@@ -131,7 +135,9 @@ def map_framework_cmd(
         if propose:
             propose_mapping(store, catalog, cli.open_kb().embedder)
         if parsed or rejections:
-            audited(cli, "framework.map", "", {"approve": list(approvals), "reject": list(rejections)})
+            audited(
+                cli, "framework.map", "", {"approve": list(approvals), "reject": list(rejections)}
+            )
         for skill, framework_id in parsed:
             approve_framework_skill(store, catalog, skill, framework_id, by="cli")
         for skill in rejections:
@@ -143,7 +149,8 @@ def map_framework_cmd(
     f, counts = view["framework"], view["counts"]
     click.echo(
         f"Framework {f['name']} ({f['skills']} skills): {counts['approved']} approved, "
-        f"{counts['rejected']} rejected, {counts['proposed']} proposed, {counts['none']} not proposed."
+        f"{counts['rejected']} rejected, {counts['proposed']} proposed, "
+        f"{counts['none']} not proposed."
     )
     for row in view["skills"]:
         chosen = row["framework_skill"]

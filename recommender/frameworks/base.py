@@ -62,7 +62,11 @@ DECISION_COLUMNS = "skill, status, framework_id, decided_at, decided_by"
 
 def framework_meta(framework: Framework, imported_at: str) -> list[tuple[str, str]]:
     return list(
-        zip(META_KEYS, (framework.name, framework.source, framework.format, imported_at), strict=True)
+        zip(
+            META_KEYS,
+            (framework.name, framework.source, framework.format, imported_at),
+            strict=True,
+        )
     )
 
 
@@ -102,4 +106,6 @@ def decision_from_row(row: Sequence[Any]) -> Decision:
 def gone_decisions(decisions: Iterable[Decision], framework: Framework) -> list[str]:
     """The catalogue skills whose approved framework skill is not in `framework`."""
     ids = {c.id for c in framework.concepts}
-    return sorted(d.skill for d in decisions if d.framework_id is not None and d.framework_id not in ids)
+    return sorted(
+        d.skill for d in decisions if d.framework_id is not None and d.framework_id not in ids
+    )

@@ -8,8 +8,9 @@ Two signals, each 0..1, combined as `LABEL_WEIGHT * label + (1 - LABEL_WEIGHT) *
   forms and filler verbs such as "perform" or "use" set aside) blended with character
   trigrams; Chinese text by character bigrams. The best label wins and is reported.
 - embedding similarity: the cosine between the catalogue skill's name, category and
-  description and the framework skill's label, alternative labels and description, by the knowledge base's
-  own embedder (any `kb.Embedder`); left out (the label alone decides) without one.
+  description and the framework skill's label, alternative labels and description, by the
+  knowledge base's own embedder (any `kb.Embedder`); left out (the label alone decides)
+  without one.
 
 Measured (docs/frameworks.md, tests/recommender/test_framework_matching.py): on the 18
 hand-labelled skills of the sample and small catalogues against tests/fixtures/frameworks,
@@ -62,8 +63,20 @@ def language_of(text: str) -> str:
 
 def _stem(word: str) -> str:
     word = word.replace("optimiz", "optimis").replace("modeling", "modelling")
-    for suffix in ("isation", "ization", "ation", "ising", "izing", "ings", "ing", "ers", "er",
-                   "es", "s", "e"):
+    for suffix in (
+        "isation",
+        "ization",
+        "ation",
+        "ising",
+        "izing",
+        "ings",
+        "ing",
+        "ers",
+        "er",
+        "es",
+        "s",
+        "e",
+    ):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4:
             return word[: -len(suffix)]
     return word

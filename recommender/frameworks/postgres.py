@@ -29,7 +29,8 @@ MIGRATIONS = (
         1,
         """
 CREATE TABLE fw_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE fw_concepts (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, data TEXT NOT NULL);
+CREATE TABLE fw_concepts (position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE,
+    data TEXT NOT NULL);
 CREATE TABLE fw_proposals (position INTEGER PRIMARY KEY, skill TEXT NOT NULL UNIQUE,
     data TEXT NOT NULL);
 CREATE TABLE fw_decisions (
@@ -71,7 +72,9 @@ class PgFrameworkStore:
             gone = gone_decisions(self.decisions().values(), framework)
             with self._db.cursor() as cursor:
                 if gone:
-                    cursor.executemany("DELETE FROM fw_decisions WHERE skill = %s", [(s,) for s in gone])
+                    cursor.executemany(
+                        "DELETE FROM fw_decisions WHERE skill = %s", [(s,) for s in gone]
+                    )
                 for table in ("fw_concepts", "fw_proposals", "fw_meta"):
                     cursor.execute(f"DELETE FROM {table}")  # constant names
                 cursor.executemany(
@@ -85,7 +88,7 @@ class PgFrameworkStore:
         return gone
 
     def framework(self) -> Framework | None:
-        meta = {k: v for k, v in self._db.execute("SELECT key, value FROM fw_meta").fetchall()}
+        meta: dict[str, str] = dict(self._db.execute("SELECT key, value FROM fw_meta").fetchall())
         rows = self._db.execute("SELECT data FROM fw_concepts ORDER BY position").fetchall()
         return framework_from_rows(meta, rows)
 

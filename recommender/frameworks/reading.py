@@ -26,7 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recommender.errors import Fault
-from recommender.frameworks.types import FORMATS, Concept, ConceptKind, Framework, FrameworkInvalidError
+from recommender.frameworks.types import (
+    FORMATS,
+    Concept,
+    ConceptKind,
+    Framework,
+    FrameworkInvalidError,
+)
 
 # A framework file is bounded: ESCO's largest (skills_en.csv, ~14,000 skills) is ~15 MB.
 MAX_FILE_BYTES = 100 * 1024 * 1024
@@ -83,7 +89,9 @@ def _rows(path: Path, faults: _Faults) -> Iterator[tuple[int, dict[str, str]]]:
                 yield 1, {"\0header": "\0".join(header)}
             elif any(cell.strip() for cell in record):
                 if len(record) > len(header):
-                    faults.add(path, start, f"has {len(record)} fields; the header has {len(header)}")
+                    faults.add(
+                        path, start, f"has {len(record)} fields; the header has {len(header)}"
+                    )
                 else:
                     yield start, dict(zip(header, record, strict=False))
             start = reader.line_num + 1
@@ -176,7 +184,9 @@ def _esco_labels(
         seen.add(uri)
         kind_value = (row.get("conceptType") or "").strip()
         if create == "skill" and kind_value and kind_value != ESCO_SKILL_TYPE:
-            faults.add(path, line, f"conceptType is {kind_value!r}; skills files hold {ESCO_SKILL_TYPE}")
+            faults.add(
+                path, line, f"conceptType is {kind_value!r}; skills files hold {ESCO_SKILL_TYPE}"
+            )
             continue
         if not label:
             if create:
@@ -190,7 +200,9 @@ def _esco_labels(
             draft = drafts[uri] = _Draft(kind=create)
             draft.description = (row.get("description") or row.get("definition") or "").strip()
         elif draft is None:
-            faults.add(path, line, f"{uri} is not in the {'English' if lang != 'en' else 'base'} file")
+            faults.add(
+                path, line, f"{uri} is not in the {'English' if lang != 'en' else 'base'} file"
+            )
             continue
         draft.labels[lang] = label
         alts = _split_alts(row.get("altLabels") or "", "\n")
@@ -311,11 +323,15 @@ def _framework(name: str, fmt: str, source: str, drafts: dict[str, _Draft]) -> F
     return Framework(name=name, source=source, format=fmt, concepts=concepts)
 
 
-def read_framework(path: Path, fmt: str, *, name: str = "", languages: tuple[str, ...] = ()) -> Framework:
+def read_framework(
+    path: Path, fmt: str, *, name: str = "", languages: tuple[str, ...] = ()
+) -> Framework:
     """The framework at `path` in `fmt` (`esco` or `csv`); raises `FrameworkInvalidError` with
     every fault, by file and line."""
     if fmt not in FORMATS:
-        raise FrameworkInvalidError([Fault(path.name, "line 0", f"unknown format {fmt!r}; give esco or csv")])
+        raise FrameworkInvalidError(
+            [Fault(path.name, "line 0", f"unknown format {fmt!r}; give esco or csv")]
+        )
     if fmt == "esco":
         framework = read_esco(path, languages)
         if name:

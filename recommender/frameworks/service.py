@@ -23,7 +23,8 @@ class NoFrameworkError(RecommenderError):
 
     def __init__(self) -> None:
         super().__init__(
-            "no skills framework imported yet: run `kb catalog import-framework FILE --format esco|csv`"
+            "no skills framework imported yet: run "
+            "`kb catalog import-framework FILE --format esco|csv`"
         )
 
 
@@ -81,7 +82,9 @@ def approve_framework_skill(
     """Map `skill` to `framework_id` (None: the proposal's first candidate)."""
     framework = _framework(store)
     if skill not in catalog.skills:
-        raise UnknownIdError("skill", skill, "see `kb catalog map-framework` for the catalogue's skills")
+        raise UnknownIdError(
+            "skill", skill, "see `kb catalog map-framework` for the catalogue's skills"
+        )
     if framework_id is None:
         proposal = next((p for p in store.proposals() if p.skill == skill), None)
         if proposal is None or not proposal.candidates:
@@ -100,7 +103,9 @@ def approve_framework_skill(
     return decision
 
 
-def reject_framework_skill(store: FrameworkStore, catalog: Catalog, skill: str, by: str = "") -> Decision:
+def reject_framework_skill(
+    store: FrameworkStore, catalog: Catalog, skill: str, by: str = ""
+) -> Decision:
     """Record that no framework skill fits `skill` (it keeps speaking the catalogue's terms)."""
     _framework(store)
     if skill not in catalog.skills:
@@ -146,5 +151,8 @@ def mapping_view(store: FrameworkStore, catalog: Catalog) -> dict[str, Any]:
                 ],
             }
         )
-    counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("approved", "rejected", "proposed", "none")}
+    counts = {
+        s: sum(1 for r in rows if r["status"] == s)
+        for s in ("approved", "rejected", "proposed", "none")
+    }
     return {"framework": framework.summary(), "counts": counts, "skills": rows}

@@ -34,7 +34,12 @@ class Term:
     framework: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "label": self.label, "labels": dict(self.labels), "framework": self.framework}
+        return {
+            "id": self.id,
+            "label": self.label,
+            "labels": dict(self.labels),
+            "framework": self.framework,
+        }
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,9 @@ class FrameworkTerms:
                 continue
             concept = framework.concept(decision.framework_id)
             if concept is not None:
-                terms[skill] = Term(concept.id, concept.label("en"), dict(concept.labels), framework.name)
+                terms[skill] = Term(
+                    concept.id, concept.label("en"), dict(concept.labels), framework.name
+                )
         return cls(framework.name, framework.source, terms)
 
     def __bool__(self) -> bool:

@@ -30,7 +30,9 @@ class Concept:
 
     def label(self, language: str = "en") -> str:
         """The preferred label in `language`, else English, else any."""
-        return self.labels.get(language) or self.labels.get("en") or next(iter(self.labels.values()))
+        return (
+            self.labels.get(language) or self.labels.get("en") or next(iter(self.labels.values()))
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -6,6 +6,7 @@ while keeping every field they had."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -14,17 +15,27 @@ from tests.api_helpers import auth, files_part, load_sample_catalog, running_cli
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "frameworks"
 IDS = dict(line.split() for line in (FIXTURES / "ids.txt").read_text().splitlines())
-ESCO_FILES = ("skills_en.csv", "skills_zh.csv", "skillGroups_en.csv", "broaderRelationsSkillPillar.csv")
+ESCO_FILES = (
+    "skills_en.csv",
+    "skills_zh.csv",
+    "skillGroups_en.csv",
+    "broaderRelationsSkillPillar.csv",
+)
 
 
-def _import_esco(client: TestClient, who: str = "organiser") -> object:
+def _import_esco(client: TestClient, who: str = "organiser") -> Any:
     parts = {name: (FIXTURES / "esco" / name).read_bytes() for name in ESCO_FILES}
     return client.post(
-        "/frameworks", files=files_part(parts), data={"format": "esco", "name": "ESCO"}, headers=auth(who)
+        "/frameworks",
+        files=files_part(parts),
+        data={"format": "esco", "name": "ESCO"},
+        headers=auth(who),
     )
 
 
-def test_import_propose_decide_and_answers_in_framework_terms(tmp_path: Path, fake_embedder: Embedder) -> None:
+def test_import_propose_decide_and_answers_in_framework_terms(
+    tmp_path: Path, fake_embedder: Embedder
+) -> None:
     with running_client(tmp_path, fake_embedder) as client:
         load_sample_catalog(client)
         before = {
@@ -43,10 +54,16 @@ def test_import_propose_decide_and_answers_in_framework_terms(tmp_path: Path, fa
         response = _import_esco(client)
         assert response.status_code == 200, response.text
         assert response.json()["framework"] == {
-            "name": "ESCO", "source": "upload", "format": "esco", "skills": 34, "groups": 2,
+            "name": "ESCO",
+            "source": "upload",
+            "format": "esco",
+            "skills": 34,
+            "groups": 2,
             "languages": ["en", "zh"],
         }
-        assert client.get("/frameworks", headers=auth("organiser")).json()["framework"]["skills"] == 34
+        assert (
+            client.get("/frameworks", headers=auth("organiser")).json()["framework"]["skills"] == 34
+        )
         view = client.post("/frameworks/mapping/propose", headers=auth("organiser")).json()
         assert view["counts"]["proposed"] == 14
         row = next(r for r in view["skills"] if r["skill"] == "hyperparameter-tuning")
@@ -56,12 +73,25 @@ def test_import_propose_decide_and_answers_in_framework_terms(tmp_path: Path, fa
             f"/frameworks/mapping/{skill}", json=body, headers=auth(who)
         )
         assert put("model-optimisation", {"status": "approved"}, "liam").status_code == 403
-        ok = put("model-optimisation", {"status": "approved", "framework_id": IDS["optimise-models"]})
+        ok = put(
+            "model-optimisation", {"status": "approved", "framework_id": IDS["optimise-models"]}
+        )
         assert ok.status_code == 200, ok.text
-        assert put("hyperparameter-tuning", {"status": "approved", "framework_id": IDS["tune-hyperparameters"]}).status_code == 200
+        assert (
+            put(
+                "hyperparameter-tuning",
+                {"status": "approved", "framework_id": IDS["tune-hyperparameters"]},
+            ).status_code
+            == 200
+        )
         assert put("vector-search", {"status": "rejected"}).status_code == 200
         assert put("nope", {"status": "rejected"}).status_code == 404
-        assert put("model-serving", {"status": "approved", "framework_id": "http://x/none"}).status_code == 404
+        assert (
+            put(
+                "model-serving", {"status": "approved", "framework_id": "http://x/none"}
+            ).status_code
+            == 404
+        )
         undone = put("vector-search", {"status": "proposed"}).json()
         assert undone["counts"]["approved"] == 2 and undone["counts"]["rejected"] == 0
 
@@ -81,23 +111,33 @@ def test_import_propose_decide_and_answers_in_framework_terms(tmp_path: Path, fa
         nxt = client.get("/employees/liam-chen/next-module", headers=auth("liam")).json()
         assert "tune hyperparameters 1->3" in nxt["framework_reason"]
         team = client.get("/teams/nlp", headers=auth("organiser")).json()
-        assert any(s.get("framework_skill", {}).get("id") == IDS["tune-hyperparameters"] for s in team["skills"])
+        assert any(
+            s.get("framework_skill", {}).get("id") == IDS["tune-hyperparameters"]
+            for s in team["skills"]
+        )
 
 
 def _without_framework(value: object) -> object:
     if isinstance(value, dict):
-        return {k: _without_framework(v) for k, v in value.items() if not k.startswith("framework_")}
+        return {
+            k: _without_framework(v) for k, v in value.items() if not k.startswith("framework_")
+        }
     if isinstance(value, list):
         return [_without_framework(v) for v in value]
     return value
 
 
-def test_faulty_upload_lists_faults_and_imports_nothing(tmp_path: Path, fake_embedder: Embedder) -> None:
+def test_faulty_upload_lists_faults_and_imports_nothing(
+    tmp_path: Path, fake_embedder: Embedder
+) -> None:
     with running_client(tmp_path, fake_embedder) as client:
         load_sample_catalog(client)
         bad = "id,label_en,label_zh\na,alpha,甲\na,again,\n,x,\n"
         response = client.post(
-            "/frameworks", files=files_part({"mine.csv": bad}), data={"format": "csv"}, headers=auth("organiser")
+            "/frameworks",
+            files=files_part({"mine.csv": bad}),
+            data={"format": "csv"},
+            headers=auth("organiser"),
         )
         assert response.status_code == 422
         body = response.json()["error"]
@@ -107,6 +147,9 @@ def test_faulty_upload_lists_faults_and_imports_nothing(tmp_path: Path, fake_emb
         ]
         assert client.get("/frameworks/mapping", headers=auth("organiser")).status_code == 409
         odd = client.post(
-            "/frameworks", files=files_part({"../x.txt": "id"}), data={"format": "csv"}, headers=auth("organiser")
+            "/frameworks",
+            files=files_part({"../x.txt": "id"}),
+            data={"format": "csv"},
+            headers=auth("organiser"),
         )
         assert odd.status_code == 422

@@ -100,7 +100,10 @@ def test_cli_import_map_and_answers_in_framework_terms(
     home = tmp_path / "home"
     # the PostgreSQL backend's URL, or None for the home folder
     database_url = getattr(fresh_backend(backend, home, request), "database_url", None)
-    assert _cli(home, database_url, "catalog", "load", str(ROOT / "data/sample/catalog")).exit_code == 0
+    assert (
+        _cli(home, database_url, "catalog", "load", str(ROOT / "data/sample/catalog")).exit_code
+        == 0
+    )
     before = json.loads(_cli(home, database_url, "gaps", "liam-chen", "--json").output)
     assert "framework" not in before
 
@@ -109,17 +112,45 @@ def test_cli_import_map_and_answers_in_framework_terms(
     result = _cli(home, database_url, "catalog", "import-framework", str(bad), "--format", "csv")
     assert result.exit_code == 2 and "bad.csv: line 2: x has no label" in result.output
 
-    result = _cli(home, database_url, "catalog", "import-framework", str(FIXTURES / "simple.csv"),
-                  "--format", "csv", "--name", "company", "--json")
+    result = _cli(
+        home,
+        database_url,
+        "catalog",
+        "import-framework",
+        str(FIXTURES / "simple.csv"),
+        "--format",
+        "csv",
+        "--name",
+        "company",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["framework"]["skills"] == 34
-    result = _cli(home, database_url, "catalog", "map-framework", "--approve", "model-optimisation=optimise-models",
-                  "--approve", "hyperparameter-tuning=tune-hyperparameters", "--json")
+    result = _cli(
+        home,
+        database_url,
+        "catalog",
+        "map-framework",
+        "--approve",
+        "model-optimisation=optimise-models",
+        "--approve",
+        "hyperparameter-tuning=tune-hyperparameters",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["counts"]["approved"] == 2
-    result = _cli(home, database_url, "catalog", "map-framework", "--approve", "model-optimisation=g-ml")
+    result = _cli(
+        home, database_url, "catalog", "map-framework", "--approve", "model-optimisation=g-ml"
+    )
     assert result.exit_code == 2 and "not a skill of the framework company" in result.output
-    result = _cli(home, database_url, "catalog", "map-framework", "--approve", "no-such-skill=tune-hyperparameters")
+    result = _cli(
+        home,
+        database_url,
+        "catalog",
+        "map-framework",
+        "--approve",
+        "no-such-skill=tune-hyperparameters",
+    )
     assert result.exit_code == 2 and "unknown skill 'no-such-skill'" in result.output
 
     after = json.loads(_cli(home, database_url, "gaps", "liam-chen", "--json").output)
@@ -129,9 +160,14 @@ def test_cli_import_map_and_answers_in_framework_terms(
     assert gaps["model-optimisation"]["framework_skill"]["labels"]["zh"] == "优化机器学习模型"
     assert "framework_skill" not in gaps["text-preprocessing"]  # not mapped: as before
     # nothing renamed or removed
-    assert [{k: v for k, v in g.items() if k != "framework_skill"} for g in after["gaps"]] == before["gaps"]
+    assert [
+        {k: v for k, v in g.items() if k != "framework_skill"} for g in after["gaps"]
+    ] == before["gaps"]
     nxt = json.loads(_cli(home, database_url, "next", "liam-chen", "--json").output)
     assert "optimise machine learning models 1->3" in nxt["framework_reason"]
-    assert nxt["module"]["framework_skills"]["hyperparameter-tuning"]["label"] == "tune hyperparameters"
+    assert (
+        nxt["module"]["framework_skills"]["hyperparameter-tuning"]["label"]
+        == "tune hyperparameters"
+    )
     text = _cli(home, database_url, "gaps", "liam-chen").output
     assert "tune hyperparameters (tune-hyperparameters)" in text

@@ -66,7 +66,11 @@ def test_chinese_names_match_chinese_labels() -> None:
         SkillText("tiaocan", {"zh": "超参数调优"}),
     ]
     firsts = [p.candidates[0] for p in propose(skills, framework, None)]
-    assert [c.framework_id for c in firsts] == ["cleanse-data", "design-prompts", "tune-hyperparameters"]
+    assert [c.framework_id for c in firsts] == [
+        "cleanse-data",
+        "design-prompts",
+        "tune-hyperparameters",
+    ]
     assert firsts[1].matched == "提示工程" and firsts[1].label_score == 1.0
 
 

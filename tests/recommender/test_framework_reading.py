@@ -82,7 +82,9 @@ def test_simple_csv_header_and_encoding_faults(tmp_path: Path) -> None:
     assert "unknown column(s) ident, lable_en" in fault
     latin = tmp_path / "l.csv"
     latin.write_bytes("id,label_en\nx,ok\ny,caf\xe9\n".encode("latin-1"))
-    assert _faults(latin, "csv") == ["l.csv: line 3: is not UTF-8 text: save it as UTF-8 and import again"]
+    assert _faults(latin, "csv") == [
+        "l.csv: line 3: is not UTF-8 text: save it as UTF-8 and import again"
+    ]
 
 
 def test_bad_esco_files_name_file_and_line(tmp_path: Path) -> None:
@@ -90,7 +92,12 @@ def test_bad_esco_files_name_file_and_line(tmp_path: Path) -> None:
     shutil.copytree(ESCO, folder)
     zh = folder / "skills_zh.csv"
     lines = zh.read_text(encoding="utf-8").split("\n")
-    zh.write_text("\n".join(lines[:3] + ["KnowledgeSkillCompetence,http://example.org/nope,,,x,,,,,,,,"] + lines[3:]), encoding="utf-8")
+    zh.write_text(
+        "\n".join(
+            lines[:3] + ["KnowledgeSkillCompetence,http://example.org/nope,,,x,,,,,,,,"] + lines[3:]
+        ),
+        encoding="utf-8",
+    )
     broader = folder / "broaderRelationsSkillPillar.csv"
     broader.write_text(
         broader.read_text(encoding="utf-8")
@@ -100,9 +107,15 @@ def test_bad_esco_files_name_file_and_line(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     faults = _faults(folder / "skills_en.csv", "esco")
-    assert any(f.startswith("skills_zh.csv: line 4: http://example.org/nope is not in the English file") for f in faults), faults
+    assert any(
+        f.startswith("skills_zh.csv: line 4: http://example.org/nope is not in the English file")
+        for f in faults
+    ), faults
     last = len(broader.read_text(encoding="utf-8").splitlines())
-    assert f"broaderRelationsSkillPillar.csv: line {last}: http://example.org/ghost is not a skill of skills_en.csv" in faults
+    assert (
+        f"broaderRelationsSkillPillar.csv: line {last}: "
+        "http://example.org/ghost is not a skill of skills_en.csv" in faults
+    )
     assert len(faults) == 2
 
 

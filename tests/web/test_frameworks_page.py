@@ -33,7 +33,9 @@ def base_url(tmp_path_factory: pytest.TempPathFactory, fake_embedder: Embedder) 
 
 
 def test_import_propose_and_decide_on_a_phone(base_url: str, browser: Browser) -> None:
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="en-US")
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, locale="en-US"
+    )
     tab = context.new_page()
     tab.set_default_timeout(20_000)
     console = Console(tab)
@@ -43,7 +45,10 @@ def test_import_propose_and_decide_on_a_phone(base_url: str, browser: Browser) -
         expect(section.get_by_role("heading", name="Skills framework")).to_be_visible()
         expect(section).to_contain_text("No framework imported yet.")
         section.get_by_label("Framework files (.csv)").set_input_files(
-            [str(FIXTURES / "esco" / n) for n in ("skills_en.csv", "skills_zh.csv", "broaderRelationsSkillPillar.csv")]
+            [
+                str(FIXTURES / "esco" / n)
+                for n in ("skills_en.csv", "skills_zh.csv", "broaderRelationsSkillPillar.csv")
+            ]
         )
         section.get_by_label("Name").fill("ESCO")
         section.get_by_role("button", name="Import").click()
@@ -55,7 +60,9 @@ def test_import_propose_and_decide_on_a_phone(base_url: str, browser: Browser) -
 
         tuning = items.filter(has_text="hyperparameter-tuning")
         tuning.get_by_role("button", name="Approve").click()
-        expect(tuning.locator(".fw-mapped")).to_have_text(f"tune hyperparameters ({IDS['tune-hyperparameters']})")
+        expect(tuning.locator(".fw-mapped")).to_have_text(
+            f"tune hyperparameters ({IDS['tune-hyperparameters']})"
+        )
         serving = items.filter(has_text="model-serving")
         serving.get_by_placeholder("or a framework id").fill(IDS["deploy-software"])
         serving.get_by_role("button", name="Approve").click()
@@ -67,5 +74,7 @@ def test_import_propose_and_decide_on_a_phone(base_url: str, browser: Browser) -
     finally:
         context.close()
     gaps = httpx.get(f"{base_url}/employees/liam-chen/gaps", headers=bearer("organiser")).json()
-    mapped = {g["skill"]: g["framework_skill"]["id"] for g in gaps["gaps"] if "framework_skill" in g}
+    mapped = {
+        g["skill"]: g["framework_skill"]["id"] for g in gaps["gaps"] if "framework_skill" in g
+    }
     assert mapped == {"hyperparameter-tuning": IDS["tune-hyperparameters"]}

@@ -83,12 +83,16 @@ def post_framework(
             shown = display_name(upload.filename) or "(unnamed part)"
             base = shown.rsplit("/", 1)[-1]
             if not re.match(_NAME, base) or base in names:
-                raise ApiError(422, f"{shown}: send .csv files with distinct plain names", file=shown)
+                raise ApiError(
+                    422, f"{shown}: send .csv files with distinct plain names", file=shown
+                )
             data = upload.file.read(limit + 1)
             total += len(data)
             if total > limit:
                 raise ApiError(
-                    413, f"The framework upload is over {settings.catalog_max_mb:g} MB (KB_CATALOG_MAX_MB).",
+                    413,
+                    f"The framework upload is over {settings.catalog_max_mb:g} MB "
+                    "(KB_CATALOG_MAX_MB).",
                     file=shown,
                 )
             (folder / base).write_bytes(data)
@@ -97,7 +101,9 @@ def post_framework(
             raise ApiError(422, "format csv takes exactly one file")
         target = folder / names[0] if format == "csv" else folder
         detail = {"format": format, "files": sorted(names)}
-        audit.record(principal_actor(caller), "framework.import", "upload", detail, client_ip(request))
+        audit.record(
+            principal_actor(caller), "framework.import", "upload", detail, client_ip(request)
+        )
         try:
             with frameworks.session() as store:
                 report = import_framework(store, target, format, name=name)
@@ -135,7 +141,9 @@ def get_framework(caller: Organiser, frameworks: FrameworksDep) -> dict[str, Any
     responses=errors(401, 403, 409),
     summary="The mapping from the catalogue's skills to the framework's (organisers)",
 )
-def get_mapping(caller: Organiser, frameworks: FrameworksDep, catalogs: CatalogsDep) -> dict[str, Any]:
+def get_mapping(
+    caller: Organiser, frameworks: FrameworksDep, catalogs: CatalogsDep
+) -> dict[str, Any]:
     catalog = catalogs.current()
     try:
         with frameworks.session() as store:
