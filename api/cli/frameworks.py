@@ -50,7 +50,8 @@ def framework_session(ctx: click.Context) -> Iterator[tuple[CliContext, Framewor
     "fmt",
     type=click.Choice(FRAMEWORK_FORMATS),
     required=True,
-    help="esco: ESCO's CSV (skills_en.csv or its folder); csv: id, label_<lang>..., broader.",
+    help="esco: ESCO's CSV (skills_en.csv or its folder) or its RDF file; csv: id, "
+    "label_<lang>..., broader; skos: a SKOS file (.ttl, .rdf, .nt, .jsonld).",
 )
 @click.option(
     "--name", default="", help="The framework's name in answers (default: esco, or the file's)."

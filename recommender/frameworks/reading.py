@@ -12,6 +12,9 @@ Two formats:
   optional `alt_<lang>` (alternative labels separated by `|`), `description`, `broader`
   (ids of this file separated by `|`) and `kind` (`skill`, the default, or `group`).
 
+- `skos`: SKOS in RDF (Turtle, RDF/XML, N-Triples, JSON-LD; see `recommender.frameworks.skos`),
+  such as ESCO's RDF download; `esco` given such a file reads it the same way.
+
 Why all or nothing: a half-imported framework would leave mappings pointing at skills that
 the organiser never saw; the previous framework stays in force until a clean one is read.
 """
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from recommender.errors import Fault
+from recommender.frameworks.skos import RDF_SUFFIXES
 from recommender.frameworks.types import (
     FORMATS,
     Concept,
@@ -326,12 +330,17 @@ def _framework(name: str, fmt: str, source: str, drafts: dict[str, _Draft]) -> F
 def read_framework(
     path: Path, fmt: str, *, name: str = "", languages: tuple[str, ...] = ()
 ) -> Framework:
-    """The framework at `path` in `fmt` (`esco` or `csv`); raises `FrameworkInvalidError` with
+    """The framework at `path` in `fmt` (`esco`, `csv` or `skos`; `esco` given an RDF file,
+    by its suffix, reads ESCO's SKOS download); raises `FrameworkInvalidError` with
     every fault, by file and line."""
     if fmt not in FORMATS:
         raise FrameworkInvalidError(
             [Fault(path.name, "line 0", f"unknown format {fmt!r}; give esco or csv")]
         )
+    if fmt == "skos" or (fmt == "esco" and path.suffix.lower() in RDF_SUFFIXES):
+        from recommender.frameworks.skos import read_skos
+
+        return read_skos(path, name or ("esco" if fmt == "esco" else ""), languages)
     if fmt == "esco":
         framework = read_esco(path, languages)
         if name:

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from recommender.errors import CatalogInvalidError, Fault
 
 ConceptKind = Literal["skill", "group"]
-FORMATS = ("esco", "csv")
+FORMATS = ("esco", "csv", "skos")
 Status = Literal["approved", "rejected"]
 
 

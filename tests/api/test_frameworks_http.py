@@ -146,6 +146,14 @@ def test_faulty_upload_lists_faults_and_imports_nothing(
             "line 4: has no id",
         ]
         assert client.get("/frameworks/mapping", headers=auth("organiser")).status_code == 409
+        skos = client.post(
+            "/frameworks",
+            files=files_part({"skills.ttl": (FIXTURES / "skills.ttl").read_bytes()}),
+            data={"format": "skos", "name": "ESCO (RDF)"},
+            headers=auth("organiser"),
+        )
+        assert skos.status_code == 200, skos.text
+        assert skos.json()["framework"]["skills"] == 34
         odd = client.post(
             "/frameworks",
             files=files_part({"../x.txt": "id"}),

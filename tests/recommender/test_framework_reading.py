@@ -124,3 +124,40 @@ def test_missing_esco_columns(tmp_path: Path) -> None:
     assert _faults(tmp_path / "skills_en.csv", "esco") == [
         "skills_en.csv: line 1: lacks the column(s) preferredLabel of ESCO's CSV"
     ]
+
+
+# -- SKOS (rdflib) --------------------------------------------------------------------------------
+def test_skos_reads_the_same_framework_as_the_csv() -> None:
+    skos = read_framework(FIXTURES / "skills.ttl", "skos")
+    esco = read_framework(ESCO, "esco")
+    assert skos.format == "skos" and skos.name == "skills"
+    by_id = {c.id: c for c in skos.concepts}
+    assert set(by_id) == {c.id for c in esco.concepts}
+    for concept in esco.skills:  # every skill's labels, alt labels, description and broader
+        assert by_id[concept.id] == concept
+    assert by_id[IDS["g-ml"]].kind == "group" and by_id[IDS["g-ml"]].labels["zh"] == "机器学习工程"
+    # `--format esco` given ESCO's RDF download reads it as SKOS
+    assert read_framework(FIXTURES / "skills.ttl", "esco").concepts == skos.concepts
+
+
+def test_bad_skos_names_the_concept(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.ttl"
+    bad.write_text(
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+        '<http://x/a> a skos:Concept ; skos:prefLabel "alpha"@en ; skos:broader <http://x/zz> .\n'
+        "<http://x/b> a skos:Concept .\n",
+        encoding="utf-8",
+    )
+    assert _faults(bad, "skos") == [
+        "bad.ttl: http://x/a: broader http://x/zz is not a concept of the file",
+        "bad.ttl: http://x/b: has no skos:prefLabel",
+    ]
+    broken = tmp_path / "broken.ttl"
+    broken.write_text(
+        "@prefix skos: <http://www.w3.org/2004/02/skos/core#> .\n"
+        "<http://x/a> a skos:Concept .\n"
+        '<http://x/b> a skos:Concept ; skos:prefLabel "b"@en . . oops\n'
+    )
+    assert _faults(broken, "skos") == [
+        "broken.ttl: line 3: is not valid turtle (expected directive or statement)"
+    ]

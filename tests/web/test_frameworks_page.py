@@ -44,7 +44,7 @@ def test_import_propose_and_decide_on_a_phone(base_url: str, browser: Browser) -
         section = tab.locator("#framework-panel")
         expect(section.get_by_role("heading", name="Skills framework")).to_be_visible()
         expect(section).to_contain_text("No framework imported yet.")
-        section.get_by_label("Framework files (.csv)").set_input_files(
+        section.get_by_label("Framework files (.csv, or one SKOS file)").set_input_files(
             [
                 str(FIXTURES / "esco" / n)
                 for n in ("skills_en.csv", "skills_zh.csv", "broaderRelationsSkillPillar.csv")

@@ -38,7 +38,8 @@ from recommender import (
 )
 
 router = APIRouter(tags=["frameworks"])
-_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.csv$"
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}\.(csv|ttl|rdf|owl|xml|nt|n3|jsonld|json)$"
+_RDF = (".ttl", ".rdf", ".owl", ".xml", ".nt", ".n3", ".jsonld", ".json")
 
 
 def _no_framework(exc: NoFrameworkError) -> ApiError:
@@ -64,10 +65,11 @@ def post_framework(
         list[UploadFile],
         File(
             description="format esco: skills_en.csv and any skills_<lang>.csv, skillGroups_en.csv "
-            "and broaderRelationsSkillPillar.csv beside it; format csv: one file."
+            "and broaderRelationsSkillPillar.csv beside it (or ESCO's RDF file); format csv: "
+            "one file; format skos: one RDF file (.ttl, .rdf, .nt, .jsonld)."
         ),
     ],
-    format: Annotated[str, Form(description="esco or csv")],
+    format: Annotated[str, Form(description="esco, csv or skos")],
     name: Annotated[str, Form(max_length=120)] = "",
 ) -> dict[str, Any]:
     """Read exactly as `kb catalog import-framework`: a faulty framework answers 422 listing
@@ -84,7 +86,7 @@ def post_framework(
             base = shown.rsplit("/", 1)[-1]
             if not re.match(_NAME, base) or base in names:
                 raise ApiError(
-                    422, f"{shown}: send .csv files with distinct plain names", file=shown
+                    422, f"{shown}: send .csv (or SKOS) files with distinct plain names", file=shown
                 )
             data = upload.file.read(limit + 1)
             total += len(data)
@@ -97,9 +99,10 @@ def post_framework(
                 )
             (folder / base).write_bytes(data)
             names.append(base)
-        if format == "csv" and len(names) != 1:
-            raise ApiError(422, "format csv takes exactly one file")
-        target = folder / names[0] if format == "csv" else folder
+        rdf = len(names) == 1 and names[0].lower().endswith(_RDF)
+        if format in ("csv", "skos") and len(names) != 1:
+            raise ApiError(422, f"format {format} takes exactly one file")
+        target = folder if format == "esco" and not rdf else folder / names[0]
         detail = {"format": format, "files": sorted(names)}
         audit.record(
             principal_actor(caller), "framework.import", "upload", detail, client_ip(request)

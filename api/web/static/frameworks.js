@@ -25,12 +25,13 @@ const list = el("ul", { class: "fw-skills" });
 const proposeButton = el("button", { type: "button", i18n: "fw.propose" });
 
 function importForm() {
-  const files = el("input", { id: "fw-files", name: "files", type: "file", multiple: true, required: true, accept: ".csv" });
+  const files = el("input", { id: "fw-files", name: "files", type: "file", multiple: true, required: true, accept: ".csv,.ttl,.rdf,.nt,.jsonld" });
   const format = el(
     "select",
     { id: "fw-format", name: "format" },
     el("option", { value: "esco", i18n: "fw.format.esco" }),
     el("option", { value: "csv", i18n: "fw.format.csv" }),
+    el("option", { value: "skos", i18n: "fw.format.skos" }),
   );
   const name = el("input", { id: "fw-name", name: "name", type: "text", maxlength: "120", "i18n-placeholder": "fw.namePlaceholder" });
   const button = el("button", { type: "submit", i18n: "fw.import" });
