@@ -1,9 +1,11 @@
 """The organiser page's skills-framework section in headless Chromium: import the ESCO-shaped
 fixture, propose, approve one skill with its first proposal, edit another to a typed id,
-reject a third; the answers change; the section fits 390 px; the console stays clean."""
+reject a third; the answers change; the section fits 390 px; the console stays clean. With
+KB_SCREENSHOTS=1 it also saves docs/frameworks.png (the section on a phone)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -70,6 +72,9 @@ def test_import_propose_and_decide_on_a_phone(base_url: str, browser: Browser) -
         items.filter(has_text="vector-search").get_by_role("button", name="No match").click()
         expect(section).to_contain_text("2 approved, 1 rejected, 11 proposed")
         assert tab.evaluate("document.documentElement.scrollWidth") <= 390
+        if os.environ.get("KB_SCREENSHOTS"):
+            section.scroll_into_view_if_needed()
+            section.screenshot(path=Path(__file__).parents[2] / "docs" / "frameworks.png")
         console.assert_clean()
     finally:
         context.close()
