@@ -29,6 +29,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -103,15 +104,33 @@ def _dice(a: frozenset[str], b: frozenset[str]) -> float:
     return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
 
+@dataclass(frozen=True)
+class _Features:
+    normal: str
+    chinese: bool
+    stems: frozenset[str]
+    bigrams: frozenset[str]
+    trigrams: frozenset[str]
+
+
+@lru_cache(maxsize=65536)
+def _features(text: str) -> _Features:
+    """A label's features, computed once: a framework's labels meet every catalogue skill."""
+    return _Features(
+        normalise(text), language_of(text) == "zh", _stems(text), _grams(text, 2), _grams(text, 3)
+    )
+
+
 def label_similarity(a: str, b: str) -> float:
     """0..1: how alike two labels are (see the module's docstring)."""
     if not a.strip() or not b.strip():
         return 0.0
-    if normalise(a) == normalise(b):
+    fa, fb = _features(a), _features(b)
+    if fa.normal == fb.normal:
         return 1.0
-    if language_of(a) == "zh" or language_of(b) == "zh":
-        return _dice(_grams(a, 2), _grams(b, 2))
-    return 0.6 * _dice(_stems(a), _stems(b)) + 0.4 * _dice(_grams(a, 3), _grams(b, 3))
+    if fa.chinese or fb.chinese:
+        return _dice(fa.bigrams, fb.bigrams)
+    return 0.6 * _dice(fa.stems, fb.stems) + 0.4 * _dice(fa.trigrams, fb.trigrams)
 
 
 def _concept_labels(concept: Concept) -> list[tuple[str, str]]:
