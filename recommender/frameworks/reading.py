@@ -9,8 +9,9 @@ Two formats:
   the groups, and `broaderRelationsSkillPillar.csv` the hierarchy. Ids are the concept URIs.
   Labels: `preferredLabel`, `altLabels` (one per line inside the field, as ESCO writes them).
 - `csv`: the simple CSV: `id`, one `label_<lang>` column per language (at least one),
-  optional `alt_<lang>` (alternative labels separated by `|`), `description`, `broader`
-  (ids of this file separated by `|`) and `kind` (`skill`, the default, or `group`).
+  optional `alt_<lang>` (alternative labels separated by `|`), `description`, `broader` and
+  `narrower` (ids of this file separated by `|`; a narrower link is read as the other's
+  broader) and `kind` (`skill`, the default, or `group`).
 
 - `skos`: SKOS in RDF (Turtle, RDF/XML, N-Triples, JSON-LD; see `recommender.frameworks.skos`),
   such as ESCO's RDF download; `esco` given such a file reads it the same way.
@@ -248,7 +249,7 @@ def read_simple_csv(path: Path, name: str = "") -> Framework:
     faults = _Faults()
     drafts: dict[str, _Draft] = {}
     lines: dict[str, int] = {}
-    wanted_broader: list[tuple[int, str, str]] = []
+    wanted_broader: list[tuple[int, str, str, str]] = []  # line, concept, its broader, column
     label_langs: list[str] = []
     for line, row in _rows(path, faults):
         if line == 1 and "\0header" in row:
@@ -256,7 +257,7 @@ def read_simple_csv(path: Path, name: str = "") -> Framework:
             unknown = [
                 c
                 for c in header
-                if c not in ("id", "kind", "description", "broader")
+                if c not in ("id", "kind", "description", "broader", "narrower")
                 and not (re.match(r"^(label|alt)_(.+)$", c) and _LANG.match(c.split("_", 1)[1]))
             ]
             label_langs = [c.split("_", 1)[1] for c in header if c.startswith("label_")]
@@ -296,14 +297,17 @@ def read_simple_csv(path: Path, name: str = "") -> Framework:
             continue
         draft.description = (row.get("description") or "").strip()
         for up in _split_alts(row.get("broader") or "", "|"):
-            wanted_broader.append((line, ident, up))
+            wanted_broader.append((line, ident, up, "broader"))
+        for down in _split_alts(row.get("narrower") or "", "|"):  # the same link, read upwards
+            wanted_broader.append((line, down, ident, "narrower"))
         drafts[ident], lines[ident] = draft, line
-    for line, ident, up in wanted_broader:
-        if up not in drafts:
-            faults.add(path, line, f"broader {up} of {ident} is not an id of this file")
+    for line, ident, up, column in wanted_broader:
+        other, this = (up, ident) if column == "broader" else (ident, up)
+        if other not in drafts:
+            faults.add(path, line, f"{column} {other} of {this} is not an id of this file")
         elif up == ident:
-            faults.add(path, line, f"{ident} cannot be broader than itself")
-        else:
+            faults.add(path, line, f"{ident} cannot be {column} than itself")
+        elif up not in drafts[ident].broader:
             drafts[ident].broader.append(up)
     if not faults.items and not drafts:
         faults.add(path, 2, "holds no skills")

@@ -74,6 +74,19 @@ def test_bad_simple_csv_names_each_line(tmp_path: Path) -> None:
     ]
 
 
+def test_simple_csv_narrower_is_the_other_way_up(tmp_path: Path) -> None:
+    path = tmp_path / "fw.csv"
+    path.write_text("id,kind,label_en,narrower,broader\ng,group,ML,a|b,\na,,alpha,,g\nb,,beta,,\n")
+    framework = read_framework(path, "csv")
+    assert [(c.id, c.broader) for c in framework.concepts] == [
+        ("g", ()),
+        ("a", ("g",)),
+        ("b", ("g",)),
+    ]
+    path.write_text("id,label_en,narrower\na,alpha,zz\n")
+    assert _faults(path, "csv") == ["fw.csv: line 2: narrower zz of a is not an id of this file"]
+
+
 def test_simple_csv_header_and_encoding_faults(tmp_path: Path) -> None:
     header = tmp_path / "h.csv"
     header.write_text("ident,lable_en\nx,y\n")
