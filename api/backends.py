@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from kb.searchlog.base import SearchLog
     from kb.sources.base import SourceRegistry
     from kb.store.base import DocumentStore
-    from recommender import RecommenderStore
+    from recommender import FrameworkStore, RecommenderStore
 
 
 class RecommenderSessions(Protocol):
@@ -85,6 +85,11 @@ class Backend(ABC):
     @abstractmethod
     def recommender_sessions(self) -> RecommenderSessions:
         """The recommender's store for a server, which uses it from many threads."""
+
+    def open_framework_store(self) -> FrameworkStore:
+        """The skills framework and its mapping (recommender.frameworks, docs/frameworks.md);
+        opened per use (one request, one command)."""
+        raise KBError(f"The {self.name} backend keeps no skills framework.")
 
     def open_job_queue(
         self,
@@ -195,6 +200,11 @@ class SqliteBackend(Backend):
     def recommender_sessions(self) -> RecommenderSessions:
         return _StorePerUse(self.open_recommender_store)
 
+    def open_framework_store(self) -> FrameworkStore:
+        from recommender.frameworks.sqlite import SqliteFrameworkStore
+
+        return SqliteFrameworkStore.open(self.home)
+
     def _job_queue(self, kb: KnowledgeBase, limits: Limits, tokens: int, worker: bool) -> JobQueue:
         from ingest.jobs.local import JobManager
 
@@ -251,6 +261,11 @@ class PostgresBackend(Backend):
 
         return PgCatalogPool(self.database_url)
 
+    def open_framework_store(self) -> FrameworkStore:
+        from recommender.frameworks.postgres import PgFrameworkStore
+
+        return PgFrameworkStore(self.database_url)
+
     def _job_queue(self, kb: KnowledgeBase, limits: Limits, tokens: int, worker: bool) -> JobQueue:
         return self._job_manager(kb, limits, tokens, worker)
 
@@ -283,6 +298,8 @@ class PostgresBackend(Backend):
         )
         from kb.store.postgres import MIGRATIONS as KB
         from kb.store.postgres import PART as KB_PART
+        from recommender.frameworks.postgres import MIGRATIONS as FRAMEWORKS
+        from recommender.frameworks.postgres import PART as FRAMEWORKS_PART
         from recommender.state.postgres import MIGRATIONS as RECOMMENDER
         from recommender.state.postgres import PART as RECOMMENDER_PART
 
@@ -295,6 +312,7 @@ class PostgresBackend(Backend):
             (ANALYTICS_PART, list(ANALYTICS)),
             (SOURCES_PART, list(SOURCES)),
             (AUDIT_PART, list(AUDIT)),
+            (FRAMEWORKS_PART, list(FRAMEWORKS)),
         ]
 
     def upgrade_schema(self) -> dict[str, dict[str, int]]:

@@ -16,6 +16,8 @@ past it is imported from outside the package. Inside, the groups are subpackages
   report as Markdown or HTML, comments grouped by theme).
 - `graph/`: the knowledge graph (`build`: the graph, views, the cache; `questions`: paths,
   experts, bottlenecks, bridges).
+- `frameworks/`: skills frameworks (ESCO, the company's own): reading one, its store
+  (`base`, `sqlite`, `postgres`), mapping proposals, answers in its terms.
 - `content_gaps.py`: what the knowledge base is missing, from the search log.
 
 A new rule is a module of its own in `rules/` over `Catalog`, exported here.
@@ -73,6 +75,22 @@ from recommender.errors import (
     RecommenderError,
     UnknownIdError,
 )
+from recommender.frameworks.base import FrameworkStore
+from recommender.frameworks.service import (
+    ImportReport as FrameworkImportReport,
+)
+from recommender.frameworks.service import (
+    NoFrameworkError,
+    approve_framework_skill,
+    framework_terms,
+    import_framework,
+    mapping_view,
+    propose_mapping,
+    reject_framework_skill,
+)
+from recommender.frameworks.terms import FrameworkTerms
+from recommender.frameworks.types import FORMATS as FRAMEWORK_FORMATS
+from recommender.frameworks.types import FrameworkInvalidError
 from recommender.rules.colleagues import Colleague, who_to_ask
 from recommender.rules.feedback import (
     CompletionResult,
@@ -159,6 +177,18 @@ __getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [
+    "FRAMEWORK_FORMATS",
+    "FrameworkImportReport",
+    "FrameworkInvalidError",
+    "FrameworkStore",
+    "FrameworkTerms",
+    "NoFrameworkError",
+    "approve_framework_skill",
+    "framework_terms",
+    "import_framework",
+    "mapping_view",
+    "propose_mapping",
+    "reject_framework_skill",
     "CYCLE_FORMATS",
     "IMPORT_KINDS",
     "ImportKind",

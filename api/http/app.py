@@ -32,6 +32,7 @@ from api.http.routes import analytics as analytics_routes
 from api.http.routes import cycles as cycles_routes
 from api.http.routes import duplicates as duplicates_routes
 from api.http.routes import feedback as feedback_routes
+from api.http.routes import frameworks as frameworks_routes
 from api.http.routes import freshness as freshness_routes
 from api.http.routes import glossary as glossary_routes
 from api.http.routes import graph as graph_routes
@@ -322,6 +323,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(duplicates_routes.router)  # GET /analytics/duplicates (organisers)
     app.include_router(freshness_routes.router)  # GET /analytics/stale (organisers)
     app.include_router(cycles_routes.router)  # training cycles: /cycles, /cycles/...
+    app.include_router(frameworks_routes.router)  # skills frameworks: /frameworks (organisers)
     app.include_router(sources_routes.router)  # named sources: /sources (organisers)
     mount_web(app)  # the web pages: /web/search, /web/learning, /web/organiser
     return app

@@ -620,3 +620,38 @@ class SourceRemovedOut(BaseModel):
     name: str
     removed_documents: int
     kept_documents: bool
+
+
+# -- skills frameworks (docs/frameworks.md) -----------------------------------------------------
+class FrameworkSummaryOut(_Out):
+    name: str
+    source: str
+    format: str
+    skills: int
+    groups: int
+    languages: list[str]
+
+
+class FrameworkImportedOut(_Out):
+    imported: Literal[True]
+    framework: FrameworkSummaryOut
+    dropped_decisions: list[str] = Field(
+        description="catalogue skills whose approved framework skill the new framework lacks"
+    )
+
+
+class FrameworkMappingOut(_Out):
+    framework: FrameworkSummaryOut
+    counts: dict[str, int] = Field(description="skills approved, rejected, proposed, none")
+    skills: list[dict[str, Any]] = Field(
+        description="per catalogue skill: skill, name, status, framework_skill, candidates"
+    )
+
+
+class FrameworkDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["approved", "rejected", "proposed"] = Field(
+        description="approved (to framework_id, or the first proposal), rejected (no framework "
+        "skill fits), or proposed (forget the decision)"
+    )
+    framework_id: str | None = Field(default=None, max_length=2000)

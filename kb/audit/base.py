@@ -28,6 +28,8 @@ ACTIONS = (
     "sign_in",
     "document.read_restricted",
     "catalog.load",
+    "framework.import",
+    "framework.map",
     "visibility.change",
     "ingest.upload",
     "document.delete",
