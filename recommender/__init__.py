@@ -48,7 +48,17 @@ from recommender.cycles.csv_import import (
     ImportReport,
     import_results,
 )
+from recommender.cycles.csv_import import FollowupForm
 from recommender.cycles.export import to_html, to_markdown
+from recommender.cycles.followup import (
+    FOLLOWUP_QUESTIONS,
+    FORMS,
+    Followup,
+    FollowupError,
+    schedule_followup,
+    scheduled,
+)
+from recommender.cycles.kpi import KpiImportReport, import_kpis, kpi_summary
 from recommender.cycles.replay import (
     SURVEY_QUESTIONS,
     CycleExistsError,
@@ -85,6 +95,13 @@ from recommender.rules.feedback import (
 from recommender.rules.gaps import GapReport, SkillGap, employee_gaps
 from recommender.rules.materials import MaterialItem, MaterialSource, recommend_materials
 from recommender.rules.next_module import ModuleOption, NextModuleResult, NextStatus, next_module
+from recommender.rules.proven import (
+    EvidenceRule,
+    GainEvidence,
+    ModuleGain,
+    gain_evidence,
+    measure_gains,
+)
 from recommender.rules.plan import Plan, PlanMethod, PlanStep, greedy_plan, plan_modules
 from recommender.rules.recommend import Recommendation, RecommendedModule, recommend
 from recommender.rules.team import TeamReport, TeamSkillGap, team_report
@@ -159,6 +176,21 @@ __getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [
+    "FOLLOWUP_QUESTIONS",
+    "FORMS",
+    "EvidenceRule",
+    "Followup",
+    "FollowupError",
+    "FollowupForm",
+    "GainEvidence",
+    "KpiImportReport",
+    "ModuleGain",
+    "gain_evidence",
+    "import_kpis",
+    "kpi_summary",
+    "measure_gains",
+    "schedule_followup",
+    "scheduled",
     "CYCLE_FORMATS",
     "IMPORT_KINDS",
     "ImportKind",
