@@ -99,7 +99,7 @@ def next_module_route(
     caller: Caller, catalogs: CatalogsDep, employee_id: EmployeeId
 ) -> dict[str, Any]:
     _check_access(caller, employee_id)
-    return next_module(catalogs.current(), employee_id).to_dict()
+    return next_module(catalogs.current(), employee_id, evidence=catalogs.evidence()).to_dict()
 
 
 @router.get(
@@ -137,7 +137,7 @@ def plan(
 ) -> dict[str, Any]:
     _check_access(caller, employee_id)
     build = plan_modules if method == "exact" else greedy_plan
-    return build(catalogs.current(), employee_id, hours).to_dict()
+    return build(catalogs.current(), employee_id, hours, catalogs.evidence()).to_dict()
 
 
 @router.post(
