@@ -26,6 +26,7 @@ import hashlib
 import io
 import math
 import re
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -288,13 +289,15 @@ def did_estimate(treated: Sequence[float], control: Sequence[float], confidence:
         return DidEstimate(estimate, None, None, t_mean, c_mean, len(treated), len(control), method,
                            "fewer than two teams on one side: no interval can be given")
     spread = max(treated) - min(treated) + max(control) - min(control)
-    if spread == 0:
+    if spread <= 1e-9 * max(1.0, abs(estimate)):  # no spread (to rounding): no t-test
         return DidEstimate(estimate, estimate, estimate, t_mean, c_mean, len(treated), len(control),
                            method, "every team changed by exactly the same amount within its group")
     from scipy import stats  # loaded only for a report with KPIs
 
-    result = stats.ttest_ind(list(treated), list(control), equal_var=False)
-    ci = result.confidence_interval(confidence)
+    with warnings.catch_warnings():  # near-equal changes: scipy warns of precision, still right
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = stats.ttest_ind(list(treated), list(control), equal_var=False)
+        ci = result.confidence_interval(confidence)
     return DidEstimate(estimate, float(ci.low), float(ci.high), t_mean, c_mean, len(treated),
                        len(control), method, "")
 

@@ -149,17 +149,20 @@ def observations(catalog: Catalog, events: Iterable[Event]) -> tuple[list[GainOb
 
 
 def interval(gains: Sequence[float], confidence: float = 0.95) -> tuple[float | None, float | None]:
-    """The mean's two-sided interval (Student's t, scipy); None with fewer than 2 values."""
+    """The mean's two-sided interval: mean +- t(n-1) x sd / sqrt(n), the quantile from
+    `scipy.stats.t` (what `ttest_1samp(...).confidence_interval` gives, without its warning
+    on gains that are nearly all equal); None with fewer than 2 values."""
     if len(gains) < 2:
         return None, None
     from scipy import stats  # scipy comes with scikit-learn; loaded only when measuring
 
-    mean = sum(gains) / len(gains)
-    sd = math.sqrt(sum((g - mean) ** 2 for g in gains) / (len(gains) - 1))
-    if sd == 0:
+    n = len(gains)
+    mean = sum(gains) / n
+    sd = math.sqrt(sum((g - mean) ** 2 for g in gains) / (n - 1))
+    if sd <= 1e-9 * max(1.0, abs(mean)):  # every gain the same (to rounding): no spread
         return mean, mean
-    result = stats.ttest_1samp(list(gains), 0.0).confidence_interval(confidence)
-    return float(result.low), float(result.high)
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    return mean - half, mean + half
 
 
 def verdict_of(n: int, mean: float, low: float | None, high: float | None, rule: EvidenceRule) -> Verdict:
