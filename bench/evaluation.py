@@ -95,7 +95,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100)
     args = parser.parse_args()
-    save("evaluation", {"module_gains": gains(args.runs), "difference_in_differences": did(args.runs)})
+    save(
+        "evaluation",
+        {"module_gains": gains(args.runs), "difference_in_differences": did(args.runs)},
+    )
 
 
 if __name__ == "__main__":

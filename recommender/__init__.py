@@ -42,13 +42,13 @@ from recommender.catalog.types import (
 from recommender.catalog.validate import validate_catalog
 from recommender.cycles.csv_import import (
     IMPORT_KINDS,
+    FollowupForm,
     ImportFile,
     ImportInvalidError,
     ImportKind,
     ImportReport,
     import_results,
 )
-from recommender.cycles.csv_import import FollowupForm
 from recommender.cycles.export import to_html, to_markdown
 from recommender.cycles.followup import (
     FOLLOWUP_QUESTIONS,
@@ -95,6 +95,7 @@ from recommender.rules.feedback import (
 from recommender.rules.gaps import GapReport, SkillGap, employee_gaps
 from recommender.rules.materials import MaterialItem, MaterialSource, recommend_materials
 from recommender.rules.next_module import ModuleOption, NextModuleResult, NextStatus, next_module
+from recommender.rules.plan import Plan, PlanMethod, PlanStep, greedy_plan, plan_modules
 from recommender.rules.proven import (
     EvidenceRule,
     GainEvidence,
@@ -102,7 +103,6 @@ from recommender.rules.proven import (
     gain_evidence,
     measure_gains,
 )
-from recommender.rules.plan import Plan, PlanMethod, PlanStep, greedy_plan, plan_modules
 from recommender.rules.recommend import Recommendation, RecommendedModule, recommend
 from recommender.rules.team import TeamReport, TeamSkillGap, team_report
 from recommender.state.base import RecommenderStore, now_iso

@@ -24,17 +24,17 @@ from recommender import (
     FollowupForm,
     ImportFile,
     ImportInvalidError,
-    gain_evidence,
-    import_kpis,
-    kpi_summary,
-    schedule_followup,
-    scheduled,
     build_report,
     current_catalog,
+    gain_evidence,
+    import_kpis,
     import_results,
+    kpi_summary,
     list_cycles,
     load_cycle_state,
     now_iso,
+    schedule_followup,
+    scheduled,
     to_html,
     to_markdown,
 )
@@ -234,7 +234,9 @@ def followup_list_cmd(ctx: click.Context, cycle: str, as_json: bool) -> None:
         emit_json({"cycle": cycle, "followups": found})
         return
     if not found:
-        click.echo(f"No follow-up scheduled for {cycle}: kb cycle followup schedule {cycle} --days 30")
+        click.echo(
+            f"No follow-up scheduled for {cycle}: kb cycle followup schedule {cycle} --days 30"
+        )
     for f in found:
         click.echo(f"{f.id}: {f.days} days after the end, due {f.due} ({', '.join(f.forms)} form)")
 

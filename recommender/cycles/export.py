@@ -195,9 +195,8 @@ def _applied_md(report: CycleReport) -> list[str]:
                 lines += [f"**{form.form} form**: no answers yet", ""]
                 continue
             agree = "" if form.agree_applied is None else f", {_pct(form.agree_applied)} apply it"
-            lines.append(
-                f"**{form.form} form**: {form.responses} responses ({_pct(form.response_rate)}){agree}"
-            )
+            rate = _pct(form.response_rate)
+            lines.append(f"**{form.form} form**: {form.responses} responses ({rate}){agree}")
             lines += ["", "| question | mean | answers |", "|---|---:|---:|"]
             lines += [f"| {_md(q.text)} | {_num(q.mean)} | {q.answers} |" for q in form.questions]
             if form.comments:
@@ -229,8 +228,8 @@ def _team_results_md(report: CycleReport) -> list[str]:
             )
         lines += [
             "",
-            f"Mean change: participating teams {_num(d.participating_change)} ({d.participating_teams}), "
-            f"other teams {_num(d.others_change)} ({d.other_teams}). "
+            f"Mean change: participating teams {_num(d.participating_change)} "
+            f"({d.participating_teams}), other teams {_num(d.others_change)} ({d.other_teams}). "
             f"**Difference-in-differences: {_did_text(d)}**.",
             "",
         ]
@@ -284,9 +283,7 @@ def _team_results_html(report: CycleReport) -> list[str]:
             f"<td class=n>{_num(t.after)}</td><td class=n>{_signed(t.change)}</td></tr>"
             for t in m.teams
         ]
-        out.append(
-            f"</tbody></table><p>Difference-in-differences: <b>{_h(_did_text(d))}</b></p>"
-        )
+        out.append(f"</tbody></table><p>Difference-in-differences: <b>{_h(_did_text(d))}</b></p>")
     out.append("<p>What this can and cannot show:</p><ul>")
     out += [f"<li>{_h(c)}</li>" for c in results.caveats]
     out.append("</ul>")

@@ -83,18 +83,28 @@ def schedule_followup(
     `forms` (self, manager); recorded in one transaction, and returned."""
     cycle = catalog.cycle(cycle_id)
     if not days:
-        raise InvalidValueError("give at least one follow-up, in days after the cycle ends (--days 30)")
+        raise InvalidValueError(
+            "give at least one follow-up, in days after the cycle ends (--days 30)"
+        )
     bad = [d for d in days if not 1 <= d <= MAX_FOLLOWUP_DAYS]
     if bad:
         raise InvalidValueError(f"follow-up days must be 1..{MAX_FOLLOWUP_DAYS}, got {bad[0]}")
     unknown = [f for f in forms if f not in FORMS]
     if unknown or not forms:
-        raise InvalidValueError(f"forms must be among {', '.join(FORMS)}, got {', '.join(unknown) or 'none'}")
+        raise InvalidValueError(
+            f"forms must be among {', '.join(FORMS)}, got {', '.join(unknown) or 'none'}"
+        )
     end = dt.date.fromisoformat(cycle.end)
     made = []
     events = []
     for d in sorted(set(days)):
-        f = Followup(followup_id(d), cycle.id, d, (end + dt.timedelta(days=d)).isoformat(), tuple(dict.fromkeys(forms)))
+        f = Followup(
+            followup_id(d),
+            cycle.id,
+            d,
+            (end + dt.timedelta(days=d)).isoformat(),
+            tuple(dict.fromkeys(forms)),
+        )
         made.append(f)
         events.append(
             Event(
@@ -188,7 +198,9 @@ def applied_at_work(cycle: Cycle, events: Sequence[Event]) -> AppliedAtWork:
                 got = [a[q.id] for a in answers if q.id in a]
                 text = MANAGER_WORDING[q.id] if form == "manager" else q.text
                 questions.append(
-                    FollowupQuestionStats(q.id, text, round(sum(got) / len(got), 2) if got else None, len(got))
+                    FollowupQuestionStats(
+                        q.id, text, round(sum(got) / len(got), 2) if got else None, len(got)
+                    )
                 )
             applied = [a["applied"] for a in answers if "applied" in a]
             n = len(cycle.participants)
@@ -199,9 +211,17 @@ def applied_at_work(cycle: Cycle, events: Sequence[Event]) -> AppliedAtWork:
                     round(len(latest) / n, 4) if n else None,
                     round(sum(1 for v in applied if v >= 4) / len(applied), 4) if applied else None,
                     tuple(questions),
-                    tuple(str(e.details["comment"]) for e in latest.values() if e.details.get("comment")),
+                    tuple(
+                        str(e.details["comment"])
+                        for e in latest.values()
+                        if e.details.get("comment")
+                    ),
                 )
             )
         out.append(FollowupStats(f.id, f.days, f.due, tuple(forms)))
-    note = "" if out else "no follow-up scheduled (kb cycle followup schedule CYCLE --days 30 --days 90)"
+    note = (
+        ""
+        if out
+        else "no follow-up scheduled (kb cycle followup schedule CYCLE --days 30 --days 90)"
+    )
     return AppliedAtWork(tuple(out), note)

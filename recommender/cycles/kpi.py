@@ -104,7 +104,10 @@ def _read_file(
                 columns[column] = index
     missing = [c for c in _ALIASES if c not in columns]
     if missing:
-        fault("line 1", f"a KPI file needs the columns team, metric, date, value; missing {', '.join(missing)}")
+        fault(
+            "line 1",
+            f"a KPI file needs the columns team, metric, date, value; missing {', '.join(missing)}",
+        )
         return []
     digest = hashlib.sha256(file.data).hexdigest()[:16]
     events: list[Event] = []
@@ -124,7 +127,9 @@ def _read_file(
             if len(cells) != len(header):
                 fault(where, f"{len(cells)} fields where the header has {len(header)}")
                 continue
-            team, metric, day, raw = (cells[columns[c]].strip() for c in ("team", "metric", "date", "value"))
+            team, metric, day, raw = (
+                cells[columns[c]].strip() for c in ("team", "metric", "date", "value")
+            )
             ok = True
             if team not in catalog.teams:
                 fault(where, f"unknown team '{team}'" if team else "no team")
@@ -151,7 +156,9 @@ def _read_file(
                 continue
             key = (team, metric, day)
             if key in seen:
-                fault(where, f"repeats line {seen[key]} ({metric} of {team} on {day}); keep one row")
+                fault(
+                    where, f"repeats line {seen[key]} ({metric} of {team} on {day}); keep one row"
+                )
                 continue
             seen[key] = line
             events.append(
@@ -275,7 +282,9 @@ class TeamResults:
     note: str
 
 
-def did_estimate(treated: Sequence[float], control: Sequence[float], confidence: float = 0.95) -> DidEstimate:
+def did_estimate(
+    treated: Sequence[float], control: Sequence[float], confidence: float = 0.95
+) -> DidEstimate:
     """Difference in mean change between two groups of teams, Welch's interval (scipy)."""
     t_mean = sum(treated) / len(treated) if treated else None
     c_mean = sum(control) / len(control) if control else None
@@ -283,23 +292,59 @@ def did_estimate(treated: Sequence[float], control: Sequence[float], confidence:
     method = "difference in mean team change, Welch's t interval (scipy.stats.ttest_ind)"
     if estimate is None:
         side = "participating" if not treated else "other"
-        return DidEstimate(None, None, None, t_mean, c_mean, len(treated), len(control), method,
-                           f"no {side} team has KPI values both before and after the cycle")
+        return DidEstimate(
+            None,
+            None,
+            None,
+            t_mean,
+            c_mean,
+            len(treated),
+            len(control),
+            method,
+            f"no {side} team has KPI values both before and after the cycle",
+        )
     if len(treated) < 2 or len(control) < 2:
-        return DidEstimate(estimate, None, None, t_mean, c_mean, len(treated), len(control), method,
-                           "fewer than two teams on one side: no interval can be given")
+        return DidEstimate(
+            estimate,
+            None,
+            None,
+            t_mean,
+            c_mean,
+            len(treated),
+            len(control),
+            method,
+            "fewer than two teams on one side: no interval can be given",
+        )
     spread = max(treated) - min(treated) + max(control) - min(control)
     if spread <= 1e-9 * max(1.0, abs(estimate)):  # no spread (to rounding): no t-test
-        return DidEstimate(estimate, estimate, estimate, t_mean, c_mean, len(treated), len(control),
-                           method, "every team changed by exactly the same amount within its group")
+        return DidEstimate(
+            estimate,
+            estimate,
+            estimate,
+            t_mean,
+            c_mean,
+            len(treated),
+            len(control),
+            method,
+            "every team changed by exactly the same amount within its group",
+        )
     from scipy import stats  # loaded only for a report with KPIs
 
     with warnings.catch_warnings():  # near-equal changes: scipy warns of precision, still right
         warnings.simplefilter("ignore", RuntimeWarning)
         result = stats.ttest_ind(list(treated), list(control), equal_var=False)
         ci = result.confidence_interval(confidence)
-    return DidEstimate(estimate, float(ci.low), float(ci.high), t_mean, c_mean, len(treated),
-                       len(control), method, "")
+    return DidEstimate(
+        estimate,
+        float(ci.low),
+        float(ci.high),
+        t_mean,
+        c_mean,
+        len(treated),
+        len(control),
+        method,
+        "",
+    )
 
 
 def team_results(
@@ -330,7 +375,14 @@ def team_results(
             pre, post = series[metric][team]
             if pre and post:
                 teams.append(
-                    TeamKpi(team, team in taking, sum(pre) / len(pre), sum(post) / len(post), len(pre), len(post))
+                    TeamKpi(
+                        team,
+                        team in taking,
+                        sum(pre) / len(pre),
+                        sum(post) / len(post),
+                        len(pre),
+                        len(post),
+                    )
                 )
         treated = [t.change for t in teams if t.participating]
         control = [t.change for t in teams if not t.participating]
@@ -353,7 +405,9 @@ def kpi_summary(events: Iterable[Event]) -> dict[str, Any]:
     values = kpi_values(events)
     out: dict[str, dict[str, Any]] = {}
     for (team, metric, day), _ in sorted(values.items()):
-        entry = out.setdefault(metric, {"metric": metric, "teams": set(), "from": day, "to": day, "values": 0})
+        entry = out.setdefault(
+            metric, {"metric": metric, "teams": set(), "from": day, "to": day, "values": 0}
+        )
         entry["teams"].add(team)
         entry["from"] = min(entry["from"], day)
         entry["to"] = max(entry["to"], day)

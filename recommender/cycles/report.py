@@ -28,6 +28,8 @@ from dataclasses import dataclass, field, replace
 from statistics import fmean
 
 from recommender.catalog.types import LEVEL_MAX, LEVEL_MIN, Catalog, Cycle, Employee, build_catalog
+from recommender.cycles.followup import AppliedAtWork, applied_at_work
+from recommender.cycles.kpi import DEFAULT_WINDOW_DAYS, TeamResults, team_results
 from recommender.cycles.replay import (
     SURVEY_QUESTIONS,
     Replay,
@@ -37,8 +39,6 @@ from recommender.cycles.replay import (
     target_skills,
     taught_level,
 )
-from recommender.cycles.followup import AppliedAtWork, applied_at_work
-from recommender.cycles.kpi import DEFAULT_WINDOW_DAYS, TeamResults, team_results
 from recommender.cycles.themes import Encode, Theme, group_comments
 from recommender.errors import NoCatalogError, UnknownIdError
 from recommender.rules.feedback import LevelChange

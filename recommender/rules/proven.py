@@ -15,10 +15,11 @@ like me".
 **Evidence threshold** (`EvidenceRule`): a module has *proved a gain* in a skill when at least
 `min_participants` (8) participants were measured and the lower end of the 95% interval is
 above `min_gain` (0.25 levels); it has proved *near-zero gain* when at least as many were
-measured, the interval covers 0 and the mean is within +-`near_zero` (0.5 levels). Anything else is "not enough evidence"
-and changes nothing in the recommendations. This is a pre-post gain with no control group: it
-includes what people would have learned anyway and retest effects, so it ranks modules
-against each other better than it measures any one in absolute terms.
+measured, the interval covers 0 and the mean is within +-`near_zero` (0.5 levels). Anything
+else is "not enough evidence" and changes nothing in the recommendations. This is a pre-post
+gain with no control group: it includes what people would have learned anyway and retest
+effects, so it ranks modules against each other better than it measures any one in absolute
+terms.
 """
 
 from __future__ import annotations
@@ -136,7 +137,9 @@ def observations(catalog: Catalog, events: Iterable[Event]) -> tuple[list[GainOb
             continue
         skill = str(post.details.get("skill", ""))
         teaching = [
-            m for m in cycle.modules if m in catalog.modules and catalog.modules[m].skills.get(skill)
+            m
+            for m in cycle.modules
+            if m in catalog.modules and catalog.modules[m].skills.get(skill)
         ]
         if len(teaching) != 1:
             shared += bool(teaching)
@@ -165,7 +168,9 @@ def interval(gains: Sequence[float], confidence: float = 0.95) -> tuple[float | 
     return mean - half, mean + half
 
 
-def verdict_of(n: int, mean: float, low: float | None, high: float | None, rule: EvidenceRule) -> Verdict:
+def verdict_of(
+    n: int, mean: float, low: float | None, high: float | None, rule: EvidenceRule
+) -> Verdict:
     if n < rule.min_participants or low is None or high is None:
         return "not-enough"
     if low > rule.min_gain:
@@ -187,7 +192,15 @@ def _estimate(
     low, high = interval(gains, rule.confidence)
     hours = catalog.modules[module].hours if module in catalog.modules else 0.0
     return ModuleGain(
-        module, skill, team, len(gains), mean, low, high, hours, verdict_of(len(gains), mean, low, high, rule)
+        module,
+        skill,
+        team,
+        len(gains),
+        mean,
+        low,
+        high,
+        hours,
+        verdict_of(len(gains), mean, low, high, rule),
     )
 
 
@@ -228,7 +241,8 @@ class GainEvidence:
             "modules": [g.to_dict() for g in self.ranked()],
             "near_zero": [g.to_dict() for g in self.near_zero()],
             "by_team": [
-                g.to_dict() for g in sorted(self.by_team.values(), key=lambda g: (g.team or "", -g.per_hour))
+                g.to_dict()
+                for g in sorted(self.by_team.values(), key=lambda g: (g.team or "", -g.per_hour))
             ],
             "shared_observations": self.shared,
         }

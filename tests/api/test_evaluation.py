@@ -27,18 +27,25 @@ def client(
         load_catalog(store, CATALOG)
     with running_client(tmp, fake_embedder) as c:
         files = {p.name: p.read_bytes() for p in sorted((CATALOG / "cycles").glob(f"{LAB}.*.csv"))}
-        response = c.post(f"/cycles/{LAB}/imports", files=files_part(files), headers=auth("organiser"))
+        response = c.post(
+            f"/cycles/{LAB}/imports", files=files_part(files), headers=auth("organiser")
+        )
         assert response.status_code == 201, response.text
         yield c
 
 
-def _file(path: Path) -> list[tuple[str, tuple[str, bytes, str]]]:
+def _file(path: Path) -> list[tuple[str, tuple[str, bytes]]]:
     return files_part({path.name: path.read_bytes()})
 
 
 def test_followups_kpis_and_the_report(client: TestClient) -> None:
     organiser = auth("organiser")
-    assert client.post(f"/cycles/{LAB}/followups", json={"days": [90]}, headers=auth("liam")).status_code == 403
+    assert (
+        client.post(
+            f"/cycles/{LAB}/followups", json={"days": [90]}, headers=auth("liam")
+        ).status_code
+        == 403
+    )
     bad = client.post(f"/cycles/{LAB}/followups", json={"days": [0]}, headers=organiser)
     assert bad.status_code == 422
     made = client.post(f"/cycles/{LAB}/followups", json={"days": [30, 90]}, headers=organiser)
@@ -51,7 +58,10 @@ def test_followups_kpis_and_the_report(client: TestClient) -> None:
         files=_file(SAMPLE / f"{LAB}.d90.self.csv"),
         headers=organiser,
     )
-    assert unscheduled.status_code == 400 and "schedule it first" in unscheduled.json()["error"]["message"]
+    assert (
+        unscheduled.status_code == 400
+        and "schedule it first" in unscheduled.json()["error"]["message"]
+    )
     for form in ("self", "manager"):
         response = client.post(
             f"/cycles/{LAB}/followups/d90/imports",
@@ -62,7 +72,9 @@ def test_followups_kpis_and_the_report(client: TestClient) -> None:
         assert response.status_code == 201, response.text
     faulty = client.post(
         "/kpis/imports",
-        files=files_part({"k.csv": b"team,metric,date,value\nnlp,t,2024-01-01,1\nnope,t,2024-01-01,2\n"}),
+        files=files_part(
+            {"k.csv": b"team,metric,date,value\nnlp,t,2024-01-01,1\nnope,t,2024-01-01,2\n"}
+        ),
         headers=organiser,
     )
     assert faulty.status_code == 422

@@ -13,7 +13,12 @@ import pytest
 from api.backends import open_backend
 from kb.db.postgres import connect, upgrade
 from recommender import current_catalog, load_catalog
-from recommender.cycles.csv_import import FollowupForm, ImportFile, ImportInvalidError, import_results
+from recommender.cycles.csv_import import (
+    FollowupForm,
+    ImportFile,
+    ImportInvalidError,
+    import_results,
+)
 from recommender.cycles.followup import schedule_followup
 from recommender.cycles.kpi import import_kpis
 from recommender.cycles.report import build_report, load_cycle_state
@@ -39,7 +44,11 @@ def _fill(store: RecommenderStore, tmp_path: Path) -> None:
     import_kpis(store, catalog, [ImportFile("k.csv", kpi_csv(kpi_rows(1, 5.0)))])
     schedule_followup(store, catalog, "kpi-cycle", [30, 90])
     import_results(
-        store, catalog, "kpi-cycle", [ImportFile("s.csv", SELF.encode())], followup=FollowupForm("d30", "self")
+        store,
+        catalog,
+        "kpi-cycle",
+        [ImportFile("s.csv", SELF.encode())],
+        followup=FollowupForm("d30", "self"),
     )
     store.add_events(
         [
@@ -65,9 +74,13 @@ def test_followups_and_kpis_come_back_whole(opener: Opener, tmp_path: Path) -> N
         followup = next(e for e in store.events() if e.kind == "followup")
         assert followup.cycle == "kpi-cycle" and followup.details["forms"] == ["self", "manager"]
         kpi = next(e for e in store.events() if e.kind == "kpi")
-        assert kpi.employee == "" and kpi.cycle is None and kpi.details["metric"] == "tickets-solved"
+        assert (
+            kpi.employee == "" and kpi.cycle is None and kpi.details["metric"] == "tickets-solved"
+        )
         report = build_report(load_cycle_state(store), "kpi-cycle")
-        assert report.team_results is not None and report.team_results.metrics[0].did.low is not None
+        assert (
+            report.team_results is not None and report.team_results.metrics[0].did.low is not None
+        )
         assert report.applied is not None and report.applied.followups[0].forms[0].responses == 2
         assert gain_evidence(store).overall[("fe-1", "feature-engineering")].n == 6
 
@@ -102,8 +115,13 @@ def test_an_sqlite_store_of_schema_2_is_rebuilt_for_the_new_kinds(tmp_path: Path
     home = tmp_path / "home"
     with CatalogStore.open(home) as store:
         kept = store.add_event(
-            Event(kind="survey", employee="ann", cycle="c1", details={"answers": {"pace": 3}},
-                  created_at="2024-01-01T00:00:00+00:00")
+            Event(
+                kind="survey",
+                employee="ann",
+                cycle="c1",
+                details={"answers": {"pace": 3}},
+                created_at="2024-01-01T00:00:00+00:00",
+            )
         )
     db = sqlite3.connect(home / STORE_FILE)  # back to schema 2: the CHECK without the new kinds
     sql = db.execute("SELECT sql FROM sqlite_master WHERE name = 'events'").fetchone()[0]
@@ -118,12 +136,16 @@ def test_an_sqlite_store_of_schema_2_is_rebuilt_for_the_new_kinds(tmp_path: Path
         assert store.meta("schema_version") == "3"
         assert store.events() == [kept]
         added = store.add_event(
-            Event(kind="kpi", employee="", score=1.0, details={"team": "t"}, created_at="2024-01-02")
+            Event(
+                kind="kpi", employee="", score=1.0, details={"team": "t"}, created_at="2024-01-02"
+            )
         )
         assert added.id == 2 and store.events(cycle="c1") == [kept]
 
 
-def test_a_postgresql_store_at_migration_2_gets_migration_3(tmp_path: Path, database_url: str) -> None:
+def test_a_postgresql_store_at_migration_2_gets_migration_3(
+    tmp_path: Path, database_url: str
+) -> None:
     conn = connect(database_url)
     try:
         upgrade(conn, PART, MIGRATIONS[:2])

@@ -29,7 +29,12 @@ CREATED = "2024-07-01T00:00:00+00:00"
 
 
 def _employee(ident: str, team: str, level: int) -> dict[str, Any]:
-    return {"id": ident, "name": ident.replace("-", " ").title(), "team": team, "skills": {SKILL: level}}
+    return {
+        "id": ident,
+        "name": ident.replace("-", " ").title(),
+        "team": team,
+        "skills": {SKILL: level},
+    }
 
 
 def cohort(
@@ -82,7 +87,12 @@ def cohort(
                         employee=ident,
                         cycle=cycle_id,
                         score=round(measured / 5, 6),
-                        details={"phase": phase, "skill": SKILL, "points": measured, "max_points": 5},
+                        details={
+                            "phase": phase,
+                            "skill": SKILL,
+                            "points": measured,
+                            "max_points": 5,
+                        },
                         created_at=CREATED,
                     )
                 )
@@ -118,7 +128,13 @@ def kpi_catalog() -> dict[str, Any]:
                 "title": "Feature engineering",
                 "team": KPI_TEAMS[0],
                 "modules": [
-                    {"id": "fe-1", "title": "fe", "format": "lecture", "hours": 2, "skills": {SKILL: 3}}
+                    {
+                        "id": "fe-1",
+                        "title": "fe",
+                        "format": "lecture",
+                        "hours": 2,
+                        "skills": {SKILL: 3},
+                    }
                 ],
             }
         ],
@@ -147,11 +163,18 @@ def kpi_rows(seed: int, shift: float, noise: float = 3.0) -> list[tuple[str, str
         base = rng.gauss(60.0, 8.0)
         for week in range(1, 14):
             before = start - dt.timedelta(days=7 * week)
-            rows.append((team, "tickets-solved", before.isoformat(), round(base + rng.gauss(0, noise), 3)))
+            rows.append(
+                (team, "tickets-solved", before.isoformat(), round(base + rng.gauss(0, noise), 3))
+            )
             after = end + dt.timedelta(days=7 * week)
             lift = 2.0 + (shift if team in KPI_TAKING else 0.0)
             rows.append(
-                (team, "tickets-solved", after.isoformat(), round(base + lift + rng.gauss(0, noise), 3))
+                (
+                    team,
+                    "tickets-solved",
+                    after.isoformat(),
+                    round(base + lift + rng.gauss(0, noise), 3),
+                )
             )
     return rows
 
@@ -163,6 +186,12 @@ def kpi_csv(rows: list[tuple[str, str, str, float]]) -> bytes:
 
 def kpi_events(rows: list[tuple[str, str, str, float]]) -> list[Event]:
     return [
-        Event(kind="kpi", employee="", score=v, details={"team": t, "metric": m, "date": d}, created_at=CREATED)
+        Event(
+            kind="kpi",
+            employee="",
+            score=v,
+            details={"team": t, "metric": m, "date": d},
+            created_at=CREATED,
+        )
         for t, m, d, v in rows
     ]

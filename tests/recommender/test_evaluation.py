@@ -18,7 +18,12 @@ from click.testing import CliRunner
 from api.cli import main
 from recommender import current_catalog, load_catalog
 from recommender.catalog.types import build_catalog
-from recommender.cycles.csv_import import FollowupForm, ImportFile, ImportInvalidError, import_results
+from recommender.cycles.csv_import import (
+    FollowupForm,
+    ImportFile,
+    ImportInvalidError,
+    import_results,
+)
 from recommender.cycles.export import to_html, to_markdown
 from recommender.cycles.followup import FollowupError, schedule_followup, scheduled
 from recommender.cycles.kpi import did_estimate, import_kpis, team_results
@@ -174,7 +179,9 @@ def test_kpi_faults_are_named_by_line_and_nothing_is_imported(kpi_store: Catalog
     ]
     assert kpi_store.events() == []
     with pytest.raises(ImportInvalidError, match="missing value"):
-        import_kpis(kpi_store, current_catalog(kpi_store), [ImportFile("h.csv", b"team,metric,date\n")])
+        import_kpis(
+            kpi_store, current_catalog(kpi_store), [ImportFile("h.csv", b"team,metric,date\n")]
+        )
 
 
 def test_kpis_import_once_and_a_later_value_replaces(kpi_store: CatalogStore) -> None:
@@ -192,7 +199,9 @@ def test_kpis_import_once_and_a_later_value_replaces(kpi_store: CatalogStore) ->
 
 
 def test_the_report_shows_team_results_from_imported_kpis(kpi_store: CatalogStore) -> None:
-    import_kpis(kpi_store, current_catalog(kpi_store), [ImportFile("k.csv", kpi_csv(kpi_rows(7, 5.0)))])
+    import_kpis(
+        kpi_store, current_catalog(kpi_store), [ImportFile("k.csv", kpi_csv(kpi_rows(7, 5.0)))]
+    )
     report = build_report(load_cycle_state(kpi_store), "kpi-cycle")
     assert report.team_results is not None
     (effect,) = report.team_results.metrics
@@ -224,14 +233,44 @@ def test_followups_are_scheduled_answered_and_reported(kpi_store: CatalogStore) 
     found = scheduled(catalog.cycles["kpi-cycle"], kpi_store.events())
     assert [(f.id, f.forms) for f in found] == [("d30", ("self", "manager")), ("d90", ("self",))]
     with pytest.raises(FollowupError, match="has no manager form"):
-        import_results(kpi_store, catalog, "kpi-cycle", [ImportFile("m.csv", MANAGER.encode())], followup=FollowupForm("d90", "manager"))
+        import_results(
+            kpi_store,
+            catalog,
+            "kpi-cycle",
+            [ImportFile("m.csv", MANAGER.encode())],
+            followup=FollowupForm("d90", "manager"),
+        )
     with pytest.raises(FollowupError, match="no follow-up 'd60'.*schedule it first"):
-        import_results(kpi_store, catalog, "kpi-cycle", [ImportFile("s.csv", SELF.encode())], followup=FollowupForm("d60", "self"))
+        import_results(
+            kpi_store,
+            catalog,
+            "kpi-cycle",
+            [ImportFile("s.csv", SELF.encode())],
+            followup=FollowupForm("d60", "self"),
+        )
     bad = SELF.replace("5,4,4,3", "7,4,4,3")
     with pytest.raises(ImportInvalidError, match="line 2: applied '7' must be a rating 1..5"):
-        import_results(kpi_store, catalog, "kpi-cycle", [ImportFile("s.csv", bad.encode())], followup=FollowupForm("d30", "self"))
-    import_results(kpi_store, catalog, "kpi-cycle", [ImportFile("s.csv", SELF.encode())], followup=FollowupForm("d30", "self"))
-    import_results(kpi_store, catalog, "kpi-cycle", [ImportFile("m.csv", MANAGER.encode())], followup=FollowupForm("d30", "manager"))
+        import_results(
+            kpi_store,
+            catalog,
+            "kpi-cycle",
+            [ImportFile("s.csv", bad.encode())],
+            followup=FollowupForm("d30", "self"),
+        )
+    import_results(
+        kpi_store,
+        catalog,
+        "kpi-cycle",
+        [ImportFile("s.csv", SELF.encode())],
+        followup=FollowupForm("d30", "self"),
+    )
+    import_results(
+        kpi_store,
+        catalog,
+        "kpi-cycle",
+        [ImportFile("m.csv", MANAGER.encode())],
+        followup=FollowupForm("d30", "manager"),
+    )
     report = build_report(load_cycle_state(kpi_store), "kpi-cycle")
     assert report.survey.responses == 0  # follow-up answers never count as the end survey
     assert report.applied is not None
@@ -282,7 +321,9 @@ def test_the_commands(tmp_path: Path) -> None:
     out = kb("cycle", "followup", "import", f"cycle-{PLANTED}", "d30", str(answers))
     assert "1 self-form answers to d30 imported" in out
     kpis = tmp_path / "k.csv"
-    kpis.write_text("team,metric,date,value\nsupport-ai,csat,2024-02-01,4.1\nnope,csat,2024-02-01,1\n")
+    kpis.write_text(
+        "team,metric,date,value\nsupport-ai,csat,2024-02-01,4.1\nnope,csat,2024-02-01,1\n"
+    )
     failed = runner.invoke(main, ["--home", str(home), "cycle", "kpi", "import", str(kpis)])
     assert failed.exit_code != 0 and "line 3: unknown team 'nope'" in failed.output
     kpis.write_text("team,metric,date,value\nsupport-ai,csat,2024-02-01,4.1\n")
