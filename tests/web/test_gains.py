@@ -1,6 +1,7 @@
 """The cycles page lists the modules whose measured gain is near zero, in English and
 Chinese, and fits a 390 px wide phone (headless Chromium; never skipped, as
-tests/web/test_cycles.py)."""
+tests/web/test_cycles.py). With KB_GAINS_SCREENSHOT=FOLDER, each run's screen is written
+there."""
 
 from __future__ import annotations
 
@@ -81,5 +82,9 @@ def test_near_zero_modules_are_listed_on_a_phone(
         width = tab.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"the page is {width} px wide on a 390 px screen"
         console.assert_clean()
+        shot = os.environ.get("KB_GAINS_SCREENSHOT")  # a folder: look at the section
+        if shot:
+            tab.locator("#gains-title").scroll_into_view_if_needed()
+            tab.screenshot(path=f"{shot}/gains-{locale}.png")
     finally:
         context.close()

@@ -412,7 +412,7 @@ async function showGains() {
       fill(box, el("p", { class: "muted", i18n: "cycles.gainsNone" }));
       return;
     }
-    const head = ["cycles.gainModule", "cycles.gainSkill", "cycles.gainN", "cycles.gainLevels", "cycles.gainInterval"];
+    const head = ["cycles.gainModule", "cycles.gainSkill", "cycles.gainN", "cycles.gainLevels"];
     fill(
       box,
       el(
@@ -432,8 +432,13 @@ async function showGains() {
                 el("td", {}, g.module),
                 el("td", {}, g.skill),
                 el("td", { class: "num" }, String(g.participants)),
-                el("td", { class: "num" }, signed(g.gain)),
-                el("td", { class: "num" }, g.ci95 ? `${num(g.ci95[0])} … ${num(g.ci95[1])}` : "–"),
+                el(
+                  "td",
+                  { class: "num" },
+                  signed(g.gain),
+                  el("br"),
+                  el("span", { class: "muted small" }, g.ci95 ? `${num(g.ci95[0])} … ${num(g.ci95[1])}` : "–"),
+                ),
               ),
             ),
           ),
