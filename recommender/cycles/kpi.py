@@ -242,10 +242,7 @@ class TeamKpi:
     after: float
     before_points: int
     after_points: int
-
-    @property
-    def change(self) -> float:
-        return self.after - self.before
+    change: float  # after - before
 
 
 @dataclass(frozen=True)
@@ -382,6 +379,7 @@ def team_results(
                         sum(post) / len(post),
                         len(pre),
                         len(post),
+                        sum(post) / len(post) - sum(pre) / len(pre),
                     )
                 )
         treated = [t.change for t in teams if t.participating]

@@ -93,6 +93,11 @@ def test_followups_kpis_and_the_report(client: TestClient) -> None:
     (metric,) = report["team_results"]["metrics"]
     assert metric["did"]["participating_teams"] == 2 and metric["did"]["other_teams"] == 2
     assert metric["did"]["low"] < metric["did"]["estimate"] < metric["did"]["high"]
+    changes = {t["team"]: t["change"] for t in metric["teams"]}
+    assert changes["nlp"] == pytest.approx(3.44, abs=0.01)  # as the sample's report shows
+    taking = [changes["nlp"], changes["mlops"]]
+    others = [changes["recsys"], changes["support-ai"]]
+    assert metric["did"]["estimate"] == pytest.approx(sum(taking) / 2 - sum(others) / 2)
     assert report["survey"]["responses"] == 5  # the end-of-cycle survey only
     markdown = client.get(f"/cycles/{LAB}/report", params={"format": "md"}, headers=organiser).text
     assert "## Applied at work" in markdown and "## Team results" in markdown
