@@ -83,6 +83,15 @@ def test_the_planted_module_ranks_first_and_its_interval_covers_the_planted_gain
     assert (claim in result.reason and "for 14 colleagues" in result.reason) == proven
 
 
+def test_a_gain_interval_is_students_computed_by_hand() -> None:
+    from recommender.rules.proven import interval
+
+    # gains 0, 1, 2: mean 1, sd 1, t(0.975, 2) = 4.3027, so 1 +- 4.3027 / sqrt(3)
+    low, high = interval([0.0, 1.0, 2.0])
+    assert (low, high) == (pytest.approx(1 - 2.4841, abs=1e-4), pytest.approx(1 + 2.4841, abs=1e-4))
+    assert interval([0.5]) == (None, None) and interval([0.5, 0.5]) == (0.5, 0.5)
+
+
 def test_evidence_below_the_threshold_changes_nothing() -> None:
     raw, events = cohort(0, per_cycle=5)  # 5 measured: under the 8 the rule asks for
     catalog = build_catalog(raw)
@@ -139,6 +148,15 @@ def test_did_recovers_a_planted_shift_and_covers_zero_without_one(seed: int) -> 
         assert (d.low <= shift <= d.high) == (seed != 3), (seed, shift, d)
         assert (d.participating_teams, d.other_teams) == (6, 6)
     assert {t.team for t in effect.teams if t.participating} == set(KPI_TAKING)
+
+
+def test_did_interval_is_welchs_computed_by_hand() -> None:
+    # changes 1, 2, 3 against 0, 0.5, -0.2: means 2 and 0.1, variances 1 and 0.13, standard
+    # error sqrt(1/3 + 0.13/3) = 0.6137, Welch's df = 2.511, t(0.975, 2.511) = 3.563
+    d = did_estimate([1.0, 2.0, 3.0], [0.0, 0.5, -0.2])
+    assert d.estimate == pytest.approx(1.9)
+    assert d.low == pytest.approx(1.9 - 2.1868, abs=2e-3)
+    assert d.high == pytest.approx(1.9 + 2.1868, abs=2e-3)
 
 
 def test_did_with_one_team_on_a_side_gives_no_interval() -> None:
