@@ -44,6 +44,7 @@ from recommender.catalog.types import (
 from recommender.catalog.validate import validate_catalog
 from recommender.cycles.csv_import import (
     IMPORT_KINDS,
+    FollowupForm,
     ImportFile,
     ImportInvalidError,
     ImportKind,
@@ -51,6 +52,15 @@ from recommender.cycles.csv_import import (
     import_results,
 )
 from recommender.cycles.export import to_html, to_markdown
+from recommender.cycles.followup import (
+    FOLLOWUP_QUESTIONS,
+    FORMS,
+    Followup,
+    FollowupError,
+    schedule_followup,
+    scheduled,
+)
+from recommender.cycles.kpi import KpiImportReport, import_kpis, kpi_summary
 from recommender.cycles.replay import (
     SURVEY_QUESTIONS,
     CycleExistsError,
@@ -104,6 +114,13 @@ from recommender.rules.gaps import GapReport, SkillGap, employee_gaps
 from recommender.rules.materials import MaterialItem, MaterialSource, recommend_materials
 from recommender.rules.next_module import ModuleOption, NextModuleResult, NextStatus, next_module
 from recommender.rules.plan import Plan, PlanMethod, PlanStep, greedy_plan, plan_modules
+from recommender.rules.proven import (
+    EvidenceRule,
+    GainEvidence,
+    ModuleGain,
+    gain_evidence,
+    measure_gains,
+)
 from recommender.rules.recommend import Recommendation, RecommendedModule, recommend
 from recommender.rules.team import TeamReport, TeamSkillGap, team_report
 from recommender.state.base import RecommenderStore, now_iso
@@ -189,6 +206,21 @@ __all__ = [
     "mapping_view",
     "propose_mapping",
     "reject_framework_skill",
+    "FOLLOWUP_QUESTIONS",
+    "FORMS",
+    "EvidenceRule",
+    "Followup",
+    "FollowupError",
+    "FollowupForm",
+    "GainEvidence",
+    "KpiImportReport",
+    "ModuleGain",
+    "gain_evidence",
+    "import_kpis",
+    "kpi_summary",
+    "measure_gains",
+    "schedule_followup",
+    "scheduled",
     "CYCLE_FORMATS",
     "IMPORT_KINDS",
     "ImportKind",

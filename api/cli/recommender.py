@@ -28,6 +28,7 @@ from recommender import (
     framework_terms,
     greedy_plan,
     load_catalog,
+    measure_gains,
     next_module,
     plan_modules,
     recommend,
@@ -180,7 +181,9 @@ def gaps_cmd(ctx: click.Context, employee: str, as_json: bool) -> None:
 def next_cmd(ctx: click.Context, employee: str, as_json: bool) -> None:
     """The next module EMPLOYEE should take, and why."""
     with recommender_session(ctx) as (cli, store):
-        result = next_module(_catalog(store), employee)
+        catalog = _catalog(store)
+        evidence = measure_gains(catalog, store.events())  # modules' proven gains
+        result = next_module(catalog, employee, evidence=evidence)
     if as_json:
         _emit(cli, result.to_dict())
         return
@@ -247,7 +250,9 @@ def plan_cmd(ctx: click.Context, employee: str, hours: float, method: str, as_js
     """The modules within --hours that close the most weighted gap, in order."""
     with recommender_session(ctx) as (cli, store):
         catalog = _catalog(store)
-        plan = (plan_modules if method == "exact" else greedy_plan)(catalog, employee, hours)
+        evidence = measure_gains(catalog, store.events())  # modules' proven gains
+        build = plan_modules if method == "exact" else greedy_plan
+        plan = build(catalog, employee, hours, evidence)
     if as_json:
         _emit(cli, plan.to_dict())
         return

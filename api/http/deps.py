@@ -31,11 +31,13 @@ from recommender import (
     Catalog,
     FrameworkStore,
     FrameworkTerms,
+    GainEvidence,
     GraphCache,
     NoCatalogError,
     RecommenderStore,
     current_catalog,
     framework_terms,
+    measure_gains,
 )
 
 if TYPE_CHECKING:
@@ -55,10 +57,12 @@ class Catalogs:
     def __init__(self, sessions: RecommenderSessions) -> None:
         self._sessions = sessions
         self._current: tuple[Catalog, float] | None = None  # (catalogue, when read)
+        self._evidence: tuple[GainEvidence, float] | None = None
 
     def session(self) -> AbstractContextManager[RecommenderStore]:
         """The store, for a route that may change it: the cached catalogue is dropped."""
         self._current = None
+        self._evidence = None
         return self._sessions.session()
 
     def close(self) -> None:
@@ -78,6 +82,17 @@ class Catalogs:
             catalog = current_catalog(store)
         self._current = (catalog, now)
         return catalog
+
+    def evidence(self) -> GainEvidence:
+        """The gains modules proved in cycles (for `next` and plans), kept as `current` is."""
+        cached = self._evidence
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < CATALOG_RECHECK_S:
+            return cached[0]
+        with self._sessions.session() as store:
+            evidence = measure_gains(current_catalog(store), store.events())
+        self._evidence = (evidence, now)
+        return evidence
 
     def loaded(self) -> bool:
         with self.session() as store:

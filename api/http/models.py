@@ -439,6 +439,18 @@ class MyCycles(BaseModel):
     cycles: list[MyCycle]
 
 
+class FollowupIn(BaseModel):
+    """Follow-up surveys to schedule for a cycle: days after its end, and who answers."""
+
+    model_config = ConfigDict(extra="forbid")
+    days: list[Annotated[int, Field(ge=1, le=730)]] = Field(
+        min_length=1, max_length=10, description="days after the cycle's end, e.g. [30, 90]"
+    )
+    forms: list[Literal["self", "manager"]] = Field(
+        default=["self", "manager"], min_length=1, description="self, manager or both"
+    )
+
+
 class Imported(BaseModel):
     imported: Literal[True]
     files: list[ImportReport] = Field(

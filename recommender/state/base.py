@@ -17,8 +17,9 @@ from typing import Any, Protocol, Self
 from recommender.catalog.types import CATALOG_FILES, STORED_KINDS, RawCatalog
 from recommender.state.events import Event
 
-# 1: completions and ratings; 2: the kinds of training cycles, and each event's cycle.
-SCHEMA_VERSION = 2
+# 1: completions and ratings; 2: the kinds of training cycles, and each event's cycle;
+# 3: follow-ups and team KPIs (the event kinds `followup` and `kpi`).
+SCHEMA_VERSION = 3
 
 
 # The columns `event_from_row` reads, in its order (shared by both stores' SELECTs).

@@ -41,6 +41,8 @@ from recommender.state.events import EVENT_KINDS, Event
 
 PART = "recommender"
 _KINDS_SQL = ", ".join(f"'{kind}'" for kind in EVENT_KINDS)
+# The kinds migration 2 allowed, written out so that adding a kind never edits migration 2.
+_KINDS_V2_SQL = "'completion', 'rating', 'cycle', 'assessment', 'survey', 'attendance'"
 
 # Append-only: a change to the schema is a new Migration, never an edit of an applied one.
 MIGRATIONS = (
@@ -75,10 +77,19 @@ INSERT INTO rec_meta (key, value) VALUES ('schema_version', '1');
         2,
         f"""
 ALTER TABLE rec_events DROP CONSTRAINT rec_events_kind_check;
-ALTER TABLE rec_events ADD CONSTRAINT rec_events_kind_check CHECK (kind IN ({_KINDS_SQL}));
+ALTER TABLE rec_events ADD CONSTRAINT rec_events_kind_check CHECK (kind IN ({_KINDS_V2_SQL}));
 ALTER TABLE rec_events ADD COLUMN cycle TEXT;
 CREATE INDEX rec_events_cycle ON rec_events (cycle);
 UPDATE rec_meta SET value = '2' WHERE key = 'schema_version';
+""",
+    ),
+    # Follow-up evaluation: follow-up surveys scheduled for a cycle, and team KPIs.
+    Migration(
+        3,
+        f"""
+ALTER TABLE rec_events DROP CONSTRAINT rec_events_kind_check;
+ALTER TABLE rec_events ADD CONSTRAINT rec_events_kind_check CHECK (kind IN ({_KINDS_SQL}));
+UPDATE rec_meta SET value = '3' WHERE key = 'schema_version';
 """,
     ),
 )

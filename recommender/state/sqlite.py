@@ -70,6 +70,20 @@ _MIGRATE_1_TO_2 = (
     *_EVENT_INDEXES,
     "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
 )
+# Version 2 -> 3: the kinds `followup` and `kpi`; the same rebuild, the `cycle` column copied.
+# (A version 1 store is rebuilt once with every kind, then marked 3.)
+_MIGRATE_2_TO_3 = (
+    _EVENTS_TABLE.format(name="events_v3"),
+    "INSERT INTO events_v3 (id, kind, employee, module, score, doc_id, rating, details,"
+    " created_at, cycle) SELECT id, kind, employee, module, score, doc_id, rating, details,"
+    " created_at, cycle FROM events ORDER BY id",
+    "UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM sqlite_sequence"
+    " WHERE name = 'events'), 0)) WHERE name = 'events_v3'",
+    "DROP TABLE events",
+    "ALTER TABLE events_v3 RENAME TO events",
+    *_EVENT_INDEXES,
+    "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+)
 
 
 class CatalogStore:
@@ -89,8 +103,12 @@ class CatalogStore:
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
-            elif int(row[0]) == 1:
+            elif int(row[0]) == 1:  # rebuilt with every kind at once
                 for statement in _MIGRATE_1_TO_2:
+                    self._db.execute(statement)
+                self._db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+            elif int(row[0]) == 2:
+                for statement in _MIGRATE_2_TO_3:
                     self._db.execute(statement)
 
     @classmethod

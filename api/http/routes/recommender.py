@@ -116,7 +116,10 @@ def next_module_route(
     caller: Caller, catalogs: CatalogsDep, frameworks: FrameworksDep, employee_id: EmployeeId
 ) -> Any:
     _check_access(caller, employee_id)
-    return _speak(frameworks, next_module(catalogs.current(), employee_id).to_dict())
+    return _speak(
+        frameworks,
+        next_module(catalogs.current(), employee_id, evidence=catalogs.evidence()).to_dict(),
+    )
 
 
 @router.get(
@@ -157,7 +160,8 @@ def plan(
 ) -> Any:
     _check_access(caller, employee_id)
     build = plan_modules if method == "exact" else greedy_plan
-    return _speak(frameworks, build(catalogs.current(), employee_id, hours).to_dict())
+    answer = build(catalogs.current(), employee_id, hours, catalogs.evidence()).to_dict()
+    return _speak(frameworks, answer)
 
 
 @router.post(
