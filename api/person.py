@@ -74,7 +74,11 @@ def _doc_view(doc: DocumentInfo) -> dict[str, Any]:
 
 def _authored(kb: KnowledgeBase, terms: PersonTerms) -> list[DocumentInfo]:
     """Documents whose metadata names the person as `author` or freshness `owner`."""
-    return [d for d in kb.list_documents(None) if terms.matches(d.author) or terms.matches(d.owner)]
+    return [
+        d
+        for d in kb.list_documents(None)
+        if terms.mentioned_in(d.author) or terms.mentioned_in(d.owner)
+    ]
 
 
 def _keys_of(keys_file: Path | None, employee: str) -> list[dict[str, Any]]:
@@ -332,8 +336,8 @@ def erase_person(
             given = doc.as_input(chunks)
             meta = replace(
                 given.meta,
-                author=None if terms.matches(doc.author) else doc.author,
-                owner=None if terms.matches(doc.owner) else doc.owner,
+                author=None if terms.mentioned_in(doc.author) else doc.author,
+                owner=None if terms.mentioned_in(doc.owner) else doc.owner,
             )
             kb.write_documents([replace(given, meta=meta)])
             counts["documents_anonymised"] += 1

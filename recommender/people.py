@@ -14,6 +14,7 @@ the key is still valid), so the catalogue still loads.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -41,10 +42,16 @@ class PersonTerms:
         folded = value.strip().casefold()
         return any(folded == term.casefold() for term in self.all())
 
-    def mentioned_in(self, text: str) -> bool:
-        """Whether `text` contains one of the terms (ignoring case): a search naming them."""
+    def mentioned_in(self, text: str | None) -> bool:
+        """Whether `text` contains one of the terms as whole words (ignoring case): a search
+        naming them, an author "Liam Chen <liam.chen@example.com>"; "Ann" is not in
+        "Joanna"."""
+        if not text:
+            return False
         folded = text.casefold()
-        return any(term.casefold() in folded for term in self.all())
+        return any(
+            re.search(rf"(?<!\w){re.escape(term.casefold())}(?!\w)", folded) for term in self.all()
+        )
 
 
 def employee_entry(raw: RawCatalog | None, employee: str) -> dict[str, Any] | None:
