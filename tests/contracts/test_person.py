@@ -313,3 +313,29 @@ def test_retention_forgets_old_searches_and_events(world: World) -> None:
         assert len(store.events()) == before - 1
     nothing = json.loads(world.kb("retention", "apply", "--events-days", "0", "--json").stdout)
     assert nothing["events"] == 0
+
+
+def test_the_http_export_is_for_admins_only(world: World) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.http.app import create_app
+    from api.settings import Settings
+
+    settings = Settings(home=world.home, database_url=world.url, api_keys_file=world.keys)
+    app = create_app(settings, embedder=world.embedder)
+    with TestClient(app) as client:
+        path = f"/people/{PERSON}/export"
+        employee = client.get(path, headers={"Authorization": "Bearer liam-key"})
+        assert employee.status_code == 403 and "admin" in employee.json()["error"]["message"]
+        admin = {"Authorization": "Bearer admin-key"}
+        answer = client.get(path, headers=admin)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["record"]["email"] == EMAIL
+        assert [k["role"] for k in answer.json()["api_keys"]] == ["employee"]
+        missing = client.get("/people/nobody-here/export", headers=admin)
+        assert missing.status_code == 404 and "No person" in missing.json()["error"]["message"]
+    log = world.backend.open_audit_log()
+    try:
+        assert [r.action for r in log.records()].count("person.export") == 1
+    finally:
+        log.close()
