@@ -421,7 +421,46 @@ def apply_retention(backend: Backend, *, searches_days: int, events_days: int) -
     return done
 
 
+class RetentionLoop:
+    """`apply_retention` every `interval` seconds in a daemon thread (`kb worker`), the first
+    time at start; a failure is logged and tried again at the next turn, never fatal."""
+
+    def __init__(
+        self, backend: Backend, *, searches_days: int, events_days: int, interval: float
+    ) -> None:
+        import threading
+
+        self._backend = backend
+        self._days = {"searches_days": searches_days, "events_days": events_days}
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kb-retention", daemon=True)
+
+    def start(self) -> None:
+        if any(self._days.values()):
+            self._thread.start()
+
+    def _run(self) -> None:
+        import logging
+
+        log = logging.getLogger("kb.retention")
+        while not self._stop.is_set():
+            try:
+                done = apply_retention(self._backend, **self._days)
+                if any(done.values()):
+                    log.info("retention: forgot %s", done)
+            except Exception as exc:  # the database away: the next turn tries again
+                log.warning("retention could not be applied: %s", exc)
+            self._stop.wait(self._interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+
 __all__ = [
+    "RetentionLoop",
     "ERASE_ACTION",
     "EXPORT_ACTION",
     "ErasureReport",

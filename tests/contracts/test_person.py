@@ -339,3 +339,20 @@ def test_the_http_export_is_for_admins_only(world: World) -> None:
         assert [r.action for r in log.records()].count("person.export") == 1
     finally:
         log.close()
+
+
+def test_kb_worker_applies_the_retention_settings(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = (datetime.now(UTC) - timedelta(days=40)).isoformat(timespec="seconds")
+    with world.backend.open_recommender_store() as store:
+        store.add_event(Event("rating", "priya-raman", old, doc_id="x", rating=2))
+        before = len(store.events())
+    monkeypatch.setenv("KB_RETENTION_EVENTS_DAYS", "30")
+    if world.url is None:  # SQLite has no shared queue: `kb retention apply` from cron instead
+        assert "needs PostgreSQL" in world.kb("worker", "--once", status=2).output
+        world.kb("retention", "apply")
+    else:
+        world.kb("worker", "--once")
+    with world.backend.open_recommender_store() as store:
+        assert len(store.events()) == before - 1
