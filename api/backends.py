@@ -25,6 +25,8 @@ from kb.db.postgres import URL_SCHEMES, DatabaseError, Migration, redact
 from kb.errors import KBError
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from limits.storage import Storage
 
     from ingest import Limits
@@ -205,18 +207,31 @@ class SqliteBackend(Backend):
         """Every SQLite file under the home folder: full-text indexes merged (a deleted row's
         words otherwise stay in old segments), VACUUM (free pages rewritten away), and the
         write-ahead log checkpointed and truncated."""
+        import sqlite3
+
         from kb.db import sqlite as sqlite_files
 
         for path in sorted(self.home.rglob("*.sqlite")):
-            with closing(sqlite_files.connect(path)) as db:
-                fts = db.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' "
-                    "AND sql LIKE 'CREATE VIRTUAL TABLE%USING fts5%'"
-                ).fetchall()
-                for (name,) in fts:
-                    db.execute(f'INSERT INTO "{name}"("{name}") VALUES (\'optimize\')')
-                db.execute("VACUUM")
-                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            try:
+                self._compact_file(sqlite_files.connect(path))
+            except sqlite3.OperationalError as exc:
+                raise KBError(
+                    f"{path} could not be compacted ({exc}): another process holds it. Stop "
+                    "`kb serve` and the other kb commands on this home, then run the same "
+                    "command again (what was deleted stays deleted)."
+                ) from None
+
+    @staticmethod
+    def _compact_file(connection: sqlite3.Connection) -> None:
+        with closing(connection) as db:
+            fts = db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND sql LIKE 'CREATE VIRTUAL TABLE%USING fts5%'"
+            ).fetchall()
+            for (name,) in fts:
+                db.execute(f'INSERT INTO "{name}"("{name}") VALUES (\'optimize\')')
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _job_queue(self, kb: KnowledgeBase, limits: Limits, tokens: int, worker: bool) -> JobQueue:
         from ingest.jobs.local import JobManager

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from api.backends import Backend
     from kb import KnowledgeBase
     from kb.types import DocumentInfo
-    from recommender.people import PersonTerms
+    from recommender import PersonTerms
 
 DocumentsChoice = Literal["keep", "remove"]
 ERASE_ACTION = "person.erase"
@@ -127,7 +127,7 @@ class _Found:
 
 
 def _gather(backend: Backend, kb: KnowledgeBase, employee: str, keys_file: Path | None) -> _Found:
-    from recommender.people import catalog_mentions, person_events, terms_for
+    from recommender import catalog_mentions, person_events, terms_for
 
     with backend.open_recommender_store() as store:
         raw = store.load_raw()
@@ -289,7 +289,7 @@ def erase_person(
     Idempotent: a second call finds nothing and reports `already_erased`. Raises
     `NotFoundError` for an id nothing names and that was never erased."""
     from api.audit import Auditor
-    from recommender.people import catalog_without, events_without
+    from recommender import catalog_without, events_without
 
     found = _gather(backend, kb, employee, keys_file)
     _, records = _audit_mentions(backend, found.terms)
@@ -297,6 +297,7 @@ def erase_person(
     if not found.anything():
         if erased is None:
             _unknown(employee, None)
+        backend.compact()  # a first run whose compaction failed (files held) finishes here
         return ErasureReport(employee, found.reference, True, {})
     auditor = Auditor(backend.open_audit_log())
     try:

@@ -73,6 +73,14 @@ from recommender.errors import (
     RecommenderError,
     UnknownIdError,
 )
+from recommender.people import (
+    PersonTerms,
+    catalog_mentions,
+    catalog_without,
+    events_without,
+    person_events,
+    terms_for,
+)
 from recommender.rules.colleagues import Colleague, who_to_ask
 from recommender.rules.feedback import (
     CompletionResult,
@@ -159,6 +167,12 @@ __getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [
+    "PersonTerms",
+    "catalog_mentions",
+    "catalog_without",
+    "events_without",
+    "person_events",
+    "terms_for",
     "CYCLE_FORMATS",
     "IMPORT_KINDS",
     "ImportKind",
