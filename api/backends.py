@@ -25,6 +25,8 @@ from kb.db.postgres import URL_SCHEMES, DatabaseError, Migration, redact
 from kb.errors import KBError
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from limits.storage import Storage
 
     from ingest import Limits
@@ -141,6 +143,12 @@ class Backend(ABC):
             if versions["database"] < versions["needed"]
         ]
 
+    def compact(self) -> None:
+        """Rewrite the backend's files so that deleted rows leave nothing behind (after a
+        person's erasure, `api.person`): SQLite's free pages, write-ahead log and full-text
+        segments; PostgreSQL's dead row versions (VACUUM). Nothing to do by default."""
+        return None
+
     def open_rate_storage(self) -> Storage:
         """Where per-key rate limits are counted (`api.ratelimit`): this process's memory,
         unless the backend is shared by replicas, which must count together."""
@@ -204,6 +212,36 @@ class SqliteBackend(Backend):
         from recommender.frameworks.sqlite import SqliteFrameworkStore
 
         return SqliteFrameworkStore.open(self.home)
+
+    def compact(self) -> None:
+        """Every SQLite file under the home folder: full-text indexes merged (a deleted row's
+        words otherwise stay in old segments), VACUUM (free pages rewritten away), and the
+        write-ahead log checkpointed and truncated."""
+        import sqlite3
+
+        from kb.db import sqlite as sqlite_files
+
+        for path in sorted(self.home.rglob("*.sqlite")):
+            try:
+                self._compact_file(sqlite_files.connect(path))
+            except sqlite3.OperationalError as exc:
+                raise KBError(
+                    f"{path} could not be compacted ({exc}): another process holds it. Stop "
+                    "`kb serve` and the other kb commands on this home, then run the same "
+                    "command again (what was deleted stays deleted)."
+                ) from None
+
+    @staticmethod
+    def _compact_file(connection: sqlite3.Connection) -> None:
+        with closing(connection) as db:
+            fts = db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND sql LIKE 'CREATE VIRTUAL TABLE%USING fts5%'"
+            ).fetchall()
+            for (name,) in fts:
+                db.execute(f'INSERT INTO "{name}"("{name}") VALUES (\'optimize\')')
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _job_queue(self, kb: KnowledgeBase, limits: Limits, tokens: int, worker: bool) -> JobQueue:
         from ingest.jobs.local import JobManager
@@ -323,6 +361,15 @@ class PostgresBackend(Backend):
                 part: {"applied": upgrade(conn, part, steps), "version": schema_version(conn, part)}
                 for part, steps in self.schema_parts()
             }
+
+    def compact(self) -> None:
+        """VACUUM every table of the database: deleted rows' old versions are removed from
+        the tables' pages (the server's write-ahead log and backups keep theirs until they
+        age out: docs/person-data.md)."""
+        from kb.db.postgres import connect
+
+        with closing(connect(self.database_url)) as conn:
+            conn.execute("VACUUM")
 
     def open_rate_storage(self) -> Storage:
         """The counts in this database, shared by every replica (`api.ratelimit.postgres`)."""

@@ -85,6 +85,25 @@ class Settings(BaseSettings):
         description="forget searches and opens older than this many days (0: keep them all)",
     )
 
+    # -- retention (docs/person-data.md): applied by `kb worker` and `kb retention apply` ----
+    retention_searches_days: int | None = Field(
+        default=None,
+        ge=0,
+        description="forget searches, opens and votes older than this many days (0: keep "
+        "them all; unset: analytics_retention_days)",
+    )
+    retention_events_days: int = Field(
+        default=0,
+        ge=0,
+        description="forget recorded events (completions, ratings, cycle results) older than "
+        "this many days (0: keep them all; a forgotten completion no longer raises a level)",
+    )
+    retention_interval_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="how often `kb worker` applies the retention settings",
+    )
+
     # -- freshness: dates, review dates and the recency weight (docs/freshness.md) ----------
     stale_after_days: int = Field(
         default=730,

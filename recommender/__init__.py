@@ -101,6 +101,14 @@ from recommender.frameworks.service import (
 from recommender.frameworks.terms import FrameworkTerms
 from recommender.frameworks.types import FORMATS as FRAMEWORK_FORMATS
 from recommender.frameworks.types import FrameworkInvalidError
+from recommender.people import (
+    PersonTerms,
+    catalog_mentions,
+    catalog_without,
+    events_without,
+    person_events,
+    terms_for,
+)
 from recommender.rules.colleagues import Colleague, who_to_ask
 from recommender.rules.feedback import (
     CompletionResult,
@@ -221,6 +229,12 @@ __all__ = [
     "measure_gains",
     "schedule_followup",
     "scheduled",
+    "PersonTerms",
+    "catalog_mentions",
+    "catalog_without",
+    "events_without",
+    "person_events",
+    "terms_for",
     "CYCLE_FORMATS",
     "IMPORT_KINDS",
     "ImportKind",

@@ -23,6 +23,7 @@ from api.cli import frameworks as cli_frameworks
 from api.cli import freshness as cli_freshness
 from api.cli import glossary as cli_glossary
 from api.cli import graph as cli_graph
+from api.cli import person as cli_person
 from api.cli import rank as cli_rank
 from api.cli import recommender as cli_recommender
 from api.cli import serve as cli_serve
@@ -532,6 +533,7 @@ cli_feedback.register(main)
 cli_freshness.register(main)
 cli_sources.register(main)
 cli_watch.register(main)
+cli_person.register(main)
 
 
 if __name__ == "__main__":

@@ -115,11 +115,23 @@ def worker(obj: CliContext, once: bool, log_level: str, metrics_port: int | None
     from api.sources import SourcesService
 
     sources = SourcesService(backend, kb, schedule=not once)
+    # retention (docs/person-data.md): old searches and events forgotten every interval
+    from api.cli.person import retention_days
+    from api.person import RetentionLoop, apply_retention
+
+    searches_days, events_days = retention_days(settings)
+    retention = RetentionLoop(
+        backend,
+        searches_days=searches_days,
+        events_days=events_days,
+        interval=settings.retention_interval_hours * 3600,
+    )
     watching: list[Any] = []
     try:
         jobs.recover()
         if not once:
             embedding.start()
+            retention.start()
             # KB_WATCH folders, synced beside the jobs (api.watching)
             watching = start_watching(kb, settings, embedding.nudge)
         with stop_on_signals(ask_to_stop):
@@ -132,11 +144,13 @@ def worker(obj: CliContext, once: bool, log_level: str, metrics_port: int | None
 
                 SourceScheduler(sources.syncer).run_due()
                 kb.embed_pending(stop=embedding.stopping)
+                apply_retention(backend, searches_days=searches_days, events_days=events_days)
     except KBError as exc:
         raise CliError(str(exc)) from None
     except Exception as exc:  # psycopg's errors: one sentence, never the URL
         raise CliError(f"The job queue failed: {redact(str(exc))}") from None
     finally:
+        retention.stop()
         sources.close()
         stop_watching(watching, settings.shutdown_wait_seconds)
         embedding.stop()

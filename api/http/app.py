@@ -37,6 +37,7 @@ from api.http.routes import freshness as freshness_routes
 from api.http.routes import glossary as glossary_routes
 from api.http.routes import graph as graph_routes
 from api.http.routes import ingest, kb, recommender, system
+from api.http.routes import person as person_routes
 from api.http.routes import sources as sources_routes
 from api.http.suggestions import open_suggestions
 from api.settings import Settings
@@ -325,5 +326,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(cycles_routes.router)  # training cycles: /cycles, /cycles/...
     app.include_router(frameworks_routes.router)  # skills frameworks: /frameworks (organisers)
     app.include_router(sources_routes.router)  # named sources: /sources (organisers)
+    app.include_router(person_routes.router)  # GET /people/{id}/export (admins)
     mount_web(app)  # the web pages: /web/search, /web/learning, /web/organiser
     return app

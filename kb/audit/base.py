@@ -36,6 +36,8 @@ ACTIONS = (
     "key.add",
     "key.remove",
     "export",
+    "person.export",
+    "person.erase",
 )
 
 

@@ -10,11 +10,12 @@ or event writers. psycopg is needed only here, through `kb.db.postgres`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kb.db.postgres import (
     DatabaseError,
@@ -205,6 +206,27 @@ class PgCatalogStore:
             f"SELECT {EVENT_COLUMNS} FROM rec_events{where} ORDER BY id", params
         ).fetchall()
         return [event_from_row(row) for row in rows]
+
+    def rewrite_events(
+        self, remove: Sequence[int], details: Mapping[int, Mapping[str, Any]]
+    ) -> int:
+        changed = 0
+        with self._db.transaction():
+            for event_id in remove:
+                changed += self._db.execute(
+                    "DELETE FROM rec_events WHERE id = %s", (event_id,)
+                ).rowcount
+            for event_id, new in details.items():
+                changed += self._db.execute(
+                    "UPDATE rec_events SET details = %s WHERE id = %s",
+                    (json.dumps(dict(new)), event_id),
+                ).rowcount
+        return changed
+
+    def forget_events_before(self, before: str) -> int:
+        with self._db.transaction():
+            cursor = self._db.execute("DELETE FROM rec_events WHERE created_at < %s", (before,))
+        return int(cursor.rowcount)
 
     def close(self) -> None:
         if self._owns_connection:

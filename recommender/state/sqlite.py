@@ -3,11 +3,13 @@ events in the kb home folder's own file, `<home>/catalog.sqlite`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from kb.db import sqlite as sqlite_files
 from recommender.catalog.types import RawCatalog
@@ -175,6 +177,24 @@ class CatalogStore:
             f"SELECT {EVENT_COLUMNS} FROM events{where} ORDER BY id", params
         ).fetchall()
         return [event_from_row(row) for row in rows]
+
+    def rewrite_events(
+        self, remove: Sequence[int], details: Mapping[int, Mapping[str, Any]]
+    ) -> int:
+        changed = 0
+        with self._transaction():
+            for event_id in remove:
+                changed += self._db.execute("DELETE FROM events WHERE id = ?", (event_id,)).rowcount
+            for event_id, new in details.items():
+                changed += self._db.execute(
+                    "UPDATE events SET details = ? WHERE id = ?", (json.dumps(dict(new)), event_id)
+                ).rowcount
+        return changed
+
+    def forget_events_before(self, before: str) -> int:
+        with self._transaction():
+            cursor = self._db.execute("DELETE FROM events WHERE created_at < ?", (before,))
+        return int(cursor.rowcount)
 
     def close(self) -> None:
         self._db.close()
