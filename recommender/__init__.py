@@ -33,6 +33,7 @@ from recommender.catalog.types import (
     Course,
     Cycle,
     Employee,
+    GroupRule,
     Module,
     Skill,
     Team,
@@ -92,6 +93,7 @@ from recommender.state.base import RecommenderStore, now_iso
 from recommender.state.current import (
     LoadReport,
     copy_state,
+    add_employee,
     current_catalog,
     load_catalog,
 )
@@ -203,6 +205,7 @@ __all__ = [
     "CycleReport",
     "CycleSummary",
     "Employee",
+    "GroupRule",
     "Event",
     "Fault",
     "GapReport",
@@ -235,6 +238,7 @@ __all__ = [
     "completed_level",
     "copy_state",
     "create_cycle",
+    "add_employee",
     "current_catalog",
     "default_weight",
     "employee_gaps",
