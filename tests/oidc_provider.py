@@ -26,6 +26,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from authlib.oidc.core import AuthorizationCodeMixin, OpenIDCode, UserInfo
 from flask import Flask, jsonify, request
+from markupsafe import escape
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 from werkzeug.serving import make_server
@@ -265,10 +266,11 @@ class Provider:
                 except Exception as exc:  # the request itself is wrong: say so
                     return f"<p>invalid request: {exc}</p>", 400
                 hidden = "".join(
-                    f'<input type="hidden" name="{k}" value="{v}">' for k, v in request.args.items()
+                    f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">'
+                    for k, v in request.args.items()
                 )
-                return (
-                    "<!doctype html><title>Test provider</title><form method=post>"
+                return (  # posted without the query: its fields travel in the body alone
+                    '<!doctype html><title>Test provider</title><link rel="icon" href="data:,"><form method=post action="/authorize">'
                     f'{hidden}<label>Username <input name="username"></label>'
                     '<button type="submit">Continue</button></form>'
                 )

@@ -2,7 +2,7 @@
 // skill before and after (means and how many stand at each level), the figure of merit
 // beside earlier cycles, survey means, comments by theme, who gained least - as SVG charts
 // drawn here; export the one-page report (Markdown or HTML); import results from CSV files.
-import { api, el, fill, renderHeader, requireSession, say } from "./api.js";
+import { api, authHeaders, el, fill, renderHeader, requireSession, say } from "./api.js";
 import { has, localize, t, translate } from "./i18n.js";
 
 translate();
@@ -337,7 +337,7 @@ async function download(format) {
   const id = select.value;
   if (!id) return;
   const response = await fetch(`/cycles/${encodeURIComponent(id)}/report?format=${format}`, {
-    headers: { Authorization: "Bearer " + who.key },
+    headers: authHeaders("GET"),
   });
   if (!response.ok) {
     const body = await response.json().catch(() => null);
