@@ -55,6 +55,7 @@ ALGORITHMS = (
 )
 LEEWAY_S = 60  # clock skew tolerated on exp, nbf and iat
 HTTP_TIMEOUT_S = 10.0
+MAX_CLIENTS = 8  # OAuth 2 clients kept, one per callback URL
 
 
 class OidcError(Exception):
@@ -244,6 +245,9 @@ class OidcProvider:
         self.name_claim = name_claim
         self.groups_claim = groups_claim
         self._http = http or httpx.Client(timeout=HTTP_TIMEOUT_S, follow_redirects=False)
+        # Authlib's OAuth 2 client per callback URL, kept: building one (its connection pool
+        # and TLS context) per sign-in cost 43 ms each (bench/sign_in.py)
+        self._clients: dict[str, OAuth2Client] = {}
         self._metadata: ProviderMetadata | None = None
         self._lock = threading.Lock()
         self.jwks = JwksCache(self._fetch_jwks, jwks_refresh_s)
@@ -268,17 +272,31 @@ class OidcProvider:
 
     def close(self) -> None:
         self._http.close()
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
 
     # -- the authorisation code flow with PKCE ---------------------------------------------
     def _client(self, redirect_uri: str) -> OAuth2Client:
-        return OAuth2Client(
-            client_id=self.client_id,
-            client_secret=self._client_secret,
-            scope=self.scopes,
-            redirect_uri=redirect_uri,
-            code_challenge_method="S256",
-            timeout=HTTP_TIMEOUT_S,
-        )
+        """Authlib's client for sign-ins coming back to `redirect_uri`, kept for the next
+        one. Its methods used here keep no per-sign-in state (state, nonce and verifier are
+        passed in; the token is returned). At most `MAX_CLIENTS` are kept: the callback URL
+        follows the request's Host header unless KB_OIDC_REDIRECT_URL is set."""
+        with self._lock:
+            client = self._clients.get(redirect_uri)
+            if client is None:
+                client = OAuth2Client(
+                    client_id=self.client_id,
+                    client_secret=self._client_secret,
+                    scope=self.scopes,
+                    redirect_uri=redirect_uri,
+                    code_challenge_method="S256",
+                    timeout=HTTP_TIMEOUT_S,
+                )
+                if len(self._clients) < MAX_CLIENTS:
+                    self._clients[redirect_uri] = client
+            return client
 
     def start(self, redirect_uri: str) -> FlowStart:
         """A new sign-in: fresh random state, nonce and PKCE verifier, and the provider's
@@ -286,13 +304,12 @@ class OidcProvider:
         state = secrets.token_urlsafe(32)
         nonce = secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)  # 86 characters: within RFC 7636's 43..128
-        with self._client(redirect_uri) as client:
-            url, _ = client.create_authorization_url(
-                self.metadata().authorization_endpoint,
-                state=state,
-                code_verifier=verifier,
-                nonce=nonce,
-            )
+        url, _ = self._client(redirect_uri).create_authorization_url(
+            self.metadata().authorization_endpoint,
+            state=state,
+            code_verifier=verifier,
+            nonce=nonce,
+        )
         return FlowStart(url=url, state=state, nonce=nonce, verifier=verifier)
 
     def finish(
@@ -301,13 +318,12 @@ class OidcProvider:
         """Exchange the code (with the PKCE verifier) at the token endpoint and validate the
         ID token it returns, `nonce` included; its claims and the identity they give."""
         try:
-            with self._client(redirect_uri) as client:
-                token = client.fetch_token(
-                    self.metadata().token_endpoint,
-                    grant_type="authorization_code",
-                    code=code,
-                    code_verifier=verifier,
-                )
+            token = self._client(redirect_uri).fetch_token(
+                self.metadata().token_endpoint,
+                grant_type="authorization_code",
+                code=code,
+                code_verifier=verifier,
+            )
         except ProviderUnavailable:
             raise
         except Exception as exc:  # Authlib's OAuthError, httpx's errors: the provider said no
