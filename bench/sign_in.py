@@ -33,8 +33,8 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import save, summary_ms  # noqa: E402
-from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, User  # noqa: E402
 from tests.fakes import HashingEmbedder  # noqa: E402
+from tests.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider, User  # noqa: E402
 from tests.web.test_pages import CATALOG, KEY_ENTRIES, KEYS, _free_port, serve  # noqa: E402
 
 RULES = [{"group": "grp-nlp", "team": "nlp"}, {"group": "ai-organisers", "role": "organiser"}]
@@ -50,7 +50,9 @@ def _round_trip(browser: httpx.Client, idp: httpx.Client, username: str) -> floa
     idp.get(authorize).raise_for_status()
     split = urlsplit(authorize)
     fields = {k: v[0] for k, v in parse_qs(split.query).items()}
-    back = idp.post(f"{split.scheme}://{split.netloc}/authorize", data={**fields, "username": username})
+    back = idp.post(
+        f"{split.scheme}://{split.netloc}/authorize", data={**fields, "username": username}
+    )
     callback = urlsplit(back.headers["location"])
     done = browser.get(f"{callback.path}?{callback.query}", follow_redirects=False)
     assert done.status_code == 303, done.text
@@ -100,9 +102,13 @@ def main() -> None:
             keys.write_text(yaml.safe_dump(KEY_ENTRIES))
             with serve(Path(tmp) / "home", keys, HashingEmbedder(), port=port, **settings) as base:
                 admin = {"Authorization": f"Bearer {KEYS['admin']}"}
-                parts = [("files", (p.name, p.read_bytes())) for p in sorted(CATALOG.glob("*.yaml"))]
+                parts = [
+                    ("files", (p.name, p.read_bytes())) for p in sorted(CATALOG.glob("*.yaml"))
+                ]
                 parts.append(("files", ("sign_in.yaml", yaml.safe_dump(RULES).encode())))
-                httpx.put(f"{base}/catalog", files=parts, headers=admin, timeout=60).raise_for_status()
+                httpx.put(
+                    f"{base}/catalog", files=parts, headers=admin, timeout=60
+                ).raise_for_status()
                 browser = httpx.Client(base_url=base, timeout=30)
                 idp = httpx.Client(timeout=30)
                 _round_trip(browser, idp, "liam-chen")  # warm: discovery, keys, connections
@@ -134,10 +140,14 @@ def main() -> None:
                     http_token, http_key = [], []
                     for _ in range(args.repeats):
                         http_token.append(
-                            summary_ms(_timed(lambda: client.get("/me", headers=bearer), args.requests))
+                            summary_ms(
+                                _timed(lambda: client.get("/me", headers=bearer), args.requests)
+                            )
                         )
                         http_key.append(
-                            summary_ms(_timed(lambda: client.get("/me", headers=key), args.requests))
+                            summary_ms(
+                                _timed(lambda: client.get("/me", headers=key), args.requests)
+                            )
                         )
     finally:
         provider.stop()

@@ -35,6 +35,7 @@ from recommender.catalog.types import (
     Employee,
     GroupRule,
     Module,
+    SignInMapping,
     Skill,
     Team,
     build_catalog,
@@ -92,8 +93,8 @@ from recommender.rules.team import TeamReport, TeamSkillGap, team_report
 from recommender.state.base import RecommenderStore, now_iso
 from recommender.state.current import (
     LoadReport,
-    copy_state,
     add_employee,
+    copy_state,
     current_catalog,
     load_catalog,
 )
@@ -206,6 +207,7 @@ __all__ = [
     "CycleSummary",
     "Employee",
     "GroupRule",
+    "SignInMapping",
     "Event",
     "Fault",
     "GapReport",

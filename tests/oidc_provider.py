@@ -26,9 +26,9 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator
 from authlib.oidc.core import AuthorizationCodeMixin, OpenIDCode, UserInfo
 from flask import Flask, jsonify, request
-from markupsafe import escape
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+from markupsafe import escape
 from werkzeug.serving import make_server
 
 CLIENT_ID = "kb-test"
@@ -236,7 +236,9 @@ class Provider:
                 }
 
         server = AuthorizationServer(app, query_client=self._query_client, save_token=self._save)
-        server.register_grant(CodeGrant, [CodeChallenge(required=True), IdToken(require_nonce=True)])
+        server.register_grant(
+            CodeGrant, [CodeChallenge(required=True), IdToken(require_nonce=True)]
+        )
         server.register_token_generator("default", AccessTokens(issuer=self.issuer))
 
         @app.get("/.well-known/openid-configuration")
@@ -270,7 +272,8 @@ class Provider:
                     for k, v in request.args.items()
                 )
                 return (  # posted without the query: its fields travel in the body alone
-                    '<!doctype html><title>Test provider</title><link rel="icon" href="data:,"><form method=post action="/authorize">'
+                    "<!doctype html><title>Test provider</title>"
+                    '<link rel="icon" href="data:,"><form method=post action="/authorize">'
                     f'{hidden}<label>Username <input name="username"></label>'
                     '<button type="submit">Continue</button></form>'
                 )

@@ -215,8 +215,7 @@ def get_principal(
         raise ApiError(
             401,
             "No API key: send the header 'Authorization: Bearer <key>' (ask an organiser for "
-            "a key)"
-            + (", or sign in at /auth/login." if sign_in is not None else "."),
+            "a key)" + (", or sign in at /auth/login." if sign_in is not None else "."),
             headers=_CHALLENGE,
         )
     request.state.key_id = principal.key_id  # api.http.observability logs it, never the key
@@ -239,7 +238,9 @@ def _token_principal(sign_in: SignIn, token: str, catalogs: Catalogs) -> Princip
         raise ApiError(503, str(exc), headers={"Retry-After": "30"}) from None
     except OidcError as exc:
         raise ApiError(
-            401, f"Access token refused: {exc}", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            401,
+            f"Access token refused: {exc}",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
         ) from None
 
 

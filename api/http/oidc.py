@@ -391,9 +391,11 @@ class OidcProvider:
         raw_groups = claims.get(self.groups_claim) or []
         if isinstance(raw_groups, str):
             raw_groups = [raw_groups]
-        groups = tuple(g for g in raw_groups if isinstance(g, str)) if isinstance(
-            raw_groups, list
-        ) else ()
+        groups = (
+            tuple(g for g in raw_groups if isinstance(g, str))
+            if isinstance(raw_groups, list)
+            else ()
+        )
         return Identity(
             subject=f"{claims.get('iss')}|{claims.get('sub')}",
             employee=employee.strip(),

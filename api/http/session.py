@@ -143,9 +143,7 @@ class SessionCookies:
         """Sign-out: both cookies expired at once (same path and attributes as when set)."""
         secure = self.secure(request)
         for name, httponly in ((SESSION_COOKIE, True), (CSRF_COOKIE, False)):
-            response.delete_cookie(
-                name, path="/", secure=secure, httponly=httponly, samesite="lax"
-            )
+            response.delete_cookie(name, path="/", secure=secure, httponly=httponly, samesite="lax")
 
     # -- a sign-in under way ----------------------------------------------------------------
     def set_flow(self, response: Response, request: Request, flow: Flow) -> None:

@@ -12,16 +12,12 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from api.http.auth import Principal, Role
 from api.http.oidc import Identity, OidcProvider
 from api.http.session import SessionCookies, WebSession, subject_key_id
 from api.settings import Settings
-from recommender import Catalog
-
-if TYPE_CHECKING:
-    from recommender.catalog.types import SignInMapping
+from recommender import Catalog, SignInMapping
 
 log = logging.getLogger("api.http.sso")
 
@@ -79,16 +75,12 @@ def open_sign_in(settings: Settings) -> SignIn | None:
 def map_identity(catalog: Catalog | None, identity: Identity) -> SignInMapping:
     """The role and team the person's groups give by the catalogue's `sign_in.yaml`
     (employee and no team without a catalogue or without a matching group)."""
-    from recommender.catalog.types import SignInMapping
-
     if catalog is None:
         return SignInMapping(role="employee", team=None)
     return catalog.map_groups(identity.groups)
 
 
-def principal_for(
-    role: str, employee: str, team: str | None, key_id: str
-) -> Principal:
+def principal_for(role: str, employee: str, team: str | None, key_id: str) -> Principal:
     """The caller a signed-in person is: always bound to their employee id (so an employee
     acts only on themselves); an organiser carries the team its groups gave (for restricted
     documents), an employee's team comes from the catalogue as for a key."""
@@ -111,4 +103,6 @@ def bearer_principal(sign_in: SignIn, token: str, catalog: Catalog | None) -> Pr
     claims = sign_in.provider.validate(token)
     identity = sign_in.provider.identity(claims)
     mapping = map_identity(catalog, identity)
-    return principal_for(mapping.role, identity.employee, mapping.team, subject_key_id(identity.subject))
+    return principal_for(
+        mapping.role, identity.employee, mapping.team, subject_key_id(identity.subject)
+    )

@@ -219,20 +219,31 @@ class _Checker:
         for position, (label, entry) in enumerate(rules, start=1):
             group = entry.get("group")
             if not isinstance(group, str) or not group.strip():
-                self.fault(file, label, "field 'group' must be a non-empty string (the group's "
-                           "name as the identity provider sends it)")
+                self.fault(
+                    file,
+                    label,
+                    "field 'group' must be a non-empty string (the group's "
+                    "name as the identity provider sends it)",
+                )
             elif group in seen:
-                self.fault(file, label, f"duplicate group '{group}' (entries {seen[group]} and "
-                           f"{position}): give one entry both its role and its team")
+                self.fault(
+                    file,
+                    label,
+                    f"duplicate group '{group}' (entries {seen[group]} and "
+                    f"{position}): give one entry both its role and its team",
+                )
             else:
                 seen[group] = position
             role, team = entry.get("role"), entry.get("team")
             if role is None and team is None:
-                self.fault(file, label, "maps to nothing: give it a 'role' (employee, organiser "
-                           "or admin), a 'team', or both")
+                self.fault(
+                    file,
+                    label,
+                    "maps to nothing: give it a 'role' (employee, organiser "
+                    "or admin), a 'team', or both",
+                )
             if role is not None and role not in SIGN_IN_ROLES:
-                self.fault(file, label, f"role {role!r} is not one of "
-                           f"{', '.join(SIGN_IN_ROLES)}")
+                self.fault(file, label, f"role {role!r} is not one of {', '.join(SIGN_IN_ROLES)}")
             if team is not None:
                 self.team_ref(file, label, team)
 

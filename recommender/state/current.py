@@ -10,8 +10,8 @@ from typing import Any
 
 from recommender.catalog.loading import load_catalog_dir
 from recommender.catalog.types import Catalog, build_catalog
-from recommender.cycles.replay import replay_events
 from recommender.catalog.validate import validate_catalog
+from recommender.cycles.replay import replay_events
 from recommender.errors import CatalogInvalidError, NoCatalogError
 from recommender.state.base import RecommenderStore
 from recommender.state.events import Event

@@ -6,7 +6,6 @@ provider signed them for this service and refused otherwise."""
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from http.cookies import SimpleCookie
@@ -18,8 +17,8 @@ import httpx
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-from joserfc import jwt
 from itsdangerous import URLSafeTimedSerializer
+from joserfc import jwt
 from joserfc.jwk import KeySet, OctKey, RSAKey
 
 from api.backends import open_backend
@@ -426,7 +425,9 @@ def test_a_rotated_key_is_followed_on_its_first_token(
         rotated = RSAKey.generate_key(2048, parameters={"kid": "test-key-2"})
         provider.published.append(rotated)
         try:
-            token = provider.mint({"preferred_username": "liam-chen"}, key=rotated, kid="test-key-2")
+            token = provider.mint(
+                {"preferred_username": "liam-chen"}, key=rotated, kid="test-key-2"
+            )
             assert client.get("/me", headers=bearer(token)).status_code == 200
         finally:
             provider.published.remove(rotated)

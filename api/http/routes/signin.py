@@ -17,13 +17,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 
-from api.http.deps import Audit, CatalogsDep, ServicesDep, client_ip
+from api.audit import Auditor
+from api.http.deps import Audit, Catalogs, CatalogsDep, Services, ServicesDep, client_ip
 from api.http.errors import ApiError
 from api.http.oidc import OidcError, ProviderUnavailable
+from api.http.routes import errors
 from api.http.session import CSRF_HEADER, FLOW_COOKIE, SESSION_COOKIE, Flow, csrf_ok
 from api.http.sso import SignIn, map_identity
-from recommender import NoCatalogError, add_employee
-from recommender.errors import CatalogInvalidError
+from recommender import CatalogInvalidError, NoCatalogError, add_employee
 
 log = logging.getLogger("api.http.signin")
 
@@ -34,7 +35,7 @@ _NEXT = re.compile(r"^/web/[a-z]+(\?[^#]*)?$")
 DEFAULT_NEXT = "/web/search"
 
 
-def _sign_in(services: Any) -> SignIn:
+def _sign_in(services: Services) -> SignIn:
     sign_in: SignIn | None = services.sign_in
     if sign_in is None:
         raise ApiError(
@@ -55,7 +56,13 @@ def config(services: ServicesDep) -> dict[str, Any]:
     return {"enabled": services.sign_in is not None, "login": "/auth/login"}
 
 
-@router.get("/login", summary="Start a company sign-in (the browser is sent to the provider)")
+@router.get(
+    "/login",
+    summary="Start a company sign-in (the browser is sent to the provider)",
+    status_code=302,
+    response_class=RedirectResponse,
+    responses={302: {"description": "To the identity provider"}, **errors(404, 503)},
+)
 def login(
     request: Request,
     services: ServicesDep,
@@ -82,7 +89,17 @@ def login(
     return response
 
 
-@router.get("/callback", name="auth_callback", summary="Where the provider sends the browser back")
+@router.get(
+    "/callback",
+    name="auth_callback",
+    summary="Where the provider sends the browser back",
+    status_code=303,
+    response_class=RedirectResponse,
+    responses={
+        303: {"description": "Signed in: to the sign-in page"},
+        **errors(400, 401, 404, 503),
+    },
+)
 def callback(
     request: Request,
     services: ServicesDep,
@@ -112,7 +129,9 @@ def callback(
     if not code:
         raise ApiError(400, "The identity provider sent no code: start the sign-in again.")
     try:
-        claims, identity = sign_in.provider.finish(flow.redirect_uri, code, flow.verifier, flow.nonce)
+        _claims, identity = sign_in.provider.finish(
+            flow.redirect_uri, code, flow.verifier, flow.nonce
+        )
     except ProviderUnavailable as exc:
         raise ApiError(503, str(exc), headers={"Retry-After": "30"}) from None
     except OidcError as exc:
@@ -127,8 +146,9 @@ def callback(
     )
     where = client_ip(request)
     if catalog is not None and identity.employee not in catalog.employees:
-        _add_employee(catalogs, audit, session.key_id, identity.employee, identity.name,
-                      mapping.team, where)
+        _add_employee(
+            catalogs, audit, session.key_id, identity.employee, identity.name, mapping.team, where
+        )
     detail = {"via": "oidc", "role": mapping.role, "employee": identity.employee}
     if mapping.team:
         detail["team"] = mapping.team
@@ -139,13 +159,12 @@ def callback(
     sign_in.cookies.clear_flow(response, request)
     sign_in.cookies.set_session(response, request, session)
     response.headers["Cache-Control"] = "no-store"
-    del claims
     return response
 
 
 def _add_employee(
-    catalogs: Any,
-    audit: Any,
+    catalogs: Catalogs,
+    audit: Auditor,
     actor: str,
     employee: str,
     name: str,
@@ -167,7 +186,7 @@ def _add_employee(
         log.error("could not add %s to the catalogue: %s", employee, exc)
 
 
-@router.post("/logout", summary="End the page session (sign-out)")
+@router.post("/logout", summary="End the page session (sign-out)", responses=errors(403, 404, 503))
 def logout(request: Request, services: ServicesDep, audit: Audit) -> JSONResponse:
     """Clears the session cookies; audited as `sign_out`. With the session cookie, the page's
     CSRF token must come in ``X-CSRF-Token`` (a cross-site page cannot sign people out)."""
@@ -181,7 +200,10 @@ def logout(request: Request, services: ServicesDep, audit: Audit) -> JSONRespons
                 403, f"Signing out needs the page's {CSRF_HEADER} header: reload the page."
             )
         audit.record(
-            session.key_id, "sign_out", "", {"via": "oidc", "employee": session.employee},
+            session.key_id,
+            "sign_out",
+            "",
+            {"via": "oidc", "employee": session.employee},
             client_ip(request),
         )
     sign_in.cookies.clear(response, request)
