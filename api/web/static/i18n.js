@@ -318,7 +318,7 @@ export const en = {
   "signin.needKey": "Enter your API key.",
   "signin.checking": "Checking the key…",
   "signin.company": "Sign in with your company account",
-  "signin.orKey": "Or use an API key:",
+  "signin.orKey": "Or sign in with an API key:",
   "signin.companyFailed": "The company sign-in did not complete: try again.",
   // training cycles (cycles.html)
   "page.cycles": "Cycles",
@@ -721,7 +721,7 @@ export const zh = {
   "signin.needKey": "请输入你的 API 密钥。",
   "signin.checking": "正在验证密钥…",
   "signin.company": "使用公司账号登录",
-  "signin.orKey": "或使用 API 密钥：",
+  "signin.orKey": "或使用 API 密钥登录：",
   "signin.companyFailed": "公司账号登录未完成：请重试。",
   // training cycles (cycles.html)
   "page.cycles": "培训周期",
