@@ -55,6 +55,7 @@ ALGORITHMS = (
 )
 LEEWAY_S = 60  # clock skew tolerated on exp, nbf and iat
 HTTP_TIMEOUT_S = 10.0
+MAX_ID_CHARS = 200  # an employee id, as the HTTP API's paths accept them
 MAX_CLIENTS = 8  # OAuth 2 clients kept, one per callback URL
 
 
@@ -386,6 +387,11 @@ class OidcProvider:
             raise OidcError(
                 f"The token has no {self.employee_claim!r} claim to use as the employee id: "
                 "ask the provider's administrator to add it, or set KB_OIDC_EMPLOYEE_CLAIM."
+            )
+        if len(employee) > MAX_ID_CHARS or not employee.strip().isprintable():
+            raise OidcError(
+                f"The token's {self.employee_claim!r} claim is not an employee id (over "
+                f"{MAX_ID_CHARS} characters, or control characters)."
             )
         name = claims.get(self.name_claim)
         raw_groups = claims.get(self.groups_claim) or []

@@ -347,6 +347,7 @@ def test_the_providers_access_token_is_accepted_as_a_bearer_token(
         ("hs256_public_key", "'HS256' is not accepted"),
         ("issuer", "another identity provider"),
         ("unknown_kid", "does not publish"),
+        ("no_employee", "no 'preferred_username' claim"),
     ],
 )
 def test_a_bad_token_is_refused_with_its_reason(
@@ -371,6 +372,8 @@ def test_a_bad_token_is_refused_with_its_reason(
         )
     elif case == "issuer":
         token = provider.mint(claims, iss="http://127.0.0.1:1")
+    elif case == "no_employee":
+        token = provider.mint(claims, preferred_username=None)
     else:
         token = provider.mint(claims, key=provider.other_key, kid="nobody-publishes-this")
     answer = client.get("/me", headers=bearer(token))
