@@ -9,7 +9,7 @@ threshold (kb.search.answers.THRESHOLD) and the dense weight are chosen on the t
 (the pair that maximises the mean of the two shares, each goal met if it can be); the
 held-out half is reported beside it.
 
-Run: .venv/bin/python bench/answers.py [--home DIR]
+Run: .venv/bin/python bench/answers.py [--home DIR] [--tune-only]
 Results: bench/results/answers.json and a table on stdout.
 """
 
@@ -37,7 +37,7 @@ from kb import open_knowledge_base  # noqa: E402
 from kb.search import answers  # noqa: E402
 
 QUESTIONS = ROOT / "data" / "sample" / "answer_queries.jsonl"
-THRESHOLDS = [round(0.30 + 0.025 * i, 3) for i in range(21)]  # 0.30 .. 0.80
+THRESHOLDS = [round(0.20 + 0.025 * i, 3) for i in range(25)]  # 0.20 .. 0.80
 DENSE_WEIGHTS = (0.25, 0.5)
 EXTEND_RATIOS = (0.85, 0.5, 0.0)  # 0.0: always three sentences
 _MARKUP = re.compile(r"[*_`]+")
@@ -56,6 +56,12 @@ def normal(text: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--home", type=Path, default=None)
+    parser.add_argument(
+        "--tune-only",
+        action="store_true",
+        help="while tuning: print and save the tune half's figures only (the held-out half is "
+        "run once, for the final choice)",
+    )
     args = parser.parse_args()
     items = [
         json.loads(line)
@@ -129,20 +135,20 @@ def main() -> None:
         return max(rows, key=merit)
 
     chosen = pick("tune")
+    halves = ("tune",) if args.tune_only else ("tune", "held_out")
     by_half = {
         half: shares([r for r in rows[chosen] if half == "all" or r["half"] == half])
-        for half in ("tune", "held_out", "all")
+        for half in (*halves, "all")[: 1 if args.tune_only else 3]
     }
     by_lang: dict[str, Any] = {}
     for lang in sorted({r["lang"] for r in rows[chosen]}):
         by_lang[lang] = {
             half: shares([r for r in rows[chosen] if r["lang"] == lang and r["half"] == half])
-            for half in ("tune", "held_out")
+            for half in halves
         }
     curve = {
         "/".join(map(str, key)): {
-            half: shares([r for r in rows[key] if r["half"] == half])
-            for half in ("tune", "held_out")
+            half: shares([r for r in rows[key] if r["half"] == half]) for half in halves
         }
         for key in rows
     }
@@ -162,7 +168,7 @@ def main() -> None:
         },
         "grid": curve,
     }
-    save("answers", results)
+    save("answers_tune" if args.tune_only else "answers", results)
     print(
         f"chosen on the tune half: dense weight {chosen[0]}, extend ratio {chosen[1]}, "
         f"threshold {chosen[2]}"

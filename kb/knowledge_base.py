@@ -213,15 +213,33 @@ class KnowledgeBase:
         if not hits or not answers.reads_as_question(query):
             return None
         first = list(hits[: answers.HITS_READ])
+        # A session's hit stands for the parts of it that matched too (a transcript and its
+        # slides): they are read at its rank, as they were before the session folded them into
+        # it. Parts are documents the caller may see (kb.search.sessions keeps visibility).
+        read: list[tuple[int, str]] = []  # (rank, document read at that rank)
+        named: dict[str, tuple[str, str]] = {}  # doc_id: (source, title) quoted
+        for rank, hit in enumerate(first, start=1):
+            read.append((rank, hit.doc_id))
+            named.setdefault(hit.doc_id, (hit.source, hit.title))
+            if answers.READ_SESSION_PARTS:
+                for part in hit.parts:
+                    if part.matched:
+                        read.append((rank, part.doc_id))
+                        named.setdefault(part.doc_id, (part.source, part.title))
         # every chunk of the first documents: the sentence that answers is often a section
         # away from the one that matched best (bench/answers.py)
-        chunks = {hit.doc_id: self.store.get_chunks(hit.doc_id) for hit in first}
+        chunks = {doc_id: self.store.get_chunks(doc_id) for _, doc_id in read}
         by_id = {chunk.chunk_id: chunk for found in chunks.values() for chunk in found}
-        passages = [
-            answers.Passage(hit.doc_id, chunk.chunk_id, chunk.body, rank, chunk.heading)
-            for rank, hit in enumerate(first, start=1)
-            for chunk in chunks[hit.doc_id]
-        ]
+        seen: set[str] = set()
+        passages = []
+        for rank, doc_id in read:
+            if doc_id in seen:
+                continue
+            seen.add(doc_id)
+            passages += [
+                answers.Passage(doc_id, chunk.chunk_id, chunk.body, rank, chunk.heading)
+                for chunk in chunks[doc_id]
+            ]
         language = language_of(query)
         translated = self.searcher.glossary.translate(query, language)
         encode = query_vector = None
@@ -239,7 +257,7 @@ class KnowledgeBase:
         )
         if quote is None:
             return None
-        hit = next(h for h in first if h.doc_id == quote.doc_id)
+        source, title = named[quote.doc_id]
         place = place_at(by_id[quote.chunk_id], quote.start)  # the page, cue, cell quoted
         return QuotedAnswer(
             text=quote.text,
@@ -248,8 +266,8 @@ class KnowledgeBase:
             start=quote.start,
             end=quote.end,
             score=round(quote.score, 4),
-            source=hit.source,
-            title=hit.title,
+            source=source,
+            title=title,
             location=place.label,
             anchor=place.anchor,
         )

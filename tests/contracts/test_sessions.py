@@ -139,3 +139,21 @@ def test_transcript_moment_names_its_slide_and_a_slide_its_moment(
     assert slide.moment.anchor == "t=542" and slide.moment.source == f"{STEM}.vtt"
     chat = session_kb.search("emoji table appendix", k=3, filters=SearchFilters(type="chat"))[0]
     assert chat.slide is None and chat.moment is None  # a chat log has neither
+
+
+def test_an_answer_reads_a_sessions_parts_but_never_one_the_caller_may_not_see(
+    session_kb: KnowledgeBase,
+) -> None:
+    """Quoted answers read the parts folded into a session's hit (docs/answers.md): the hr-only
+    part answers the hr team, and nobody else ever sees a word of it."""
+    question = "what is each annotator's gold question accuracy, by name?"
+    hr = SearchFilters(viewer_teams=("hr",))
+    quoted = session_kb.answer(question, session_kb.search(question, filters=hr))
+    assert quoted is not None and quoted.source == SECRET
+    for teams in (("nlp",), ()):
+        viewer = SearchFilters(viewer_teams=teams)
+        hits = session_kb.search(question, filters=viewer)
+        assert all(part.source != SECRET for hit in hits for part in hit.parts)
+        quoted = session_kb.answer(question, hits)
+        assert quoted is None or quoted.source != SECRET, teams
+        assert quoted is None or "by name" not in quoted.text, teams

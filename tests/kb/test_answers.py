@@ -131,3 +131,41 @@ def test_sentence_vectors_are_encoded_once_and_answered_from_the_cache() -> None
     cached(["x"])  # the oldest ones leave a cache of two
     cached(["ab"])
     assert asked[-1] == ["ab"]
+
+
+def test_sentences_are_scored_by_the_words_their_sense_turns_on() -> None:
+    """Search's stop-word list drops "without", "not", "less" from a query; a sentence's score
+    keeps them, or the sentence saying the opposite would answer as well."""
+    from kb.search.answers import Passage, score_sentences
+
+    body = (
+        "Training the adapter with the activation cache takes two hours on one GPU.\n\n"
+        "Training the adapter without the activation cache takes six hours on one GPU."
+    )
+    passage = Passage("d", 1, body, 1)
+    scored = score_sentences(
+        "How long does training the adapter take without the activation cache?",
+        [],
+        [passage],
+        None,
+        None,
+    )
+    best = sentences(body)[scored[0][2]].text
+    assert "without" in best and scored[0][0] > scored[1][0]
+
+
+def test_a_session_hit_is_answered_from_the_parts_folded_into_it(
+    sample_kb: KnowledgeBase,
+) -> None:
+    """The sample's labelling session folds its chat, transcript and deck into one hit; the
+    chat line that answers is quoted from the chat, with the chat's own source."""
+    query = "where is the calculator for kappa and alpha?"
+    hits = sample_kb.search(query)
+    session_hit = next(hit for hit in hits[:3] if hit.parts)
+    quoted = sample_kb.answer(query, hits)
+    assert quoted is not None
+    assert "agreement.ipynb" in quoted.text
+    assert quoted.source in {session_hit.source} | {part.source for part in session_hit.parts}
+    assert quoted.source.endswith("2026-04-14-labelling-guidelines.txt")
+    chunk = next(c for c in sample_kb.get_chunks(quoted.doc_id) if c.chunk_id == quoted.chunk_id)
+    assert chunk.body[quoted.start : quoted.end] == quoted.text
