@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from kb.searchlog.base import SearchLog
     from kb.sources.base import SourceRegistry
     from kb.store.base import DocumentStore
-    from recommender import RecommenderStore
+    from recommender import RecommenderStore, XapiOutbox
 
 
 class RecommenderSessions(Protocol):
@@ -85,6 +85,10 @@ class Backend(ABC):
     @abstractmethod
     def recommender_sessions(self) -> RecommenderSessions:
         """The recommender's store for a server, which uses it from many threads."""
+
+    @abstractmethod
+    def open_xapi_outbox(self) -> XapiOutbox:
+        """The statements waiting for the Learning Record Store (docs/xapi.md)."""
 
     def open_job_queue(
         self,
@@ -195,6 +199,11 @@ class SqliteBackend(Backend):
     def recommender_sessions(self) -> RecommenderSessions:
         return _StorePerUse(self.open_recommender_store)
 
+    def open_xapi_outbox(self) -> XapiOutbox:
+        from recommender.xapi.outbox.sqlite import SqliteOutbox
+
+        return SqliteOutbox.open(self.home)
+
     def _job_queue(self, kb: KnowledgeBase, limits: Limits, tokens: int, worker: bool) -> JobQueue:
         from ingest.jobs.local import JobManager
 
@@ -251,6 +260,11 @@ class PostgresBackend(Backend):
 
         return PgCatalogPool(self.database_url)
 
+    def open_xapi_outbox(self) -> XapiOutbox:
+        from recommender.xapi.outbox.postgres import PgOutbox
+
+        return PgOutbox(self.database_url)
+
     def _job_queue(self, kb: KnowledgeBase, limits: Limits, tokens: int, worker: bool) -> JobQueue:
         return self._job_manager(kb, limits, tokens, worker)
 
@@ -285,6 +299,8 @@ class PostgresBackend(Backend):
         from kb.store.postgres import PART as KB_PART
         from recommender.state.postgres import MIGRATIONS as RECOMMENDER
         from recommender.state.postgres import PART as RECOMMENDER_PART
+        from recommender.xapi.outbox.postgres import MIGRATIONS as XAPI
+        from recommender.xapi.outbox.postgres import PART as XAPI_PART
 
         return [
             (KB_PART, list(KB)),
@@ -295,6 +311,7 @@ class PostgresBackend(Backend):
             (ANALYTICS_PART, list(ANALYTICS)),
             (SOURCES_PART, list(SOURCES)),
             (AUDIT_PART, list(AUDIT)),
+            (XAPI_PART, list(XAPI)),
         ]
 
     def upgrade_schema(self) -> dict[str, dict[str, int]]:

@@ -115,11 +115,19 @@ def worker(obj: CliContext, once: bool, log_level: str, metrics_port: int | None
     from api.sources import SourcesService
 
     sources = SourcesService(backend, kb, schedule=not once)
+    # statements for a Learning Record Store (KB_XAPI_LRS_URL, docs/xapi.md) sent beside the
+    # jobs; with --once, once after them
+    from api.xapi import LrsClient, XapiPusher, push_once
+
+    lrs = LrsClient.from_settings(settings)
+    pusher = XapiPusher(backend, settings, lrs) if lrs and not once else None
     watching: list[Any] = []
     try:
         jobs.recover()
         if not once:
             embedding.start()
+            if pusher is not None:
+                pusher.start()
             # KB_WATCH folders, synced beside the jobs (api.watching)
             watching = start_watching(kb, settings, embedding.nudge)
         with stop_on_signals(ask_to_stop):
@@ -132,12 +140,16 @@ def worker(obj: CliContext, once: bool, log_level: str, metrics_port: int | None
 
                 SourceScheduler(sources.syncer).run_due()
                 kb.embed_pending(stop=embedding.stopping)
+                if lrs is not None:
+                    push_once(backend, settings, lrs)
     except KBError as exc:
         raise CliError(str(exc)) from None
     except Exception as exc:  # psycopg's errors: one sentence, never the URL
         raise CliError(f"The job queue failed: {redact(str(exc))}") from None
     finally:
         sources.close()
+        if pusher is not None:
+            pusher.stop()
         stop_watching(watching, settings.shutdown_wait_seconds)
         embedding.stop()
         jobs.close()

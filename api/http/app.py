@@ -37,6 +37,7 @@ from api.http.routes import glossary as glossary_routes
 from api.http.routes import graph as graph_routes
 from api.http.routes import ingest, kb, recommender, system
 from api.http.routes import sources as sources_routes
+from api.http.routes import xapi as xapi_routes
 from api.http.suggestions import open_suggestions
 from api.settings import Settings
 from api.watching import missing_folders, start_watching
@@ -322,5 +323,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(freshness_routes.router)  # GET /analytics/stale (organisers)
     app.include_router(cycles_routes.router)  # training cycles: /cycles, /cycles/...
     app.include_router(sources_routes.router)  # named sources: /sources (organisers)
+    app.include_router(xapi_routes.router)  # xAPI statements in and out: /xapi/statements
     mount_web(app)  # the web pages: /web/search, /web/learning, /web/organiser
     return app

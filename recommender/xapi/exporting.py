@@ -35,6 +35,7 @@ from recommender.xapi.vocabulary import (
 EXPORTED_KINDS = ("completion", "assessment", "attendance", "rating")
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
+XAPI_DEFAULT_LIMIT, XAPI_MAX_LIMIT = DEFAULT_LIMIT, MAX_LIMIT  # as the recommender's face names them
 
 
 def statement_ids(events: Sequence[Event]) -> Iterator[tuple[Event, str]]:

@@ -93,7 +93,7 @@ class XapiInvalidError(RecommenderError):
 @dataclass(frozen=True)
 class XapiImportReport:
     statements: int  # in the batch
-    imported: int  # statements recorded now
+    recorded: int  # statements recorded now
     events: int  # events they became (a course completion is one per module)
     already_imported: int  # statements whose id was stored before
     skipped: tuple[StatementFault, ...] = ()  # valid, but mapped to nothing
@@ -102,7 +102,7 @@ class XapiImportReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "statements": self.statements,
-            "imported": self.imported,
+            "recorded": self.recorded,
             "events": self.events,
             "already_imported": self.already_imported,
             "skipped": [s.to_dict() for s in self.skipped],
@@ -192,7 +192,7 @@ def import_statements(
         store.add_events(events)
     return XapiImportReport(
         statements=len(raw),
-        imported=imported,
+        recorded=imported,
         events=len(events),
         already_imported=again,
         skipped=tuple(skipped),
