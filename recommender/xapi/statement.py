@@ -75,7 +75,7 @@ LanguageMap = dict[str, str]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Account(_Strict):
@@ -95,6 +95,9 @@ class Agent(_Strict):
     account: Account | None = None
     member: list[Agent] | None = None
 
+    def _a(self) -> str:
+        return "an Agent" if self.objectType == "Agent" else "a Group"
+
     @model_validator(mode="after")
     def _one_identifier(self) -> Agent:
         given = [
@@ -107,11 +110,9 @@ class Agent(_Strict):
         if self.mbox_sha1sum is not None and not _SHA1.match(self.mbox_sha1sum):
             raise ValueError("mbox_sha1sum must be 40 hexadecimal digits (SHA-1 of the mbox)")
         if len(given) > 1:
-            raise ValueError(f"an {self.objectType} has one identifier, got {', '.join(given)}")
+            raise ValueError(f"{self._a()} has one identifier, got {', '.join(given)}")
         if not given and not (self.objectType == "Group" and self.member):
-            raise ValueError(
-                f"an {self.objectType} needs one of mbox, mbox_sha1sum, openid or account"
-            )
+            raise ValueError(f"{self._a()} needs one of mbox, mbox_sha1sum, openid or account")
         return self
 
 
