@@ -261,6 +261,10 @@ def check_statement(data: Any) -> tuple[Statement | None, list[str]]:
     """The statement and no reasons, or None and every reason it is not a valid statement."""
     if not isinstance(data, dict):
         return None, [f"a statement is a JSON object, got {type(data).__name__}"]
+    try:  # the common case, valid, costs one validation
+        return Statement.model_validate(data), []
+    except ValidationError as exc:
+        first = exc
     obj = data.get("object")
     if isinstance(obj, dict):  # check the object as its own kind first: clearer reasons
         model = _OBJECT_MODELS.get(str(obj.get("objectType", "Activity")))
@@ -279,10 +283,7 @@ def check_statement(data: Any) -> tuple[Statement | None, list[str]]:
             except ValidationError as other:
                 reasons += _reasons(other)
             return None, reasons
-    try:
-        return Statement.model_validate(data), []
-    except ValidationError as exc:
-        return None, _reasons(exc)
+    return None, _reasons(first)
 
 
 class BatchUnreadable(ValueError):
