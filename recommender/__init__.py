@@ -146,8 +146,8 @@ if TYPE_CHECKING:
         PushReport,
         SendError,
         XapiOutbox,
+        push_statements,
     )
-    from recommender.xapi.outbox.base import push_statements
     from recommender.xapi.vocabulary import XAPI_DEFAULT_BASE, XAPI_VERSION
 
 # The graph (networkx), the content-gaps report and xAPI (pydantic) are imported on first

@@ -27,8 +27,8 @@ from api.cli import recommender as cli_recommender
 from api.cli import serve as cli_serve
 from api.cli import sources as cli_sources
 from api.cli import watch as cli_watch
-from api.cli import xapi as cli_xapi
 from api.cli import worker as cli_worker
+from api.cli import xapi as cli_xapi
 from api.cli.common import CliContext, CliError, cli_settings, emit_json
 from api.cli.sessions import session_lines
 from api.settings import Settings

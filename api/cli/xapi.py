@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,13 +27,16 @@ from recommender import (
     import_statements,
 )
 
+if TYPE_CHECKING:
+    from api.settings import Settings
+
 
 @click.group("xapi")
 def xapi_group() -> None:
     """xAPI statements: import them from an LRS, export ours, push ours to an LRS."""
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from api.settings import Settings
 
     return Settings()

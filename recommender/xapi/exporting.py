@@ -35,14 +35,15 @@ from recommender.xapi.vocabulary import (
 EXPORTED_KINDS = ("completion", "assessment", "attendance", "rating")
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
-XAPI_DEFAULT_LIMIT, XAPI_MAX_LIMIT = DEFAULT_LIMIT, MAX_LIMIT  # as the recommender's face names them
+XAPI_DEFAULT_LIMIT, XAPI_MAX_LIMIT = (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+)  # as the recommender's face names them
 
 
 def statement_ids(events: Sequence[Event]) -> Iterator[tuple[Event, str]]:
     """(event, its statement id) for each exported kind of event, in the events' order."""
-    per_statement = Counter(
-        str(e.details["xapi_id"]) for e in events if e.details.get("xapi_id")
-    )
+    per_statement = Counter(str(e.details["xapi_id"]) for e in events if e.details.get("xapi_id"))
     occurrences: Counter[str] = Counter()
     for event in events:
         if event.kind not in EXPORTED_KINDS:
@@ -170,7 +171,9 @@ def to_statement(event: Event, sid: str, base: str = DEFAULT_BASE) -> dict[str, 
         statement["result"] = result
     if event.cycle and event.kind != "completion":
         context["contextActivities"] = {
-            "grouping": [{"objectType": "Activity", "id": activity_iri(base, "cycles", event.cycle)}]
+            "grouping": [
+                {"objectType": "Activity", "id": activity_iri(base, "cycles", event.cycle)}
+            ]
         }
     if context:
         statement["context"] = context

@@ -6,13 +6,13 @@ position (1 = the first) and id with the reasons, if any is not valid. A valid b
 mapped (`mapping.XapiMapping`) and recorded in one transaction, oldest statement first (LRSs
 list the newest first; replay order matters when a later result replaces an earlier one):
 
-| verb | object | outside a cycle | in a cycle (context extension or grouping activity) |
-|------|--------|-----------------|------------------------------------------------------|
-| completed, passed | module or course | a completion per module, at its score (1.0 without) | the same |
-| scored | module or course | a completion at its score | a post-assessment (phase extension: pre) |
-| passed, failed | module or skill | passed: a completion; failed: nothing | an assessment at its score |
-| attended | a cycle or one of its sessions | - | an attendance record |
-| rated | a document | a rating (raw score 1..5) | the same |
+- `completed` (and `passed`, `scored` outside a cycle) of a module or course: a completion
+  of each module at the statement's score (1.0 without; `scored` needs one);
+- `scored`, `passed`, `failed` in a cycle (its extension, or a grouping or parent activity
+  that is the cycle) of a module or skill: an assessment (phase `post` unless the phase
+  extension says `pre`); `failed` outside a cycle records nothing;
+- `attended` of a cycle or one of its sessions: an attendance record;
+- `rated` of a document: a rating (`result.score.raw`, 1..5).
 
 A valid statement that maps to nothing (an actor no employee matches, an activity outside the
 catalogue, a verb outside these six, a failed module outside a cycle) is listed in the
@@ -36,6 +36,7 @@ from recommender.cycles.replay import mismatch
 from recommender.errors import FAULTS_SHOWN, RecommenderError
 from recommender.state.base import RecommenderStore, now_iso
 from recommender.state.events import Event
+from recommender.xapi.exporting import statement_ids
 from recommender.xapi.mapping import Target, XapiMapping
 from recommender.xapi.statement import (
     Activity,
@@ -45,7 +46,6 @@ from recommender.xapi.statement import (
     check_statement,
     read_batch,
 )
-from recommender.xapi.exporting import statement_ids
 from recommender.xapi.vocabulary import (
     EXT_CYCLE,
     EXT_DATE,
@@ -365,4 +365,3 @@ def _rating(result: Result | None, target: Target, base: Event) -> list[Event] |
     if raw is None or raw != int(raw) or not RATING_MIN <= raw <= RATING_MAX:
         return f"a rating is result.score.raw, a whole number {RATING_MIN}..{RATING_MAX}"
     return [_with(base, kind="rating", doc_id=target.id, rating=int(raw))]
-

@@ -46,6 +46,7 @@ def path_segments(iri: str) -> list[str]:
         path = split.path
     return [unquote(part) for part in path.split("/") if part]
 
+
 # The names the recommender's face exports.
 XAPI_VERSION = VERSION
 XAPI_DEFAULT_BASE = DEFAULT_BASE

@@ -78,7 +78,9 @@ def test_a_batch_with_a_bad_statement_is_refused_whole(client: TestClient) -> No
 
 
 def test_statements_come_out_in_pages_with_more(client: TestClient) -> None:
-    batch = [liam(n, m) for n, m in enumerate(["nlp-optimisation", "nlp-evaluation", "nlp-features"])]
+    batch = [
+        liam(n, m) for n, m in enumerate(["nlp-optimisation", "nlp-evaluation", "nlp-features"])
+    ]
     client.post("/xapi/statements", json=batch, headers=auth("organiser"))
     assert client.get("/xapi/statements", headers=auth("liam")).status_code == 403
     seen: list[str] = []
@@ -129,9 +131,13 @@ def test_the_cli_imports_a_file_with_a_mapping_and_exports(kb: Any, tmp_path: Pa
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out["recorded"] == 1 and out["skipped"][0]["position"] == 2
-    result = kb("xapi", "import", str(tmp_path / "batch.json"), "--mapping", str(tmp_path / "map.yaml"))
+    result = kb(
+        "xapi", "import", str(tmp_path / "batch.json"), "--mapping", str(tmp_path / "map.yaml")
+    )
     assert result.exit_code == 0, result.output
-    assert "1 of 2 statement(s) imported as 1 event(s); 1 imported before, 0 skipped" in result.output
+    assert (
+        "1 of 2 statement(s) imported as 1 event(s); 1 imported before, 0 skipped" in result.output
+    )
     bad = kb("xapi", "import", "-", input=json.dumps([liam(5), {"actor": {}}]).encode())
     assert bad.exit_code == 2 and "statement 2: actor: an Agent needs one of" in bad.output
     assert "nothing was imported" in bad.output

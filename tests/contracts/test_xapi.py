@@ -52,8 +52,13 @@ def fill(store: RecommenderStore) -> None:
     record_completion(store, catalog, "liam-chen", "nlp-optimisation", 0.6)
     record_completion(store, catalog, "noor-haddad", "nlp-preprocessing", 1.0)
     store.add_event(
-        Event(kind="rating", employee="liam-chen", doc_id="doc-1", rating=4,
-              created_at="2026-01-02T00:00:00+00:00")
+        Event(
+            kind="rating",
+            employee="liam-chen",
+            doc_id="doc-1",
+            rating=4,
+            created_at="2026-01-02T00:00:00+00:00",
+        )
     )
 
 
@@ -117,10 +122,7 @@ def test_pushing_to_an_lrs_that_fails_retries_in_order_and_loses_nothing(
 ) -> None:
     with backend.open_recommender_store() as store:
         fill(store)
-        ours = [
-            s["id"]
-            for s in export_statements(store.events()).statements
-        ]
+        ours = [s["id"] for s in export_statements(store.events()).statements]
     with running_lrs() as lrs:
         settings = Settings(xapi_lrs_url=lrs.url)
         client = LrsClient(lrs.url, USER, PASSWORD)

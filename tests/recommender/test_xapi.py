@@ -190,10 +190,18 @@ def test_verbs_become_the_events_the_recommender_learns_from(store: CatalogStore
             object={"id": "https://kb.local/xapi/cycles/c1/sessions/s1"},
             result={"completion": False},
         ),
-        valid(5, verb={"id": ADL + "rated"}, object={"id": "https://kb/documents/doc-9"},
-              result={"score": {"raw": 4, "min": 1, "max": 5}}),
-        valid(6, verb={"id": ADL + "rated"}, object={"id": "https://kb/documents/doc-9"},
-              result={"score": {"scaled": 0.5}}),
+        valid(
+            5,
+            verb={"id": ADL + "rated"},
+            object={"id": "https://kb/documents/doc-9"},
+            result={"score": {"raw": 4, "min": 1, "max": 5}},
+        ),
+        valid(
+            6,
+            verb={"id": ADL + "rated"},
+            object={"id": "https://kb/documents/doc-9"},
+            result={"score": {"scaled": 0.5}},
+        ),
         valid(7, verb={"id": ADL + "attended"}),  # a module, no cycle
     ]
     report = run(store, batch)

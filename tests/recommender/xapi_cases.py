@@ -77,7 +77,10 @@ _CASES: list[tuple[Callable[[dict[str, Any]], None], str]] = [
     (_set("object.id", "m1"), "object.id: 'm1' is not an IRI"),
     (_set("object.id", "https://lms/a b"), "is not an IRI"),
     (_set("object.objectType", "Course"), "object.objectType: 'Course' is not one of"),
-    (_set("object", {"objectType": "StatementRef", "id": "nope"}), "object.id: 'nope' is not a UUID"),
+    (
+        _set("object", {"objectType": "StatementRef", "id": "nope"}),
+        "object.id: 'nope' is not a UUID",
+    ),
     (_set("object.definition", {"type": "course"}), "object.definition.type: 'course' is not"),
     (_set("object.definition", {"name": "Module one"}), "object.definition.name"),
     (_set("object.size", 3), "object.size: not a property"),
