@@ -73,12 +73,20 @@ class LrsClient:
         self._open(request)
 
     def fetch(self, url: str | None = None) -> list[Any]:
-        """Every statement at `url` (default: the statements resource), following `more`."""
+        """Every statement at `url` (default: the statements resource), following `more`
+        (never to another host: the credentials go only where they were given for)."""
         statements: list[Any] = []
-        next_url: str | None = url or self.statements_url
+        start = url or self.statements_url
+        first = _origin(start)
+        next_url: str | None = start
         for _ in range(MAX_PAGES):
             if not next_url:
                 break
+            if _origin(next_url) != first:
+                raise SendError(
+                    f"the LRS at {self.where} points its next page to another host "
+                    f"({redact(_origin(next_url))}); not followed"
+                )
             page = json.loads(self._open(urllib.request.Request(next_url)))
             if isinstance(page, list):
                 return statements + page
@@ -88,6 +96,21 @@ class LrsClient:
             more = page.get("more") or None
             next_url = urllib.parse.urljoin(next_url, more) if more else None
         return statements
+
+
+def _origin(url: str) -> str:
+    split = urllib.parse.urlsplit(url)
+    return f"{split.scheme.lower()}://{split.netloc.lower()}"
+
+
+def client_for_url(url: str, settings: Settings) -> LrsClient:
+    """A client for fetching `url`: with the LRS's credentials (KB_XAPI_LRS_USERNAME and
+    _PASSWORD) only when `url` is on the host of KB_XAPI_LRS_URL, so that they never go to
+    another host."""
+    lrs = settings.xapi_lrs_url
+    if lrs and _origin(lrs) == _origin(url):
+        return LrsClient(url, settings.xapi_lrs_username, settings.xapi_lrs_password)
+    return LrsClient(url)
 
 
 def push_once(backend: Backend, settings: Settings, client: LrsClient) -> PushReport:

@@ -141,7 +141,9 @@ def worker(obj: CliContext, once: bool, log_level: str, metrics_port: int | None
                 SourceScheduler(sources.syncer).run_due()
                 kb.embed_pending(stop=embedding.stopping)
                 if lrs is not None:
-                    push_once(backend, settings, lrs)
+                    pushed = push_once(backend, settings, lrs)
+                    if pushed.error:
+                        click.echo(f"kb worker: xAPI push: {pushed.error}", err=True)
     except KBError as exc:
         raise CliError(str(exc)) from None
     except Exception as exc:  # psycopg's errors: one sentence, never the URL

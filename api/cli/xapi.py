@@ -55,18 +55,18 @@ def _settings() -> Settings:
 def import_cmd(
     ctx: click.Context, source: str, mapping: Path | None, strict: bool, as_json: bool
 ) -> None:
-    """Import the statements in SOURCE (a file, - for standard input, or an LRS URL).
+    """Import the statements in SOURCE (a file, - for standard input, or an LRS URL; on the
+    host of KB_XAPI_LRS_URL, fetched with its credentials).
 
     Every statement is checked against the xAPI specification first; if any is not valid,
     each bad one is named by its position and id, and nothing is imported. Statements whose
     id is already stored are not imported again.
     """
-    from api.xapi import LrsClient
+    from api.xapi import client_for_url
 
     data: bytes | list[object]
     if source.startswith(("http://", "https://")):
-        settings = _settings()
-        client = LrsClient(source, settings.xapi_lrs_username, settings.xapi_lrs_password)
+        client = client_for_url(source, _settings())
         try:
             data = client.fetch(source)
         except SendError as exc:

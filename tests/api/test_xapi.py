@@ -177,6 +177,9 @@ def test_the_cli_pushes_to_an_lrs_and_imports_from_its_url(kb: Any) -> None:
         assert fetched.exit_code == 0, fetched.output
         assert json.loads(fetched.output)["recorded"] == 3  # ours came back: already there
         assert json.loads(fetched.output)["already_imported"] == 1
+        # the LRS's credentials go to its own host only
+        other = kb("xapi", "import", lrs.url.replace("127.0.0.1", "localhost"), **env)
+        assert other.exit_code == 2 and "401" in other.output
     unreachable = kb("xapi", "import", "http://127.0.0.1:9/xapi/statements")
     assert unreachable.exit_code == 2 and "cannot reach the LRS" in unreachable.output
 
