@@ -193,3 +193,35 @@ def test_rated_documents_and_verbs_need_their_adl_iri(kb: Any) -> None:
     )
     result = kb("xapi", "import", "-", "--json", input=json.dumps([rated]).encode())
     assert json.loads(result.output)["events"] == 1
+
+
+def test_kb_worker_once_pushes_to_the_lrs(
+    database_url: str, tmp_path: Path, fake_embedder: HashingEmbedder
+) -> None:
+    home = tmp_path / "worker"
+
+    def invoke(*args: str, **env: str) -> Result:
+        return CliRunner().invoke(
+            main,
+            ["--home", str(home), "--database-url", database_url, *args],
+            obj=CliContext(home, embedder=fake_embedder),
+            env=env,
+        )
+
+    assert invoke("catalog", "load", str(CATALOG)).exit_code == 0
+    assert invoke("complete", "liam-chen", "nlp-optimisation", "--score", "0.7").exit_code == 0
+    with running_lrs() as lrs:
+        env = {
+            "KB_XAPI_LRS_URL": lrs.url,
+            "KB_XAPI_LRS_USERNAME": USER,
+            "KB_XAPI_LRS_PASSWORD": PASSWORD,
+        }
+        lrs.fail_next = 1
+        refused = invoke("worker", "--once", **env)
+        assert refused.exit_code == 0, refused.output
+        assert "xAPI push: the LRS at" in refused.stderr and lrs.statements == []
+        result = invoke("worker", "--once", **env)
+        assert result.exit_code == 0, result.output
+        assert [s["object"]["id"] for s in lrs.statements] == [
+            "https://kb.local/xapi/modules/nlp-optimisation"
+        ]
