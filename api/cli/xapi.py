@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from api.cli.audit import audited
 from api.cli.common import CliContext, CliError, emit_json
 from api.cli.recommender import recommender_session
 from recommender import (
@@ -78,7 +79,8 @@ def import_cmd(
         if not path.is_file():
             raise CliError(f"{source}: no such file (give a file, - or an LRS URL)")
         data = path.read_bytes()
-    with recommender_session(ctx) as (_, store):
+    with recommender_session(ctx) as (cli, store):
+        audited(cli, "xapi.import", source, {"mapping": str(mapping)} if mapping else None)
         mapping = mapping or _settings().xapi_mapping
         rules = XapiMapping.from_file(mapping) if mapping else None
         try:
@@ -119,7 +121,8 @@ def export_cmd(ctx: click.Context, since: str | None, output: Path | None) -> No
     """Our completions, assessments, cycle attendance and ratings as xAPI statements (a
     StatementResult: {"statements": [...], "more": ""}), oldest first."""
     settings = _settings()
-    with recommender_session(ctx) as (_, store):
+    with recommender_session(ctx) as (cli, store):
+        audited(cli, "xapi.export", str(output or "stdout"), {"since": since} if since else None)
         try:
             page = export_statements(store.events(), base=settings.xapi_base, since=since)
         except ValueError as exc:

@@ -34,6 +34,8 @@ ACTIONS = (
     "key.add",
     "key.remove",
     "export",
+    "xapi.import",
+    "xapi.export",
 )
 
 

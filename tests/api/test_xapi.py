@@ -225,3 +225,19 @@ def test_kb_worker_once_pushes_to_the_lrs(
         assert [s["object"]["id"] for s in lrs.statements] == [
             "https://kb.local/xapi/modules/nlp-optimisation"
         ]
+
+
+def test_imports_and_exports_of_statements_are_audited(client: TestClient) -> None:
+    client.post("/xapi/statements", json=[liam(1)], headers=auth("organiser"))
+    client.get("/xapi/statements", params={"since": "2020-01-01T00:00:00Z"}, headers=auth("admin"))
+    refused = client.post("/xapi/statements", json=[{"actor": {}}], headers=auth("organiser"))
+    assert refused.status_code == 400
+    log = client.app.state.audit.log  # type: ignore[attr-defined]
+    actions = [(r.action, r.target, r.detail) for r in log.records()]
+    xapi = [a for a in actions if a[0].startswith("xapi.")]
+    assert [(a, t) for a, t, _ in xapi] == [
+        ("xapi.import", "upload"),
+        ("xapi.export", "page"),
+        ("xapi.import", "upload"),  # recorded before the batch was checked
+    ]
+    assert xapi[1][2] == {"since": "2020-01-01T00:00:00Z"}

@@ -11,7 +11,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.http.deps import CatalogsDep, Organiser, SettingsDep
+from api.audit import principal_actor
+from api.http.deps import Audit, CatalogsDep, Organiser, SettingsDep, client_ip
 from api.http.errors import ApiError
 from api.http.routes import errors
 from recommender import (
@@ -38,6 +39,7 @@ _HEADERS = {"X-Experience-API-Version": XAPI_VERSION}
 async def post_statements(
     request: Request,
     caller: Organiser,
+    audit: Audit,
     catalogs: CatalogsDep,
     settings: SettingsDep,
     report: Annotated[
@@ -55,6 +57,10 @@ async def post_statements(
     if len(data) > MAX_BODY:
         raise ApiError(413, f"At most {MAX_BODY // (1024 * 1024)} MB of statements per request.")
     mapping = XapiMapping.from_file(settings.xapi_mapping) if settings.xapi_mapping else None
+    # audited before anything is recorded (api.audit: no record, no change)
+    audit.record(
+        principal_actor(caller), "xapi.import", "upload", {"bytes": len(data)}, client_ip(request)
+    )
     with catalogs.session() as store:
         try:
             done = import_statements(store, current_catalog(store), data, mapping, strict=strict)
@@ -77,7 +83,9 @@ async def post_statements(
     summary="Our events as xAPI statements, oldest first, in pages (organisers)",
 )
 def get_statements(
+    request: Request,
     caller: Organiser,
+    audit: Audit,
     catalogs: CatalogsDep,
     settings: SettingsDep,
     since: Annotated[
@@ -88,7 +96,10 @@ def get_statements(
         int | None, Query(ge=0, description="the cursor a previous page's `more` carries")
     ] = None,
 ) -> JSONResponse:
-    """A StatementResult: `statements` and `more`, the URL of the next page ("" at the end)."""
+    """A StatementResult: `statements` and `more`, the URL of the next page ("" at the end).
+    Each page is audited (`xapi.export`): statements name people and their results."""
+    detail = {k: v for k, v in (("since", since), ("after", after)) if v is not None}
+    audit.record(principal_actor(caller), "xapi.export", "page", detail, client_ip(request))
     with catalogs.session() as store:
         events = store.events()
     try:
