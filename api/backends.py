@@ -25,6 +25,8 @@ from kb.db.postgres import URL_SCHEMES, DatabaseError, Migration, redact
 from kb.errors import KBError
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from limits.storage import Storage
 
     from ingest import Limits
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     from kb.searchlog.base import SearchLog
     from kb.sources.base import SourceRegistry
     from kb.store.base import DocumentStore
-    from recommender import RecommenderStore, XapiOutbox
+    from recommender import FrameworkStore, RecommenderStore, XapiOutbox
 
 
 class RecommenderSessions(Protocol):
@@ -85,6 +87,11 @@ class Backend(ABC):
     @abstractmethod
     def recommender_sessions(self) -> RecommenderSessions:
         """The recommender's store for a server, which uses it from many threads."""
+
+    def open_framework_store(self) -> FrameworkStore:
+        """The skills framework and its mapping (recommender.frameworks, docs/frameworks.md);
+        opened per use (one request, one command)."""
+        raise KBError(f"The {self.name} backend keeps no skills framework.")
 
     @abstractmethod
     def open_xapi_outbox(self) -> XapiOutbox:
@@ -139,6 +146,12 @@ class Backend(ABC):
             for part, versions in self.schema_status().items()
             if versions["database"] < versions["needed"]
         ]
+
+    def compact(self) -> None:
+        """Rewrite the backend's files so that deleted rows leave nothing behind (after a
+        person's erasure, `api.person`): SQLite's free pages, write-ahead log and full-text
+        segments; PostgreSQL's dead row versions (VACUUM). Nothing to do by default."""
+        return None
 
     def open_rate_storage(self) -> Storage:
         """Where per-key rate limits are counted (`api.ratelimit`): this process's memory,
@@ -198,6 +211,41 @@ class SqliteBackend(Backend):
 
     def recommender_sessions(self) -> RecommenderSessions:
         return _StorePerUse(self.open_recommender_store)
+
+    def open_framework_store(self) -> FrameworkStore:
+        from recommender.frameworks.sqlite import SqliteFrameworkStore
+
+        return SqliteFrameworkStore.open(self.home)
+
+    def compact(self) -> None:
+        """Every SQLite file under the home folder: full-text indexes merged (a deleted row's
+        words otherwise stay in old segments), VACUUM (free pages rewritten away), and the
+        write-ahead log checkpointed and truncated."""
+        import sqlite3
+
+        from kb.db import sqlite as sqlite_files
+
+        for path in sorted(self.home.rglob("*.sqlite")):
+            try:
+                self._compact_file(sqlite_files.connect(path))
+            except sqlite3.OperationalError as exc:
+                raise KBError(
+                    f"{path} could not be compacted ({exc}): another process holds it. Stop "
+                    "`kb serve` and the other kb commands on this home, then run the same "
+                    "command again (what was deleted stays deleted)."
+                ) from None
+
+    @staticmethod
+    def _compact_file(connection: sqlite3.Connection) -> None:
+        with closing(connection) as db:
+            fts = db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND sql LIKE 'CREATE VIRTUAL TABLE%USING fts5%'"
+            ).fetchall()
+            for (name,) in fts:
+                db.execute(f'INSERT INTO "{name}"("{name}") VALUES (\'optimize\')')
+            db.execute("VACUUM")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def open_xapi_outbox(self) -> XapiOutbox:
         from recommender.xapi.outbox.sqlite import SqliteOutbox
@@ -260,6 +308,11 @@ class PostgresBackend(Backend):
 
         return PgCatalogPool(self.database_url)
 
+    def open_framework_store(self) -> FrameworkStore:
+        from recommender.frameworks.postgres import PgFrameworkStore
+
+        return PgFrameworkStore(self.database_url)
+
     def open_xapi_outbox(self) -> XapiOutbox:
         from recommender.xapi.outbox.postgres import PgOutbox
 
@@ -297,6 +350,8 @@ class PostgresBackend(Backend):
         )
         from kb.store.postgres import MIGRATIONS as KB
         from kb.store.postgres import PART as KB_PART
+        from recommender.frameworks.postgres import MIGRATIONS as FRAMEWORKS
+        from recommender.frameworks.postgres import PART as FRAMEWORKS_PART
         from recommender.state.postgres import MIGRATIONS as RECOMMENDER
         from recommender.state.postgres import PART as RECOMMENDER_PART
         from recommender.xapi.outbox.postgres import MIGRATIONS as XAPI
@@ -311,6 +366,7 @@ class PostgresBackend(Backend):
             (ANALYTICS_PART, list(ANALYTICS)),
             (SOURCES_PART, list(SOURCES)),
             (AUDIT_PART, list(AUDIT)),
+            (FRAMEWORKS_PART, list(FRAMEWORKS)),
             (XAPI_PART, list(XAPI)),
         ]
 
@@ -322,6 +378,15 @@ class PostgresBackend(Backend):
                 part: {"applied": upgrade(conn, part, steps), "version": schema_version(conn, part)}
                 for part, steps in self.schema_parts()
             }
+
+    def compact(self) -> None:
+        """VACUUM every table of the database: deleted rows' old versions are removed from
+        the tables' pages (the server's write-ahead log and backups keep theirs until they
+        age out: docs/person-data.md)."""
+        from kb.db.postgres import connect
+
+        with closing(connect(self.database_url)) as conn:
+            conn.execute("VACUUM")
 
     def open_rate_storage(self) -> Storage:
         """The counts in this database, shared by every replica (`api.ratelimit.postgres`)."""

@@ -85,6 +85,25 @@ class Settings(BaseSettings):
         description="forget searches and opens older than this many days (0: keep them all)",
     )
 
+    # -- retention (docs/person-data.md): applied by `kb worker` and `kb retention apply` ----
+    retention_searches_days: int | None = Field(
+        default=None,
+        ge=0,
+        description="forget searches, opens and votes older than this many days (0: keep "
+        "them all; unset: analytics_retention_days)",
+    )
+    retention_events_days: int = Field(
+        default=0,
+        ge=0,
+        description="forget recorded events (completions, ratings, cycle results) older than "
+        "this many days (0: keep them all; a forgotten completion no longer raises a level)",
+    )
+    retention_interval_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="how often `kb worker` applies the retention settings",
+    )
+
     # -- freshness: dates, review dates and the recency weight (docs/freshness.md) ----------
     stale_after_days: int = Field(
         default=730,
@@ -105,6 +124,17 @@ class Settings(BaseSettings):
         gt=0,
         description="with recency_weight: the age, in days, at which a document loses half "
         "of the weight",
+    )
+
+    # -- English questions about Chinese material (docs/chinese.md) -------------------------
+    chinese_stand_in: bool = Field(
+        default=False,
+        description="with the English-only default model: an English hybrid search looks for "
+        "named Chinese terms (the glossary's, the dictionary's phrases), and the Chinese "
+        "document BM25 ranks first for the query's translations takes its lexical rank on the "
+        "dense side (off by default: English questions about Chinese material gain, English "
+        "over English lost 0.009 nDCG@10 on the shared corpora's held-out queries; "
+        "docs/chinese.md)",
     )
 
     # -- watched folders (docs/watch.md): kept in sync while `kb serve` / `kb worker` run ---

@@ -1,7 +1,8 @@
 """How many audit records a second the SQLite audit log writes (kb.audit.sqlite): each append
 is one write transaction (read the head, insert, move the head, fsync by WAL's rules), so this
 is the ceiling on audited actions per second on one machine; and how long `verify` takes over
-what was written. One writer, then four threads sharing the file (each its own connection).
+what was written. One writer, then four threads sharing the file (each its own connection),
+then eight threads sharing one log (the service's case, where appends commit in groups).
 
 Run: .venv/bin/python bench/audit_rate.py [--records 5000]  -> bench/results/audit_rate.json
 """
@@ -71,11 +72,41 @@ def threads(folder: Path, n: int, writers: int = 4) -> dict[str, float]:
     }
 
 
+def shared_log(folder: Path, n: int, writers: int = 8) -> dict[str, float]:
+    """`writers` threads appending through one log, as the service's request threads do (one
+    `Auditor` per process): the appends queued while one commits share the next commit."""
+    log = SqliteAuditLog(folder / DATABASE)
+    each = n // writers
+
+    def run() -> None:
+        for i in range(each):
+            log.append("0123456789abcdef", "document.read_restricted", f"doc-{i}", DETAIL)
+
+    start = time.perf_counter()
+    workers = [threading.Thread(target=run) for _ in range(writers)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - start
+    intact = log.verify() is None
+    log.close()
+    return {
+        "writers": writers,
+        "records_per_second": round(each * writers / elapsed, 1),
+        "chain_intact": intact,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=5000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as many:
+    with (
+        tempfile.TemporaryDirectory() as one,
+        tempfile.TemporaryDirectory() as many,
+        tempfile.TemporaryDirectory() as shared,
+    ):
         save(
             "audit_rate",
             {
@@ -83,6 +114,7 @@ def main() -> None:
                 "records": args.records,
                 "one_writer": one_writer(Path(one), args.records),
                 "four_threads": threads(Path(many), args.records),
+                "eight_threads_one_log": shared_log(Path(shared), args.records),
             },
         )
 

@@ -16,6 +16,8 @@ past it is imported from outside the package. Inside, the groups are subpackages
   report as Markdown or HTML, comments grouped by theme).
 - `graph/`: the knowledge graph (`build`: the graph, views, the cache; `questions`: paths,
   experts, bottlenecks, bridges).
+- `frameworks/`: skills frameworks (ESCO, the company's own): reading one, its store
+  (`base`, `sqlite`, `postgres`), mapping proposals, answers in its terms.
 - `content_gaps.py`: what the knowledge base is missing, from the search log.
 - `xapi/`: xAPI statements in (checked, mapped, imported as events) and out (exported, and
   pushed to a Learning Record Store through an outbox: `xapi/outbox/`).
@@ -44,6 +46,7 @@ from recommender.catalog.types import (
 from recommender.catalog.validate import validate_catalog
 from recommender.cycles.csv_import import (
     IMPORT_KINDS,
+    FollowupForm,
     ImportFile,
     ImportInvalidError,
     ImportKind,
@@ -51,6 +54,15 @@ from recommender.cycles.csv_import import (
     import_results,
 )
 from recommender.cycles.export import to_html, to_markdown
+from recommender.cycles.followup import (
+    FOLLOWUP_QUESTIONS,
+    FORMS,
+    Followup,
+    FollowupError,
+    schedule_followup,
+    scheduled,
+)
+from recommender.cycles.kpi import KpiImportReport, import_kpis, kpi_summary
 from recommender.cycles.replay import (
     SURVEY_QUESTIONS,
     CycleExistsError,
@@ -75,6 +87,30 @@ from recommender.errors import (
     RecommenderError,
     UnknownIdError,
 )
+from recommender.frameworks.base import FrameworkStore
+from recommender.frameworks.service import (
+    ImportReport as FrameworkImportReport,
+)
+from recommender.frameworks.service import (
+    NoFrameworkError,
+    approve_framework_skill,
+    framework_terms,
+    import_framework,
+    mapping_view,
+    propose_mapping,
+    reject_framework_skill,
+)
+from recommender.frameworks.terms import FrameworkTerms
+from recommender.frameworks.types import FORMATS as FRAMEWORK_FORMATS
+from recommender.frameworks.types import FrameworkInvalidError
+from recommender.people import (
+    PersonTerms,
+    catalog_mentions,
+    catalog_without,
+    events_without,
+    person_events,
+    terms_for,
+)
 from recommender.rules.colleagues import Colleague, who_to_ask
 from recommender.rules.feedback import (
     CompletionResult,
@@ -88,6 +124,13 @@ from recommender.rules.gaps import GapReport, SkillGap, employee_gaps
 from recommender.rules.materials import MaterialItem, MaterialSource, recommend_materials
 from recommender.rules.next_module import ModuleOption, NextModuleResult, NextStatus, next_module
 from recommender.rules.plan import Plan, PlanMethod, PlanStep, greedy_plan, plan_modules
+from recommender.rules.proven import (
+    EvidenceRule,
+    GainEvidence,
+    ModuleGain,
+    gain_evidence,
+    measure_gains,
+)
 from recommender.rules.recommend import Recommendation, RecommendedModule, recommend
 from recommender.rules.team import TeamReport, TeamSkillGap, team_report
 from recommender.state.base import RecommenderStore, now_iso
@@ -198,6 +241,39 @@ __getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [
+    "FRAMEWORK_FORMATS",
+    "FrameworkImportReport",
+    "FrameworkInvalidError",
+    "FrameworkStore",
+    "FrameworkTerms",
+    "NoFrameworkError",
+    "approve_framework_skill",
+    "framework_terms",
+    "import_framework",
+    "mapping_view",
+    "propose_mapping",
+    "reject_framework_skill",
+    "FOLLOWUP_QUESTIONS",
+    "FORMS",
+    "EvidenceRule",
+    "Followup",
+    "FollowupError",
+    "FollowupForm",
+    "GainEvidence",
+    "KpiImportReport",
+    "ModuleGain",
+    "gain_evidence",
+    "import_kpis",
+    "kpi_summary",
+    "measure_gains",
+    "schedule_followup",
+    "scheduled",
+    "PersonTerms",
+    "catalog_mentions",
+    "catalog_without",
+    "events_without",
+    "person_events",
+    "terms_for",
     "OutboxStatus",
     "PushReport",
     "SendError",

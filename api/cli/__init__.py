@@ -19,9 +19,11 @@ from api.cli import cycles as cli_cycles
 from api.cli import db as cli_db
 from api.cli import duplicates as cli_duplicates
 from api.cli import feedback as cli_feedback
+from api.cli import frameworks as cli_frameworks
 from api.cli import freshness as cli_freshness
 from api.cli import glossary as cli_glossary
 from api.cli import graph as cli_graph
+from api.cli import person as cli_person
 from api.cli import rank as cli_rank
 from api.cli import recommender as cli_recommender
 from api.cli import serve as cli_serve
@@ -517,6 +519,7 @@ def reembed_cmd(obj: CliContext, target: str | None, as_json: bool) -> None:
 
 
 cli_recommender.register(main)
+cli_frameworks.register(main)  # adds to `kb catalog`: after the recommender
 cli_serve.register(main)
 cli_db.register(main)
 cli_worker.register(main)
@@ -531,6 +534,7 @@ cli_feedback.register(main)
 cli_freshness.register(main)
 cli_sources.register(main)
 cli_watch.register(main)
+cli_person.register(main)
 cli_xapi.register(main)
 
 

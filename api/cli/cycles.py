@@ -1,4 +1,6 @@
-"""`kb cycle list | import | report`: training cycles, their results and their effect.
+"""`kb cycle list | import | report | followup | kpi | gains`: training cycles, their
+results and their effect, follow-up surveys and team KPIs (levels 3 and 4), and the gain each
+module proved.
 
 Cycles come from the catalogue's `cycles.yaml` (or the HTTP API); results are imported from
 the CSV files quiz, exam and survey tools export. Recommender errors are sentences (exit
@@ -17,15 +19,22 @@ import numpy as np
 from api.cli.common import CliContext, CliError, emit_json, to_json
 from api.cli.recommender import recommender_session
 from recommender import (
+    FORMS,
     IMPORT_KINDS,
+    FollowupForm,
     ImportFile,
     ImportInvalidError,
     build_report,
     current_catalog,
+    gain_evidence,
+    import_kpis,
     import_results,
+    kpi_summary,
     list_cycles,
     load_cycle_state,
     now_iso,
+    schedule_followup,
+    scheduled,
     to_html,
     to_markdown,
 )
@@ -119,6 +128,13 @@ def import_cmd(
 @cycle_group.command("report")
 @click.argument("cycle")
 @click.option(
+    "--window-days",
+    type=click.IntRange(1, 730),
+    default=90,
+    show_default=True,
+    help="Team results: the KPI window before the cycle's start and after its end.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(REPORT_FORMATS),
@@ -136,12 +152,20 @@ def import_cmd(
 )
 @click.pass_context
 def report_cmd(
-    ctx: click.Context, cycle: str, fmt: str, as_json: bool, output: Path | None
+    ctx: click.Context,
+    cycle: str,
+    window_days: int,
+    fmt: str,
+    as_json: bool,
+    output: Path | None,
 ) -> None:
     """The effect of CYCLE: levels before and after per skill, weighted gain, the figure of
-    merit beside earlier cycles, completion, attendance, pass rate, survey, follow-up."""
+    merit beside earlier cycles, completion, attendance, pass rate, survey, follow-up, applied
+    at work (follow-up surveys) and team results (KPIs, difference-in-differences)."""
     with recommender_session(ctx) as (cli, store):
-        report = build_report(load_cycle_state(store), cycle, _LazyEncoder(cli))
+        report = build_report(
+            load_cycle_state(store), cycle, _LazyEncoder(cli), window_days=window_days
+        )
     if as_json or fmt == "json":
         if output is None:
             emit_json(report)
@@ -154,6 +178,204 @@ def report_cmd(
             return
         output.write_text(text, encoding="utf-8")
     click.echo(f"Wrote the report of {cycle} to {output}.")
+
+
+# -- follow-up surveys (level 3) --------------------------------------------------------------
+
+
+@cycle_group.group("followup")
+def followup_group() -> None:
+    """Follow-up surveys weeks after a cycle: do people apply what they learned?"""
+
+
+@followup_group.command("schedule")
+@click.argument("cycle")
+@click.option(
+    "--days",
+    "days",
+    type=int,
+    multiple=True,
+    required=True,
+    help="Days after the cycle's end (repeat: --days 30 --days 90).",
+)
+@click.option(
+    "--form",
+    "forms",
+    type=click.Choice(FORMS),
+    multiple=True,
+    help="Who answers (repeat) [default: self and manager].",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def followup_schedule_cmd(
+    ctx: click.Context, cycle: str, days: tuple[int, ...], forms: tuple[str, ...], as_json: bool
+) -> None:
+    """Schedule follow-up surveys of CYCLE, each DAYS after its end; scheduling the same
+    days again replaces that follow-up's forms."""
+    with recommender_session(ctx) as (_, store):
+        made = schedule_followup(store, current_catalog(store), cycle, days, forms or FORMS)
+    if as_json:
+        emit_json({"cycle": cycle, "followups": made})
+        return
+    for f in made:
+        click.echo(f"{cycle}: follow-up {f.id} due {f.due} ({', '.join(f.forms)} form).")
+        click.echo(f"    import its answers: kb cycle followup import {cycle} {f.id} FILE...")
+
+
+@followup_group.command("list")
+@click.argument("cycle")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def followup_list_cmd(ctx: click.Context, cycle: str, as_json: bool) -> None:
+    """CYCLE's scheduled follow-ups, soonest first."""
+    with recommender_session(ctx) as (_, store):
+        found = scheduled(current_catalog(store).cycle(cycle), store.events(cycle=cycle))
+    if as_json:
+        emit_json({"cycle": cycle, "followups": found})
+        return
+    if not found:
+        click.echo(
+            f"No follow-up scheduled for {cycle}: kb cycle followup schedule {cycle} --days 30"
+        )
+    for f in found:
+        click.echo(f"{f.id}: {f.days} days after the end, due {f.due} ({', '.join(f.forms)} form)")
+
+
+@followup_group.command("import")
+@click.argument("cycle")
+@click.argument("followup")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--form",
+    type=click.Choice(FORMS),
+    default="self",
+    show_default=True,
+    help="Which form the files answer.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def followup_import_cmd(
+    ctx: click.Context,
+    cycle: str,
+    followup: str,
+    files: tuple[Path, ...],
+    form: str,
+    as_json: bool,
+) -> None:
+    """Import answers to FOLLOWUP (its id, e.g. d30) of CYCLE from CSV FILES: employee, the
+    questions applied, frequency, impact, support (1-5), comment; for the manager form the
+    employee rated, and optionally manager. All or nothing, as `kb cycle import`."""
+    loaded = [ImportFile(path.name, path.read_bytes()) for path in files]
+    with recommender_session(ctx) as (_, store):
+        try:
+            reports = import_results(
+                store,
+                current_catalog(store),
+                cycle,
+                loaded,
+                followup=FollowupForm(followup, form),
+            )
+        except ImportInvalidError as exc:
+            if as_json:
+                emit_json({"imported": False, "faults": [f.to_dict() for f in exc.faults]})
+            raise CliError(str(exc)) from None
+    if as_json:
+        emit_json({"imported": True, "files": reports})
+        return
+    for r in reports:
+        if r.already_imported:
+            click.echo(f"{r.file}: imported before ({r.rows} rows); nothing to do.")
+        else:
+            click.echo(
+                f"{r.file}: {r.imported} {form}-form answers to {followup} imported into {r.cycle}."
+            )
+        if r.ignored_columns:
+            click.echo(f"    columns ignored: {', '.join(r.ignored_columns)}")
+
+
+# -- team KPIs (level 4) ----------------------------------------------------------------------
+
+
+@cycle_group.group("kpi")
+def kpi_group() -> None:
+    """Team KPI series (team, metric, date, value), for the reports' team results."""
+
+
+@kpi_group.command("import")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def kpi_import_cmd(ctx: click.Context, files: tuple[Path, ...], as_json: bool) -> None:
+    """Import team KPIs from CSV FILES (columns team, metric, date, value). Every faulty row
+    is named by file and line and then nothing is imported; a file imported before is skipped;
+    a later value for the same team, metric and date replaces the earlier one."""
+    loaded = [ImportFile(path.name, path.read_bytes()) for path in files]
+    with recommender_session(ctx) as (_, store):
+        try:
+            reports = import_kpis(store, current_catalog(store), loaded)
+        except ImportInvalidError as exc:
+            if as_json:
+                emit_json({"imported": False, "faults": [f.to_dict() for f in exc.faults]})
+            raise CliError(str(exc)) from None
+    if as_json:
+        emit_json({"imported": True, "files": reports})
+        return
+    for r in reports:
+        if r.already_imported:
+            click.echo(f"{r.file}: imported before ({r.rows} rows); nothing to do.")
+        else:
+            click.echo(
+                f"{r.file}: {r.imported} values of {r.teams} team(s) imported "
+                f"({', '.join(r.metrics)})."
+            )
+
+
+@kpi_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def kpi_list_cmd(ctx: click.Context, as_json: bool) -> None:
+    """The KPIs stored: each metric's teams and dates."""
+    with recommender_session(ctx) as (_, store):
+        found = kpi_summary(store.events())
+    if as_json:
+        emit_json(found)
+        return
+    if not found["metrics"]:
+        click.echo("No KPIs: kb cycle kpi import FILE (columns team, metric, date, value).")
+    for m in found["metrics"]:
+        click.echo(
+            f"{m['metric']}: {m['values']} values of {len(m['teams'])} team(s), "
+            f"{m['from']} to {m['to']}"
+        )
+
+
+# -- modules ranked by proven gain ------------------------------------------------------------
+
+
+@cycle_group.command("gains")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_context
+def gains_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Each module's measured gain per skill (levels, before -> after assessments), with its
+    95% interval and sample size, best gain per participant hour first; and which proved a
+    gain, which near zero, by the evidence threshold that `kb next` and `kb plan` use."""
+    with recommender_session(ctx) as (_, store):
+        evidence = gain_evidence(store)
+    if as_json:
+        emit_json(evidence.to_dict())
+        return
+    if not evidence.overall:
+        click.echo("No module measured yet: import pre and post assessments of a cycle.")
+    for g in evidence.ranked():
+        ci = "no interval" if g.low is None else f"95% CI {g.low:+.2f}..{(g.high or 0):+.2f}"
+        click.echo(
+            f"{g.module}  {g.skill}: {g.mean:+.2f} levels ({ci}), n={g.n}, "
+            f"{g.per_hour:+.3f}/h: {g.verdict}"
+        )
 
 
 def register(group: click.Group) -> None:

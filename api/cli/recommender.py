@@ -14,18 +14,21 @@ from typing import TYPE_CHECKING, Any, get_args
 import click
 
 from api.cli.audit import audited
-from api.cli.common import CliContext, CliError, emit_json, recommender_errors
+from api.cli.common import CliContext, CliError, emit_json, recommender_errors, to_json
 from api.cli.glossary import catalog_glossary, glossary_line
 from api.glossary import check_catalog_glossary
 from recommender import (
     Catalog,
     CatalogInvalidError,
+    FrameworkTerms,
     PlanMethod,
     RecommenderStore,
     current_catalog,
     employee_gaps,
+    framework_terms,
     greedy_plan,
     load_catalog,
+    measure_gains,
     next_module,
     plan_modules,
     recommend,
@@ -77,6 +80,27 @@ def _json_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _catalog(store: RecommenderStore) -> Catalog:
     return current_catalog(store)
+
+
+def _terms(cli: CliContext) -> FrameworkTerms:
+    """The approved mappings to the skills framework (docs/frameworks.md); empty without one."""
+    with recommender_errors():
+        store = cli.backend.open_framework_store()
+        try:
+            return framework_terms(store)
+        finally:
+            store.close()
+
+
+def _emit(cli: CliContext, payload: Any) -> None:
+    """The answer as JSON, with the framework's terms added where mappings are approved."""
+    emit_json(_terms(cli).annotate(to_json(payload)))
+
+
+def _in_framework(terms: FrameworkTerms, reason: str) -> None:
+    said = terms.say(reason)
+    if said != reason:
+        click.echo(f"  in {terms.framework}: {said}")
 
 
 # -- catalog ----------------------------------------------------------------------------------
@@ -133,17 +157,20 @@ def catalog_load(ctx: click.Context, directory: Path, as_json: bool) -> None:
 @click.pass_context
 def gaps_cmd(ctx: click.Context, employee: str, as_json: bool) -> None:
     """Skill gaps of EMPLOYEE, largest weighted gap first."""
-    with recommender_session(ctx) as (_, store):
+    with recommender_session(ctx) as (cli, store):
         report = employee_gaps(_catalog(store), employee)
     if as_json:
-        emit_json(report)
+        _emit(cli, report)
         return
+    terms = _terms(cli)
     click.echo(f"{report.name} ({report.team}): total weighted gap {report.total_weighted_gap:g}")
-    click.echo(f"  {'skill':<24}{'now':>4}{'target':>8}{'gap':>5}{'weight':>8}{'weighted':>10}")
+    head = f"  {'skill':<24}{'now':>4}{'target':>8}{'gap':>5}{'weight':>8}{'weighted':>10}"
+    click.echo(head + (f"  {terms.framework}" if terms else ""))
     for g in report.gaps:
+        term = terms.term(g.skill)
         click.echo(
             f"  {g.skill:<24}{g.current:>4}{g.target:>8}{g.gap:>5}{g.weight:>8g}"
-            f"{g.weighted_gap:>10g}"
+            f"{g.weighted_gap:>10g}" + (f"  {term.label} ({term.id})" if term else "")
         )
 
 
@@ -153,10 +180,12 @@ def gaps_cmd(ctx: click.Context, employee: str, as_json: bool) -> None:
 @click.pass_context
 def next_cmd(ctx: click.Context, employee: str, as_json: bool) -> None:
     """The next module EMPLOYEE should take, and why."""
-    with recommender_session(ctx) as (_, store):
-        result = next_module(_catalog(store), employee)
+    with recommender_session(ctx) as (cli, store):
+        catalog = _catalog(store)
+        evidence = measure_gains(catalog, store.events())  # modules' proven gains
+        result = next_module(catalog, employee, evidence=evidence)
     if as_json:
-        emit_json(result.to_dict())
+        _emit(cli, result.to_dict())
         return
     if result.option is None:
         click.echo(f"No module for {employee}: {result.reason}")
@@ -164,6 +193,7 @@ def next_cmd(ctx: click.Context, employee: str, as_json: bool) -> None:
     module = result.option.module
     click.echo(f"Next for {employee}: {module.id} - {module.title} ({module.hours:g} h)")
     click.echo(f"  why: {result.option.reason}")
+    _in_framework(_terms(cli), result.option.reason)
     for alt in result.alternatives:
         click.echo(f"  or:  {alt.module.id}: {alt.reason}")
 
@@ -187,7 +217,7 @@ def recommend_cmd(ctx: click.Context, employee: str, k: int, as_json: bool) -> N
         catalog.employee(employee)  # unknown employee: fail before loading any model
         result = recommend(catalog, employee, _LazyKnowledgeBase(cli), k=k)
     if as_json:
-        emit_json(result.to_dict())
+        _emit(cli, result.to_dict())
         return
     click.echo(f"Recommendations for {result.name} ({result.team}) [{result.signals}]")
     click.echo("Modules:")
@@ -218,18 +248,22 @@ def recommend_cmd(ctx: click.Context, employee: str, k: int, as_json: bool) -> N
 @click.pass_context
 def plan_cmd(ctx: click.Context, employee: str, hours: float, method: str, as_json: bool) -> None:
     """The modules within --hours that close the most weighted gap, in order."""
-    with recommender_session(ctx) as (_, store):
+    with recommender_session(ctx) as (cli, store):
         catalog = _catalog(store)
-        plan = (plan_modules if method == "exact" else greedy_plan)(catalog, employee, hours)
+        evidence = measure_gains(catalog, store.events())  # modules' proven gains
+        build = plan_modules if method == "exact" else greedy_plan
+        plan = build(catalog, employee, hours, evidence)
     if as_json:
-        emit_json(plan.to_dict())
+        _emit(cli, plan.to_dict())
         return
+    terms = _terms(cli)
     click.echo(f"Plan for {employee}: {plan.reason}")
     for step in plan.steps:
         click.echo(
             f"  {step.cumulative_hours:>5g} h  {step.module.id} ({step.module.hours:g} h): "
             f"{step.reason}"
         )
+        _in_framework(terms, step.reason)
 
 
 @click.command("team")
@@ -238,16 +272,21 @@ def plan_cmd(ctx: click.Context, employee: str, hours: float, method: str, as_js
 @click.pass_context
 def team_cmd(ctx: click.Context, team: str, as_json: bool) -> None:
     """TEAM's aggregated gaps and the training that would close the most of them."""
-    with recommender_session(ctx) as (_, store):
+    with recommender_session(ctx) as (cli, store):
         report = team_report(_catalog(store), team)
     if as_json:
-        emit_json(report.to_dict())
+        _emit(cli, report.to_dict())
         return
+    terms = _terms(cli)
     click.echo(
         f"{report.name} ({len(report.members)} members): weighted gap {report.total_weighted_gap:g}"
     )
     for s in report.skills:
-        click.echo(f"  {s.skill:<24} {s.weighted_gap:>6g}  ({len(s.members_with_gap)} member(s))")
+        term = terms.term(s.skill)
+        click.echo(
+            f"  {s.skill:<24} {s.weighted_gap:>6g}  ({len(s.members_with_gap)} member(s))"
+            + (f"  {terms.framework}: {term.label} ({term.id})" if term else "")
+        )
     click.echo("Training to run next:")
     for m in report.modules:
         click.echo(f"  - {m.module.id}: {m.reason}")

@@ -115,6 +115,17 @@ def worker(obj: CliContext, once: bool, log_level: str, metrics_port: int | None
     from api.sources import SourcesService
 
     sources = SourcesService(backend, kb, schedule=not once)
+    # retention (docs/person-data.md): old searches and events forgotten every interval
+    from api.cli.person import retention_days
+    from api.person import RetentionLoop, apply_retention
+
+    searches_days, events_days = retention_days(settings)
+    retention = RetentionLoop(
+        backend,
+        searches_days=searches_days,
+        events_days=events_days,
+        interval=settings.retention_interval_hours * 3600,
+    )
     # statements for a Learning Record Store (KB_XAPI_LRS_URL, docs/xapi.md) sent beside the
     # jobs; with --once, once after them
     from api.xapi import LrsClient, XapiPusher, push_once
@@ -126,6 +137,7 @@ def worker(obj: CliContext, once: bool, log_level: str, metrics_port: int | None
         jobs.recover()
         if not once:
             embedding.start()
+            retention.start()
             if pusher is not None:
                 pusher.start()
             # KB_WATCH folders, synced beside the jobs (api.watching)
@@ -140,6 +152,7 @@ def worker(obj: CliContext, once: bool, log_level: str, metrics_port: int | None
 
                 SourceScheduler(sources.syncer).run_due()
                 kb.embed_pending(stop=embedding.stopping)
+                apply_retention(backend, searches_days=searches_days, events_days=events_days)
                 if lrs is not None:
                     pushed = push_once(backend, settings, lrs)
                     if pushed.error:
@@ -149,6 +162,7 @@ def worker(obj: CliContext, once: bool, log_level: str, metrics_port: int | None
     except Exception as exc:  # psycopg's errors: one sentence, never the URL
         raise CliError(f"The job queue failed: {redact(str(exc))}") from None
     finally:
+        retention.stop()
         sources.close()
         if pusher is not None:
             pusher.stop()

@@ -32,10 +32,12 @@ from api.http.routes import analytics as analytics_routes
 from api.http.routes import cycles as cycles_routes
 from api.http.routes import duplicates as duplicates_routes
 from api.http.routes import feedback as feedback_routes
+from api.http.routes import frameworks as frameworks_routes
 from api.http.routes import freshness as freshness_routes
 from api.http.routes import glossary as glossary_routes
 from api.http.routes import graph as graph_routes
 from api.http.routes import ingest, kb, recommender, system
+from api.http.routes import person as person_routes
 from api.http.routes import sources as sources_routes
 from api.http.routes import xapi as xapi_routes
 from api.http.suggestions import open_suggestions
@@ -222,6 +224,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         knowledge_base.searcher.freshness_of = freshness_source(
             settings, lambda: _catalog_or_none(catalogs)
         )
+        knowledge_base.searcher.chinese_stand_in = settings.chinese_stand_in
         limits = Limits(
             max_file_bytes=int(settings.upload_max_file_mb * MB),
             max_zip_entries=settings.zip_max_entries,
@@ -322,7 +325,9 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(duplicates_routes.router)  # GET /analytics/duplicates (organisers)
     app.include_router(freshness_routes.router)  # GET /analytics/stale (organisers)
     app.include_router(cycles_routes.router)  # training cycles: /cycles, /cycles/...
+    app.include_router(frameworks_routes.router)  # skills frameworks: /frameworks (organisers)
     app.include_router(sources_routes.router)  # named sources: /sources (organisers)
+    app.include_router(person_routes.router)  # GET /people/{id}/export (admins)
     app.include_router(xapi_routes.router)  # xAPI statements in and out: /xapi/statements
     mount_web(app)  # the web pages: /web/search, /web/learning, /web/organiser
     return app

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,7 +27,18 @@ from kb import DocumentInfo, Hit, KnowledgeBase, SearchFilters
 from kb.search.suggest import EMPTY, Suggester, SuggestIndex
 from kb.searchlog.base import SEARCH_ID_PATTERN
 from kb.searchlog.recorder import DISABLED, SearchRecorder
-from recommender import Catalog, GraphCache, NoCatalogError, RecommenderStore, current_catalog
+from recommender import (
+    Catalog,
+    FrameworkStore,
+    FrameworkTerms,
+    GainEvidence,
+    GraphCache,
+    NoCatalogError,
+    RecommenderStore,
+    current_catalog,
+    framework_terms,
+    measure_gains,
+)
 
 if TYPE_CHECKING:
     from api.backends import Backend, RecommenderSessions
@@ -46,10 +57,12 @@ class Catalogs:
     def __init__(self, sessions: RecommenderSessions) -> None:
         self._sessions = sessions
         self._current: tuple[Catalog, float] | None = None  # (catalogue, when read)
+        self._evidence: tuple[GainEvidence, float] | None = None
 
     def session(self) -> AbstractContextManager[RecommenderStore]:
         """The store, for a route that may change it: the cached catalogue is dropped."""
         self._current = None
+        self._evidence = None
         return self._sessions.session()
 
     def close(self) -> None:
@@ -69,6 +82,17 @@ class Catalogs:
             catalog = current_catalog(store)
         self._current = (catalog, now)
         return catalog
+
+    def evidence(self) -> GainEvidence:
+        """The gains modules proved in cycles (for `next` and plans), kept as `current` is."""
+        cached = self._evidence
+        now = time.monotonic()
+        if cached is not None and now - cached[1] < CATALOG_RECHECK_S:
+            return cached[0]
+        with self._sessions.session() as store:
+            evidence = measure_gains(current_catalog(store), store.events())
+        self._evidence = (evidence, now)
+        return evidence
 
     def loaded(self) -> bool:
         with self.session() as store:
@@ -153,6 +177,46 @@ def get_jobs(services: ServicesDep) -> JobQueue:
 
 def get_settings(services: ServicesDep) -> Settings:
     return services.settings
+
+
+class Frameworks:
+    """The skills framework's store for each use (opened per request, closed after it) and the
+    approved mappings that answers speak in (`terms`), kept for `CATALOG_RECHECK_S` and
+    dropped whenever a route opens the store (docs/frameworks.md)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self._terms: tuple[float, FrameworkTerms] | None = None
+
+    @contextmanager
+    def session(self) -> Iterator[FrameworkStore]:
+        self._terms = None
+        store = self._backend.open_framework_store()
+        try:
+            yield store
+        finally:
+            store.close()
+            self._terms = None
+
+    def terms(self) -> FrameworkTerms:
+        cached = self._terms
+        if cached is not None and time.monotonic() - cached[0] < CATALOG_RECHECK_S:
+            return cached[1]
+        store = self._backend.open_framework_store()
+        try:
+            terms = framework_terms(store)
+        finally:
+            store.close()
+        self._terms = (time.monotonic(), terms)
+        return terms
+
+
+def get_frameworks(request: Request) -> Frameworks:
+    """The service's `Frameworks`, made on first use over the backend the lifespan opened."""
+    frameworks: Frameworks | None = getattr(request.app.state, "frameworks", None)
+    if frameworks is None:
+        frameworks = request.app.state.frameworks = Frameworks(request.app.state.backend)
+    return frameworks
 
 
 _bearer = HTTPBearer(
@@ -249,6 +313,7 @@ def get_viewer(caller: Caller, catalogs: Annotated[Catalogs, Depends(get_catalog
 
 KB = Annotated[KnowledgeBase, Depends(get_kb)]
 CatalogsDep = Annotated[Catalogs, Depends(get_catalogs)]
+FrameworksDep = Annotated[Frameworks, Depends(get_frameworks)]
 Jobs = Annotated[JobQueue, Depends(get_jobs)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Organiser = Annotated[Principal, Depends(require_organiser)]

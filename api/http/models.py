@@ -439,6 +439,18 @@ class MyCycles(BaseModel):
     cycles: list[MyCycle]
 
 
+class FollowupIn(BaseModel):
+    """Follow-up surveys to schedule for a cycle: days after its end, and who answers."""
+
+    model_config = ConfigDict(extra="forbid")
+    days: list[Annotated[int, Field(ge=1, le=730)]] = Field(
+        min_length=1, max_length=10, description="days after the cycle's end, e.g. [30, 90]"
+    )
+    forms: list[Literal["self", "manager"]] = Field(
+        default=["self", "manager"], min_length=1, description="self, manager or both"
+    )
+
+
 class Imported(BaseModel):
     imported: Literal[True]
     files: list[ImportReport] = Field(
@@ -620,3 +632,38 @@ class SourceRemovedOut(BaseModel):
     name: str
     removed_documents: int
     kept_documents: bool
+
+
+# -- skills frameworks (docs/frameworks.md) -----------------------------------------------------
+class FrameworkSummaryOut(_Out):
+    name: str
+    source: str
+    format: str
+    skills: int
+    groups: int
+    languages: list[str]
+
+
+class FrameworkImportedOut(_Out):
+    imported: Literal[True]
+    framework: FrameworkSummaryOut
+    dropped_decisions: list[str] = Field(
+        description="catalogue skills whose approved framework skill the new framework lacks"
+    )
+
+
+class FrameworkMappingOut(_Out):
+    framework: FrameworkSummaryOut
+    counts: dict[str, int] = Field(description="skills approved, rejected, proposed, none")
+    skills: list[dict[str, Any]] = Field(
+        description="per catalogue skill: skill, name, status, framework_skill, candidates"
+    )
+
+
+class FrameworkDecisionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["approved", "rejected", "proposed"] = Field(
+        description="approved (to framework_id, or the first proposal), rejected (no framework "
+        "skill fits), or proposed (forget the decision)"
+    )
+    framework_id: str | None = Field(default=None, max_length=2000)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -63,10 +64,29 @@ def _from_row(row: tuple[Any, ...]) -> AuditRecord:
     )
 
 
+_INSERT = f"INSERT INTO audit_records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+@dataclass
+class _Pending:
+    """One append waiting for the writer: its fields, then its record or the error."""
+
+    fields: tuple[str, str, str, Mapping[str, Any], str | None, datetime | None]
+    record: AuditRecord | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
 class SqliteAuditLog:
     """The chain in one SQLite file; one connection per log, shared by threads under a lock
     held by SQLite's write transaction (check_same_thread off, one statement stream at a time
-    guarded by `_lock`)."""
+    guarded by `_lock`).
+
+    Appends from many threads are committed together (group commit): each append joins a
+    queue, and the thread that takes the lock writes every append queued so far in one
+    transaction, so a commit's fsync (milliseconds on a real disk, and the whole cost of an
+    append) is paid once for all of them. Each caller still returns only after its own record
+    is committed, and a failed transaction fails every append in it."""
 
     def __init__(self, path: Path) -> None:
         import threading
@@ -75,6 +95,8 @@ class SqliteAuditLog:
         self.path = path
         self.location = str(path)
         self._lock = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queue: list[_Pending] = []
         self._db = sqlite_files.connect(path, check_same_thread=False)
         try:
             self._db.executescript(_SCHEMA)
@@ -91,36 +113,56 @@ class SqliteAuditLog:
         source_ip: str | None = None,
         at: datetime | None = None,
     ) -> AuditRecord:
-        with self._lock, sqlite_files.write_transaction(self._db):
-            head = "SELECT seq, hash FROM audit_head WHERE id = 1"
-            seq, hash_ = self._db.execute(head).fetchone()
-            record = chained(
-                (int(seq), hash_),
-                at or now(),
-                actor,
-                action,
-                target,
-                detail or {},
-                source_ip,
-            )
-            self._db.execute(
-                f"INSERT INTO audit_records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.seq,
-                    record.at.astimezone(UTC).isoformat(timespec="microseconds"),
-                    record.actor,
-                    record.action,
-                    record.target,
-                    json.dumps(record.detail, sort_keys=True),
-                    record.source_ip,
-                    record.prev_hash,
-                    record.hash,
-                ),
-            )
-            self._db.execute(
-                "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (record.seq, record.hash)
-            )
-        return record
+        json.dumps(detail or {})  # a detail that is not JSON fails its own append, no other
+        pending = _Pending((actor, action, target, detail or {}, source_ip, at))
+        with self._queue_lock:
+            self._queue.append(pending)
+        with self._lock:
+            if not pending.done:  # nobody wrote it meanwhile: write it, and all queued since
+                with self._queue_lock:
+                    batch, self._queue = self._queue, []
+                self._write(batch)
+        if pending.error is not None:
+            raise pending.error
+        assert pending.record is not None
+        return pending.record
+
+    def _write(self, batch: list[_Pending]) -> None:
+        """Every append of `batch` in one transaction, chained in queue order (under _lock)."""
+        try:
+            with sqlite_files.write_transaction(self._db):
+                head = "SELECT seq, hash FROM audit_head WHERE id = 1"
+                seq, hash_ = self._db.execute(head).fetchone()
+                previous = (int(seq), hash_)
+                records = []
+                for item in batch:
+                    actor, action, target, detail, source_ip, at = item.fields
+                    record = chained(
+                        previous, at or now(), actor, action, target, detail, source_ip
+                    )
+                    self._db.execute(
+                        _INSERT,
+                        (
+                            record.seq,
+                            record.at.astimezone(UTC).isoformat(timespec="microseconds"),
+                            record.actor,
+                            record.action,
+                            record.target,
+                            json.dumps(record.detail, sort_keys=True),
+                            record.source_ip,
+                            record.prev_hash,
+                            record.hash,
+                        ),
+                    )
+                    records.append(record)
+                    previous = (record.seq, record.hash)
+                self._db.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", previous)
+        except BaseException as error:
+            for item in batch:
+                item.error, item.done = error, True
+            return
+        for item, record in zip(batch, records, strict=True):
+            item.record, item.done = record, True
 
     def records(self, since: datetime | None = None) -> list[AuditRecord]:
         with self._lock:

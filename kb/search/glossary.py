@@ -200,6 +200,31 @@ class StoreGlossary:
         return in_use
 
     # -- what search asks ---------------------------------------------------------------------
+    def terms_in(self, query: str, language: str) -> list[str]:
+        """The query's words in the other language from named terms alone: the organisers'
+        and the mined terms, and for an English query the dictionary's entries for phrases
+        of two words or more (time series -> 时间序列, binary tree -> 二叉树), but not the
+        dictionary's senses of single words (give -> 附送, joint -> 骨头节儿), which for an
+        English query match Chinese text at random (kb.search.fusion's Chinese stand-in)."""
+        organisers = self.organisers()
+        chosen: list[str] = []
+        rest = query
+        if organisers is not None:
+            chosen, rest = (
+                organisers.english_in(query) if language == "zh" else organisers.chinese_in(query)
+            )
+        mined = self.mined_in_use()
+        found, _ = mined.english_in(rest) if language == "zh" else mined.chinese_in(rest)
+        words = [word for term in chosen + found for word in term.split()]
+        if language == "en":
+            words += [
+                chinese
+                for english, chinese in dictionary().pairs_in(rest, language)
+                if " " in english
+                and (organisers is None or not _blocked_word(chinese, english, organisers))
+            ]
+        return list(dict.fromkeys(words))
+
     def translate(self, query: str, language: str) -> list[str]:
         """The query's words in the other language: the organisers' terms first (only their
         names for those), then the store's mined terms, then the dictionary's words for the

@@ -145,6 +145,14 @@ class SearchLog(Protocol):
         """Delete what is older than `when`; returns how many searches, opens and votes went."""
         ...
 
+    def forget_person(self, employee: str, voters: Sequence[str], terms: Sequence[str]) -> int:
+        """Delete one person's rows (a GDPR erasure, `kb person erase`): the searches, opens
+        and votes recorded with `employee`, the votes cast under any of `voters` (their
+        pseudonyms, `pseudonym`), the opens that followed those searches, and every search
+        and vote whose query contains one of `terms` (their id, name, e-mail; ignoring case).
+        Returns how many rows went."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -242,6 +242,37 @@ class PgSearchLog:
             gone += conn.execute("DELETE FROM analytics_feedback WHERE at < %s", (when,)).rowcount
         return int(gone)
 
+    def forget_person(self, employee: str, voters: Sequence[str], terms: Sequence[str]) -> int:
+        folded = [t.casefold() for t in terms if t]
+
+        def naming(rows: Sequence[Any]) -> list[Any]:  # casefold, as the SQLite log does
+            return [key for key, query in rows if any(t in str(query).casefold() for t in folded)]
+
+        with self._pool.connection() as conn, conn.transaction():
+            searches = naming(
+                conn.execute("SELECT search_id, query FROM analytics_searches").fetchall()
+            )
+            searches += [
+                row[0]
+                for row in conn.execute(
+                    "SELECT search_id FROM analytics_searches WHERE employee = %s", (employee,)
+                ).fetchall()
+            ]
+            votes = naming(conn.execute("SELECT id, query FROM analytics_feedback").fetchall())
+            gone = conn.execute(
+                "DELETE FROM analytics_opens WHERE employee = %s OR search_id = ANY(%s)",
+                (employee, list(set(searches))),
+            ).rowcount
+            gone += conn.execute(
+                "DELETE FROM analytics_searches WHERE search_id = ANY(%s)", (list(set(searches)),)
+            ).rowcount
+            gone += conn.execute(
+                "DELETE FROM analytics_feedback WHERE employee = %s OR voter = ANY(%s) "
+                "OR id = ANY(%s)",
+                (employee, list(voters), votes),
+            ).rowcount
+        return int(gone)
+
     def close(self) -> None:
         self._pool.close()
 

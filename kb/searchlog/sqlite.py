@@ -8,10 +8,11 @@ of format 1 when the file is upgraded, which keeps everything it held)."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from kb.db import sqlite as sqlite_files
 from kb.errors import KBError
@@ -207,8 +208,38 @@ class SqliteSearchLog:
             gone += conn.execute("DELETE FROM feedback WHERE at < ?", (_epoch(when),)).rowcount
         return int(gone)
 
+    def forget_person(self, employee: str, voters: Sequence[str], terms: Sequence[str]) -> int:
+        with closing(self._connect()) as conn, sqlite_files.write_transaction(conn):
+            searches = _naming(conn.execute("SELECT search_id, query FROM searches"), terms)
+            searches += [
+                r[0]
+                for r in conn.execute(
+                    "SELECT search_id FROM searches WHERE employee = ?", (employee,)
+                )
+            ]
+            votes = _naming(conn.execute("SELECT id, query FROM feedback"), terms)
+            gone = conn.execute("DELETE FROM opens WHERE employee = ?", (employee,)).rowcount
+            gone += conn.execute("DELETE FROM feedback WHERE employee = ?", (employee,)).rowcount
+            for voter in voters:
+                gone += conn.execute("DELETE FROM feedback WHERE voter = ?", (voter,)).rowcount
+            for search_id in set(searches):
+                gone += conn.execute("DELETE FROM opens WHERE search_id = ?", (search_id,)).rowcount
+                gone += conn.execute(
+                    "DELETE FROM searches WHERE search_id = ?", (search_id,)
+                ).rowcount
+            for vote_id in votes:
+                gone += conn.execute("DELETE FROM feedback WHERE id = ?", (vote_id,)).rowcount
+        return int(gone)
+
     def close(self) -> None:
         """Nothing is held open between calls."""
+
+
+def _naming(rows: Iterable[Sequence[Any]], terms: Sequence[str]) -> list[Any]:
+    """The first column of the (key, query) rows whose query contains one of `terms`,
+    ignoring case (Python's casefold, which SQLite's lower() is not beyond ASCII)."""
+    folded = [t.casefold() for t in terms if t]
+    return [key for key, query in rows if any(t in str(query).casefold() for t in folded)]
 
 
 _FEEDBACK_COLUMNS = "at, query, doc_id, vote, voter, search_id, employee"

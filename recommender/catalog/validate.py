@@ -38,7 +38,7 @@ _FIELDS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
     ),
     "employees": (
         frozenset({"id", "name", "team"}),
-        frozenset({"skills", "completed", "targets"}),
+        frozenset({"skills", "completed", "targets", "email"}),
     ),
     "cycles": (
         frozenset({"id", "title", "modules", "start", "end", "trainers", "participants"}),

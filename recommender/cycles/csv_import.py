@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, get_args
 
 from recommender.catalog.types import Catalog, Cycle
+from recommender.cycles.followup import FOLLOWUP_QUESTIONS, check_followup
 from recommender.cycles.replay import SURVEY_QUESTIONS, taught_level
 from recommender.errors import FAULTS_SHOWN, Fault, InvalidValueError, RecommenderError
 from recommender.state.base import RecommenderStore, now_iso
@@ -83,6 +84,7 @@ _ALIASES: Mapping[str, tuple[str, ...]] = {
     "date": ("date", "session_date"),
     **{q.id: (q.id, f"q_{q.id}") for q in SURVEY_QUESTIONS},
 }
+_SURVEY_IDS = {q.id for q in SURVEY_QUESTIONS}
 _COLUMNS: Mapping[str, tuple[str, ...]] = {
     "assessment": ("employee", "phase", "skill", "module", "score", "max_score", "taken_at"),
     "survey": ("employee", *(q.id for q in SURVEY_QUESTIONS), "comment", "submitted_at"),
@@ -172,15 +174,41 @@ class _Parsed:
     ignored: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class FollowupForm:
+    """Answers to one form (self or manager) of a scheduled follow-up survey."""
+
+    followup: str  # its id, "d30"
+    form: str  # "self" or "manager"
+
+
 class _FileReader:
     """One file's rows checked against the cycle; faults collected, not raised."""
 
-    def __init__(self, file: ImportFile, catalog: Catalog, cycle: Cycle, faults: list[Fault]):
+    def __init__(
+        self,
+        file: ImportFile,
+        catalog: Catalog,
+        cycle: Cycle,
+        faults: list[Fault],
+        followup: FollowupForm | None = None,
+    ):
         self.file = file
         self.catalog = catalog
         self.cycle = cycle
         self.faults = faults
         self.digest = hashlib.sha256(file.data).hexdigest()
+        self.followup = followup
+        self.questions = FOLLOWUP_QUESTIONS if followup else SURVEY_QUESTIONS
+        self.aliases: Mapping[str, tuple[str, ...]] = (
+            {
+                **{k: v for k, v in _ALIASES.items() if k not in _SURVEY_IDS},
+                **{q.id: (q.id, f"q_{q.id}") for q in FOLLOWUP_QUESTIONS},
+                "rater": ("manager", "manager_id", "rater", "answered_by"),
+            }
+            if followup
+            else _ALIASES
+        )
 
     def fault(self, where: str, message: str) -> None:
         self.faults.append(Fault(self.file.name, where, message))
@@ -268,7 +296,7 @@ class _FileReader:
         for index, name in enumerate(header):
             norm = _norm(name)
             found = False
-            for column, aliases in _ALIASES.items():
+            for column, aliases in self.aliases.items():
                 if norm in aliases and column not in columns:
                     columns[column] = index
                     found = True
@@ -277,6 +305,17 @@ class _FileReader:
         return columns, tuple(ignored)
 
     def _kind(self, asked: str | None, columns: Mapping[str, int]) -> str | None:
+        if self.followup is not None:  # a follow-up form is a survey of its own questions
+            if "employee" in columns and (
+                "comment" in columns or any(q.id in columns for q in self.questions)
+            ):
+                return "survey"
+            self.fault(
+                "line 1",
+                "a follow-up file needs the columns employee and one or more of "
+                + ", ".join([*(q.id for q in self.questions), "comment"]),
+            )
+            return None
         questions = [q.id for q in SURVEY_QUESTIONS if q.id in columns]
         assessment = {"employee", "phase", "score"} <= columns.keys() and bool(
             {"skill", "module"} & columns.keys()
@@ -416,7 +455,7 @@ class _FileReader:
     def _survey(self, where: str, row: Mapping[str, str], created_at: str) -> Event | None:
         employee = self._participant(where, row.get("employee", ""))
         answers: dict[str, int] = {}
-        for question in SURVEY_QUESTIONS:
+        for question in self.questions:
             value = row.get(question.id, "")
             if not value:
                 continue
@@ -439,6 +478,10 @@ class _FileReader:
             details["comment"] = comment
         if row.get("submitted_at"):
             details["submitted_at"] = row["submitted_at"]
+        if self.followup is not None:
+            details.update(followup=self.followup.followup, form=self.followup.form)
+            if row.get("rater"):
+                details["rater"] = row["rater"]
         return Event(
             kind="survey",
             employee=employee,
@@ -503,12 +546,20 @@ def import_results(
     files: Sequence[ImportFile],
     kind: str | None = None,
     clock: Callable[[], str] = now_iso,
+    followup: FollowupForm | None = None,
 ) -> list[ImportReport]:
     """Check every row of every file, then record them all in one transaction; on any fault
-    raise `ImportInvalidError` (each faulty row named by file and line) and record nothing."""
+    raise `ImportInvalidError` (each faulty row named by file and line) and record nothing.
+
+    With `followup`, the files hold answers to that form of a scheduled follow-up survey
+    (`recommender.cycles.followup`): survey rows of the follow-up questions."""
     if kind is not None and kind not in IMPORT_KINDS:
         raise InvalidValueError(f"kind must be one of {', '.join(IMPORT_KINDS)}, got '{kind}'")
     cycle = catalog.cycle(cycle_id)
+    if followup is not None:
+        if kind not in (None, "survey"):
+            raise InvalidValueError("follow-up answers are survey rows; leave out --kind")
+        check_followup(cycle, store.events(cycle=cycle.id), followup.followup, followup.form)
     faults: list[Fault] = []
     created_at = clock()
     done = {
@@ -518,7 +569,7 @@ def import_results(
     }
     parsed: list[tuple[ImportFile, _FileReader, _Parsed | None]] = []
     for file in files:
-        reader = _FileReader(file, catalog, cycle, faults)
+        reader = _FileReader(file, catalog, cycle, faults, followup)
         parsed.append((file, reader, reader.read(kind, created_at)))
     if faults:
         raise ImportInvalidError(faults)

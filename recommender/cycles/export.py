@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Sequence
 
+from recommender.cycles.kpi import DidEstimate
 from recommender.cycles.report import CycleReport, CycleSummary, LevelStats
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
@@ -158,6 +159,7 @@ def to_markdown(report: CycleReport, generated: str = "") -> str:
         lines.append("")
     lines += ["## For follow-up (gained least)", ""]
     lines += [f"- **{_md(f.name)}** ({_md(f.employee)}): {_md(f.reason)}" for f in report.follow_up]
+    lines += _applied_md(report) + _team_results_md(report)
     lines += [
         "",
         "_Levels before: where participants stood when the post-assessment came in; after: "
@@ -168,6 +170,124 @@ def to_markdown(report: CycleReport, generated: str = "") -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _did_text(d: DidEstimate) -> str:
+    if d.estimate is None:
+        return f"no estimate: {d.note}"
+    text = f"{_signed(d.estimate)}"
+    if d.low is not None and d.high is not None:
+        text += f" (95% interval {_num(d.low)} to {_num(d.high)})"
+    else:
+        text += f" (no interval: {d.note})"
+    return text
+
+
+def _applied_md(report: CycleReport) -> list[str]:
+    lines = ["", "## Applied at work (follow-up surveys, 1 = disagree, 5 = agree)", ""]
+    applied = report.applied
+    if applied is None or not applied.followups:
+        return [*lines, f"_{_md(applied.note if applied else '')}_"]
+    for f in applied.followups:
+        lines += [f"### {f.days} days after (due {f.due})", ""]
+        for form in f.forms:
+            if not form.responses:
+                lines += [f"**{form.form} form**: no answers yet", ""]
+                continue
+            agree = "" if form.agree_applied is None else f", {_pct(form.agree_applied)} apply it"
+            rate = _pct(form.response_rate)
+            lines.append(f"**{form.form} form**: {form.responses} responses ({rate}){agree}")
+            lines += ["", "| question | mean | answers |", "|---|---:|---:|"]
+            lines += [f"| {_md(q.text)} | {_num(q.mean)} | {q.answers} |" for q in form.questions]
+            if form.comments:
+                lines.append("")
+            lines += [f"- “{_md(c)}”" for c in form.comments]
+            lines.append("")
+    return lines
+
+
+def _team_results_md(report: CycleReport) -> list[str]:
+    lines = ["", "## Team results (KPIs before and after)", ""]
+    results = report.team_results
+    if results is None or not results.metrics:
+        return [*lines, f"_{_md(results.note if results else '')}_"]
+    for m in results.metrics:
+        d = m.did
+        lines += [
+            f"### {_md(m.metric)}",
+            "",
+            f"Before: {m.before[0]} to {m.before[1]}; after: {m.after[0]} to {m.after[1]}.",
+            "",
+            "| team | took part | before | after | change |",
+            "|---|---|---:|---:|---:|",
+        ]
+        for t in m.teams:
+            lines.append(
+                f"| {_md(t.team)} | {'yes' if t.participating else 'no'} | {_num(t.before)} "
+                f"| {_num(t.after)} | {_signed(t.change)} |"
+            )
+        lines += [
+            "",
+            f"Mean change: participating teams {_num(d.participating_change)} "
+            f"({d.participating_teams}), other teams {_num(d.others_change)} ({d.other_teams}). "
+            f"**Difference-in-differences: {_did_text(d)}**.",
+            "",
+        ]
+    lines += ["What this can and cannot show:", ""]
+    lines += [f"- {_md(c)}" for c in results.caveats]
+    return lines
+
+
+def _applied_html(report: CycleReport) -> list[str]:
+    out = ["<h2>Applied at work (follow-up surveys, 1 = disagree, 5 = agree)</h2>"]
+    applied = report.applied
+    if applied is None or not applied.followups:
+        return [*out, f'<p class="muted">{_h(applied.note if applied else "")}</p>']
+    for f in applied.followups:
+        out.append(f"<h3>{f.days} days after <span class=muted>(due {_h(f.due)})</span></h3>")
+        for form in f.forms:
+            if not form.responses:
+                out.append(f"<p><b>{_h(form.form)} form</b>: no answers yet</p>")
+                continue
+            agree = "" if form.agree_applied is None else f", {_pct(form.agree_applied)} apply it"
+            out.append(
+                f"<p><b>{_h(form.form)} form</b>: {form.responses} responses "
+                f"({_pct(form.response_rate)}){_h(agree)}</p><table><tbody>"
+            )
+            out += [
+                f"<tr><td>{_h(q.text)}</td><td class=n>{_num(q.mean)}</td>"
+                f"<td class=n>{q.answers} answers</td></tr>"
+                for q in form.questions
+            ]
+            out.append("</tbody></table>")
+            out += [f"<blockquote>“{_h(c)}”</blockquote>" for c in form.comments]
+    return out
+
+
+def _team_results_html(report: CycleReport) -> list[str]:
+    out = ["<h2>Team results (KPIs before and after)</h2>"]
+    results = report.team_results
+    if results is None or not results.metrics:
+        return [*out, f'<p class="muted">{_h(results.note if results else "")}</p>']
+    for m in results.metrics:
+        d = m.did
+        out.append(
+            f"<h3>{_h(m.metric)}</h3><p class=muted>before: {m.before[0]} to {m.before[1]}; "
+            f"after: {m.after[0]} to {m.after[1]}</p>"
+            "<table><thead><tr><th>team</th><th>took part</th><th class=n>before</th>"
+            "<th class=n>after</th><th class=n>change</th></tr></thead><tbody>"
+        )
+        out += [
+            f"<tr{' class=current' if t.participating else ''}><td>{_h(t.team)}</td>"
+            f"<td>{'yes' if t.participating else 'no'}</td><td class=n>{_num(t.before)}</td>"
+            f"<td class=n>{_num(t.after)}</td><td class=n>{_signed(t.change)}</td></tr>"
+            for t in m.teams
+        ]
+        out.append(f"</tbody></table><p>Difference-in-differences: <b>{_h(_did_text(d))}</b></p>")
+    out.append("<p>What this can and cannot show:</p><ul>")
+    out += [f"<li>{_h(c)}</li>" for c in results.caveats]
+    out.append("</ul>")
+    return out
 
 
 # -- HTML -------------------------------------------------------------------------------------
@@ -335,6 +455,7 @@ def to_html(report: CycleReport, generated: str = "") -> str:
         f"<li><b>{_h(f.name)}</b> ({_h(f.employee)}): {_h(f.reason)}</li>" for f in report.follow_up
     ]
     out.append("</ul>")
+    out += _applied_html(report) + _team_results_html(report)
     note = (
         "Levels before: where participants stood when the post-assessment came in; after: "
         "raised by it as a completion would. Weighted gain: levels gained × the skill's weight."

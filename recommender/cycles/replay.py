@@ -7,7 +7,7 @@ level = max(current, round(current + (taught - current) x score)), half rounding
 module's own level for each of its skills, exactly as `kb complete` does). It also marks the
 cycle's modules covering that row as completed (source "cycle"), so they count as
 prerequisites and are not suggested again. A pre-assessment, a survey answer or an attendance
-record changes no level.
+record changes no level, nor does a follow-up (scheduled, or its answers) or a team's KPI.
 
 When an import is corrected by a later one, the later result counts: an assessment per
 (cycle, participant, phase, skill or module), a survey per (cycle, participant) and an
@@ -101,8 +101,11 @@ def result_key(event: Event) -> tuple[Any, ...] | None:
             event.details.get("phase"),
             *target_of(event),
         )
-    if event.kind == "survey":
-        return (event.kind, event.cycle, event.employee)
+    if event.kind == "survey":  # the end-of-cycle survey, or one form of a follow-up
+        d = event.details
+        return (event.kind, event.cycle, event.employee, d.get("followup"), d.get("form"))
+    if event.kind == "followup":
+        return (event.kind, event.cycle, str(event.details.get("id")))
     if event.kind == "attendance":
         return (event.kind, event.cycle, event.employee, str(event.details.get("session")))
     return None
@@ -212,6 +215,14 @@ class Replay:
                 return
             cycle = build_cycle(entry, catalog.modules, catalog.employees, source="api")
             self.catalog = replace(catalog, cycles={**catalog.cycles, ident: cycle})
+        elif event.kind == "kpi":  # a team's KPI value: read by reports, changes no level
+            if str(event.details.get("team")) not in catalog.teams:
+                self.skipped.append(event)
+                return
+        elif event.kind == "followup":  # a follow-up scheduled: changes no level
+            if (event.cycle or "") not in catalog.cycles:
+                self.skipped.append(event)
+                return
         elif mismatch(catalog, event) is not None:
             self.skipped.append(event)
             return

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field, replace
 from statistics import fmean
 
 from recommender.catalog.types import LEVEL_MAX, LEVEL_MIN, Catalog, Cycle, Employee, build_catalog
+from recommender.cycles.followup import AppliedAtWork, applied_at_work
+from recommender.cycles.kpi import DEFAULT_WINDOW_DAYS, TeamResults, team_results
 from recommender.cycles.replay import (
     SURVEY_QUESTIONS,
     Replay,
@@ -240,6 +242,8 @@ class CycleReport:
     survey: SurveyStats
     people: tuple[ParticipantResult, ...]
     follow_up: tuple[FollowUp, ...]
+    applied: AppliedAtWork | None = None  # level 3: the follow-up surveys
+    team_results: TeamResults | None = None  # level 4: team KPIs, difference-in-differences
 
 
 @dataclass(frozen=True)
@@ -285,6 +289,7 @@ class CycleState:
 
     catalog: Catalog  # the current catalogue (every event applied)
     effects: Mapping[str, _Effect]
+    events: Sequence[Event] = ()  # every stored event (follow-ups and KPIs are read from them)
 
     def effect(self, cycle_id: str) -> _Effect:
         if cycle_id not in self.effects:
@@ -312,6 +317,7 @@ def cycle_state(base: Catalog, events: Sequence[Event]) -> CycleState:
             for position, e in enumerate(replay.events)
             if e.cycle == cycle.id
             and e.kind in RESULT_KINDS
+            and not e.details.get("followup")  # follow-up answers: "applied at work"
             and position not in replay.replaced
             and mismatch(final, e) is None
         ]
@@ -321,7 +327,7 @@ def cycle_state(base: Catalog, events: Sequence[Event]) -> CycleState:
             if event.kind == "assessment" and event.details.get("phase") == "post":
                 after[event.employee] = apply_post_assessment(start, after[event.employee], event)
         effects[cycle.id] = _Effect(cycle, start, before, after, counted)
-    return CycleState(final, effects)
+    return CycleState(final, effects, tuple(replay.events))
 
 
 def load_cycle_state(store: RecommenderStore) -> CycleState:
@@ -578,8 +584,14 @@ def _follow_up(people: Sequence[ParticipantResult]) -> list[FollowUp]:
     return out
 
 
-def build_report(state: CycleState, cycle_id: str, encode: Encode | None = None) -> CycleReport:
-    """The whole report of one cycle, for organisers."""
+def build_report(
+    state: CycleState,
+    cycle_id: str,
+    encode: Encode | None = None,
+    window_days: int = DEFAULT_WINDOW_DAYS,
+) -> CycleReport:
+    """The whole report of one cycle, for organisers; `window_days`: the KPI windows before
+    the cycle's start and after its end (team results)."""
     catalog = state.catalog
     effect = state.effect(cycle_id)
     cycle = effect.cycle
@@ -618,6 +630,8 @@ def build_report(state: CycleState, cycle_id: str, encode: Encode | None = None)
         survey=_survey(effect, encode),
         people=tuple(people),
         follow_up=tuple(_follow_up(people)),
+        applied=applied_at_work(cycle, state.events),
+        team_results=team_results(catalog, cycle, state.events, window_days),
     )
 
 

@@ -2,6 +2,12 @@
 
 Eligible: not completed, every prerequisite completed, closes a positive gap. Ranked by weighted
 gap closed per hour of training, catalogue order breaking ties, so the answer is stable.
+
+Given the gains modules proved in cycles (`recommender.rules.proven.GainEvidence`), modules
+that proved a gain in a skill the learner lacks, for colleagues of their team (or everyone
+when their team has no strong evidence), come first, and modules measured near zero in every
+such skill last; the reason says which evidence moved it. Evidence below the threshold
+(`proven.EvidenceRule`) changes nothing.
 """
 
 from __future__ import annotations
@@ -11,6 +17,14 @@ from typing import Any, Literal
 
 from recommender.catalog.types import Catalog, Employee, Module
 from recommender.rules.gaps import SkillGain, gap_closed, module_gains, skill_gaps, targets_of
+from recommender.rules.proven import (
+    TIER_ORDER,
+    GainEvidence,
+    ModuleGain,
+    Tier,
+    evidence_text,
+    module_evidence,
+)
 
 NextStatus = Literal["ok", "no-gaps", "blocked", "no-module"]
 
@@ -22,6 +36,9 @@ class ModuleOption:
     module: Module
     gains: tuple[SkillGain, ...]
     prerequisites_met: tuple[str, ...]
+    tier: Tier = "unmeasured"
+    proven: tuple[ModuleGain, ...] = ()
+    evidence: str = ""  # the reason's clause on the evidence ("proved: raised ...")
 
     @property
     def closed(self) -> float:
@@ -42,6 +59,7 @@ class ModuleOption:
         return (
             f"closes weighted gap {self.closed:g} in {self.module.hours:g} h "
             f"({self.per_hour:.2f}/h): {closes}; {prereq}"
+            + (f"; {self.evidence}" if self.evidence else "")
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -52,6 +70,8 @@ class ModuleOption:
             "closes": [g.to_dict() for g in self.gains],
             "prerequisites_met": list(self.prerequisites_met),
             "reason": self.reason,
+            "evidence": self.tier,
+            "proven_gains": [g.to_dict() for g in self.proven],
         }
 
 
@@ -96,9 +116,10 @@ class NextModuleResult:
 
 
 def rank_modules(
-    catalog: Catalog, employee: Employee
+    catalog: Catalog, employee: Employee, evidence: GainEvidence | None = None
 ) -> tuple[list[ModuleOption], list[BlockedModule]]:
-    """Eligible modules best first, and the gap-closing modules blocked by prerequisites."""
+    """Eligible modules best first, and the gap-closing modules blocked by prerequisites;
+    with `evidence`, proven modules first and near-zero ones last (see the module)."""
     targets = targets_of(catalog, employee)
     done = employee.completed_modules
     options: list[ModuleOption] = []
@@ -113,15 +134,36 @@ def rank_modules(
         if missing:
             blocked.append(BlockedModule(module, missing, gains))
         else:
-            options.append(ModuleOption(module, gains, module.prerequisites))
-    options.sort(key=lambda o: (-round(o.per_hour, 9), o.module.order))
+            tier: Tier = "unmeasured"
+            proven: tuple[ModuleGain, ...] = ()
+            if evidence is not None:
+                tier, proven = module_evidence(
+                    evidence, module.id, [g.skill for g in gains], employee.team
+                )
+            options.append(
+                ModuleOption(
+                    module,
+                    gains,
+                    module.prerequisites,
+                    tier,
+                    proven,
+                    evidence_text(catalog, tier, proven),
+                )
+            )
+    options.sort(key=lambda o: (TIER_ORDER[o.tier], -round(o.per_hour, 9), o.module.order))
     return options, blocked
 
 
-def next_module(catalog: Catalog, employee_id: str, alternatives: int = 3) -> NextModuleResult:
-    """`kb next EMPLOYEE`: the best eligible module, or why there is none."""
+def next_module(
+    catalog: Catalog,
+    employee_id: str,
+    alternatives: int = 3,
+    evidence: GainEvidence | None = None,
+) -> NextModuleResult:
+    """`kb next EMPLOYEE`: the best eligible module, or why there is none; `evidence`: the
+    gains modules proved in cycles (`proven.measure_gains`), which reorder the options."""
     employee = catalog.employee(employee_id)
-    options, blocked = rank_modules(catalog, employee)
+    options, blocked = rank_modules(catalog, employee, evidence)
     if options:
         best = options[0]
         return NextModuleResult(

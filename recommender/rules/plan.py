@@ -5,6 +5,11 @@ the value of a set is sum(weight * (min(target, max(current, best module level))
 That value is a coverage function (submodular), so the sum of each module's own gain bounds
 what any set can add; with a fractional-knapsack relaxation this makes an exact branch and
 bound fast for catalogues of tens of modules. `greedy_plan` is kept as the baseline it beats.
+
+Given the gains modules proved in cycles (`recommender.rules.proven.GainEvidence`), a module
+measured near zero in every gap it would close, for learners like this one, is not planned
+for those gaps (it may still come in as another module's prerequisite), and each step that
+proved a gain says so in its reason. Evidence below the threshold changes nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any, Literal
 from recommender.catalog.types import Catalog, Employee, Module
 from recommender.errors import InvalidValueError
 from recommender.rules.gaps import SkillGain, gap_closed, module_gains, skill_gaps, targets_of
+from recommender.rules.proven import GainEvidence, evidence_text, module_evidence
 
 _EPS = 1e-9
 PlanMethod = Literal["exact", "greedy"]
@@ -209,14 +215,30 @@ class _Search:
         return children
 
 
-def _candidates(catalog: Catalog, employee: Employee) -> list[Module]:
-    """Modules that close a gap now, plus the uncompleted prerequisites they need (transitively)."""
+def _measured_zero(
+    catalog: Catalog, employee: Employee, module: Module, evidence: GainEvidence | None
+) -> bool:
+    """Whether `module` proved near-zero gain in every gap it would close for `employee`."""
+    if evidence is None:
+        return False
+    gains = module_gains(catalog, module, employee.skills, targets_of(catalog, employee))
+    tier, _ = module_evidence(evidence, module.id, [g.skill for g in gains], employee.team)
+    return tier == "near-zero"
+
+
+def _candidates(
+    catalog: Catalog, employee: Employee, evidence: GainEvidence | None = None
+) -> list[Module]:
+    """Modules that close a gap now (and were not measured near zero at it), plus the
+    uncompleted prerequisites they need (transitively)."""
     targets = targets_of(catalog, employee)
     done = employee.completed_modules
     useful = [
         m
         for m in catalog.modules.values()
-        if m.id not in done and module_gains(catalog, m, employee.skills, targets)
+        if m.id not in done
+        and module_gains(catalog, m, employee.skills, targets)
+        and not _measured_zero(catalog, employee, m, evidence)
     ]
     keep: dict[str, Module] = {}
     stack = list(useful)
@@ -257,6 +279,7 @@ def _build(
     chosen: Iterable[str],
     budget: float,
     method: PlanMethod,
+    evidence: GainEvidence | None = None,
 ) -> Plan:
     targets = targets_of(catalog, employee)
     done = employee.completed_modules
@@ -280,6 +303,12 @@ def _build(
         if unlocks:
             reason += f"; prerequisite of {', '.join(unlocks)}"
         reason += "; " + ("prerequisites: " + ", ".join(prereq) if prereq else "no prerequisites")
+        if evidence is not None and gains:
+            tier, proven = module_evidence(
+                evidence, module.id, [g.skill for g in gains], employee.team
+            )
+            if tier == "proven":
+                reason += "; " + evidence_text(catalog, tier, proven)
         steps.append(PlanStep(module, gains, hours, reason))
         levels = _raised(levels, module)
     gap_before = sum(g.weighted_gap for g in skill_gaps(catalog, employee))
@@ -313,11 +342,14 @@ def _check_hours(hours: float) -> None:
         raise InvalidValueError(f"hours must be a positive number, got {hours}")
 
 
-def plan_modules(catalog: Catalog, employee_id: str, hours: float) -> Plan:
-    """`kb plan EMPLOYEE --hours H`: the exact best plan (most gap, then fewest hours)."""
+def plan_modules(
+    catalog: Catalog, employee_id: str, hours: float, evidence: GainEvidence | None = None
+) -> Plan:
+    """`kb plan EMPLOYEE --hours H`: the exact best plan (most gap, then fewest hours);
+    `evidence`: the gains modules proved (see the module's docstring)."""
     _check_hours(hours)
     employee = catalog.employee(employee_id)
-    candidates = _candidates(catalog, employee)
+    candidates = _candidates(catalog, employee, evidence)
     search = _Search(
         catalog,
         candidates,
@@ -326,11 +358,14 @@ def plan_modules(catalog: Catalog, employee_id: str, hours: float) -> Plan:
         employee.completed_modules,
         hours,
     )
-    return _build(catalog, employee, search.run(), hours, "exact")
+    return _build(catalog, employee, search.run(), hours, "exact", evidence)
 
 
-def greedy_plan(catalog: Catalog, employee_id: str, hours: float) -> Plan:
-    """Baseline: repeatedly take the available module with the best gain per hour that fits."""
+def greedy_plan(
+    catalog: Catalog, employee_id: str, hours: float, evidence: GainEvidence | None = None
+) -> Plan:
+    """Baseline: repeatedly take the available module with the best gain per hour that fits
+    (skipping those measured near zero, with `evidence`)."""
     _check_hours(hours)
     employee = catalog.employee(employee_id)
     targets = targets_of(catalog, employee)
@@ -345,6 +380,8 @@ def greedy_plan(catalog: Catalog, employee_id: str, hours: float) -> Plan:
                 continue
             if any(p not in done for p in module.prerequisites):
                 continue
+            if _measured_zero(catalog, employee, module, evidence):
+                continue
             gain = gap_closed(module_gains(catalog, module, levels, targets))
             if gain <= 0:
                 continue
@@ -358,4 +395,4 @@ def greedy_plan(catalog: Catalog, employee_id: str, hours: float) -> Plan:
         done.add(module.id)
         left -= module.hours
         levels = _raised(levels, module)
-    return _build(catalog, employee, chosen, hours, "greedy")
+    return _build(catalog, employee, chosen, hours, "greedy", evidence)

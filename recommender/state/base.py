@@ -9,7 +9,7 @@ both write are made here."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -17,8 +17,9 @@ from typing import Any, Protocol, Self
 from recommender.catalog.types import CATALOG_FILES, STORED_KINDS, RawCatalog
 from recommender.state.events import Event
 
-# 1: completions and ratings; 2: the kinds of training cycles, and each event's cycle.
-SCHEMA_VERSION = 2
+# 1: completions and ratings; 2: the kinds of training cycles, and each event's cycle;
+# 3: follow-ups and team KPIs (the event kinds `followup` and `kpi`).
+SCHEMA_VERSION = 3
 
 
 # The columns `event_from_row` reads, in its order (shared by both stores' SELECTs).
@@ -53,6 +54,19 @@ class RecommenderStore(Protocol):
     def events(self, employee: str | None = None, cycle: str | None = None) -> list[Event]:
         """Events in the order they happened (the order they are re-applied in), optionally
         only one employee's or one training cycle's."""
+        ...
+
+    def rewrite_events(
+        self, remove: Sequence[int], details: Mapping[int, Mapping[str, Any]]
+    ) -> int:
+        """Delete the events with ids in `remove` and replace the details of those in
+        `details`, in one transaction (a person's erasure, `api.person`); returns how many
+        events were deleted or changed."""
+        ...
+
+    def forget_events_before(self, before: str) -> int:
+        """Delete the events created before `before` (ISO 8601, UTC; the retention of
+        `kb retention apply`); returns how many went."""
         ...
 
     def close(self) -> None: ...

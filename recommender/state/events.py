@@ -4,7 +4,10 @@ Completions and ratings come from learners; the kinds of a training cycle come f
 organisers: `cycle` (a cycle created through the API; its definition in `details`), and the
 results imported from CSV files, `assessment` (a score before or after the cycle, per skill
 or per module), `survey` (ratings of fixed questions and a comment) and `attendance` (one
-session, attended or not). A cycle's events carry its id in `cycle`.
+session, attended or not). A cycle's events carry its id in `cycle`. Follow-up evaluation
+adds `followup` (a follow-up survey scheduled for a cycle; its answers are `survey` events
+with `followup` and `form` in their details) and `kpi` (one value of a team's KPI on a date;
+no employee, no cycle).
 """
 
 from __future__ import annotations
@@ -12,9 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-EventKind = Literal["completion", "rating", "cycle", "assessment", "survey", "attendance"]
+EventKind = Literal[
+    "completion", "rating", "cycle", "assessment", "survey", "attendance", "followup", "kpi"
+]
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
-CYCLE_KINDS = ("cycle", "assessment", "survey", "attendance")
+CYCLE_KINDS = ("cycle", "assessment", "survey", "attendance", "followup", "kpi")
 
 
 @dataclass(frozen=True)

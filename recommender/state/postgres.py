@@ -10,11 +10,12 @@ or event writers. psycopg is needed only here, through `kb.db.postgres`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kb.db.postgres import (
     DatabaseError,
@@ -41,6 +42,8 @@ from recommender.state.events import EVENT_KINDS, Event
 
 PART = "recommender"
 _KINDS_SQL = ", ".join(f"'{kind}'" for kind in EVENT_KINDS)
+# The kinds migration 2 allowed, written out so that adding a kind never edits migration 2.
+_KINDS_V2_SQL = "'completion', 'rating', 'cycle', 'assessment', 'survey', 'attendance'"
 
 # Append-only: a change to the schema is a new Migration, never an edit of an applied one.
 MIGRATIONS = (
@@ -75,10 +78,19 @@ INSERT INTO rec_meta (key, value) VALUES ('schema_version', '1');
         2,
         f"""
 ALTER TABLE rec_events DROP CONSTRAINT rec_events_kind_check;
-ALTER TABLE rec_events ADD CONSTRAINT rec_events_kind_check CHECK (kind IN ({_KINDS_SQL}));
+ALTER TABLE rec_events ADD CONSTRAINT rec_events_kind_check CHECK (kind IN ({_KINDS_V2_SQL}));
 ALTER TABLE rec_events ADD COLUMN cycle TEXT;
 CREATE INDEX rec_events_cycle ON rec_events (cycle);
 UPDATE rec_meta SET value = '2' WHERE key = 'schema_version';
+""",
+    ),
+    # Follow-up evaluation: follow-up surveys scheduled for a cycle, and team KPIs.
+    Migration(
+        3,
+        f"""
+ALTER TABLE rec_events DROP CONSTRAINT rec_events_kind_check;
+ALTER TABLE rec_events ADD CONSTRAINT rec_events_kind_check CHECK (kind IN ({_KINDS_SQL}));
+UPDATE rec_meta SET value = '3' WHERE key = 'schema_version';
 """,
     ),
 )
@@ -194,6 +206,27 @@ class PgCatalogStore:
             f"SELECT {EVENT_COLUMNS} FROM rec_events{where} ORDER BY id", params
         ).fetchall()
         return [event_from_row(row) for row in rows]
+
+    def rewrite_events(
+        self, remove: Sequence[int], details: Mapping[int, Mapping[str, Any]]
+    ) -> int:
+        changed = 0
+        with self._db.transaction():
+            for event_id in remove:
+                changed += self._db.execute(
+                    "DELETE FROM rec_events WHERE id = %s", (event_id,)
+                ).rowcount
+            for event_id, new in details.items():
+                changed += self._db.execute(
+                    "UPDATE rec_events SET details = %s WHERE id = %s",
+                    (json.dumps(dict(new)), event_id),
+                ).rowcount
+        return changed
+
+    def forget_events_before(self, before: str) -> int:
+        with self._db.transaction():
+            cursor = self._db.execute("DELETE FROM rec_events WHERE created_at < %s", (before,))
+        return int(cursor.rowcount)
 
     def close(self) -> None:
         if self._owns_connection:

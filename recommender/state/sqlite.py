@@ -3,11 +3,13 @@ events in the kb home folder's own file, `<home>/catalog.sqlite`."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 from kb.db import sqlite as sqlite_files
 from recommender.catalog.types import RawCatalog
@@ -70,6 +72,20 @@ _MIGRATE_1_TO_2 = (
     *_EVENT_INDEXES,
     "UPDATE meta SET value = '2' WHERE key = 'schema_version'",
 )
+# Version 2 -> 3: the kinds `followup` and `kpi`; the same rebuild, the `cycle` column copied.
+# (A version 1 store is rebuilt once with every kind, then marked 3.)
+_MIGRATE_2_TO_3 = (
+    _EVENTS_TABLE.format(name="events_v3"),
+    "INSERT INTO events_v3 (id, kind, employee, module, score, doc_id, rating, details,"
+    " created_at, cycle) SELECT id, kind, employee, module, score, doc_id, rating, details,"
+    " created_at, cycle FROM events ORDER BY id",
+    "UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM sqlite_sequence"
+    " WHERE name = 'events'), 0)) WHERE name = 'events_v3'",
+    "DROP TABLE events",
+    "ALTER TABLE events_v3 RENAME TO events",
+    *_EVENT_INDEXES,
+    "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+)
 
 
 class CatalogStore:
@@ -89,8 +105,12 @@ class CatalogStore:
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
                     (str(SCHEMA_VERSION),),
                 )
-            elif int(row[0]) == 1:
+            elif int(row[0]) == 1:  # rebuilt with every kind at once
                 for statement in _MIGRATE_1_TO_2:
+                    self._db.execute(statement)
+                self._db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+            elif int(row[0]) == 2:
+                for statement in _MIGRATE_2_TO_3:
                     self._db.execute(statement)
 
     @classmethod
@@ -157,6 +177,24 @@ class CatalogStore:
             f"SELECT {EVENT_COLUMNS} FROM events{where} ORDER BY id", params
         ).fetchall()
         return [event_from_row(row) for row in rows]
+
+    def rewrite_events(
+        self, remove: Sequence[int], details: Mapping[int, Mapping[str, Any]]
+    ) -> int:
+        changed = 0
+        with self._transaction():
+            for event_id in remove:
+                changed += self._db.execute("DELETE FROM events WHERE id = ?", (event_id,)).rowcount
+            for event_id, new in details.items():
+                changed += self._db.execute(
+                    "UPDATE events SET details = ? WHERE id = ?", (json.dumps(dict(new)), event_id)
+                ).rowcount
+        return changed
+
+    def forget_events_before(self, before: str) -> int:
+        with self._transaction():
+            cursor = self._db.execute("DELETE FROM events WHERE created_at < ?", (before,))
+        return int(cursor.rowcount)
 
     def close(self) -> None:
         self._db.close()

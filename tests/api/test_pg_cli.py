@@ -78,6 +78,7 @@ def test_db_status_says_an_upgrade_is_due_until_kb_db_upgrade(
         "ingest",
         "analytics",
         "audit",
+        "frameworks",
         "xapi",
     }
     code, out, _ = kb_cli(

@@ -215,3 +215,24 @@ def test_the_service_records_a_restricted_read_with_the_key_id_and_address(
         assert [r.action for r in log.records() if r.action == "ingest.upload"] == ["ingest.upload"]
     finally:
         log.close()
+
+
+def test_each_concurrent_append_returns_its_own_committed_record(audit_log: AuditLog) -> None:
+    """Appends committed together (SQLite's group commit) each return their own record, as
+    it is stored, and a failing one fails alone."""
+    returned: dict[str, Any] = {}
+
+    def append(n: int) -> None:
+        returned[f"doc-{n}"] = audit_log.append("key-ab12", "document.read_restricted", f"doc-{n}")
+
+    threads = [threading.Thread(target=append, args=(n,)) for n in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with pytest.raises(TypeError):
+        audit_log.append("key-ab12", "export", "x", {"not json": object()})
+    stored = {r.target: r for r in audit_log.records()}
+    assert {t: r.seq for t, r in returned.items()} == {t: stored[t].seq for t in returned}
+    assert all(returned[t].hash == stored[t].hash for t in returned)
+    assert audit_log.verify() is None and audit_log.count() == 40

@@ -167,7 +167,7 @@ def test_an_sqlite_store_of_schema_1_is_rebuilt_keeping_its_events(tmp_path: Pat
     home = tmp_path / "home"
     make_schema_1(home)
     with CatalogStore.open(home) as store:
-        assert store.meta("schema_version") == "2"
+        assert store.meta("schema_version") == "3"
         old = store.events()
         assert [(e.id, e.kind, e.employee) for e in old] == [
             (1, "completion", "ann"),
@@ -221,7 +221,7 @@ def test_a_postgresql_store_at_migration_1_gets_migration_2(
     finally:
         conn.close()
     with open_backend(tmp_path, database_url).open_recommender_store() as store:
-        assert store.meta("schema_version") == "2"
+        assert store.meta("schema_version") == "3"
         (old,) = store.events()
         assert (old.id, old.kind, old.module, old.cycle) == (1, "completion", "m1", None)
         added = store.add_event(result("assessment", "ann", 1, details={"phase": "pre"}))
@@ -230,4 +230,4 @@ def test_a_postgresql_store_at_migration_1_gets_migration_2(
         applied = check.execute(
             "SELECT version FROM schema_migrations WHERE part = 'recommender' ORDER BY version"
         ).fetchall()
-    assert applied == [(1,), (2,)]
+    assert applied == [(1,), (2,), (3,)]

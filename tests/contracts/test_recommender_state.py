@@ -91,7 +91,7 @@ def test_a_new_store_has_no_catalogue_and_no_events(opener: Opener) -> None:
     with opener() as store:
         assert store.load_raw() is None
         assert store.meta("catalog_loaded_at") is None
-        assert store.meta("schema_version") == "2"
+        assert store.meta("schema_version") == "3"
         assert store.events() == []
 
 
@@ -328,7 +328,7 @@ def test_tables_are_prefixed_and_migrations_run_once(tmp_path: Path, database_ur
         ).fetchall()
         meta = conn.execute("SELECT key, value FROM rec_meta").fetchall()
     assert tables == {"schema_migrations", "rec_meta", "rec_catalog_entries", "rec_events"}
-    assert applied == [(1,), (2,)] and meta == [("schema_version", "2")]
+    assert applied == [(1,), (2,), (3,)] and meta == [("schema_version", "3")]
 
 
 def test_a_newer_schema_is_refused_with_a_sentence(tmp_path: Path, database_url: str) -> None:

@@ -15,6 +15,8 @@ from pathlib import Path as FsPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, File, Path, Query, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
 from api.audit import principal_actor
 from api.glossary import catalog_glossary_faults, check_catalog_glossary
@@ -23,6 +25,8 @@ from api.http.deps import (
     Audit,
     Caller,
     CatalogsDep,
+    Frameworks,
+    FrameworksDep,
     Organiser,
     SettingsDep,
     ViewerDep,
@@ -78,15 +82,28 @@ OPTIONAL_FILES = ("cycles.yaml", GLOSSARY_FILE)
 _READ = errors(401, 403, 404, 409, 422)
 
 
+def _speak(frameworks: Frameworks, answer: Any) -> Any:
+    """`answer` as it is, or, where organisers approved mappings to a skills framework, with
+    the framework's ids and labels added (`framework_skill`, `framework_skills`,
+    `framework_reason`, `framework`: docs/frameworks.md). Sent as it stands then, since the
+    response model knows none of the added fields; nothing it has is renamed or left out."""
+    terms = frameworks.terms()
+    if not terms:
+        return answer
+    return JSONResponse(terms.annotate(jsonable_encoder(answer)))
+
+
 @router.get(
     "/employees/{employee_id}/gaps",
     response_model=GapReport,
     responses=_READ,
     summary="Skill gaps, largest weighted gap first",
 )
-def gaps(caller: Caller, catalogs: CatalogsDep, employee_id: EmployeeId) -> GapReport:
+def gaps(
+    caller: Caller, catalogs: CatalogsDep, frameworks: FrameworksDep, employee_id: EmployeeId
+) -> Any:
     _check_access(caller, employee_id)
-    return employee_gaps(catalogs.current(), employee_id)
+    return _speak(frameworks, employee_gaps(catalogs.current(), employee_id))
 
 
 @router.get(
@@ -96,10 +113,13 @@ def gaps(caller: Caller, catalogs: CatalogsDep, employee_id: EmployeeId) -> GapR
     summary="The next module to take, and why",
 )
 def next_module_route(
-    caller: Caller, catalogs: CatalogsDep, employee_id: EmployeeId
-) -> dict[str, Any]:
+    caller: Caller, catalogs: CatalogsDep, frameworks: FrameworksDep, employee_id: EmployeeId
+) -> Any:
     _check_access(caller, employee_id)
-    return next_module(catalogs.current(), employee_id).to_dict()
+    return _speak(
+        frameworks,
+        next_module(catalogs.current(), employee_id, evidence=catalogs.evidence()).to_dict(),
+    )
 
 
 @router.get(
@@ -112,14 +132,16 @@ def recommendations(
     viewer: ViewerDep,
     kb: KB,
     catalogs: CatalogsDep,
+    frameworks: FrameworksDep,
     employee_id: EmployeeId,
     k: Annotated[int, Query(ge=1, le=K_MAX, description="how many materials")] = 10,
-) -> dict[str, Any]:
+) -> Any:
     """Materials are limited to what the employee may see and, when someone else asks, to
     what that caller may see too."""
     _check_access(viewer.principal, employee_id)
     catalog = catalogs.current()
-    return recommend(catalog, employee_id, VisibleSource(kb, viewer.teams), k=k).to_dict()
+    answer = recommend(catalog, employee_id, VisibleSource(kb, viewer.teams), k=k).to_dict()
+    return _speak(frameworks, answer)
 
 
 @router.get(
@@ -131,13 +153,15 @@ def recommendations(
 def plan(
     caller: Caller,
     catalogs: CatalogsDep,
+    frameworks: FrameworksDep,
     employee_id: EmployeeId,
     hours: Annotated[float, Query(gt=0, le=HOURS_MAX, description="training hours available")],
     method: Annotated[PlanMethod, Query(description="greedy is only a baseline")] = "exact",
-) -> dict[str, Any]:
+) -> Any:
     _check_access(caller, employee_id)
     build = plan_modules if method == "exact" else greedy_plan
-    return build(catalogs.current(), employee_id, hours).to_dict()
+    answer = build(catalogs.current(), employee_id, hours, catalogs.evidence()).to_dict()
+    return _speak(frameworks, answer)
 
 
 @router.post(
@@ -183,9 +207,10 @@ def post_event(
 def team(
     caller: Organiser,
     catalogs: CatalogsDep,
+    frameworks: FrameworksDep,
     team_id: Annotated[str, Path(max_length=200, description="a team id of the catalogue")],
-) -> dict[str, Any]:
-    return team_report(catalogs.current(), team_id).to_dict()
+) -> Any:
+    return _speak(frameworks, team_report(catalogs.current(), team_id).to_dict())
 
 
 def _catalog_name(name: str) -> str | None:

@@ -1,7 +1,8 @@
 // Training cycles, for organisers: pick a cycle and see its effect - key figures, levels per
 // skill before and after (means and how many stand at each level), the figure of merit
 // beside earlier cycles, survey means, comments by theme, who gained least - as SVG charts
-// drawn here; export the one-page report (Markdown or HTML); import results from CSV files.
+// drawn here; export the one-page report (Markdown or HTML); import results from CSV files;
+// and the modules whose measured gain is near zero (GET /cycles/gains).
 import { api, el, fill, renderHeader, requireSession, say } from "./api.js";
 import { has, localize, t, translate } from "./i18n.js";
 
@@ -401,13 +402,64 @@ importForm.addEventListener("submit", async (event) => {
   }
 });
 
+// -- modules measured near zero ------------------------------------------------------------
+async function showGains() {
+  const box = document.getElementById("gains");
+  try {
+    const body = await api("/cycles/gains");
+    fill(document.getElementById("gains-hint"), el("span", { i18n: ["cycles.gainsHint", { n: body.rule.min_participants }] }));
+    if (!body.near_zero.length) {
+      fill(box, el("p", { class: "muted", i18n: "cycles.gainsNone" }));
+      return;
+    }
+    const head = ["cycles.gainModule", "cycles.gainSkill", "cycles.gainN", "cycles.gainLevels"];
+    fill(
+      box,
+      el(
+        "div",
+        { class: "scroll" },
+        el(
+          "table",
+          { id: "gains-table" },
+          el("thead", {}, el("tr", {}, head.map((key) => el("th", { scope: "col", i18n: key })))),
+          el(
+            "tbody",
+            {},
+            body.near_zero.map((g) =>
+              el(
+                "tr",
+                {},
+                el("td", {}, g.module),
+                el("td", {}, g.skill),
+                el("td", { class: "num" }, String(g.participants)),
+                el(
+                  "td",
+                  { class: "num" },
+                  signed(g.gain),
+                  el("br"),
+                  el("span", { class: "muted small" }, g.ci95 ? `${num(g.ci95[0])} … ${num(g.ci95[1])}` : "–"),
+                ),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  } catch (error) {
+    fill(box, el("p", { class: "status", "data-kind": "error" }, error.message));
+  }
+}
+
 select.addEventListener("change", showReport);
 window.addEventListener("kb:language", () => {
   if (shown) render(shown);
 });
 
 try {
-  if (await loadCycles()) await showReport();
+  if (await loadCycles()) {
+    await showReport();
+    await showGains(); // organisers only, as the cycles are
+  }
 } catch (error) {
   say(status, error, "error");
 }
