@@ -241,3 +241,17 @@ def test_imports_and_exports_of_statements_are_audited(client: TestClient) -> No
         ("xapi.import", "upload"),  # recorded before the batch was checked
     ]
     assert xapi[1][2] == {"since": "2020-01-01T00:00:00Z"}
+
+
+def test_erasing_a_person_removes_their_statements_from_the_outbox(kb: Any) -> None:
+    assert kb("complete", "liam-chen", "nlp-optimisation", "--score", "0.7").exit_code == 0
+    assert kb("complete", "noor-haddad", "nlp-preprocessing").exit_code == 0
+    with running_lrs() as lrs:
+        env = {"KB_XAPI_LRS_URL": lrs.url, "KB_XAPI_LRS_USERNAME": USER}
+        env["KB_XAPI_LRS_PASSWORD"] = PASSWORD
+        assert kb("xapi", "push", **env).exit_code == 0
+    assert json.loads(kb("xapi", "status", "--json").output)["sent"] == 2
+    erased = kb("person", "erase", "liam-chen", "--yes", "--json")
+    assert erased.exit_code == 0, erased.output
+    assert json.loads(erased.stdout)["counts"]["xapi_statements"] == 1
+    assert json.loads(kb("xapi", "status", "--json").output)["sent"] == 1

@@ -163,3 +163,25 @@ def test_pushing_to_an_lrs_that_fails_retries_in_order_and_loses_nothing(
         assert refused.waiting == 1 and "401" in (refused.error or "")
     gone = push_once(backend, settings, client)  # the LRS is down: still waiting
     assert gone.waiting == 1 and "cannot reach the LRS" in (gone.error or "")
+
+
+def test_an_erased_person_leaves_no_statement_in_the_outbox_and_retention_drops_sent_ones(
+    backend: Backend,
+) -> None:
+    from api.person import apply_retention
+
+    body = '{{"id": "{0}", "actor": {{"account": {{"homePage": "https://x", "name": "{1}"}}}}}}'
+    with backend.open_xapi_outbox() as outbox:
+        outbox.enqueue(
+            [("a", body.format("a", "liam-chen")), ("b", body.format("b", "noor-haddad"))]
+            + [("c", body.format("c", "liam-chen"))],
+            "2020-01-01T00:00:00+00:00",
+        )
+        first = outbox.waiting(1)
+        outbox.mark_sent([w.seq for w in first], "2020-01-02T00:00:00+00:00")
+        assert outbox.forget("liam-chen") == 2
+        assert outbox.known() == {"b"} and outbox.forget("liam-chen") == 0
+        outbox.mark_sent([w.seq for w in outbox.waiting(5)], "2021-06-01T00:00:00+00:00")
+    assert apply_retention(backend, searches_days=0, events_days=30)["xapi_statements"] == 1
+    with backend.open_xapi_outbox() as outbox:
+        assert outbox.known() == set()

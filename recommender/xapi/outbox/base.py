@@ -75,6 +75,15 @@ class XapiOutbox(Protocol):
 
     def status(self) -> OutboxStatus: ...
 
+    def forget(self, employee: str) -> int:
+        """Remove every statement (sent or waiting) whose actor is `employee` (a person's
+        erasure, docs/person-data.md); returns how many."""
+        ...
+
+    def drop_sent_before(self, at: str) -> int:
+        """Remove the statements sent before `at` (retention: their events are gone too)."""
+        ...
+
     def close(self) -> None: ...
 
     def __enter__(self) -> Self: ...
@@ -85,6 +94,18 @@ class XapiOutbox(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+
+def actor_of(body: str) -> str | None:
+    """The employee id a statement of ours names as its actor (its account's name)."""
+    import json
+
+    try:
+        account = json.loads(body).get("actor", {}).get("account") or {}
+    except (ValueError, AttributeError):
+        return None
+    name = account.get("name") if isinstance(account, dict) else None
+    return name if isinstance(name, str) else None
 
 
 class SendError(Exception):

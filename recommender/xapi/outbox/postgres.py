@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from types import TracebackType
 
 from kb.db.postgres import Migration, connect, ensure_schema, redact
-from recommender.xapi.outbox.base import OutboxStatus, Waiting
+from recommender.xapi.outbox.base import OutboxStatus, Waiting, actor_of
 
 PART = "xapi"
 
@@ -100,6 +100,20 @@ class PgOutbox:
             oldest[1] if oldest else None,
             row[2],
         )
+
+    def forget(self, employee: str) -> int:
+        with self._db.transaction():
+            rows = self._db.execute("SELECT seq, body FROM rec_xapi_outbox FOR UPDATE").fetchall()
+            seqs = [int(seq) for seq, body in rows if actor_of(body) == employee]
+            if seqs:
+                self._db.execute("DELETE FROM rec_xapi_outbox WHERE seq = ANY(%s)", (seqs,))
+        return len(seqs)
+
+    def drop_sent_before(self, at: str) -> int:
+        cursor = self._db.execute(
+            "DELETE FROM rec_xapi_outbox WHERE sent_at IS NOT NULL AND sent_at < %s", (at,)
+        )
+        return cursor.rowcount
 
     def close(self) -> None:
         self._db.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 from types import TracebackType
 
 from kb.db import sqlite as sqlite_files
-from recommender.xapi.outbox.base import OutboxStatus, Waiting
+from recommender.xapi.outbox.base import OutboxStatus, Waiting, actor_of
 
 STORE_FILE = "xapi.sqlite"
 _SCHEMA = """
@@ -94,6 +94,20 @@ class SqliteOutbox:
             oldest[1] if oldest else None,
             last_sent,
         )
+
+    def forget(self, employee: str) -> int:
+        with self._transaction():
+            rows = self._db.execute("SELECT seq, body FROM xapi_outbox").fetchall()
+            seqs = [(seq,) for seq, body in rows if actor_of(body) == employee]
+            self._db.executemany("DELETE FROM xapi_outbox WHERE seq = ?", seqs)
+        return len(seqs)
+
+    def drop_sent_before(self, at: str) -> int:
+        with self._transaction():
+            cursor = self._db.execute(
+                "DELETE FROM xapi_outbox WHERE sent_at IS NOT NULL AND sent_at < ?", (at,)
+            )
+        return cursor.rowcount
 
     def close(self) -> None:
         self._db.close()
