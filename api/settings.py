@@ -47,6 +47,55 @@ class Settings(BaseSettings):
         default=False,
         description="development only: no keys, every caller is admin (logged loudly)",
     )
+    # -- company sign-in with OpenID Connect (docs/sign-in.md): off while oidc_issuer is unset
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="the identity provider's issuer URL (its /.well-known/openid-configuration "
+        "is read at start-up); set it to offer 'Sign in with your company account' and to "
+        "accept the provider's access tokens as bearer tokens",
+    )
+    oidc_client_id: str | None = Field(default=None, description="this service's client id")
+    oidc_client_secret: str | None = Field(
+        default=None, repr=False, description="this service's client secret (never logged)"
+    )
+    oidc_redirect_url: str | None = Field(
+        default=None,
+        description="the callback registered with the provider, e.g. "
+        "https://kb.example.com/auth/callback; unset: this request's own /auth/callback",
+    )
+    oidc_scopes: str = Field(default="openid profile email", description="scopes asked for")
+    oidc_audience: str | None = Field(
+        default=None,
+        description="the audience bearer access tokens must carry (unset: the client id)",
+    )
+    oidc_employee_claim: str = Field(
+        default="preferred_username", description="the claim holding the catalogue's employee id"
+    )
+    oidc_name_claim: str = Field(default="name", description="the claim holding the display name")
+    oidc_groups_claim: str = Field(
+        default="groups", description="the claim holding the person's groups (a list)"
+    )
+    oidc_jwks_refresh_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="at most one fetch of the provider's keys per this many seconds when a "
+        "token names a key id not seen yet (a rotated key)",
+    )
+    session_secret: str | None = Field(
+        default=None,
+        repr=False,
+        description="the key that signs session cookies (32+ characters; the same on every "
+        "replica); unset: a random one per process, so sessions end at a restart",
+    )
+    session_hours: float = Field(
+        default=8.0, gt=0, le=24 * 30, description="how long a page session lasts"
+    )
+    cookie_secure: bool | None = Field(
+        default=None,
+        description="mark cookies Secure (sent over HTTPS only); unset: when the request came "
+        "over HTTPS",
+    )
+
     upload_max_file_mb: float = Field(default=25.0, gt=0, description="per uploaded file")
     upload_max_total_mb: float = Field(default=200.0, gt=0, description="per ingest request")
     upload_max_files: int = Field(default=100, ge=1, description="files per ingest request")
@@ -192,6 +241,16 @@ class Settings(BaseSettings):
             return None
         parse_limit(f"KB_{info.field_name.upper()}", value.strip())
         return value.strip()
+
+    @field_validator("session_secret")
+    @classmethod
+    def _session_secret(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 32:
+            raise ValueError(
+                "KB_SESSION_SECRET must be at least 32 characters (python -c 'import secrets; "
+                "print(secrets.token_urlsafe(32))' makes one)"
+            )
+        return value
 
     @field_validator("watch", mode="before")
     @classmethod

@@ -38,8 +38,10 @@ from api.http.routes import glossary as glossary_routes
 from api.http.routes import graph as graph_routes
 from api.http.routes import ingest, kb, recommender, system
 from api.http.routes import person as person_routes
+from api.http.routes import signin as signin_routes
 from api.http.routes import sources as sources_routes
 from api.http.routes import xapi as xapi_routes
+from api.http.sso import SignInConfigurationError, open_sign_in
 from api.http.suggestions import open_suggestions
 from api.settings import Settings
 from api.watching import missing_folders, start_watching
@@ -81,6 +83,11 @@ files `skills.yaml`, `teams.yaml`, `courses.yaml`, `employees.yaml` (the file na
 which is which) or one `.zip` holding them, with `cycles.yaml` and the organisers'
 `glossary.yaml` when there are. It is validated as `kb catalog load`: any fault answers 422
 listing them all, and nothing is loaded.
+
+**Company sign-in.** With `KB_OIDC_ISSUER`, the pages sign people in with the company's
+identity provider (`/auth/login`; a session cookie, whose state-changing requests must carry
+`X-CSRF-Token`), and an access token from that provider is accepted as a bearer token
+(validated against its published keys, audience and expiry). See docs/sign-in.md.
 
 **Development.** `KB_AUTH_DISABLED=1` runs without a keys file, every caller being admin;
 the service logs a warning at start. Never use it on a shared machine.
@@ -137,10 +144,13 @@ def _keyring(settings: Settings) -> KeyRing | None:
             "every document. Development only."
         )
         return None
+    if settings.api_keys_file is None and settings.oidc_issuer:
+        return KeyRing(())  # company sign-in alone (docs/sign-in.md): no API keys
     if settings.api_keys_file is None:
         raise ConfigurationError(
-            "No API keys: set KB_API_KEYS_FILE to a YAML list of {key, role, employee} "
-            "(or KB_AUTH_DISABLED=1 for local development only)."
+            "No API keys: set KB_API_KEYS_FILE to a YAML list of {key, role, employee}, "
+            "KB_OIDC_ISSUER for company sign-in (docs/sign-in.md), or KB_AUTH_DISABLED=1 for "
+            "local development only."
         )
     return KeyRing(load_api_keys(settings.api_keys_file))
 
@@ -203,6 +213,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     """
     settings = settings or Settings()
     keyring = _keyring(settings)
+    try:  # company sign-in (docs/sign-in.md); None without KB_OIDC_ISSUER
+        sign_in = open_sign_in(settings) if keyring is not None else None
+    except SignInConfigurationError as exc:
+        raise ConfigurationError(str(exc)) from None
     missing = missing_folders(settings)
     if missing:
         raise ConfigurationError(
@@ -246,7 +260,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         if settings.watch and (settings.database_url is None or settings.ingest_worker):
             nudge = embedding.nudge if embedding is not None else None
             watching = start_watching(knowledge_base, settings, nudge)
-        app.state.services = Services(settings, knowledge_base, catalogs, jobs, keyring)
+        app.state.services = Services(settings, knowledge_base, catalogs, jobs, keyring, sign_in)
         attach_metrics(app, knowledge_base, jobs)  # /metrics (api.http.observability)
         app.state.backend = backend  # /health/ready asks it about the database
         app.state.audit = Auditor(backend.open_audit_log())  # api.audit, docs/audit.md
@@ -284,6 +298,8 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
                 embedding.stop(settings.shutdown_wait_seconds)
             catalogs.close()
             app.state.audit.close()
+            if sign_in is not None:
+                sign_in.close()
             if stopped:
                 knowledge_base.close()
             else:  # the worker still writes: leave the store to the process exit
@@ -329,5 +345,6 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(sources_routes.router)  # named sources: /sources (organisers)
     app.include_router(person_routes.router)  # GET /people/{id}/export (admins)
     app.include_router(xapi_routes.router)  # xAPI statements in and out: /xapi/statements
+    app.include_router(signin_routes.router)  # company sign-in: /auth/login, /callback, /logout
     mount_web(app)  # the web pages: /web/search, /web/learning, /web/organiser
     return app

@@ -19,6 +19,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.audit import Auditor
 from api.http.auth import ADMIN, KeyRing, Principal
 from api.http.errors import ApiError
+from api.http.oidc import OidcError, ProviderUnavailable, looks_like_jwt
+from api.http.session import CSRF_HEADER, SESSION_COOKIE, csrf_ok
+from api.http.sso import SignIn, bearer_principal, session_principal
 from api.ratelimit import Action, RateLimits
 from api.settings import Settings
 from api.sources import SourcesService
@@ -108,6 +111,7 @@ class Services:
     catalogs: Catalogs
     jobs: JobQueue
     keyring: KeyRing | None  # None: authentication disabled (development only)
+    sign_in: SignIn | None = None  # company sign-in (api.http.sso); None: KB_OIDC_ISSUER unset
 
 
 class VisibleSource:
@@ -232,22 +236,50 @@ def get_principal(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """401 without a key or with an unknown one; with authentication disabled, an admin.
-    The key's stable id is left in the request's state for the request's log line."""
+    """Who calls: an API key, else (with company sign-in) a bearer access token from the
+    identity provider, else the page session's cookie; 401 without any, or with one that is
+    unknown, refused or expired; with authentication disabled, an admin.
+
+    A request made with the session cookie that changes something (not GET, HEAD, OPTIONS)
+    must carry the session's CSRF token in ``X-CSRF-Token`` (403 without it); bearer callers
+    send no cookie and need none. The caller's stable id is left in the request's state for
+    the request's log line."""
     if services.keyring is None:
         return ADMIN
-    if credentials is None or not credentials.credentials:
+    sign_in = services.sign_in
+    if credentials is not None and credentials.credentials:
+        token = credentials.credentials
+        principal = services.keyring.identify(token)
+        if principal is None and sign_in is not None and looks_like_jwt(token):
+            principal = _token_principal(sign_in, token, services.catalogs)
+        if principal is None:
+            raise ApiError(
+                401,
+                "Unknown API key: check the key you sent, or ask for a new one.",
+                headers=_CHALLENGE,
+            )
+    elif sign_in is not None and request.cookies.get(SESSION_COOKIE):
+        session = sign_in.cookies.read_session(request.cookies[SESSION_COOKIE])
+        if session is None:
+            raise ApiError(
+                401,
+                "Your sign-in has ended or its cookie is not valid: sign in again.",
+                headers=_CHALLENGE,
+            )
+        if not csrf_ok(request, session):
+            raise ApiError(
+                403,
+                f"This request changes something but lacks the page's {CSRF_HEADER} header: "
+                "reload the page and try again (scripts must send the kb_csrf cookie's value).",
+            )
+        principal = session_principal(session)
+        request.state.key_id = principal.key_id
+        return principal  # the session's sign-in was audited at /auth/callback
+    else:
         raise ApiError(
             401,
             "No API key: send the header 'Authorization: Bearer <key>' (ask an organiser for "
-            "a key).",
-            headers=_CHALLENGE,
-        )
-    principal = services.keyring.identify(credentials.credentials)
-    if principal is None:
-        raise ApiError(
-            401,
-            "Unknown API key: check the key you sent, or ask for a new one.",
+            "a key)" + (", or sign in at /auth/login." if sign_in is not None else "."),
             headers=_CHALLENGE,
         )
     request.state.key_id = principal.key_id  # api.http.observability logs it, never the key
@@ -255,6 +287,25 @@ def get_principal(
     if auditor is not None:  # a key's first request of the day is its sign-in (api.audit)
         auditor.key_used(principal, client_ip(request))
     return principal
+
+
+def _token_principal(sign_in: SignIn, token: str, catalogs: Catalogs) -> Principal:
+    """A bearer access token's caller; 401 naming why it is refused, 503 when the provider's
+    keys cannot be read."""
+    try:
+        catalog = catalogs.current()
+    except NoCatalogError:
+        catalog = None
+    try:
+        return bearer_principal(sign_in, token, catalog)
+    except ProviderUnavailable as exc:
+        raise ApiError(503, str(exc), headers={"Retry-After": "30"}) from None
+    except OidcError as exc:
+        raise ApiError(
+            401,
+            f"Access token refused: {exc}",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        ) from None
 
 
 Caller = Annotated[Principal, Depends(get_principal)]

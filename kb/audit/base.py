@@ -26,6 +26,8 @@ GENESIS = "0" * 64
 # The actions the service records (others may be added; these are the documented ones).
 ACTIONS = (
     "sign_in",
+    "sign_out",
+    "employee.create",
     "document.read_restricted",
     "catalog.load",
     "framework.import",

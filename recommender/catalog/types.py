@@ -7,7 +7,7 @@ so every rule module works on clean, typed data and never re-checks references.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +17,11 @@ LEVEL_MIN = 0
 LEVEL_MAX = 5
 FORMATS = ("lecture", "hands-on")
 CATALOG_FILES = ("skills", "teams", "courses", "employees")
-# Files a catalogue may have: `cycles.yaml`, the training cycles run (or planned).
-OPTIONAL_FILES = ("cycles",)
+# Files a catalogue may have: `cycles.yaml`, the training cycles run (or planned), and
+# `sign_in.yaml`, the identity provider's groups mapped to roles and teams (docs/sign-in.md).
+OPTIONAL_FILES = ("cycles", "sign_in")
+# The roles a sign-in group may grant, lowest first (api.http.auth's roles, same order).
+SIGN_IN_ROLES = ("employee", "organiser", "admin")
 STORED_KINDS = CATALOG_FILES + OPTIONAL_FILES
 # How a cycle was delivered; "mixed" when its modules' formats differ.
 CYCLE_FORMATS = ("lecture", "hands-on", "workshop", "mixed", "self-paced")
@@ -190,6 +193,24 @@ class Cycle:
 
 
 @dataclass(frozen=True)
+class GroupRule:
+    """One line of `sign_in.yaml`: members of the identity provider's `group` get `role`
+    (the highest of their groups' roles wins) and/or `team` (the first group with one)."""
+
+    group: str
+    role: str | None = None
+    team: str | None = None
+
+
+@dataclass(frozen=True)
+class SignInMapping:
+    """What a signed-in person's groups make them: a role and a team (None: no group gives one)."""
+
+    role: str
+    team: str | None
+
+
+@dataclass(frozen=True)
 class Catalog:
     skills: Mapping[str, Skill]
     teams: Mapping[str, Team]
@@ -197,6 +218,7 @@ class Catalog:
     modules: Mapping[str, Module]
     employees: Mapping[str, Employee]
     cycles: Mapping[str, Cycle] = field(default_factory=dict)
+    sign_in: tuple[GroupRule, ...] = ()
 
     def employee(self, employee_id: str) -> Employee:
         try:
@@ -233,6 +255,21 @@ class Catalog:
 
     def weight(self, skill: str) -> float:
         return self.skills[skill].weight
+
+    def map_groups(self, groups: Iterable[str]) -> SignInMapping:
+        """The role and team that `groups` (as the identity provider names them) map to by
+        `sign_in.yaml`: the highest role of any matching rule (employee when none matches),
+        the team of the first matching rule that names one, in the file's order."""
+        member = set(groups)
+        role, team = SIGN_IN_ROLES[0], None
+        for rule in self.sign_in:
+            if rule.group not in member:
+                continue
+            if rule.role is not None and SIGN_IN_ROLES.index(rule.role) > SIGN_IN_ROLES.index(role):
+                role = rule.role
+            if team is None and rule.team is not None:
+                team = rule.team
+        return SignInMapping(role=role, team=team)
 
     def members(self, team_id: str) -> list[Employee]:
         return [e for e in self.employees.values() if e.team == team_id]
@@ -346,4 +383,8 @@ def build_catalog(raw: RawCatalog) -> Catalog:
         modules=modules,
         employees=employees,
         cycles=cycles,
+        sign_in=tuple(
+            GroupRule(group=e["group"], role=e.get("role"), team=e.get("team"))
+            for e in raw.get("sign_in") or []
+        ),
     )

@@ -19,6 +19,7 @@ from recommender.catalog.types import (
     LEVEL_MAX,
     LEVEL_MIN,
     OPTIONAL_FILES,
+    SIGN_IN_ROLES,
     Catalog,
     RawCatalog,
 )
@@ -44,6 +45,8 @@ _FIELDS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
         frozenset({"id", "title", "modules", "start", "end", "trainers", "participants"}),
         frozenset({"teams", "hours", "format", "pass_mark", "description"}),
     ),
+    # company sign-in (docs/sign-in.md): one identity-provider group -> a role and/or a team
+    "sign_in": (frozenset({"group"}), frozenset({"role", "team"})),
 }
 _SINGULAR = {
     "skills": "skill",
@@ -51,6 +54,7 @@ _SINGULAR = {
     "courses": "course",
     "employees": "employee",
     "cycles": "cycle",
+    "sign_in": "group",
 }
 _FILES = [f"{kind}.yaml" for kind in (*CATALOG_FILES, *OPTIONAL_FILES)]
 CYCLE_HOURS_MAX = 10_000
@@ -96,8 +100,9 @@ class _Checker:
 
     @staticmethod
     def label(kind: str, entry: Any, index: int) -> str:
-        if isinstance(entry, dict) and isinstance(entry.get("id"), str) and entry["id"]:
-            return f"{kind} '{entry['id']}'"
+        ident = entry.get("group" if kind == "group" else "id") if isinstance(entry, dict) else None
+        if isinstance(ident, str) and ident:
+            return f"{kind} '{ident}'"
         return f"{kind} entry #{index}"
 
     def check_fields(self, file: str, label: str, kind: str, entry: Mapping[str, Any]) -> None:
@@ -203,7 +208,44 @@ class _Checker:
             self.check_employee(label, entry)
         for label, entry in cycles:
             self.check_training_cycle("cycles.yaml", label, entry)
+        self.check_sign_in(self.entries("sign_in"))
         return sorted(self.faults, key=lambda f: _FILES.index(f.file) if f.file in _FILES else -1)
+
+    def check_sign_in(self, rules: list[tuple[str, dict[str, Any]]]) -> None:
+        """`sign_in.yaml`: each group named once, mapped to a known role and/or a known team
+        (a rule that maps to nothing is a typo, not a no-op)."""
+        file = "sign_in.yaml"
+        seen: dict[str, int] = {}
+        for position, (label, entry) in enumerate(rules, start=1):
+            group = entry.get("group")
+            if not isinstance(group, str) or not group.strip():
+                self.fault(
+                    file,
+                    label,
+                    "field 'group' must be a non-empty string (the group's "
+                    "name as the identity provider sends it)",
+                )
+            elif group in seen:
+                self.fault(
+                    file,
+                    label,
+                    f"duplicate group '{group}' (entries {seen[group]} and "
+                    f"{position}): give one entry both its role and its team",
+                )
+            else:
+                seen[group] = position
+            role, team = entry.get("role"), entry.get("team")
+            if role is None and team is None:
+                self.fault(
+                    file,
+                    label,
+                    "maps to nothing: give it a 'role' (employee, organiser "
+                    "or admin), a 'team', or both",
+                )
+            if role is not None and role not in SIGN_IN_ROLES:
+                self.fault(file, label, f"role {role!r} is not one of {', '.join(SIGN_IN_ROLES)}")
+            if team is not None:
+                self.team_ref(file, label, team)
 
     def check_skills(self, skills: list[tuple[str, dict[str, Any]]]) -> None:
         for label, entry in skills:

@@ -85,7 +85,9 @@ def catalog_rows(raw: RawCatalog) -> Iterator[tuple[str, int, str, str]]:
     """(kind, position, entry id, entry as JSON) for each catalogue entry, in file order."""
     for kind in STORED_KINDS:
         for position, entry in enumerate(raw.get(kind) or []):
-            yield kind, position, entry["id"], json.dumps(entry, default=str)
+            # a sign-in rule is named by its group (sign_in.yaml has no ids)
+            ident = entry["group"] if kind == "sign_in" else entry["id"]
+            yield kind, position, ident, json.dumps(entry, default=str)
 
 
 def raw_from_rows(rows: Iterable[Sequence[Any]]) -> RawCatalog:

@@ -10,8 +10,9 @@ from typing import Any
 
 from recommender.catalog.loading import load_catalog_dir
 from recommender.catalog.types import Catalog, build_catalog
+from recommender.catalog.validate import validate_catalog
 from recommender.cycles.replay import replay_events
-from recommender.errors import NoCatalogError
+from recommender.errors import CatalogInvalidError, NoCatalogError
 from recommender.state.base import RecommenderStore
 from recommender.state.events import Event
 
@@ -54,6 +55,30 @@ def current_catalog(store: RecommenderStore) -> Catalog:
     if raw is None:
         raise NoCatalogError()
     return replay_events(build_catalog(raw), store.events()).catalog
+
+
+def add_employee(store: RecommenderStore, employee_id: str, name: str, team: str) -> bool:
+    """Add a person to the stored catalogue's employees (a first company sign-in: the id and
+    name from the identity provider's token, the team from `sign_in.yaml`), with no levels
+    and no history. False, and nothing changed, when they are already in it.
+
+    The catalogue stays the organisers' file: a later `kb catalog load` replaces it whole, and
+    the person is added again at their next sign-in if the new file still lacks them. Raises
+    `NoCatalogError` before any catalogue is loaded (there is no team to put them in) and
+    `CatalogInvalidError` when the entry would make the catalogue invalid (an unknown team)."""
+    raw = store.load_raw()
+    if raw is None:
+        raise NoCatalogError()
+    employees = list(raw.get("employees") or [])
+    if any(entry.get("id") == employee_id for entry in employees):
+        return False
+    employees.append({"id": employee_id, "name": name or employee_id, "team": team})
+    updated = {**raw, "employees": employees}
+    faults = validate_catalog(updated)
+    if faults:
+        raise CatalogInvalidError(faults)
+    store.save_catalog(updated, store.meta("catalog_source") or "")
+    return True
 
 
 def copy_state(source: RecommenderStore, target: RecommenderStore) -> dict[str, int]:

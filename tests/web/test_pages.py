@@ -185,10 +185,17 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve(home: Path, keys_file: Path, embedder: Embedder) -> Iterator[str]:
-    """The app under uvicorn in a thread on 127.0.0.1 (loopback only); yields its base URL."""
-    app = create_app(Settings(home=home, api_keys_file=keys_file), embedder=embedder)
-    port = _free_port()
+def serve(
+    home: Path,
+    keys_file: Path,
+    embedder: Embedder,
+    port: int | None = None,
+    **settings: Any,
+) -> Iterator[str]:
+    """The app under uvicorn in a thread on 127.0.0.1 (loopback only); yields its base URL.
+    `settings` are more Settings fields (company sign-in's, for one)."""
+    app = create_app(Settings(home=home, api_keys_file=keys_file, **settings), embedder=embedder)
+    port = port or _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

@@ -77,8 +77,8 @@ router = APIRouter(tags=["recommender"])
 
 EmployeeId = Annotated[str, Path(max_length=200, description="an employee id of the catalogue")]
 CATALOG_FILES = ("skills.yaml", "teams.yaml", "courses.yaml", "employees.yaml")
-# the training cycles and the organisers' glossary, when the catalogue has them
-OPTIONAL_FILES = ("cycles.yaml", GLOSSARY_FILE)
+# the training cycles, the organisers' glossary and the sign-in groups, when the catalogue has them
+OPTIONAL_FILES = ("cycles.yaml", GLOSSARY_FILE, "sign_in.yaml")
 _READ = errors(401, 403, 404, 409, 422)
 
 

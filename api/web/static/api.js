@@ -1,30 +1,65 @@
 // Shared by every page: the session (the API key in sessionStorage), authenticated fetch calls,
 // a tiny DOM builder, the page header, and the safe rendering of search snippets.
 // Keys stay in sessionStorage (gone when the tab closes) and travel only in the Authorization
-// header, never in a URL. The pages' own words come from i18n.js.
+// header, never in a URL. After a company sign-in (docs/sign-in.md) there is no key: the
+// browser sends the HttpOnly session cookie, and every request that changes something carries
+// the kb_csrf cookie's value in X-CSRF-Token. The pages' own words come from i18n.js.
 import { languageSwitch, localize, localizeAttribute, t, unlocalize } from "./i18n.js";
 import { HEADER_PAGES, ORGANISERS_ONLY } from "/web/pages.js"; // made from api.web.SITE
 
 const SESSION = "kb.session";
 
-/** The signed-in user: {key, employee: catalogue id or null (organisers)}, or null. */
+/**
+ * The signed-in user: {key, employee: catalogue id or null (organisers), role}, or
+ * {sso: true, employee, role} after a company sign-in (the cookie is the credential); or null.
+ */
 export function session() {
   try {
     const raw = sessionStorage.getItem(SESSION);
     const value = raw ? JSON.parse(raw) : null;
-    return value && typeof value.key === "string" ? value : null;
+    return value && (typeof value.key === "string" || value.sso === true) ? value : null;
   } catch {
     return null;
   }
+}
+
+const CSRF_COOKIE = "kb_csrf";
+const SAFE_METHODS = ["GET", "HEAD", "OPTIONS"];
+
+/** The company sign-in's CSRF token (the readable kb_csrf cookie), or "". */
+export function csrfToken() {
+  const found = document.cookie.split("; ").find((part) => part.startsWith(CSRF_COOKIE + "="));
+  return found ? decodeURIComponent(found.slice(CSRF_COOKIE.length + 1)) : "";
+}
+
+/**
+ * The headers that authenticate a request of `method`: the key's Bearer header, or, with a
+ * company sign-in, the CSRF token on a request that changes something (the cookie goes by
+ * itself, same origin only).
+ */
+export function authHeaders(method = "GET", key) {
+  const current = session();
+  const bearerKey = key || current?.key;
+  if (bearerKey) return { Authorization: "Bearer " + bearerKey };
+  if (!SAFE_METHODS.includes(method.toUpperCase())) {
+    const token = csrfToken();
+    if (token) return { "X-CSRF-Token": token };
+  }
+  return current?.sso ? {} : { Authorization: "Bearer " };
 }
 
 export function saveSession(value) {
   sessionStorage.setItem(SESSION, JSON.stringify(value));
 }
 
-export function signOut() {
+export async function signOut() {
+  const current = session();
   sessionStorage.removeItem(SESSION);
-  location.assign("/web/signin");
+  if (current?.sso) {
+    // the server clears the cookies and records the sign-out; the page leaves whatever it said
+    await fetch("/auth/logout", { method: "POST", headers: authHeaders("POST") }).catch(() => {});
+  }
+  location.assign("/web/signin" + (current?.sso ? "?signedOut=1" : ""));
 }
 
 /** The session, or a trip to the sign-in page that comes back here afterwards. */
@@ -65,7 +100,7 @@ export async function api(path, { method = "GET", query, json, form, key } = {})
   for (const [name, value] of Object.entries(query || {})) {
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(name, value);
   }
-  const headers = { Authorization: "Bearer " + (key || session()?.key || "") };
+  const headers = authHeaders(method, key);
   let body;
   if (json !== undefined) {
     headers["Content-Type"] = "application/json";

@@ -3,7 +3,7 @@
 // beside earlier cycles, survey means, comments by theme, who gained least - as SVG charts
 // drawn here; export the one-page report (Markdown or HTML); import results from CSV files;
 // and the modules whose measured gain is near zero (GET /cycles/gains).
-import { api, el, fill, renderHeader, requireSession, say } from "./api.js";
+import { api, authHeaders, el, fill, renderHeader, requireSession, say } from "./api.js";
 import { has, localize, t, translate } from "./i18n.js";
 
 translate();
@@ -338,7 +338,7 @@ async function download(format) {
   const id = select.value;
   if (!id) return;
   const response = await fetch(`/cycles/${encodeURIComponent(id)}/report?format=${format}`, {
-    headers: { Authorization: "Bearer " + who.key },
+    headers: authHeaders("GET"),
   });
   if (!response.ok) {
     const body = await response.json().catch(() => null);

@@ -317,6 +317,9 @@ export const en = {
   "signin.unknownKey": "That key is not known to the service: check it, or ask an organiser for one.",
   "signin.needKey": "Enter your API key.",
   "signin.checking": "Checking the key…",
+  "signin.company": "Sign in with your company account",
+  "signin.orKey": "Or sign in with an API key:",
+  "signin.companyFailed": "The company sign-in did not complete: try again.",
   // training cycles (cycles.html)
   "page.cycles": "Cycles",
   "title.cycles": "Training cycles · Training knowledge base",
@@ -724,6 +727,9 @@ export const zh = {
   "signin.unknownKey": "服务不认识这个密钥：请检查一下，或向组织者申请一个。",
   "signin.needKey": "请输入你的 API 密钥。",
   "signin.checking": "正在验证密钥…",
+  "signin.company": "使用公司账号登录",
+  "signin.orKey": "或使用 API 密钥登录：",
+  "signin.companyFailed": "公司账号登录未完成：请重试。",
   // training cycles (cycles.html)
   "page.cycles": "培训周期",
   "title.cycles": "培训周期 · 培训知识库",

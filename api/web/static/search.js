@@ -1,7 +1,7 @@
 // Search: the box and filters, hits with their marked snippets and exact place, and links
 // that open each document at the hit. The query lives in the page's URL (never the key), so
 // that Back returns to the results and a search can be shared.
-import { api, documentHref, el, fill, renderHeader, requireSession, say, session, snippetNodes } from "./api.js";
+import { api, documentHref, el, fill, renderHeader, authHeaders, requireSession, say, snippetNodes } from "./api.js";
 import { has, translate } from "./i18n.js";
 import { freshnessNodes } from "./freshness.js";
 
@@ -43,7 +43,7 @@ function reportOpen(searchId, docId) {
   fetch("/analytics/opens", {
     method: "POST",
     keepalive: true,
-    headers: { Authorization: "Bearer " + (session()?.key || ""), "Content-Type": "application/json" },
+    headers: { ...authHeaders("POST"), "Content-Type": "application/json" },
     body: JSON.stringify({ search_id: searchId, doc_id: docId }),
   }).catch(() => {});
 }

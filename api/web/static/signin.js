@@ -1,5 +1,8 @@
 // Sign-in: check the key against the API, then keep it (and the employee id) in sessionStorage.
-import { ApiFailure, api, el, pageError, saveSession, say } from "./api.js";
+// With company sign-in (docs/sign-in.md) the page also offers the identity provider; coming
+// back from it (?sso=1), or opening a new tab while signed in, it asks /me with the session
+// cookie and keeps {sso, employee, role} for the tab instead of a key.
+import { ApiFailure, api, csrfToken, el, pageError, saveSession, say } from "./api.js";
 import { languageSwitch, translate } from "./i18n.js";
 
 translate();
@@ -36,6 +39,33 @@ function nextPage() {
   const next = new URLSearchParams(location.search).get("next") || "";
   return /^\/web\/[a-z]+(\?[^#]*)?$/.test(next) ? next : "/web/search";
 }
+
+const params = new URLSearchParams(location.search);
+const sso = document.getElementById("sso");
+const ssoStatus = document.getElementById("sso-status");
+
+/** The page session that the cookie stands for, kept for this tab; false without one. */
+async function adoptCookieSession() {
+  const response = await fetch("/me", { headers: {} }).catch(() => null);
+  if (!response || !response.ok) return false;
+  const me = await response.json();
+  saveSession({ sso: true, employee: me.employee || null, role: me.role });
+  location.assign(nextPage());
+  return true;
+}
+
+async function offerCompanySignIn() {
+  const config = await fetch("/auth/config").then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  if (!config?.enabled) return;
+  document.getElementById("sso-link").href = config.login + "?next=" + encodeURIComponent(nextPage());
+  sso.hidden = false;
+  if (params.get("signedOut")) return; // just signed out: stay here
+  if (params.get("sso") || csrfToken()) {
+    if (!(await adoptCookieSession()) && params.get("sso")) say(ssoStatus, ["signin.companyFailed"], "error");
+  }
+}
+
+offerCompanySignIn();
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
