@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from kb.searchlog.base import SearchLog
     from kb.sources.base import SourceRegistry
     from kb.store.base import DocumentStore
-    from recommender import FrameworkStore, RecommenderStore
+    from recommender import FrameworkStore, RecommenderStore, XapiOutbox
 
 
 class RecommenderSessions(Protocol):
@@ -92,6 +92,10 @@ class Backend(ABC):
         """The skills framework and its mapping (recommender.frameworks, docs/frameworks.md);
         opened per use (one request, one command)."""
         raise KBError(f"The {self.name} backend keeps no skills framework.")
+
+    @abstractmethod
+    def open_xapi_outbox(self) -> XapiOutbox:
+        """The statements waiting for the Learning Record Store (docs/xapi.md)."""
 
     def open_job_queue(
         self,
@@ -243,6 +247,11 @@ class SqliteBackend(Backend):
             db.execute("VACUUM")
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
+    def open_xapi_outbox(self) -> XapiOutbox:
+        from recommender.xapi.outbox.sqlite import SqliteOutbox
+
+        return SqliteOutbox.open(self.home)
+
     def _job_queue(self, kb: KnowledgeBase, limits: Limits, tokens: int, worker: bool) -> JobQueue:
         from ingest.jobs.local import JobManager
 
@@ -304,6 +313,11 @@ class PostgresBackend(Backend):
 
         return PgFrameworkStore(self.database_url)
 
+    def open_xapi_outbox(self) -> XapiOutbox:
+        from recommender.xapi.outbox.postgres import PgOutbox
+
+        return PgOutbox(self.database_url)
+
     def _job_queue(self, kb: KnowledgeBase, limits: Limits, tokens: int, worker: bool) -> JobQueue:
         return self._job_manager(kb, limits, tokens, worker)
 
@@ -340,6 +354,8 @@ class PostgresBackend(Backend):
         from recommender.frameworks.postgres import PART as FRAMEWORKS_PART
         from recommender.state.postgres import MIGRATIONS as RECOMMENDER
         from recommender.state.postgres import PART as RECOMMENDER_PART
+        from recommender.xapi.outbox.postgres import MIGRATIONS as XAPI
+        from recommender.xapi.outbox.postgres import PART as XAPI_PART
 
         return [
             (KB_PART, list(KB)),
@@ -351,6 +367,7 @@ class PostgresBackend(Backend):
             (SOURCES_PART, list(SOURCES)),
             (AUDIT_PART, list(AUDIT)),
             (FRAMEWORKS_PART, list(FRAMEWORKS)),
+            (XAPI_PART, list(XAPI)),
         ]
 
     def upgrade_schema(self) -> dict[str, dict[str, int]]:

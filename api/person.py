@@ -321,6 +321,8 @@ def erase_person(
             store.save_catalog(cleaned, catalog_source or "")
         remove, details = events_without(store.events(), terms)
         counts["events"] = store.rewrite_events(remove, details) if remove or details else 0
+    with backend.open_xapi_outbox() as outbox:  # their statements for the LRS (docs/xapi.md)
+        counts["xapi_statements"] = outbox.forget(employee)
     log = backend.open_search_log()
     try:
         voters = voter_pseudonyms(log.voter_secret(), employee)
@@ -408,7 +410,7 @@ def apply_retention(backend: Backend, *, searches_days: int, events_days: int) -
     """Forget searches, opens and votes older than `searches_days` and events older than
     `events_days` (0: keep them all); returns how many rows each forgot."""
     now = datetime.now(UTC)
-    done = {"search_log_rows": 0, "events": 0}
+    done = {"search_log_rows": 0, "events": 0, "xapi_statements": 0}
     if searches_days:
         log = backend.open_search_log()
         try:
@@ -419,6 +421,8 @@ def apply_retention(backend: Backend, *, searches_days: int, events_days: int) -
         before = (now - timedelta(days=events_days)).isoformat(timespec="seconds")
         with backend.open_recommender_store() as store:
             done["events"] = store.forget_events_before(before)
+        with backend.open_xapi_outbox() as outbox:  # statements sent for those events
+            done["xapi_statements"] = outbox.drop_sent_before(before)
     return done
 
 

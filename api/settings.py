@@ -263,6 +263,30 @@ class Settings(BaseSettings):
             return [part for part in text.split(os.pathsep) if part.strip()]
         return value
 
+    # -- xAPI (docs/xapi.md): statements in and out, a Learning Record Store -------------------
+    xapi_base: str = Field(
+        default="https://kb.local/xapi",
+        pattern=r"^https?://\S+$",
+        description="the IRI our exported activities and actors' accounts are named under",
+    )
+    xapi_mapping: Path | None = Field(
+        default=None,
+        description="the mapping file (actors -> employees, activities -> modules) that "
+        "POST /xapi/statements and kb xapi import (without --mapping) use",
+    )
+    xapi_lrs_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://\S+$",
+        description="an LRS's xAPI endpoint (its /statements is posted to); unset: none",
+    )
+    xapi_lrs_username: str | None = Field(default=None, description="the LRS's Basic user")
+    xapi_lrs_password: str | None = Field(
+        default=None, repr=False, description="the LRS's Basic password (a secret)"
+    )
+    xapi_push_seconds: float = Field(
+        default=60.0, gt=0, description="kb worker: how often it sends waiting statements"
+    )
+
     # -- operations (docs/operations.md): metrics and logs ---------------------------------
     metrics: Literal["off", "organiser", "open"] = Field(
         default="organiser",

@@ -19,6 +19,8 @@ past it is imported from outside the package. Inside, the groups are subpackages
 - `frameworks/`: skills frameworks (ESCO, the company's own): reading one, its store
   (`base`, `sqlite`, `postgres`), mapping proposals, answers in its terms.
 - `content_gaps.py`: what the knowledge base is missing, from the search log.
+- `xapi/`: xAPI statements in (checked, mapped, imported as events) and out (exported, and
+  pushed to a Learning Record Store through an outbox: `xapi/outbox/`).
 
 A new rule is a module of its own in `rules/` over `Catalog`, exported here.
 """
@@ -172,10 +174,47 @@ if TYPE_CHECKING:
         experts,
         learning_path,
     )
+    from recommender.xapi.exporting import (
+        XAPI_DEFAULT_LIMIT,
+        XAPI_MAX_LIMIT,
+        StatementPage,
+        export_statements,
+    )
+    from recommender.xapi.importing import (
+        StatementFault,
+        XapiImportReport,
+        XapiInvalidError,
+        import_statements,
+    )
+    from recommender.xapi.mapping import XapiMapping
+    from recommender.xapi.outbox.base import (
+        OutboxStatus,
+        PushReport,
+        SendError,
+        XapiOutbox,
+        push_statements,
+    )
+    from recommender.xapi.vocabulary import XAPI_DEFAULT_BASE, XAPI_VERSION
 
-# The graph (networkx) and the content-gaps report are imported on first use, so that the
-# catalogue, the rules and the state cost nothing more to import.
+# The graph (networkx), the content-gaps report and xAPI (pydantic) are imported on first
+# use, so that the catalogue, the rules and the state cost nothing more to import.
 _LAZY = {
+    "OutboxStatus": "recommender.xapi.outbox.base",
+    "PushReport": "recommender.xapi.outbox.base",
+    "SendError": "recommender.xapi.outbox.base",
+    "StatementFault": "recommender.xapi.importing",
+    "StatementPage": "recommender.xapi.exporting",
+    "XAPI_DEFAULT_BASE": "recommender.xapi.vocabulary",
+    "XAPI_DEFAULT_LIMIT": "recommender.xapi.exporting",
+    "XAPI_MAX_LIMIT": "recommender.xapi.exporting",
+    "XAPI_VERSION": "recommender.xapi.vocabulary",
+    "XapiImportReport": "recommender.xapi.importing",
+    "XapiInvalidError": "recommender.xapi.importing",
+    "XapiMapping": "recommender.xapi.mapping",
+    "XapiOutbox": "recommender.xapi.outbox.base",
+    "export_statements": "recommender.xapi.exporting",
+    "import_statements": "recommender.xapi.importing",
+    "push_statements": "recommender.xapi.outbox.base",
     "Bottleneck": "recommender.graph.questions",
     "Bridge": "recommender.graph.questions",
     "ContentReport": "recommender.content_gaps",
@@ -238,6 +277,22 @@ __all__ = [
     "events_without",
     "person_events",
     "terms_for",
+    "OutboxStatus",
+    "PushReport",
+    "SendError",
+    "StatementFault",
+    "StatementPage",
+    "XAPI_DEFAULT_BASE",
+    "XAPI_DEFAULT_LIMIT",
+    "XAPI_MAX_LIMIT",
+    "XAPI_VERSION",
+    "XapiImportReport",
+    "XapiInvalidError",
+    "XapiMapping",
+    "XapiOutbox",
+    "export_statements",
+    "import_statements",
+    "push_statements",
     "CYCLE_FORMATS",
     "IMPORT_KINDS",
     "ImportKind",

@@ -30,6 +30,7 @@ from api.cli import serve as cli_serve
 from api.cli import sources as cli_sources
 from api.cli import watch as cli_watch
 from api.cli import worker as cli_worker
+from api.cli import xapi as cli_xapi
 from api.cli.common import CliContext, CliError, cli_settings, emit_json
 from api.cli.sessions import session_lines
 from api.settings import Settings
@@ -534,6 +535,7 @@ cli_freshness.register(main)
 cli_sources.register(main)
 cli_watch.register(main)
 cli_person.register(main)
+cli_xapi.register(main)
 
 
 if __name__ == "__main__":

@@ -126,12 +126,20 @@ def worker(obj: CliContext, once: bool, log_level: str, metrics_port: int | None
         events_days=events_days,
         interval=settings.retention_interval_hours * 3600,
     )
+    # statements for a Learning Record Store (KB_XAPI_LRS_URL, docs/xapi.md) sent beside the
+    # jobs; with --once, once after them
+    from api.xapi import LrsClient, XapiPusher, push_once
+
+    lrs = LrsClient.from_settings(settings)
+    pusher = XapiPusher(backend, settings, lrs) if lrs and not once else None
     watching: list[Any] = []
     try:
         jobs.recover()
         if not once:
             embedding.start()
             retention.start()
+            if pusher is not None:
+                pusher.start()
             # KB_WATCH folders, synced beside the jobs (api.watching)
             watching = start_watching(kb, settings, embedding.nudge)
         with stop_on_signals(ask_to_stop):
@@ -145,6 +153,10 @@ def worker(obj: CliContext, once: bool, log_level: str, metrics_port: int | None
                 SourceScheduler(sources.syncer).run_due()
                 kb.embed_pending(stop=embedding.stopping)
                 apply_retention(backend, searches_days=searches_days, events_days=events_days)
+                if lrs is not None:
+                    pushed = push_once(backend, settings, lrs)
+                    if pushed.error:
+                        click.echo(f"kb worker: xAPI push: {pushed.error}", err=True)
     except KBError as exc:
         raise CliError(str(exc)) from None
     except Exception as exc:  # psycopg's errors: one sentence, never the URL
@@ -152,6 +164,8 @@ def worker(obj: CliContext, once: bool, log_level: str, metrics_port: int | None
     finally:
         retention.stop()
         sources.close()
+        if pusher is not None:
+            pusher.stop()
         stop_watching(watching, settings.shutdown_wait_seconds)
         embedding.stop()
         jobs.close()

@@ -40,6 +40,7 @@ from api.http.routes import ingest, kb, recommender, system
 from api.http.routes import person as person_routes
 from api.http.routes import signin as signin_routes
 from api.http.routes import sources as sources_routes
+from api.http.routes import xapi as xapi_routes
 from api.http.sso import SignInConfigurationError, open_sign_in
 from api.http.suggestions import open_suggestions
 from api.settings import Settings
@@ -343,6 +344,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
     app.include_router(frameworks_routes.router)  # skills frameworks: /frameworks (organisers)
     app.include_router(sources_routes.router)  # named sources: /sources (organisers)
     app.include_router(person_routes.router)  # GET /people/{id}/export (admins)
+    app.include_router(xapi_routes.router)  # xAPI statements in and out: /xapi/statements
     app.include_router(signin_routes.router)  # company sign-in: /auth/login, /callback, /logout
     mount_web(app)  # the web pages: /web/search, /web/learning, /web/organiser
     return app

@@ -40,6 +40,8 @@ ACTIONS = (
     "export",
     "person.export",
     "person.erase",
+    "xapi.import",
+    "xapi.export",
 )
 
 

@@ -79,6 +79,7 @@ def test_db_status_says_an_upgrade_is_due_until_kb_db_upgrade(
         "analytics",
         "audit",
         "frameworks",
+        "xapi",
     }
     code, out, _ = kb_cli(
         home, fake_embedder, "--database-url", database_url, "db", "status", "--json"

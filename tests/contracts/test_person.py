@@ -308,7 +308,7 @@ def test_retention_forgets_old_searches_and_events(world: World) -> None:
             "retention", "apply", "--searches-days", "30", "--events-days", "30", "--json"
         ).stdout
     )
-    assert said == {"search_log_rows": 1, "events": 1}
+    assert said == {"search_log_rows": 1, "events": 1, "xapi_statements": 0}
     with world.backend.open_recommender_store() as store:
         assert len(store.events()) == before - 1
     nothing = json.loads(world.kb("retention", "apply", "--events-days", "0", "--json").stdout)
