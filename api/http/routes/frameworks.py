@@ -177,7 +177,7 @@ def post_propose(
 @router.put(
     "/frameworks/mapping/{skill}",
     response_model=FrameworkMappingOut,
-    responses=errors(401, 403, 404, 409, 422),
+    responses=errors(400, 401, 403, 404, 409, 422),
     summary="Approve, edit or reject one catalogue skill's framework skill (organisers)",
 )
 def put_decision(
