@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -213,12 +213,38 @@ def ensure_schema(conn: psycopg.Connection, part: str, migrations: Sequence[Migr
     require_schema(conn, part, migrations)
 
 
+def open_schema_pool(
+    url: str,
+    part: str,
+    migrations: Sequence[Migration],
+    *,
+    max_size: int = 2,
+    prepare: Callable[[psycopg.Connection], None] | None = None,
+) -> ConnectionPool:
+    """`open_pool`, then the schema part `part` made current on one of its connections
+    (`ensure_schema`) and `prepare` run on that same connection (a store's one-off fill-in);
+    if either fails the pool is closed before the error goes on, so a store that cannot
+    start leaves no connections behind. What the audit log, the source registry and the
+    search log each did in their constructor, written once."""
+    pool = open_pool(url, max_size=max_size)
+    try:
+        with pool.connection() as conn:
+            ensure_schema(conn, part, migrations)
+            if prepare is not None:
+                prepare(conn)
+    except BaseException:
+        pool.close()
+        raise
+    return pool
+
+
 __all__ = [
     "DatabaseError",
     "Migration",
     "connect",
     "is_database_url",
     "open_pool",
+    "open_schema_pool",
     "redact",
     "require_schema",
     "schema_version",
