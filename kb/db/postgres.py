@@ -124,6 +124,9 @@ def open_pool(url: str, *, max_size: int = 8) -> ConnectionPool:
         timeout=30.0,
         check=ConnectionPool.check_connection,
     )
+    from kb.db.outage import watch_pool
+
+    watch_pool(pool.name, redact(url))  # its reconnection warnings told once per outage
     try:
         pool.open(wait=True, timeout=15.0)
     except Exception as exc:  # PoolTimeout and friends: say where, not the password
