@@ -23,6 +23,7 @@ import sys
 import threading
 import time
 
+from kb.db.urls import redact
 from kb.errors import KBError
 
 # database label -> when this process first saw it away (time.monotonic())
@@ -64,8 +65,6 @@ def is_outage(exc: BaseException) -> bool:
 
 
 def _first_line(exc: BaseException) -> str:
-    from kb.db.postgres import redact
-
     lines = str(exc).strip().splitlines()
     return redact(lines[0].strip()) if lines else type(exc).__name__
 

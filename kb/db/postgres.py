@@ -10,19 +10,18 @@ PostgreSQL modules only: the embedded backend never needs it.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kb.db.urls import URL_SCHEMES, is_database_url, redact
 from kb.errors import KBError
 
 if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
-URL_SCHEMES = ("postgresql://", "postgres://")
 CONNECT_TIMEOUT = 10  # seconds
 # A pool with no connection to lend after this long asks the server whether it is there
 # (within PROBE_TIMEOUT_S), so that an outage is reported in about a second, not 30.
@@ -42,16 +41,6 @@ class Migration:
 
     version: int
     sql: str
-
-
-def is_database_url(value: str | None) -> bool:
-    return bool(value) and str(value).startswith(URL_SCHEMES)
-
-
-def redact(url: str) -> str:
-    """The connection string with any password replaced by ***, for messages and logs."""
-    redacted = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
-    return re.sub(r"(password=)[^&\s]*", r"\1***", redacted)
 
 
 def _require_psycopg() -> None:
@@ -242,6 +231,7 @@ def open_schema_pool(
 
 
 __all__ = [
+    "URL_SCHEMES",
     "DatabaseError",
     "Migration",
     "connect",
