@@ -20,7 +20,7 @@ def test_hostile_uploads_to_two_replicas_on_postgresql_are_refused_by_name(
     bomb_docx, bomb_pptx = tmp_path / "bomb.docx", tmp_path / "deck.pptx"
     word_file(bomb_docx, 30 * MB)  # each part over the default part limit of 25 MB
     slide_file(bomb_pptx, 30 * MB)
-    files = {
+    files: dict[str, bytes | str] = {
         "good.md": "# Good\n\nThe quokkaupload note survives its neighbours.",
         "bomb.docx": bomb_docx.read_bytes(),
         "deck.pptx": bomb_pptx.read_bytes(),
