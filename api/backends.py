@@ -156,9 +156,9 @@ class Backend(ABC):
     def open_rate_storage(self) -> Storage:
         """Where per-key rate limits are counted (`api.ratelimit`): this process's memory,
         unless the backend is shared by replicas, which must count together."""
-        from limits.storage import MemoryStorage
+        from api.ratelimit import QuietMemoryStorage
 
-        return MemoryStorage()
+        return QuietMemoryStorage()
 
     def open_knowledge_base(
         self,

@@ -4,6 +4,7 @@ a removal with or without the documents. `kb source ...` and `/sources` give the
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Sequence
 from contextlib import closing
@@ -16,6 +17,8 @@ from ingest.sources.kinds import KINDS
 from ingest.sources.sync import Syncer, SyncReport, check_link, parse_default
 from kb import KnowledgeBase
 from kb.sources import DefaultRule, SourceError, SourceRegistry, SourceSpec, check_name
+
+log = logging.getLogger("api.sources")
 
 _EVERY = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -139,6 +142,7 @@ class SourcesService:
         self.backend = backend
         self.kb = kb
         self.registry = backend.open_source_registry()
+        self._database: str | None = getattr(self.registry, "location", None)
         self.syncer = syncer(backend, kb, self.registry)
         self.scheduler = SourceScheduler(self.syncer, poll=poll).start() if schedule else None
         self._watchers: dict[str, Any] = {}  # folder source name -> its FolderWatcher
@@ -176,7 +180,9 @@ class SourcesService:
             if name in self._watchers:
                 continue
             try:
-                watcher = FolderWatcher(location, self._due_on_change(name))
+                watcher = FolderWatcher(
+                    location, self._due_on_change(name), database=self._database
+                )
                 self._watchers[name] = watcher.start()
                 self._watched_at[name] = location
             except FolderUnavailable:
@@ -189,11 +195,16 @@ class SourcesService:
         return changed
 
     def _follow(self, poll: float) -> None:
+        from kb.db.outage import OutageWatch
+
+        outage = OutageWatch(log, "following the folder sources", self._database)
         while not self._stop.wait(poll):
             try:
                 self.follow_folders()
-            except Exception:  # a registry that is briefly away: the next round retries
-                continue
+                outage.succeeded()
+            except Exception as exc:  # a registry that is briefly away: the next round retries
+                if not outage.failed(exc):
+                    log.exception("following the folder sources failed; looking again")
 
     def close(self, wait: float = 10.0) -> bool:
         self._stop.set()

@@ -31,6 +31,7 @@ from ingest.pipeline import DEFAULT_CHUNK_TOKENS, IngestReport, ingest_paths
 from ingest.sources.files import Failure, Limits, SourceFile, discover_files
 from ingest.sources.watch import DEFAULT_DEBOUNCE_S, DEFAULT_INTERVAL_S, Changes, FolderWatcher
 from kb import KnowledgeBase, NotFoundError
+from kb.db.outage import OutageWatch
 
 log = logging.getLogger("ingest.watch")
 
@@ -163,6 +164,7 @@ class WatchedFolder:
             debounce_s=debounce_s,
         )
         self.report = report
+        self._outage = OutageWatch(log, f"syncing {self.folder}", kb.store.location)
         self._changes: queue.Queue[Changes | None] = queue.Queue()
         self._stop = threading.Event()
         self._synced = threading.Event()
@@ -221,8 +223,10 @@ class WatchedFolder:
         started = time.perf_counter()
         try:
             result = self.sync.rescan() if batch is None else self.sync.apply(batch)
-        except Exception:
-            log.exception("syncing %s failed; comparing it whole in %ss", self.folder, RETRY_S)
+            self._outage.succeeded()
+        except Exception as exc:
+            if not self._outage.failed(exc):  # an outage: one warning, then quiet retries
+                log.exception("syncing %s failed; comparing it whole in %ss", self.folder, RETRY_S)
             self._stop.wait(RETRY_S)  # not in a tight loop while the store is down
             self._changes.put(Changes(self.folder, rescan=True))
             return

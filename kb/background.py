@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from kb.db.outage import OutageWatch
 from kb.knowledge_base import EMBED_CLAIM, EmbeddingProgress, EmbeddingReport, KnowledgeBase
 
 log = logging.getLogger("kb.background")
@@ -84,11 +85,14 @@ class BackgroundEmbedder:
             except BaseException as exc:  # handed to the waiting thread by `finish`
                 self._error = exc
             return
+        outage = OutageWatch(log, "making vectors for queued chunks", self.kb.store.location)
         while not self._stop.is_set():
             try:
                 self._embed_once()
-            except Exception:  # a watcher outlives one failure; the next look retries
-                log.exception("making vectors for queued chunks failed; retrying later")
+                outage.succeeded()
+            except Exception as exc:  # a watcher outlives one failure; the next look retries
+                if not outage.failed(exc):  # an outage is one warning, not a traceback a turn
+                    log.exception("making vectors for queued chunks failed; retrying later")
             self._wake.wait(self.poll_s)
             self._wake.clear()
 

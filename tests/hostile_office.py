@@ -67,25 +67,41 @@ def word_file_of(path: Path, part_bytes: int, item: str) -> int:
 def slide_file(path: Path, part_bytes: int, text: str = "The same point once more.") -> int:
     """A .pptx of one slide whose ppt/slides/slide1.xml is about `part_bytes`: one text box
     holding that many paragraphs; returns how many."""
+    return deck_file(path, 1, part_bytes, text)
+
+
+def deck_file(
+    path: Path, slides: int, part_bytes: int, text: str = "The same point once more."
+) -> int:
+    """A .pptx of `slides` slides, each ppt/slides/slideN.xml about `part_bytes`: one text
+    box holding that many paragraphs; returns how many paragraphs a slide holds."""
     from pptx import Presentation
     from pptx.util import Inches
 
     deck = Presentation()
-    slide = deck.slides.add_slide(deck.slide_layouts[6])
-    slide.shapes.add_textbox(Inches(1), Inches(1), Inches(4), Inches(1)).text = "placeholder"
+    for _ in range(slides):
+        slide = deck.slides.add_slide(deck.slide_layouts[6])
+        slide.shapes.add_textbox(Inches(1), Inches(1), Inches(4), Inches(1)).text = "placeholder"
     buffer = io.BytesIO()
     deck.save(buffer)
+    names = [f"ppt/slides/slide{n}.xml" for n in range(1, slides + 1)]
+    count = 0
     with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source:
-        xml = source.read("ppt/slides/slide1.xml").decode()
-    start = xml.index("<a:p>", xml.index("placeholder") - 200)
-    end = xml.index("</a:p>", start) + len("</a:p>")
+        xmls = {name: source.read(name).decode() for name in names}
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
-        _copy_except(buffer.getvalue(), "ppt/slides/slide1.xml", out)
-        return _stream_part(
-            out,
-            "ppt/slides/slide1.xml",
-            xml[:start],
-            f"<a:p><a:r><a:t>{text}</a:t></a:r></a:p>",
-            xml[end:],
-            part_bytes,
-        )
+        with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source:
+            for info in source.infolist():
+                if info.filename not in xmls:
+                    out.writestr(info, source.read(info))
+        for name, xml in xmls.items():
+            start = xml.index("<a:p>", xml.index("placeholder") - 200)
+            end = xml.index("</a:p>", start) + len("</a:p>")
+            count = _stream_part(
+                out,
+                name,
+                xml[:start],
+                f"<a:p><a:r><a:t>{text}</a:t></a:r></a:p>",
+                xml[end:],
+                part_bytes,
+            )
+    return count

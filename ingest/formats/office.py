@@ -14,7 +14,9 @@ title, author, created date and keywords.
 
 from __future__ import annotations
 
+import posixpath
 import zipfile
+from collections.abc import Callable
 from typing import IO, Any, Protocol
 
 from ingest.errors import UnreadableFile
@@ -23,6 +25,11 @@ from ingest.reading import ReadLimits
 from ingest.sources.archives import ArchiveLimits, ArchiveRefused, open_archive, survey
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+# How the relationship types of the main part and of the core properties end.
+OFFICE_DOCUMENT = "/officeDocument"
+CORE = "/metadata/core-properties"
 
 
 class CoreProperties(Protocol):
@@ -38,8 +45,16 @@ class CoreProperties(Protocol):
     def keywords(self) -> str: ...
 
 
-def check_package(data: bytes, kind: str, suffix: str, limits: ReadLimits) -> None:
-    """Refuse, with the reason, an Office file that is not a sound zip package within limits."""
+def check_package(
+    data: bytes,
+    kind: str,
+    suffix: str,
+    limits: ReadLimits,
+    name_part: Callable[[zipfile.ZipFile, str, ReadLimits], str] | None = None,
+) -> None:
+    """Refuse, with the reason, an Office file that is not a sound zip package within limits;
+    `name_part(package, part, limits)` says which part a refusal names, as its reader knows it
+    (a deck's slide number), else its name."""
     if data[:8] == _OLE_MAGIC:
         raise UnreadableFile(
             f"it is not a {kind} {suffix} package but an OLE container: a password-protected "
@@ -56,6 +71,11 @@ def check_package(data: bytes, kind: str, suffix: str, limits: ReadLimits) -> No
                 ),
             )
             names = set(package.namelist())
+            too_big = next((r for r in found.refused if r.kind == "too_big"), None)
+            if too_big is not None and too_big is found.refused[0]:
+                part = too_big.shown.split("/", 1)[-1]
+                shown = name_part(package, part, limits) if name_part is not None else part
+                raise UnreadableFile(part_too_big(kind, shown, limits))
     except ArchiveRefused as exc:
         if exc.kind == "unreadable":
             raise UnreadableFile(
@@ -64,8 +84,6 @@ def check_package(data: bytes, kind: str, suffix: str, limits: ReadLimits) -> No
         raise UnreadableFile(f"refused as a {kind} file: {exc.message}") from None
     if found.refused:
         first = found.refused[0]
-        if first.kind == "too_big":
-            raise UnreadableFile(part_too_big(kind, first.shown.split("/", 1)[-1], limits))
         raise UnreadableFile(f"refused as a {kind} file: {first.shown}: {first.reason}")
     if "[Content_Types].xml" not in names:
         raise UnreadableFile(
@@ -94,7 +112,8 @@ def part_too_big(kind: str, part: str, limits: ReadLimits) -> str:
 
 
 class _BoundedPart:
-    """A zip member's stream that counts what it gives and refuses past the part limit."""
+    """A zip member's stream that counts what it gives and refuses past the part limit
+    (`part`: the part as the refusal names it)."""
 
     def __init__(self, stream: IO[bytes], kind: str, part: str, limits: ReadLimits) -> None:
         self._stream = stream
@@ -115,10 +134,18 @@ class _BoundedPart:
         self._stream.close()
 
 
-def open_part(package: zipfile.ZipFile, part: str, kind: str, limits: ReadLimits) -> _BoundedPart:
+def open_part(
+    package: zipfile.ZipFile,
+    part: str,
+    kind: str,
+    limits: ReadLimits,
+    *,
+    shown: str | None = None,
+) -> _BoundedPart:
     """A part of the package as a stream, bounded by `limits.max_part_bytes` while it is read
-    (`UnreadableFile` with the reason past it); KeyError when the package has no such part."""
-    return _BoundedPart(package.open(part), kind, part, limits)
+    (`UnreadableFile` with the reason past it, naming the part as `shown`, else by its name);
+    KeyError when the package has no such part."""
+    return _BoundedPart(package.open(part), kind, shown or part, limits)
 
 
 def read_part(package: zipfile.ZipFile, part: str, kind: str, limits: ReadLimits) -> bytes:
@@ -128,3 +155,84 @@ def read_part(package: zipfile.ZipFile, part: str, kind: str, limits: ReadLimits
         return stream.read()
     finally:
         stream.close()
+
+
+def xml_parser() -> Any:
+    """lxml's parser for a package's parts: no entities resolved, no DTD, no network."""
+    from lxml import etree
+
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def relationship_targets(
+    package: zipfile.ZipFile, source: str, kind: str, limits: ReadLimits
+) -> dict[str, tuple[str, str]]:
+    """Relationship id -> (type, target part name), of the package (`source` "") or of a
+    part; external targets left out, none when the part has no relationships."""
+    from lxml import etree
+
+    folder = posixpath.dirname(source)
+    name = posixpath.join(folder, "_rels", posixpath.basename(source) + ".rels")
+    try:
+        root = etree.fromstring(read_part(package, name, kind, limits), xml_parser())
+    except KeyError:
+        return {}
+    out: dict[str, tuple[str, str]] = {}
+    for rel in root.iter(f"{_RELS}Relationship"):
+        target = rel.get("Target", "")
+        if rel.get("TargetMode") == "External" or not target:
+            continue
+        part = target[1:] if target.startswith("/") else posixpath.join(folder, target)
+        out.setdefault(rel.get("Id", ""), (rel.get("Type", ""), posixpath.normpath(part)))
+    return out
+
+
+def relationships(
+    package: zipfile.ZipFile, source: str, kind: str, limits: ReadLimits
+) -> dict[str, str]:
+    """Relationship type -> target part name (the first of each type), as
+    `relationship_targets` reads them."""
+    out: dict[str, str] = {}
+    for type_, part in relationship_targets(package, source, kind, limits).values():
+        out.setdefault(type_, part)
+    return out
+
+
+def of_type(found: dict[str, str], ending: str) -> str | None:
+    """The part of the first relationship whose type ends with `ending`."""
+    return next((p for t, p in found.items() if t.endswith(ending)), None)
+
+
+def content_type(package: zipfile.ZipFile, part: str, kind: str, limits: ReadLimits) -> str:
+    """A part's content type as [Content_Types].xml gives it (an override, else its
+    extension's default); "" when neither names it."""
+    from lxml import etree
+
+    types = read_part(package, "[Content_Types].xml", kind, limits)
+    root = etree.fromstring(types, xml_parser())
+    for override in root.iter(f"{_TYPES}Override"):
+        if override.get("PartName", "").lstrip("/") == part:
+            return override.get("ContentType", "")
+    extension = posixpath.splitext(part)[1].lstrip(".").lower()
+    for default in root.iter(f"{_TYPES}Default"):
+        if default.get("Extension", "").lower() == extension:
+            return default.get("ContentType", "")
+    return ""
+
+
+def core_properties(
+    package: zipfile.ZipFile, part: str | None, kind: str, limits: ReadLimits
+) -> dict[str, Any]:
+    """Title, author, date and tags from docProps/core.xml (the same part in every Office
+    package; python-docx's reader of it serves both formats); none when it is missing or
+    damaged, which costs the properties, not the file."""
+    if part is None or part not in package.namelist():
+        return {}
+    from docx.opc.coreprops import CoreProperties
+    from docx.oxml.parser import parse_xml
+
+    try:
+        element = parse_xml(read_part(package, part, kind, limits))
+    except Exception:  # a damaged properties part costs the properties, not the file
+        return {}
+    return properties_of(CoreProperties(element))

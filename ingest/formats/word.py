@@ -13,7 +13,6 @@ Location detail: {"block", "end_block"}, the 1-based paragraphs and tables the c
 from __future__ import annotations
 
 import io
-import posixpath
 import re
 import zipfile
 from collections.abc import Iterator
@@ -23,7 +22,18 @@ from typing import Any
 from ingest.chunking import HeadingPath, TokenCounter, estimate_tokens
 from ingest.errors import UnreadableFile
 from ingest.formats.markdown import slugify
-from ingest.formats.office import check_package, open_part, properties_of, read_part
+from ingest.formats.office import (
+    CORE,
+    OFFICE_DOCUMENT,
+    check_package,
+    content_type,
+    core_properties,
+    of_type,
+    open_part,
+    read_part,
+    relationships,
+    xml_parser,
+)
 from ingest.formats.parsed import Parsed
 from ingest.formats.sections import Section, section_chunks
 from ingest.reading import DEFAULT_LIMITS, Deadline, ReadLimits
@@ -31,11 +41,7 @@ from kb.types import ChunkInput
 
 _HEADING_STYLE = re.compile(r"^heading (\d)$", re.IGNORECASE)
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-_TYPES = "{http://schemas.openxmlformats.org/package/2006/content-types}"
-_OFFICE_DOCUMENT = "/officeDocument"  # how relationship types end
-_STYLES = "/styles"
-_CORE = "/metadata/core-properties"
+_STYLES = "/styles"  # how the relationship's type ends
 # The main parts python-docx opens: a document, and the same with macros or as a template.
 _WORD_MAIN = re.compile(
     r"^application/vnd\.(openxmlformats-officedocument\.wordprocessingml\.(document|template)"
@@ -58,51 +64,6 @@ class _Style:
 _PLAIN = _Style(None, False, False)
 
 
-def _xml_parser() -> Any:
-    from lxml import etree
-
-    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-
-
-def _relationships(package: zipfile.ZipFile, source: str, limits: ReadLimits) -> dict[str, str]:
-    """Relationship type -> target part name, of the package (`source` "") or of a part."""
-    from lxml import etree
-
-    folder = posixpath.dirname(source)
-    name = posixpath.join(folder, "_rels", posixpath.basename(source) + ".rels")
-    try:
-        root = etree.fromstring(read_part(package, name, "Word", limits), _xml_parser())
-    except KeyError:
-        return {}
-    out: dict[str, str] = {}
-    for rel in root.iter(f"{_RELS}Relationship"):
-        target = rel.get("Target", "")
-        if rel.get("TargetMode") == "External" or not target:
-            continue
-        part = target[1:] if target.startswith("/") else posixpath.join(folder, target)
-        out.setdefault(rel.get("Type", ""), posixpath.normpath(part))
-    return out
-
-
-def _of_type(relationships: dict[str, str], ending: str) -> str | None:
-    return next((p for t, p in relationships.items() if t.endswith(ending)), None)
-
-
-def _content_type(package: zipfile.ZipFile, part: str, limits: ReadLimits) -> str:
-    from lxml import etree
-
-    types = read_part(package, "[Content_Types].xml", "Word", limits)
-    root = etree.fromstring(types, _xml_parser())
-    for override in root.iter(f"{_TYPES}Override"):
-        if override.get("PartName", "").lstrip("/") == part:
-            return override.get("ContentType", "")
-    extension = posixpath.splitext(part)[1].lstrip(".").lower()
-    for default in root.iter(f"{_TYPES}Default"):
-        if default.get("Extension", "").lower() == extension:
-            return default.get("ContentType", "")
-    return ""
-
-
 def _styles(
     package: zipfile.ZipFile, part: str | None, limits: ReadLimits
 ) -> dict[str | None, _Style]:
@@ -115,7 +76,7 @@ def _styles(
     if part is None:
         return {}
     try:
-        root = etree.fromstring(read_part(package, part, "Word", limits), _xml_parser())
+        root = etree.fromstring(read_part(package, part, "Word", limits), xml_parser())
     except KeyError:
         return {}
     names: dict[str, str] = {}
@@ -274,22 +235,6 @@ def _read_body(stream: Any, styles: dict[str | None, _Style], deadline: Deadline
     return out
 
 
-def _core_properties(
-    package: zipfile.ZipFile, part: str | None, limits: ReadLimits
-) -> dict[str, Any]:
-    """Title, author, date and tags from docProps/core.xml, read as python-docx reads it."""
-    if part is None or part not in package.namelist():
-        return {}
-    from docx.opc.coreprops import CoreProperties
-    from docx.oxml.parser import parse_xml
-
-    try:
-        element = parse_xml(read_part(package, part, "Word", limits))
-    except Exception:  # a damaged properties part costs the properties, not the file
-        return {}
-    return properties_of(CoreProperties(element))
-
-
 def parse_docx(
     data: bytes,
     budget: int,
@@ -319,20 +264,22 @@ def parse_docx(
     deadline = limits.deadline()
     package = zipfile.ZipFile(io.BytesIO(data))  # check_package has opened it already
     try:
-        main = _of_type(_relationships(package, "", limits), _OFFICE_DOCUMENT)
+        main = of_type(relationships(package, "", "Word", limits), OFFICE_DOCUMENT)
         if main is None or main not in package.namelist():
             raise UnreadableFile(
                 "damaged Word file: its package names no main document part (word/document.xml)"
             )
-        kind = _content_type(package, main, limits)
+        kind = content_type(package, main, "Word", limits)
         if not _WORD_MAIN.match(kind):
             raise UnreadableFile(
                 f"it is not a Word document: its main part is {kind or 'of no known type'}; "
                 "save it as .docx from Word, or give it the suffix of what it is"
             )
-        styles = _styles(package, _of_type(_relationships(package, main, limits), _STYLES), limits)
-        core = _of_type(_relationships(package, "", limits), _CORE)
-        properties = _core_properties(package, core, limits)
+        styles = _styles(
+            package, of_type(relationships(package, main, "Word", limits), _STYLES), limits
+        )
+        core = of_type(relationships(package, "", "Word", limits), CORE)
+        properties = core_properties(package, core, "Word", limits)
         stream = open_part(package, main, "Word", limits)
         try:
             blocks = _read_body(stream, styles, deadline)

@@ -40,6 +40,7 @@ from ingest.jobs.base import (
     run_job,
 )
 from kb import KnowledgeBase
+from kb.db.outage import OutageWatch
 from kb.db.postgres import Migration, connect, open_pool, redact, upgrade
 
 if TYPE_CHECKING:
@@ -142,6 +143,7 @@ class PgJobManager(UploadSpool):
         self.lease_seconds = float(lease_seconds)
         self.poll_seconds = float(poll_seconds)
         self._url = database_url  # never logged: it may hold a password
+        self._outage = OutageWatch(log, "the ingest worker", redact(database_url))
         self._worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._stopping = threading.Event()
         self._listener: psycopg.Connection | None = None  # the worker loop's own
@@ -260,13 +262,16 @@ class PgJobManager(UploadSpool):
         none is waiting. Returns how many jobs it ran. The queue being unreachable is logged
         and retried (with `once`, raised)."""
         ran = 0
+        outage = self._outage
         while not self._stopping.is_set():
             try:
                 took = self.run_next()
+                outage.succeeded()
             except Exception as exc:
                 if once:
                     raise
-                log.error("the ingest worker cannot use the job queue: %s", redact(str(exc)))
+                if not outage.failed(exc):  # an outage: one warning until it is back
+                    log.error("the ingest worker cannot use the job queue: %s", redact(str(exc)))
                 self._stopping.wait(self.poll_seconds)
                 continue
             if took:
@@ -448,7 +453,8 @@ class PgJobManager(UploadSpool):
             for _ in self._listener.notifies(timeout=timeout, stop_after=1):
                 return True
         except Exception as exc:  # the server restarted, say: poll, and listen again later
-            log.warning("ingest worker: not listening for new jobs: %s", redact(str(exc)))
+            if not self._outage.failed(exc):
+                log.warning("ingest worker: not listening for new jobs: %s", redact(str(exc)))
             if self._listener is not None:
                 self._listener.close()
                 self._listener = None

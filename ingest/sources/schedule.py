@@ -17,6 +17,7 @@ import threading
 import time
 
 from ingest.sources.sync import Syncer, dead_here, new_owner
+from kb.db.outage import OutageWatch
 from kb.sources import Source
 
 log = logging.getLogger("ingest.sources")
@@ -67,11 +68,16 @@ class SourceScheduler:
         return None
 
     def _run(self) -> None:
+        outage = OutageWatch(
+            log, "scheduled source syncs", getattr(self.syncer.registry, "location", None)
+        )
         while not self._stop.is_set():
             try:
                 self.run_due()
-            except Exception:  # the registry unreachable for a while: try again later
-                log.exception("scheduled source syncs failed")
+                outage.succeeded()
+            except Exception as exc:  # the registry unreachable for a while: try again later
+                if not outage.failed(exc):
+                    log.exception("scheduled source syncs failed")
             self._wake.wait(self.poll)
             self._wake.clear()
 

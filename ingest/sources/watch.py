@@ -32,6 +32,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers.api import BaseObserver
 
 from ingest.sources.files import IGNORE_FILE, SIDECAR_SUFFIX, FolderRules
+from kb.db.outage import OutageWatch
 
 log = logging.getLogger("ingest.watch")
 
@@ -201,6 +202,7 @@ class FolderWatcher:
         poll: bool | None = None,
         interval_s: float = DEFAULT_INTERVAL_S,
         debounce_s: float = DEFAULT_DEBOUNCE_S,
+        database: str | None = None,
     ) -> None:
         self.path = Path(path)
         if not self.path.is_dir():
@@ -211,6 +213,8 @@ class FolderWatcher:
         if interval_s <= 0 or debounce_s < 0:
             raise ValueError("interval_s must be over 0 and debounce_s at least 0")
         self.on_changes = on_changes
+        # what `on_changes` writes to, if a database (named in the one warning of an outage)
+        self._outage = OutageWatch(log, f"watching {self.path}", database)
         self.poll = poll
         self.interval_s = interval_s
         self.debounce_s = debounce_s
@@ -379,8 +383,10 @@ class FolderWatcher:
         self._rescan = False
         try:
             self.on_changes(batch)
-        except Exception:
-            log.exception("handling changes in %s failed; looking at them again", self.path)
+            self._outage.succeeded()
+        except Exception as exc:
+            if not self._outage.failed(exc):
+                log.exception("handling changes in %s failed; looking at them again", self.path)
             self._rescan = self._rescan or batch.rescan
             for relative, entry in ready.items():
                 self._pending.setdefault(relative, _Pending(entry.signature, now, entry.first))

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kb.audit.base import GENESIS, AuditRecord, chained, first_broken, now
-from kb.db.postgres import DatabaseError, Migration, ensure_schema, open_pool, redact
+from kb.db.postgres import DatabaseError, Migration, open_schema_pool, redact
 
 PART = "audit"
 
@@ -76,13 +76,7 @@ class PgAuditLog:
 
     def __init__(self, url: str, *, pool_size: int = 2) -> None:
         self.location = redact(url)
-        self._pool = open_pool(url, max_size=pool_size)
-        try:
-            with self._pool.connection() as conn:
-                ensure_schema(conn, PART, MIGRATIONS)
-        except BaseException:
-            self._pool.close()
-            raise
+        self._pool = open_schema_pool(url, PART, MIGRATIONS, max_size=pool_size)
 
     def append(
         self,

@@ -10,19 +10,18 @@ PostgreSQL modules only: the embedded backend never needs it.
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from kb.db.urls import URL_SCHEMES, is_database_url, redact
 from kb.errors import KBError
 
 if TYPE_CHECKING:
     import psycopg
     from psycopg_pool import ConnectionPool
 
-URL_SCHEMES = ("postgresql://", "postgres://")
 CONNECT_TIMEOUT = 10  # seconds
 # A pool with no connection to lend after this long asks the server whether it is there
 # (within PROBE_TIMEOUT_S), so that an outage is reported in about a second, not 30.
@@ -42,16 +41,6 @@ class Migration:
 
     version: int
     sql: str
-
-
-def is_database_url(value: str | None) -> bool:
-    return bool(value) and str(value).startswith(URL_SCHEMES)
-
-
-def redact(url: str) -> str:
-    """The connection string with any password replaced by ***, for messages and logs."""
-    redacted = re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
-    return re.sub(r"(password=)[^&\s]*", r"\1***", redacted)
 
 
 def _require_psycopg() -> None:
@@ -124,6 +113,9 @@ def open_pool(url: str, *, max_size: int = 8) -> ConnectionPool:
         timeout=30.0,
         check=ConnectionPool.check_connection,
     )
+    from kb.db.outage import watch_pool
+
+    watch_pool(pool.name, redact(url))  # its reconnection warnings told once per outage
     try:
         pool.open(wait=True, timeout=15.0)
     except Exception as exc:  # PoolTimeout and friends: say where, not the password
@@ -213,12 +205,39 @@ def ensure_schema(conn: psycopg.Connection, part: str, migrations: Sequence[Migr
     require_schema(conn, part, migrations)
 
 
+def open_schema_pool(
+    url: str,
+    part: str,
+    migrations: Sequence[Migration],
+    *,
+    max_size: int = 2,
+    prepare: Callable[[psycopg.Connection], None] | None = None,
+) -> ConnectionPool:
+    """`open_pool`, then the schema part `part` made current on one of its connections
+    (`ensure_schema`) and `prepare` run on that same connection (a store's one-off fill-in);
+    if either fails the pool is closed before the error goes on, so a store that cannot
+    start leaves no connections behind. What the audit log, the source registry and the
+    search log each did in their constructor, written once."""
+    pool = open_pool(url, max_size=max_size)
+    try:
+        with pool.connection() as conn:
+            ensure_schema(conn, part, migrations)
+            if prepare is not None:
+                prepare(conn)
+    except BaseException:
+        pool.close()
+        raise
+    return pool
+
+
 __all__ = [
+    "URL_SCHEMES",
     "DatabaseError",
     "Migration",
     "connect",
     "is_database_url",
     "open_pool",
+    "open_schema_pool",
     "redact",
     "require_schema",
     "schema_version",

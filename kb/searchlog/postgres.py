@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from kb.db.postgres import Migration, ensure_schema, open_pool, redact
+from kb.db.postgres import Migration, open_schema_pool, redact
 from kb.searchlog.base import (
     Event,
     FeedbackEvent,
@@ -121,15 +121,10 @@ class PgSearchLog:
 
     def __init__(self, url: str, *, pool_size: int = 2) -> None:
         self.location = redact(url)
-        self._pool = open_pool(url, max_size=pool_size)
+        self._pool = open_schema_pool(
+            url, PART, MIGRATIONS, max_size=pool_size, prepare=_fill_query_norm
+        )
         self._secret: bytes | None = None
-        try:
-            with self._pool.connection() as conn:
-                ensure_schema(conn, PART, MIGRATIONS)
-                _fill_query_norm(conn)
-        except BaseException:
-            self._pool.close()
-            raise
 
     def write(self, events: Sequence[Event]) -> None:
         if not events:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from kb.db.outage import OutageWatch
 from kb.searchlog.base import (
     VOTES,
     Event,
@@ -228,6 +229,8 @@ class SearchRecorder:
 
     def _run(self) -> None:
         assert self.log is not None
+        outage = OutageWatch(log, "the search log's writer", getattr(self.log, "location", None))
+        lost = 0  # events not recorded while the database was away
         self._forget_old()
         last_pruned = time.monotonic()
         while True:
@@ -247,8 +250,17 @@ class SearchRecorder:
                     batch.append(item)  # type: ignore[arg-type]
             try:
                 self.log.write(self._resolved(batch))
+                outage.succeeded()
+                if lost:
+                    log.warning(
+                        "%d search event(s) were not recorded while the database was away", lost
+                    )
+                    lost = 0
             except Exception as exc:  # a search must never fail because of its log
-                self._warn("could not record %d search event(s): %s", len(batch), exc)
+                if outage.failed(exc):  # one warning for the outage, the count when it ends
+                    lost += len(batch)
+                else:
+                    self._warn("could not record %d search event(s): %s", len(batch), exc)
             finally:
                 for _ in range(len(batch) + (1 if stop else 0)):
                     self._queue.task_done()

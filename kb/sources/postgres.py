@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from kb.db.postgres import Migration, ensure_schema, open_pool, redact
+from kb.db.postgres import Migration, open_schema_pool, redact
 from kb.sources.base import (
     CLAIM_SECONDS,
     SOURCE_COLUMNS,
@@ -76,13 +76,7 @@ class PgSourceRegistry:
 
     def __init__(self, url: str, *, pool_size: int = 4) -> None:
         self.location = redact(url)
-        self._pool = open_pool(url, max_size=pool_size)
-        try:
-            with self._pool.connection() as conn:
-                ensure_schema(conn, PART, MIGRATIONS)
-        except BaseException:
-            self._pool.close()
-            raise
+        self._pool = open_schema_pool(url, PART, MIGRATIONS, max_size=pool_size)
 
     def close(self) -> None:
         self._pool.close()

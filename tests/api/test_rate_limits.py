@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from api.ratelimit import RateLimits, RateLimitSyntaxError, parse_limit
+from api.ratelimit import QuietMemoryStorage, RateLimits, RateLimitSyntaxError, parse_limit
 from api.settings import Settings
 from kb import Embedder
 from kb.embed.scheduler import EncoderScheduler
@@ -86,6 +86,39 @@ def _check_load(clients: Sequence, other: TestClient) -> None:  # type: ignore[t
     assert refused.json()["error"]["code"] == "rate_limited"
     assert "Too many search requests for this API key" in refused.json()["error"]["message"]
     assert set(others) == {200}, others  # another key is unaffected
+
+
+def test_counts_in_memory_are_swept_once_a_second_not_a_hundred_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """limits' MemoryStorage started a new sweeper thread every 10 ms while any count lived
+    (3 ms a search on 2 busy cores); ours sweeps once a second, and an expired count is
+    still never counted, and still dropped from memory by the sweep."""
+    from limits.storage import MemoryStorage
+
+    assert hasattr(MemoryStorage, "_MemoryStorage__schedule_expiry")  # the hook we override
+    started: list[float] = []
+    real_start = threading.Timer.start
+
+    def counted(timer: threading.Timer) -> None:
+        started.append(time.monotonic())
+        real_start(timer)
+
+    monkeypatch.setattr(threading.Timer, "start", counted)
+    limits = RateLimits.from_settings({"search": "3/second"}, QuietMemoryStorage())
+    begun = time.monotonic()
+    answers = []
+    while time.monotonic() - begun < 1.5:
+        answers.append(limits.hit("search", "k"))
+        time.sleep(0.01)
+    assert len(started) <= 4, f"{len(started)} sweeper threads in 1.5 s"  # was some 150
+    assert sum(answer is None for answer in answers) in range(3, 7)  # 3 a second, 2 windows
+    time.sleep(2.2)  # the window and a sweep pass
+    assert limits.hit("search", "k") is None  # the old entries expired: counted afresh
+    storage = limits.storage
+    assert isinstance(storage, QuietMemoryStorage)
+    time.sleep(2.2)
+    assert not storage.events.get("LIMITER/search/k/3/1/second")  # dropped by the sweep
 
 
 def test_ten_clients_on_one_key_get_the_limit_and_no_5xx(limited: TestClient) -> None:

@@ -54,7 +54,10 @@ def peak_of(path: Path, part_mb: int) -> tuple[str, int]:
 
 @pytest.mark.parametrize(
     ("suffix", "make", "part"),
-    [(".docx", word_file, "word/document.xml"), (".pptx", slide_file, "ppt/slides/slide1.xml")],
+    [
+        (".docx", word_file, "word/document.xml"),
+        (".pptx", slide_file, "ppt/slides/slide1.xml (slide 1 of 1)"),  # the slide named
+    ],
 )
 def test_a_small_file_whose_part_unpacks_to_200_mb_is_refused_in_little_memory(
     tmp_path: Path, suffix: str, make: object, part: str
