@@ -263,6 +263,10 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
         app.state.services = Services(settings, knowledge_base, catalogs, jobs, keyring, sign_in)
         attach_metrics(app, knowledge_base, jobs)  # /metrics (api.http.observability)
         app.state.backend = backend  # /health/ready asks it about the database
+        # the parts a request opens on demand (the skills framework, the xAPI outbox) are made
+        # current at start too, so that /health/ready and `kb db status` find every part upgraded
+        for open_on_demand in (backend.open_framework_store, backend.open_xapi_outbox):
+            open_on_demand().close()
         app.state.audit = Auditor(backend.open_audit_log())  # api.audit, docs/audit.md
         app.state.rate_limits = open_rate_limits(settings, backend)  # per key; none when unset
         encodes = _cap_encodes(knowledge_base.embedder, settings.max_concurrent_encodes)

@@ -50,7 +50,8 @@ def test_an_outage_is_a_503_naming_the_database_and_it_recovers_by_itself(
     with running_client(tmp_path, fake_embedder, database_url=fresh_database(url)) as client:
         ingest(client, CORPUS)
         assert _search(client).status_code == 200
-        assert client.get("/health/ready").status_code == 200
+        ready = client.get("/health/ready")
+        assert ready.status_code == 200, ready.text
         pause_server(server)
         try:
             caplog.clear()
