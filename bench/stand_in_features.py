@@ -12,9 +12,13 @@ without the cost were measured here:
    translate, and whether the chunk's language differs from the query's. The model decides
    per candidate when to trust it; `kb rank train`'s own gate (beat fusion for the query
    language under 5-fold CV, no labelled pair worse by more than PAIR_TOLERANCE) decides
-   whether search would use it.
+   whether search would use it. One model for all queries (as `kb rank train` fits) and one
+   per query language (trained on that language's queries alone) were both gated on the
+   tune halves; so were two ways for the model to act (only for queries whose translations'
+   best hit is Chinese; only moving the documents in the other language).
 2. Not learned: the stand-in on only for English queries whose words the named terms cover
-   at least a share `t` of (t chosen on the tune halves).
+   at least a share `t` of (every t is computed on both halves; t chosen on the tune halves),
+   and the stand-in's two parts apart (tune halves only).
 
 Protocol: choices on the tune halves only (SHA-1 of the query text, even = tune); the
 final choice is then reported once on the held-out halves of both stores, all four pairs.
@@ -44,7 +48,12 @@ import kb.search.ranking as ranking  # noqa: E402
 from kb import KnowledgeBase, open_knowledge_base  # noqa: E402
 from kb.language.bilingual import glossary as dictionary  # noqa: E402
 from kb.language.terms import STOPWORDS, fold, language_of, spans  # noqa: E402
-from kb.search.evaluation import LabelledQuery, load_queries, ndcg_at  # noqa: E402
+from kb.search.evaluation import (  # noqa: E402
+    LabelledQuery,
+    compare_by_language,
+    load_queries,
+    ndcg_at,
+)
 from kb.search.fusion import collapse  # noqa: E402
 from kb.search.ranking import (  # noqa: E402
     FEATURES,
@@ -53,6 +62,7 @@ from kb.search.ranking import (  # noqa: E402
     TrainingQuery,
     cross_validate,
     fit,
+    held_out_rankings,
     rerank_with,
     useful_queries,
 )
@@ -145,35 +155,51 @@ def with_features(extra: bool) -> None:
     ranking.FEATURES = FEATURES + EXTRA if extra else FEATURES
 
 
-def gate(items: Sequence[TrainingQuery], extra: bool) -> dict[str, Any]:
-    """What `kb rank train` would decide on these queries (5-fold CV), per language and pair."""
+def gate(items: Sequence[TrainingQuery], extra: bool, per_language: bool = False) -> dict[str, Any]:
+    """What `kb rank train` would decide on these queries (5-fold CV), per language and pair;
+    `per_language`: one model per query language, trained on that language's queries only."""
     with_features(extra)
     try:
-        evaluation, _ = cross_validate(items, FOLDS)
+        if per_language:
+            found = {}
+            for lang in ("en", "zh"):
+                part = [item for item in items if language_of(item.query) == lang]
+                if len(part) >= 2 * FOLDS:
+                    found[lang] = cross_validate(part, FOLDS)[0].by_language[lang]
+        else:
+            found = cross_validate(items, FOLDS)[0].by_language
     finally:
         with_features(False)
     return {
-        "languages_used": evaluation.languages_used,
+        "languages_used": sorted(lang for lang, e in found.items() if e.used),
         "by_language": {
             lang: {
-                "fusion": round(found.fusion_ndcg, 4),
-                "model": round(found.model_ndcg, 4),
-                "pairs": {p: [n, round(f, 4), round(m, 4)] for p, (n, f, m) in found.pairs.items()},
+                "fusion": round(e.fusion_ndcg, 4),
+                "model": round(e.model_ndcg, 4),
+                "pairs": {p: [n, round(f, 4), round(m, 4)] for p, (n, f, m) in e.pairs.items()},
             }
-            for lang, found in sorted(evaluation.by_language.items())
+            for lang, e in sorted(found.items())
         },
     }
 
 
 def tune_to_held_out(
-    measured: Sequence[Measured], items: dict[int, TrainingQuery], extra: bool
+    measured: Sequence[Measured],
+    items: dict[int, TrainingQuery],
+    extra: bool,
+    per_language: bool = False,
 ) -> dict[str, Any]:
     """Fitted (and gated) on the tune half, scored on the held-out half, per pair."""
     tune = useful_queries([items[i] for i, m in enumerate(measured) if m.half == "tune"])
+    used = gate(tune, extra, per_language)["languages_used"]
     with_features(extra)
     try:
-        booster = fit(tune)
-        used = cross_validate(tune, FOLDS)[0].languages_used
+        boosters = {
+            lang: fit(
+                [item for item in tune if not per_language or language_of(item.query) == lang]
+            )
+            for lang in ("en", "zh")
+        }
     finally:
         with_features(False)
     rows: dict[str, list[dict[str, float]]] = {}
@@ -182,20 +208,69 @@ def tune_to_held_out(
             continue
         item = items[i]
         fusion = ndcg(item.candidates, item.relevant_docs)
+        booster = boosters[language_of(m.query.query)]
         model = ndcg(rerank_with(booster, item.candidates), item.relevant_docs)
         shipped = model if language_of(m.query.query) in used else fusion
         rows.setdefault(m.query.lang or "en->en", []).append(
-            {"fusion": fusion, "model": model, "search": shipped}
+            {
+                "dense": m.dense,
+                "lexical": m.lexical,
+                "fusion": fusion,
+                "model": model,
+                "search": shipped,
+            }
         )
     return {
         "languages_used": used,
         "pairs": {
-            pair: {
-                k: round(sum(r[k] for r in found) / len(found), 4) for k in found[0]
-            }
+            pair: {k: round(sum(r[k] for r in found) / len(found), 4) for k in found[0]}
             | {"queries": len(found)}
             for pair, found in sorted(rows.items())
         },
+    }
+
+
+OTHER = len(FEATURES) + EXTRA.index("other_language")
+BEST_CHINESE = len(FEATURES) + EXTRA.index("translations_best_is_chinese")
+
+
+def only_other_language(fused: Sequence[Candidate], model: Sequence[Candidate]) -> list[Candidate]:
+    """The model decides only where the documents in the other language go: the slots its
+    order gives documents in the query's language are filled with those in fused order."""
+    same = [c for c in fused if not (c.features and c.features[OTHER])]
+    it = iter(same)
+    return [c if (c.features and c.features[OTHER]) else next(it) for c in model]
+
+
+def variants(items: Sequence[TrainingQuery]) -> dict[str, Any]:
+    """Under 5-fold CV (extra features): the model as is; the model for a query only when the
+    best hit of its translations alone is Chinese (else fusion); the model moving only the
+    documents in the other language. Per query language and pair."""
+    with_features(True)
+    try:
+        held = held_out_rankings(items, FOLDS)
+    finally:
+        with_features(False)
+    rows: dict[str, dict[str, list[float]]] = {}
+    for _, item, order in held:
+        head = item.candidates
+        best_chinese = bool(head and head[0].features and head[0].features[BEST_CHINESE])
+        english = language_of(item.query) == "en"
+        scores = {
+            "fusion": ndcg(head, item.relevant_docs),
+            "model": ndcg(order, item.relevant_docs),
+            "model_if_best_chinese": ndcg(
+                order if best_chinese or not english else head, item.relevant_docs
+            ),
+            "other_language_only": ndcg(only_other_language(head, order), item.relevant_docs),
+        }
+        for key in (item.pair or "?", language_of(item.query)):
+            for name, value in scores.items():
+                rows.setdefault(key, {}).setdefault(name, []).append(value)
+    return {
+        key: {name: round(sum(v) / len(v), 4) for name, v in found.items()}
+        | {"queries": len(found["fusion"])}
+        for key, found in sorted(rows.items())
     }
 
 
@@ -228,33 +303,66 @@ def coverage_gated(kb: KnowledgeBase, queries: Sequence[LabelledQuery]) -> dict[
     return out
 
 
+def stand_in_parts(kb: KnowledgeBase, queries: Sequence[LabelledQuery]) -> dict[str, Any]:
+    """The stand-in's two parts apart, tune half only: its lexical side of named terms
+    without the promoted Chinese document ("terms_only"), and the promotion with the lexical
+    side of every translation ("promotion_only", the part that touches only documents in
+    the other language), beside off and the whole stand-in."""
+    searcher = kb.searcher
+    searcher.use_learned_ranking = False
+    part = [q for q in queries if half_of(q) == "tune"]
+    terms_in, with_stand_in = searcher.glossary.terms_in, searcher._with_stand_in
+    out: dict[str, Any] = {}
+    try:
+        for name in ("off", "stand_in", "promotion_only", "terms_only"):
+            searcher.chinese_stand_in = name != "off"
+            searcher.glossary.terms_in = (
+                searcher.glossary.translate if name == "promotion_only" else terms_in
+            )
+            searcher._with_stand_in = (
+                (lambda dense, *_: dense) if name == "terms_only" else with_stand_in
+            )
+            found = compare_by_language(kb.search, part, modes=("hybrid",))
+            out[name] = {p: round(found[p]["hybrid"]["ndcg@10"], 4) for p in sorted(found)}
+    finally:
+        searcher.glossary.terms_in = terms_in
+        searcher._with_stand_in = with_stand_in
+        searcher.chinese_stand_in = False
+    return out
+
+
 def run_store(kb: KnowledgeBase, queries: list[tuple[str, LabelledQuery]]) -> dict[str, Any]:
     measured: list[Measured] = []
     for name in dict.fromkeys(n for n, _ in queries):
         measured += measure(kb, name, [q for n, q in queries if n == name])
     base = {i: m.training for i, m in enumerate(measured)}
-    extra = {i: extended(m.training, evidence_of(kb, m.query.query)) for i, m in enumerate(measured)}
+    extra = {
+        i: extended(m.training, evidence_of(kb, m.query.query)) for i, m in enumerate(measured)
+    }
     tune_ids = [i for i, m in enumerate(measured) if m.half == "tune"]
     found: dict[str, Any] = {
+        "stand_in_parts_tune": stand_in_parts(kb, [q for _, q in queries]),
         "coverage_gated": coverage_gated(kb, [q for _, q in queries]),
         "tune_cv": {
             "base": gate(useful_queries([base[i] for i in tune_ids]), False),
             "extra": gate(useful_queries([extra[i] for i in tune_ids]), True),
+            "base_per_language": gate(useful_queries([base[i] for i in tune_ids]), False, True),
+            "extra_per_language": gate(useful_queries([extra[i] for i in tune_ids]), True, True),
         },
+        "tune_cv_variants": variants(useful_queries([extra[i] for i in tune_ids])),
         "all_cv": {
             "base": gate(useful_queries(list(base.values())), False),
-            "extra": gate(useful_queries(list(extra.values())), True),
+            "extra_per_language": gate(useful_queries(list(extra.values())), True, True),
         },
+        # the final choice (extra features, a model per query language), run once
         "tune_to_held_out": {
             "base": tune_to_held_out(measured, base, False),
-            "extra": tune_to_held_out(measured, extra, True),
+            "extra_per_language": tune_to_held_out(measured, extra, True, True),
         },
         "dense_lexical": {
             half: {
                 pair: {
-                    mode: round(
-                        sum(getattr(m, mode) for m in chosen) / len(chosen), 4
-                    )
+                    mode: round(sum(getattr(m, mode) for m in chosen) / len(chosen), 4)
                     for mode in ("dense", "lexical")
                 }
                 for pair in sorted({m.query.lang or "en->en" for m in measured})
