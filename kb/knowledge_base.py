@@ -35,6 +35,8 @@ from kb.store.rows import doc_id_for, read_manifest, text_hash, vectors_key, wri
 from kb.store.vectors import FaissIndex
 from kb.types import (
     ChunkInfo,
+    Document,
+    DocumentDetail,
     DocumentInfo,
     DocumentInput,
     EmbeddedBatch,
@@ -493,6 +495,13 @@ class KnowledgeBase:
         return doc
 
     # -- near duplicates (kb.dedupe) ----------------------------------------------------------
+    def detail(self, doc: Document) -> DocumentDetail:
+        """`doc` with its chunks and whether it may be out of date, judged by the rule search
+        marks hits with (`Searcher.freshness_of`), so the document page and `kb show` agree
+        with the hit that led there."""
+        judged = self.searcher.freshness_of().judge(doc.date, doc.review_by, doc.skills)
+        return DocumentDetail.of(doc, self.get_chunks(doc.doc_id), judged.stale, judged.reason)
+
     def duplicate_groups(self, viewer_teams: tuple[str, ...] | None = None) -> list[Any]:
         """The near-duplicate groups (`kb.dedupe.DuplicateGroup`) the viewer may see."""
         from kb.dedupe import duplicate_groups

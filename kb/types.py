@@ -272,13 +272,28 @@ class ChunkInfo:
 
 @dataclass(frozen=True)
 class DocumentDetail(Document):
-    """A document with its chunks, in order (`kb show`, `GET /documents/{id}`)."""
+    """A document with its chunks, in order (`kb show`, `GET /documents/{id}`), and whether
+    it may be out of date as a hit on it says (`stale`, `stale_reason`: kb.freshness, the
+    same rule as search's)."""
 
     chunks: tuple[ChunkView, ...] = ()
+    stale: bool = False
+    stale_reason: str | None = None
 
     @classmethod
-    def of(cls, doc: Document, chunks: Sequence[ChunkInfo]) -> DocumentDetail:
-        return cls(**vars(view_as(doc, Document)), chunks=tuple(c.view() for c in chunks))
+    def of(
+        cls,
+        doc: Document,
+        chunks: Sequence[ChunkInfo],
+        stale: bool = False,
+        stale_reason: str | None = None,
+    ) -> DocumentDetail:
+        return cls(
+            **vars(view_as(doc, Document)),
+            chunks=tuple(c.view() for c in chunks),
+            stale=stale,
+            stale_reason=stale_reason,
+        )
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ from api.cli.sessions import session_lines
 from api.settings import Settings
 from kb import DOC_TYPES, SEARCH_MODES, KBError, SearchFilters
 from kb.embed.registry import VARIANTS
-from kb.types import DocumentDetail
 
 
 @contextmanager
@@ -429,7 +428,7 @@ def show(obj: CliContext, ref: str) -> None:
     if not found:
         raise CliError(f"No document with id or source {ref!r}: `kb docs` lists what is stored.")
     doc = found[0]
-    emit_json(DocumentDetail.of(doc, kb.get_chunks(doc.doc_id)))
+    emit_json(kb.detail(doc))
 
 
 @main.command("stats")

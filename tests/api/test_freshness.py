@@ -81,6 +81,11 @@ def test_hits_documents_and_the_organisers_list_say_what_may_be_out_of_date(
             review_by,
             "mei-lin-wong",
         )
+        # the document page says what its hit said, by the same rule (the catalogue's too)
+        for source, mark in marks.items():
+            doc_id = next(h["doc_id"] for h in hits["hits"] if h["source"] == source)
+            page = client.get(f"/documents/{doc_id}", headers=auth("liam")).json()
+            assert (page["stale"], page["stale_reason"]) == mark, source
 
         assert client.get("/analytics/stale", headers=auth("liam")).status_code == 403
         assert client.get("/analytics/stale").status_code == 401

@@ -84,6 +84,29 @@ def test_a_stale_hit_shows_its_date_and_the_mark_with_the_reason(
     console.assert_clean()
 
 
+def test_the_document_page_of_a_stale_hit_carries_the_same_mark(
+    base_url: str, page: tuple[Page, Console]
+) -> None:
+    tab, console = page
+    sign_in(tab, base_url, "liam")
+    search_for(tab)
+    tab.locator("#hits > li", has_text="Stale LoRA recipe").locator(
+        "a[href*='document']"
+    ).first.click()
+    meta = tab.locator("#doc .meta")
+    expect(meta.locator(".stale-mark")).to_have_text("May be out of date", timeout=WAIT)
+    expect(meta.locator(".stale-reason")).to_have_text(f"past its review date ({REVIEW_BY})")
+    expect(meta).to_contain_text(WRITTEN)
+    tab.go_back()
+    search_for(tab)
+    tab.locator("#hits > li", has_text="Fresh LoRA recipe").locator(
+        "a[href*='document']"
+    ).first.click()
+    expect(tab.locator("#doc h1")).to_have_text("Fresh LoRA recipe", timeout=WAIT)
+    expect(tab.locator("#doc .stale-mark")).to_have_count(0)
+    console.assert_clean()
+
+
 def test_the_mark_reads_chinese_in_a_chinese_browser(base_url: str, browser: Browser) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     try:

@@ -233,7 +233,7 @@ def get_document(
             client_ip(request),
         )
     recorder.opened(doc.doc_id, from_search, viewer.principal.employee)  # for the search log
-    return DocumentDetail.of(doc, kb.get_chunks(doc.doc_id))
+    return kb.detail(doc)
 
 
 @router.delete(

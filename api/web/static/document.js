@@ -5,6 +5,7 @@
 // messages, sections: its `places`), the piece the hit points at (`at`, the hit's anchor) is
 // highlighted inside it and scrolled to; `at` alone (no chunk) opens the chunk that holds it.
 import { api, clock, el, fill, renderHeader, requireSession, say } from "./api.js";
+import { staleNodes } from "./freshness.js";
 import { en, localize, t, translate, zh } from "./i18n.js";
 
 // Words only this page shows, for the places of slides and PDF pages: added to the shared
@@ -226,7 +227,10 @@ function metadata(doc) {
     ["field.visibleTo", doc.visibility?.length ? doc.visibility.join(", ") : null],
     ["field.source", doc.source],
   ].filter(([, value]) => value);
-  return el("dl", { class: "meta" }, rows.map(([k, v]) => el("div", {}, el("dt", { i18n: k }), el("dd", {}, v))));
+  // A document that may be out of date says so beside its date, as its hit did (kb.freshness).
+  const shown = rows.map(([k, v]) => [k, k === "field.date" && doc.stale ? [v, " ", ...staleNodes(doc)] : v]);
+  if (doc.stale && !doc.date) shown.push(["field.date", staleNodes(doc)]);
+  return el("dl", { class: "meta" }, shown.map(([k, v]) => el("div", {}, el("dt", { i18n: k }), el("dd", {}, v))));
 }
 
 async function load() {

@@ -20,16 +20,19 @@ export function freshnessNodes(hit) {
     const key = hit.date_source === "file" ? "fresh.modified" : "fresh.dated";
     nodes.push(el("span", { class: "muted hit-date", i18n: [key, { date: hit.date.slice(0, 10) }] }));
   }
-  if (hit.stale) {
-    const reason = reasonOf(hit);
-    nodes.push(
-      " ",
-      el("span", { class: "stale-mark", i18n: "fresh.stale", "i18n-title": reason }),
-      " ",
-      el("span", { class: "small muted stale-reason", i18n: reason }),
-    );
-  }
+  if (hit.stale) nodes.push(" ", ...staleNodes(hit));
   return nodes;
+}
+
+/** The "may be out of date" mark and its reason, for a stale hit or document (else none). */
+export function staleNodes(item) {
+  if (!item.stale) return [];
+  const reason = reasonOf(item);
+  return [
+    el("span", { class: "stale-mark", i18n: "fresh.stale", "i18n-title": reason }),
+    " ",
+    el("span", { class: "small muted stale-reason", i18n: reason }),
+  ];
 }
 
 const headings = (keys) => el("tr", {}, keys.map((key) => el("th", { scope: "col", i18n: key })));
