@@ -65,9 +65,29 @@ def test_a_session_is_one_result_with_its_parts_and_slide(
     slide_or_moment = lead.locator(".session-slide a, .session-moment a")
     expect(slide_or_moment).to_have_count(1)
     href = slide_or_moment.first.get_attribute("href") or ""
-    assert "#slide-" in href or "#t%3D" in href, href  # opens the document at the place
+    assert "at=slide-" in href or "at=t%3D" in href, href  # opens the document at the place
     console.assert_clean()
 
     tab.get_by_role("button", name="中文").click()
     expect(lead.locator(".session-parts")).to_contain_text("同一场培训的其他材料（另 2 份）")
+    console.assert_clean()
+
+
+def test_a_session_link_opens_the_other_document_at_its_place(
+    base_url: str, page: tuple[Page, Console]
+) -> None:
+    tab, console = page
+    sign_in(tab, base_url, "liam")
+    tab.get_by_label("Search for").fill("gold questions annotator quality")
+    tab.get_by_role("button", name="Search").click()
+    lead = tab.locator("#hits > li").filter(has=tab.locator(".session-parts")).first
+    link = lead.locator(".session-slide a, .session-moment a").first
+    expect(link).to_be_visible(timeout=WAIT)
+    # "deck.pptx · Slide 3" or "talk.vtt · 00:00:02-00:00:57": where it begins
+    label = (link.text_content() or "").split(" · ")[1].split("-", 1)[0]
+    link.click()
+    opened = tab.locator("#doc .hit-chunk")
+    expect(opened).to_have_count(1, timeout=WAIT)  # the chunk holding the place, opened at it
+    expect(opened).to_be_in_viewport()
+    expect(tab.locator("#doc-status")).to_contain_text(f"Opened at {label}")
     console.assert_clean()

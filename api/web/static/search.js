@@ -98,9 +98,10 @@ function alsoIn(hit) {
   return el("p", { class: "small muted also-in" }, el("span", { i18n: "search.alsoIn" }), " ", ...links);
 }
 
-/** A place in another document of the hit's session, as a link that opens it there. */
+/** A place in another document of the hit's session, as a link that opens it there (the
+ * document page opens the chunk holding `at` and scrolls to the slide, page or moment). */
 function placeLink(place) {
-  const href = documentHref(place.doc_id) + (place.anchor ? "#" + encodeURIComponent(place.anchor) : "");
+  const href = documentHref(place.doc_id, null, null, place.anchor);
   return el("a", { href, class: "session-place" }, place.location ? `${place.source} · ${place.location}` : place.source);
 }
 
