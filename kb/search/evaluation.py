@@ -83,6 +83,18 @@ def _scores(ranked: Sequence[str], relevant: frozenset[str], k: int) -> dict[str
     }
 
 
+def ranked_sources(hits: Sequence[Hit]) -> list[str]:
+    """The documents a result list shows, in order: each hit's document, then the parts of
+    its training session that matched the query (search collapses a session into one
+    result that lists them, docs/sessions.md), so a relevant deck listed under a transcript's
+    result counts as found, right after it."""
+    ranked: list[str] = []
+    for hit in hits:
+        ranked.append(hit.source)
+        ranked.extend(part.source for part in hit.parts if part.matched)
+    return list(dict.fromkeys(ranked))
+
+
 def _mean(rows: Sequence[dict[str, float]]) -> dict[str, float]:
     return {name: sum(row[name] for row in rows) / len(rows) for name in rows[0]}
 
@@ -122,7 +134,7 @@ def compare_by_language(
     result: dict[str, dict[str, dict[str, float]]] = {group: {} for group in groups}
     for mode in modes:
         rows = [
-            _scores([hit.source for hit in search(item.query, k=k, mode=mode)], item.relevant, k)
+            _scores(ranked_sources(search(item.query, k=k, mode=mode)), item.relevant, k)
             for item in queries
         ]
         for group, members in groups.items():

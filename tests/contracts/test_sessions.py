@@ -13,6 +13,7 @@ import pytest
 
 from ingest import ingest_paths
 from kb import KnowledgeBase, SearchFilters
+from kb.search.evaluation import ALL, LabelledQuery, compare_by_language, ranked_sources
 from tests.conftest import SAMPLE
 from tests.contracts import BACKENDS, fresh_backend
 from tests.fakes import HashingEmbedder
@@ -96,6 +97,21 @@ def test_a_session_is_one_result_listing_its_parts(session_kb: KnowledgeBase) ->
         lead.source
     }
     assert "docs/kappa-cheat-sheet.md" in {h.source for h in grouped}
+
+
+def test_evaluation_counts_a_sessions_matched_parts_as_found(session_kb: KnowledgeBase) -> None:
+    """`kb eval` scores what the result list shows: a relevant part listed under its session's
+    result counts as found, right after that result (kb.search.evaluation.ranked_sources)."""
+    query = "kappa agreement between annotators"
+    grouped = session_kb.search(query, k=10)
+    lead = next(h for h in grouped if h.session == SESSION)
+    part = next(p.source for p in lead.parts if p.matched)
+    ranked = ranked_sources(grouped)
+    assert ranked.index(part) == ranked.index(lead.source) + 1 + [
+        p.source for p in lead.parts if p.matched
+    ].index(part)
+    found = compare_by_language(session_kb.search, [LabelledQuery(query, frozenset({part}))])
+    assert found[ALL]["hybrid"]["recall@10"] == 1.0
 
 
 def test_paging_counts_results_and_never_repeats_a_session(session_kb: KnowledgeBase) -> None:

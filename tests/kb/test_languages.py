@@ -71,6 +71,7 @@ def test_queries_carry_their_language_pair_and_eval_reports_each(tmp_path: Path)
     class Hit:
         def __init__(self, source: str) -> None:
             self.source = source
+            self.parts = ()  # in no training session
 
     def search(query: str, k: int, mode: str) -> list[Hit]:
         return [Hit(s) for s in ranks[query]]
