@@ -28,6 +28,7 @@ from api.cli import rank as cli_rank
 from api.cli import recommender as cli_recommender
 from api.cli import serve as cli_serve
 from api.cli import sources as cli_sources
+from api.cli import suggest as cli_suggest
 from api.cli import watch as cli_watch
 from api.cli import worker as cli_worker
 from api.cli import xapi as cli_xapi
@@ -535,6 +536,7 @@ cli_sources.register(main)
 cli_watch.register(main)
 cli_person.register(main)
 cli_xapi.register(main)
+cli_suggest.register(main)
 
 
 if __name__ == "__main__":

@@ -279,3 +279,31 @@ def test_kb_ask_quotes_the_answer_and_kb_search_prints_it_first(  # type: ignore
     assert out.startswith("Answer: A PSI above 0.25")
     code, out, _ = run("search", "when does a PSI alert open a ticket?", "--json")
     assert json.loads(out)["answer"]["text"].startswith("A PSI above 0.25")
+
+
+def test_kb_suggest_completes_titles_skills_and_pinyin_and_says_what_was_meant(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    folder = tmp_path / "c"
+    write(
+        folder / "tuning.md", markdown_doc("Hyperparameter search", {"Grid": "Try a grid first."})
+    )
+    write(folder / "过拟合.md", markdown_doc("过拟合", {"正则化": "用权重衰减减轻过拟合。"}))
+    assert run("ingest", str(folder))[0] == 0
+    assert run("catalog", "load", "data/sample/catalog")[0] == 0
+    code, out, _ = run("suggest", "hyperpa", "--json")
+    assert code == 0, out
+    found = json.loads(out)
+    assert found["query"] == "hyperpa" and found["did_you_mean"] is None
+    assert {"text": "Hyperparameter tuning", "kind": "skill", "matched": "prefix"} in found[
+        "suggestions"
+    ]
+    assert {"text": "Hyperparameter search", "kind": "title", "matched": "prefix"} in found[
+        "suggestions"
+    ]
+    code, out, _ = run("suggest", "guoni", "--json")  # the pinyin of 过拟合's start
+    assert {s["text"] for s in json.loads(out)["suggestions"]} >= {"过拟合"}
+    code, out, _ = run("suggest", "hyperparamter serch")
+    assert code == 0 and out.splitlines()[-1] == "Did you mean: hyperparameter search"
+    code, _, err = run("suggest", "  ")
+    assert code != 0 and "Nothing to complete" in err
