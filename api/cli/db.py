@@ -148,6 +148,7 @@ def migrate(obj: CliContext, to_url: str, as_json: bool) -> None:
     an interruption: what was copied is skipped. Then point kb at the database
     (KB_DATABASE_URL) and keep the home for its API keys."""
     from api.backends import SqliteBackend
+    from kb.dedupe import recompute
     from kb.errors import KBError
     from kb.store.migrate import migrate_store
     from kb.store.rows import read_manifest
@@ -165,6 +166,9 @@ def migrate(obj: CliContext, to_url: str, as_json: bool) -> None:
             source = opened.enter_context(closing(here.open_store()))
             target = opened.enter_context(closing(there.open_store()))
             report = migrate_store(source, target)
+            # Near-duplicate links are the target's own: its documents signed and grouped
+            # afresh (kb.dedupe), as `kb dedupe` would.
+            duplicates = recompute(target)
         recommender: dict[str, int] = {}
         if (obj.home / "catalog.sqlite").exists():
             with ExitStack() as opened:
@@ -179,6 +183,7 @@ def migrate(obj: CliContext, to_url: str, as_json: bool) -> None:
         "unchanged": report.unchanged,
         "chunks": report.chunks,
         "recommender": recommender,
+        "duplicates": {"groups": duplicates.groups, "copies": duplicates.copies},
     }
     if as_json:
         emit_json(summary)

@@ -216,14 +216,27 @@ class DocumentStore(Protocol):
         signature: bytes | None,
         canonical: str | None,
         similarity: float | None,
+        bands: Sequence[int] = (),
     ) -> None:
-        """Record a stored document's signature (None: too short to have one) and its link;
-        a document signed before keeps its place in stored order. Deleting the document
-        deletes its row. Not a write of documents: the store's version does not change."""
+        """Record a stored document's signature (None: too short to have one), its link and
+        its band keys (`kb.dedupe.band_keys`, one per band; replacing any it had), in one
+        transaction; a document signed before keeps its place in stored order. Deleting the
+        document deletes its rows. Not a write of documents: the store's version does not
+        change."""
 
-    def signatures(self) -> list[tuple[str, bytes, str | None]]:
-        """(doc_id, signature, canonical) of every signed document, in stored order (the
-        order documents were first signed in)."""
+    def put_bands(self, rows: Sequence[tuple[str, Sequence[int]]]) -> None:
+        """Set the band keys of documents already signed ((doc_id, keys)), replacing any they
+        had, in one transaction (a store signed before the band table existed)."""
+
+    def signature_candidates(self, bands: Sequence[int]) -> list[tuple[str, bytes, str | None]]:
+        """(doc_id, signature, canonical) of every signed document that shares at least one
+        of `bands` at the same band (band i of the list is band i), in stored order."""
+
+    def signatures(
+        self, doc_ids: Sequence[str] | None = None
+    ) -> list[tuple[str, bytes, str | None]]:
+        """(doc_id, signature, canonical) of every signed document (or of those of `doc_ids`),
+        in stored order (the order documents were first signed in)."""
 
     def set_canonicals(self, links: Sequence[tuple[str, str | None, float | None]]) -> None:
         """Set (doc_id, canonical, similarity) of documents already signed, in one

@@ -177,6 +177,20 @@ CREATE INDEX kb_doc_signatures_canonical ON kb_doc_signatures (canonical);
 CREATE INDEX kb_doc_signatures_seq ON kb_doc_signatures (seq);
 """,
     ),
+    # Each signed document's band keys (kb.dedupe.BANDS): a new document is compared only
+    # with the documents that share one of its bands.
+    Migration(
+        2,
+        """
+CREATE TABLE kb_doc_signature_bands (
+    doc_id TEXT NOT NULL REFERENCES kb_doc_signatures (doc_id) ON DELETE CASCADE,
+    band SMALLINT NOT NULL,
+    key BIGINT NOT NULL,
+    PRIMARY KEY (doc_id, band)
+);
+CREATE INDEX kb_doc_signature_bands_key ON kb_doc_signature_bands (band, key);
+""",
+    ),
 ]
 # Links to where a document is read at its origin (synced sources, docs/sources.md): a part of
 # their own, so that its migrations number independently of the documents'.
@@ -185,6 +199,7 @@ LINKS_MIGRATIONS = [
     Migration(1, "ALTER TABLE kb_documents ADD COLUMN IF NOT EXISTS link TEXT;"),
 ]
 SESSIONS_INFERRED_KEY = "sessions_inferred"
+BANDS_PER_STATEMENT = 50_000  # near-duplicate band keys written by one INSERT (kb.dedupe)
 
 _DOC_COLUMNS = (
     "d.doc_id, d.source, d.title, d.type, d.team, d.course, d.module, d.skills, d.tags, "
@@ -596,6 +611,7 @@ class PgStore:
         signature: bytes | None,
         canonical: str | None,
         similarity: float | None,
+        bands: Sequence[int] = (),
     ) -> None:
         with self._write() as conn:
             conn.execute(
@@ -606,13 +622,59 @@ class PgStore:
                 "canonical = excluded.canonical, similarity = excluded.similarity",
                 (doc_id, signature, canonical, similarity, doc_id),
             )
+            self._write_bands(conn, [(doc_id, bands)])
 
-    def signatures(self) -> list[tuple[str, bytes, str | None]]:
+    def put_bands(self, rows: Sequence[tuple[str, Sequence[int]]]) -> None:
+        with self._write() as conn:
+            self._write_bands(conn, rows)
+
+    @staticmethod
+    def _write_bands(conn: psycopg.Connection, rows: Sequence[tuple[str, Sequence[int]]]) -> None:
+        """Inside a transaction: each document's band keys replaced by `keys` (a document with
+        no signature row, deleted meanwhile, gets none)."""
+        if not rows:
+            return
+        conn.execute(
+            "DELETE FROM kb_doc_signature_bands WHERE doc_id = ANY(%s)",
+            ([doc_id for doc_id, _ in rows],),
+        )
+        flat = [(doc_id, band, key) for doc_id, keys in rows for band, key in enumerate(keys)]
+        for start in range(0, len(flat), BANDS_PER_STATEMENT):  # a whole store at an upgrade
+            part = flat[start : start + BANDS_PER_STATEMENT]
+            conn.execute(
+                "INSERT INTO kb_doc_signature_bands (doc_id, band, key) "
+                "SELECT q.doc_id, q.band, q.key FROM "
+                "unnest(%s::text[], %s::smallint[], %s::bigint[]) AS q(doc_id, band, key) "
+                "WHERE EXISTS (SELECT 1 FROM kb_doc_signatures s WHERE s.doc_id = q.doc_id)",
+                ([r[0] for r in part], [r[1] for r in part], [r[2] for r in part]),
+            )
+
+    def signature_candidates(self, bands: Sequence[int]) -> list[tuple[str, bytes, str | None]]:
+        if not bands:
+            return []
         with self._read() as conn:
             rows = conn.execute(
-                "SELECT doc_id, signature, canonical FROM kb_doc_signatures "
-                "WHERE signature IS NOT NULL ORDER BY seq"
+                "SELECT s.doc_id, s.signature, s.canonical FROM kb_doc_signatures s "
+                "WHERE s.signature IS NOT NULL AND s.doc_id IN (SELECT b.doc_id FROM "
+                "kb_doc_signature_bands b JOIN unnest(%s::smallint[], %s::bigint[]) "
+                "AS q(band, key) ON b.band = q.band AND b.key = q.key) ORDER BY s.seq",
+                (list(range(len(bands))), list(bands)),
             ).fetchall()
+        return [(str(r[0]), bytes(r[1]), r[2]) for r in rows]
+
+    def signatures(
+        self, doc_ids: Sequence[str] | None = None
+    ) -> list[tuple[str, bytes, str | None]]:
+        sql = (
+            "SELECT doc_id, signature, canonical FROM kb_doc_signatures WHERE signature IS NOT NULL"
+        )
+        with self._read() as conn:
+            if doc_ids is None:
+                rows = conn.execute(sql + " ORDER BY seq").fetchall()
+            else:
+                rows = conn.execute(
+                    sql + " AND doc_id = ANY(%s) ORDER BY seq", (list(doc_ids),)
+                ).fetchall()
         return [(str(r[0]), bytes(r[1]), r[2]) for r in rows]
 
     def set_canonicals(self, links: Sequence[tuple[str, str | None, float | None]]) -> None:

@@ -120,6 +120,15 @@ CREATE TABLE IF NOT EXISTS doc_signatures (
     similarity REAL
 );
 CREATE INDEX IF NOT EXISTS doc_signatures_canonical ON doc_signatures(canonical);
+-- Each signed document's band keys (kb.dedupe.BANDS): a new document is compared only with
+-- the documents that share one of its bands.
+CREATE TABLE IF NOT EXISTS doc_signature_bands (
+    doc_id TEXT NOT NULL REFERENCES doc_signatures(doc_id) ON DELETE CASCADE,
+    band INTEGER NOT NULL,
+    key INTEGER NOT NULL,
+    PRIMARY KEY (doc_id, band)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS doc_signature_bands_key ON doc_signature_bands(band, key);
 """
 # What the dense side embedded of the chunk instead of its body (a notebook cell without
 # its outputs), "" for nothing (found by its words only); NULL: the body. Re-embedding reads it.
@@ -552,6 +561,7 @@ class Store:
         signature: bytes | None,
         canonical: str | None,
         similarity: float | None,
+        bands: Sequence[int] = (),
     ) -> None:
         with self._transaction():
             self._writer.execute(
@@ -561,13 +571,69 @@ class Store:
                 "canonical = excluded.canonical, similarity = excluded.similarity",
                 (doc_id, signature, canonical, similarity, doc_id),
             )
+            self._write_bands([(doc_id, bands)])
 
-    def signatures(self) -> list[tuple[str, bytes, str | None]]:
+    def put_bands(self, rows: Sequence[tuple[str, Sequence[int]]]) -> None:
+        with self._transaction():
+            self._write_bands(rows)
+
+    def _write_bands(self, rows: Sequence[tuple[str, Sequence[int]]]) -> None:
+        """Inside a transaction: each document's band keys replaced by `keys` (a document with
+        no signature row, deleted meanwhile, gets none). The rows still signed are looked up
+        once, so the keys go in as plain inserts (a whole store's at an upgrade)."""
+        wanted = list(dict.fromkeys(doc_id for doc_id, _ in rows))
+        present: set[str] = set()
+        for start in range(0, len(wanted), 400):
+            part = wanted[start : start + 400]
+            marks = ",".join("?" * len(part))
+            found = self._writer.execute(
+                f"SELECT doc_id FROM doc_signatures WHERE doc_id IN ({marks})", part
+            )
+            present.update(str(row[0]) for row in found)
+        self._writer.executemany(
+            "DELETE FROM doc_signature_bands WHERE doc_id = ?", [(d,) for d in wanted]
+        )
+        self._writer.executemany(
+            "INSERT INTO doc_signature_bands(doc_id, band, key) VALUES (?, ?, ?)",
+            [
+                (doc_id, band, key)
+                for doc_id, keys in rows
+                if doc_id in present
+                for band, key in enumerate(keys)
+            ],
+        )
+
+    def signature_candidates(self, bands: Sequence[int]) -> list[tuple[str, bytes, str | None]]:
+        if not bands:
+            return []
+        pairs = " OR ".join("(band = ? AND key = ?)" for _ in bands)
         with self._lock:
             rows = self._db.execute(
-                "SELECT doc_id, signature, canonical FROM doc_signatures "
-                "WHERE signature IS NOT NULL ORDER BY seq"
+                "SELECT doc_id, signature, canonical FROM doc_signatures WHERE signature IS NOT "
+                f"NULL AND doc_id IN (SELECT doc_id FROM doc_signature_bands WHERE {pairs}) "
+                "ORDER BY seq",
+                [value for band, key in enumerate(bands) for value in (band, key)],
             ).fetchall()
+        return [(str(r[0]), bytes(r[1]), r[2]) for r in rows]
+
+    def signatures(
+        self, doc_ids: Sequence[str] | None = None
+    ) -> list[tuple[str, bytes, str | None]]:
+        sql = (
+            "SELECT doc_id, signature, canonical, seq FROM doc_signatures "
+            "WHERE signature IS NOT NULL"
+        )
+        with self._lock:
+            if doc_ids is None:
+                rows = self._db.execute(sql + " ORDER BY seq").fetchall()
+            else:
+                rows = []
+                wanted = list(dict.fromkeys(doc_ids))
+                for start in range(0, len(wanted), 400):
+                    part = wanted[start : start + 400]
+                    marks = ",".join("?" * len(part))
+                    rows += self._db.execute(f"{sql} AND doc_id IN ({marks})", part).fetchall()
+                rows.sort(key=lambda r: r[3])  # stored order across the parts
         return [(str(r[0]), bytes(r[1]), r[2]) for r in rows]
 
     def set_canonicals(self, links: Sequence[tuple[str, str | None, float | None]]) -> None:

@@ -132,6 +132,25 @@ def test_migrate_copies_the_home_without_re_embedding_and_resumes(
     assert json.loads(stats)["backend"] == "postgresql"
 
 
+def test_migrate_links_the_copied_near_duplicates_in_the_database(
+    tmp_path: Path, fake_embedder: HashingEmbedder, database_url: str
+) -> None:
+    folder = corpus(tmp_path / "c")
+    text = (folder / "drift.md").read_text(encoding="utf-8")
+    write(folder / "wiki" / "drift-copy.md", text)  # the same write-up posted twice
+    home = tmp_path / "home"
+    assert kb_cli(home, fake_embedder, "ingest", str(folder))[0] == 0
+    code, out, _ = kb_cli(home, fake_embedder, "migrate", "--to", database_url, "--json")
+    assert code == 0, out
+    assert json.loads(out)["duplicates"] == {"groups": 1, "copies": 1}
+    on_pg = ["--database-url", database_url]
+    code, out, _ = kb_cli(home, fake_embedder, *on_pg, "duplicates", "--json")
+    assert code == 0, out
+    (group,) = json.loads(out)["groups"]
+    sources = {group["canonical"]["source"], *(m["source"] for m in group["members"])}
+    assert sources == {"drift.md", "wiki/drift-copy.md"}
+
+
 def test_a_migration_into_a_store_of_another_model_is_refused(
     tmp_path: Path, fake_embedder: HashingEmbedder, database_url: str
 ) -> None:

@@ -48,3 +48,30 @@ def test_signatures_and_links_on_every_backend(
         assert store.duplicate_links(None) == [DuplicateLink(c, a, 0.7)]
     finally:
         store.close()
+
+
+def test_band_keys_find_candidates_and_go_with_their_document(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A document is compared only with those sharing one of its bands at the same band: the
+    store finds them in stored order, replaces a document's keys when it is signed again,
+    and drops them with the document."""
+    opened = fresh_backend(backend, tmp_path / "home", request)
+    store = opened.open_store()
+    try:
+        a, b, c = (store.replace_document(_doc(o), [None])[0] for o in ("a", "b", "c"))
+        store.put_signature(a, b"\x01" * 512, None, None, [10, 11, 12])
+        store.put_signature(b, b"\x02" * 512, None, None, [20, 11, 22])  # band 1 as a's
+        store.put_signature(c, b"\x03" * 512, None, None, [11, 30, 31])  # 11, but at band 0
+        assert [i for i, _, _ in store.signature_candidates([99, 11, 98])] == [a, b]
+        assert [i for i, _, _ in store.signature_candidates([11, 0, 0])] == [c]
+        assert [i for i, _, _ in store.signature_candidates([-(2**63), 2**63 - 1])] == []
+        store.put_signature(a, b"\x01" * 512, None, None, [40, 41, 42])  # signed again
+        assert [i for i, _, _ in store.signature_candidates([0, 11, 0])] == [b]
+        store.put_bands([(c, [40, 0, 0])])  # keys set apart from the signature
+        assert [i for i, _, _ in store.signature_candidates([40, 0, 0])] == [a, c]
+        store.delete_document(a)
+        assert [i for i, _, _ in store.signature_candidates([40, 0, 0])] == [c]
+        assert [i for i, _, _ in store.signatures([c, b])] == [b, c]  # stored order
+    finally:
+        store.close()

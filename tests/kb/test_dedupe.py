@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kb import KnowledgeBase, SearchFilters
-from kb.dedupe import THRESHOLD, signature, similarity
+from kb.dedupe import BANDS_KEY, THRESHOLD, band_keys, signature, signature_of, similarity
 from kb.types import ChunkInput, DocumentInput, DocumentMeta, Location
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,3 +140,31 @@ def test_kb_dedupe_relinks_the_whole_store(kb: KnowledgeBase) -> None:
     assert (report.documents, report.groups, report.copies) == (3, 1, 1)
     (group,) = kb.duplicate_groups()
     assert (group.canonical.doc_id, group.members[0].doc_id) == (first.doc_id, copy.doc_id)
+
+
+def test_a_new_document_is_compared_only_with_those_sharing_a_band(kb: KnowledgeBase) -> None:
+    first, other = kb.write_documents([_doc("a.md", RANKING), _doc("c.md", EVALUATION)])
+    sig = signature_of(_doc("b.md", RANKING))
+    assert sig is not None
+    candidates = [doc_id for doc_id, _, _ in kb.store.signature_candidates(band_keys(sig))]
+    assert candidates == [first.doc_id]  # the other document on the same topic is not read
+    (copy,) = kb.write_documents([_doc("b.md", RANKING)])
+    (group,) = kb.duplicate_groups()
+    assert (group.canonical.doc_id, [m.doc_id for m in group.members]) == (
+        first.doc_id,
+        [copy.doc_id],
+    )
+
+
+def test_a_store_signed_before_the_band_table_still_finds_copies_of_its_documents(
+    kb: KnowledgeBase,
+) -> None:
+    (first,) = kb.write_documents([_doc("a.md", RANKING)])
+    kb.store.put_bands([(first.doc_id, [])])  # as a store signed by the previous version
+    kb.store.set_meta(BANDS_KEY, None)
+    (copy,) = kb.write_documents([_doc("b.md", RANKING)])
+    (group,) = kb.duplicate_groups()
+    assert (group.canonical.doc_id, [m.doc_id for m in group.members]) == (
+        first.doc_id,
+        [copy.doc_id],
+    )
