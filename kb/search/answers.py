@@ -62,6 +62,7 @@ E5_WEIGHT = 0.5  # share of the score from e5's cosine, the rest lexical
 E5_FLOOR = 0.7  # e5's cosines sit between about 0.7 and 1: rescaled (cos - floor) / (1 - floor)
 E5_THRESHOLD = 0.3  # the answer's threshold with the e5 scorer
 E5_CONTEXT = "sentence"  # what e5 reads of a sentence: "sentence" or "window" (with neighbours)
+E5_MIX = "replace"  # e5 with the word share in place of the store's model, or "add"ed to both
 
 _QUESTION_WORDS_EN = frozenset(
     "what which who whom whose when where why how is are was were do does did can could "
@@ -300,12 +301,7 @@ def score_sentences(
         # translations stand in for the query's words, never adding past them
         lexical.append(min(1.0, (found_own + found_translated) / own_weight))
     scores = list(lexical)
-    if reader is not None:
-        texts = [_e5_text(passage, index) for passage, index, _ in candidates]
-        cosines = reader.cosines(query, texts)
-        read = np.clip((cosines - E5_FLOOR) / (1.0 - E5_FLOOR), 0.0, 1.0)
-        scores = [(1 - E5_WEIGHT) * lexical[i] + E5_WEIGHT * float(read[i]) for i in range(total)]
-    elif encode is not None and query_vector is not None:
+    if encode is not None and query_vector is not None:
         best = sorted(range(len(candidates)), key=lambda i: -lexical[i])[:SENTENCES_EMBEDDED]
         texts = [_context(candidates[i][0], candidates[i][1]) for i in best]
         vectors = encode(texts)
@@ -315,6 +311,11 @@ def score_sentences(
             scores[i] = (1 - DENSE_WEIGHT) * lexical[i] + DENSE_WEIGHT * cosine
         for i in set(range(len(candidates))) - set(best):
             scores[i] = (1 - DENSE_WEIGHT) * lexical[i]
+    if reader is not None:
+        texts = [_e5_text(passage, index) for passage, index, _ in candidates]
+        read = np.clip((reader.cosines(query, texts) - E5_FLOOR) / (1.0 - E5_FLOOR), 0.0, 1.0)
+        base = scores if E5_MIX == "add" else lexical  # "add": on top of the mix above
+        scores = [(1 - E5_WEIGHT) * base[i] + E5_WEIGHT * float(read[i]) for i in range(total)]
     for i, (passage, _, _) in enumerate(candidates):
         scores[i] -= RANK_PRIOR * (passage.rank - 1)
     ranked = sorted(
