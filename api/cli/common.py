@@ -72,6 +72,8 @@ class CliContext:
                 self.knowledge_base.searcher.freshness_of = _cli_freshness(backend)
                 # English questions about Chinese material (docs/chinese.md)
                 self.knowledge_base.searcher.chinese_stand_in = cli_settings().chinese_stand_in
+                # quoted answers' sentence scorer (docs/answers.md)
+                self.knowledge_base.answer_model = cli_settings().answer_model
             except KBError as exc:  # another model or variant, a damaged store: one sentence
                 raise CliError(str(exc)) from exc
         return self.knowledge_base

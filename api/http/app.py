@@ -239,6 +239,7 @@ def create_app(settings: Settings | None = None, *, embedder: Embedder | None = 
             settings, lambda: _catalog_or_none(catalogs)
         )
         knowledge_base.searcher.chinese_stand_in = settings.chinese_stand_in
+        knowledge_base.answer_model = settings.answer_model  # quoted answers' scorer
         limits = Limits(
             max_file_bytes=int(settings.upload_max_file_mb * MB),
             max_zip_entries=settings.zip_max_entries,

@@ -105,7 +105,8 @@ class AnswerOut(BaseModel):
     start: int = Field(description="character offset of the quote in the chunk's text")
     end: int
     score: float = Field(
-        description="how well it answers (kb.search.answers.THRESHOLD: given at or above)"
+        description="how well it answers (given at or above kb.search.answers.THRESHOLD, "
+        "E5_THRESHOLD with the e5 scorer)"
     )
     source: str
     title: str

