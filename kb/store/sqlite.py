@@ -217,6 +217,17 @@ def _connect(path: Path) -> sqlite3.Connection:
     return db
 
 
+IN_PART = 400  # values bound in one `IN (...)`: well under SQLite's limit on variables
+
+
+def in_parts(values: Sequence[str]) -> Iterator[tuple[list[str], str]]:
+    """`values` without repeats, in parts of `IN_PART`, each with its "?,?,..." placeholders."""
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), IN_PART):
+        part = unique[start : start + IN_PART]
+        yield part, ",".join("?" * len(part))
+
+
 class Store:
     """All reads and writes of the SQLite database; thread-safe, and safe to share between
     processes.
@@ -583,9 +594,7 @@ class Store:
         once, so the keys go in as plain inserts (a whole store's at an upgrade)."""
         wanted = list(dict.fromkeys(doc_id for doc_id, _ in rows))
         present: set[str] = set()
-        for start in range(0, len(wanted), 400):
-            part = wanted[start : start + 400]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_parts(wanted):
             found = self._writer.execute(
                 f"SELECT doc_id FROM doc_signatures WHERE doc_id IN ({marks})", part
             )
@@ -628,10 +637,7 @@ class Store:
                 rows = self._db.execute(sql + " ORDER BY seq").fetchall()
             else:
                 rows = []
-                wanted = list(dict.fromkeys(doc_ids))
-                for start in range(0, len(wanted), 400):
-                    part = wanted[start : start + 400]
-                    marks = ",".join("?" * len(part))
+                for part, marks in in_parts(doc_ids):
                     rows += self._db.execute(f"{sql} AND doc_id IN ({marks})", part).fetchall()
                 rows.sort(key=lambda r: r[3])  # stored order across the parts
         return [(str(r[0]), bytes(r[1]), r[2]) for r in rows]
@@ -650,10 +656,7 @@ class Store:
                 rows = self._db.execute(sql + " ORDER BY seq").fetchall()
             else:
                 rows = []
-                wanted = list(dict.fromkeys(doc_ids))
-                for start in range(0, len(wanted), 400):
-                    part = wanted[start : start + 400]
-                    marks = ",".join("?" * len(part))
+                for part, marks in in_parts(doc_ids):
                     rows += self._db.execute(
                         f"{sql} AND canonical IN (SELECT COALESCE(canonical, doc_id) FROM "
                         f"doc_signatures WHERE doc_id IN ({marks})) ORDER BY seq",

@@ -45,13 +45,18 @@ def base_url(
         yield url
 
 
+def search_the_session(tab: Page, base_url: str) -> None:
+    """Signed in as an employee, the search whose results hold the session."""
+    sign_in(tab, base_url, "liam")
+    tab.get_by_label("Search for").fill("gold questions annotator quality")
+    tab.get_by_role("button", name="Search").click()
+
+
 def test_a_session_is_one_result_with_its_parts_and_slide(
     base_url: str, page: tuple[Page, Console]
 ) -> None:
     tab, console = page
-    sign_in(tab, base_url, "liam")
-    tab.get_by_label("Search for").fill("gold questions annotator quality")
-    tab.get_by_role("button", name="Search").click()
+    search_the_session(tab, base_url)
     hits = tab.locator("#hits > li")
     expect(hits.first).to_be_visible(timeout=WAIT)
     session_hits = hits.filter(has=tab.locator(".session-parts"))
@@ -77,9 +82,7 @@ def test_a_session_link_opens_the_other_document_at_its_place(
     base_url: str, page: tuple[Page, Console]
 ) -> None:
     tab, console = page
-    sign_in(tab, base_url, "liam")
-    tab.get_by_label("Search for").fill("gold questions annotator quality")
-    tab.get_by_role("button", name="Search").click()
+    search_the_session(tab, base_url)
     lead = tab.locator("#hits > li").filter(has=tab.locator(".session-parts")).first
     link = lead.locator(".session-slide a, .session-moment a").first
     expect(link).to_be_visible(timeout=WAIT)
