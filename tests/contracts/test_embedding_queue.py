@@ -6,7 +6,9 @@ leaves nothing behind. The deterministic test model is enough: these are mechani
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,6 +20,7 @@ from api.backends import open_backend
 from ingest import ingest_paths
 from kb import ChunkInput, DocumentInput, DocumentMeta, KnowledgeBase, Location
 from kb.background import BackgroundEmbedder
+from kb.knowledge_base import EMBED_POLL_S
 from tests.fakes import HashingEmbedder
 from tests.helpers import markdown_doc, write
 
@@ -27,11 +30,13 @@ class CountingEmbedder(HashingEmbedder):
 
     def __init__(self) -> None:
         self.encoded: Counter[str] = Counter()
+        self.batches: list[list[str]] = []  # each call's texts, in order
         self._lock = threading.Lock()
 
     def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
             self.encoded.update(texts)
+            self.batches.append(list(texts))
         return super().encode_documents(texts)
 
 
@@ -88,6 +93,26 @@ def test_a_text_is_encoded_once_however_many_chunks_share_it(
     kb_on.write_documents([doc("copy3.md", shared)])
     assert kb_on.stats()["pending_embeddings"] == 0
     assert max(model.encoded.values()) == 1
+
+
+def test_while_an_ingest_writes_the_queue_is_embedded_in_full_claims_in_written_order(
+    kb_on: KnowledgeBase, model: CountingEmbedder
+) -> None:
+    """The same files give the same claims whatever the timing, so the same batchmates and,
+    with a quantised encoder, the same vectors (docs/chinese.md: build noise)."""
+    embedder = BackgroundEmbedder(kb_on, claim=4).start()
+    try:
+        for i in range(10):
+            kb_on.write_documents([doc(f"d{i}.md", f"write-up number {i} on drift alerts")])
+            time.sleep(EMBED_POLL_S * 1.5)  # the embedder looks between writes
+        embedder.finish()
+    finally:
+        embedder.stop()
+
+    def numbers(batch: list[str]) -> list[int]:
+        return [int(re.search(r"number (\d+)", text).group(1)) for text in batch]  # type: ignore[union-attr]
+
+    assert [numbers(batch) for batch in model.batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
 
 
 def test_embedders_running_at_once_share_the_work_and_encode_each_text_once(
