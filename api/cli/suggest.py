@@ -45,15 +45,7 @@ def suggest(obj: CliContext, text: str, limit: int, as_json: bool) -> None:
     found = suggester.suggest(text, limit=limit, teams=None)  # the terminal sees every title
     meant = suggester.did_you_mean(text)
     if as_json:
-        emit_json(
-            {
-                "query": text,
-                "suggestions": [
-                    {"text": s.text, "kind": s.kind, "matched": s.matched} for s in found
-                ],
-                "did_you_mean": meant,
-            }
-        )
+        emit_json({"query": text, "suggestions": found, "did_you_mean": meant})
         return
     for s in found:
         click.echo(f"{s.text}\t{s.kind}\t{s.matched}")

@@ -248,18 +248,13 @@ class Passage:
     heading: str = ""
 
 
-def _context(passage: Passage, index: int) -> str:
+def _context(passage: Passage, index: int, context: str = DENSE_CONTEXT) -> str:
+    """What a model reads of sentence `index`: "sentence" alone, "window" (with its
+    neighbours) or "heading" (after its section's heading)."""
     spans = sentences(passage.body)
-    if DENSE_CONTEXT == "heading" and passage.heading:
+    if context == "heading" and passage.heading:
         return f"{passage.heading.split(' … ')[-1]}: {spans[index].text}"
-    if DENSE_CONTEXT == "window":
-        return " ".join(s.text for s in spans[max(0, index - 1) : index + 2])
-    return spans[index].text
-
-
-def _e5_text(passage: Passage, index: int) -> str:
-    spans = sentences(passage.body)
-    if E5_CONTEXT == "window":
+    if context == "window":
         return " ".join(s.text for s in spans[max(0, index - 1) : index + 2])
     return spans[index].text
 
@@ -326,7 +321,7 @@ def score_sentences(
         chosen = sorted(
             range(total), key=lambda i: (-off[i], candidates[i][0].rank, candidates[i][1])
         )[:E5_SENTENCES]
-        texts = [_e5_text(candidates[i][0], candidates[i][1]) for i in chosen]
+        texts = [_context(candidates[i][0], candidates[i][1], E5_CONTEXT) for i in chosen]
         cosines = np.clip((reader.cosines(query, texts) - E5_FLOOR) / (1.0 - E5_FLOOR), 0.0, 1.0)
         read = np.full(total, float(cosines.min()))
         read[chosen] = cosines

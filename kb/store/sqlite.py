@@ -628,19 +628,26 @@ class Store:
     def signatures(
         self, doc_ids: Sequence[str] | None = None
     ) -> list[tuple[str, bytes, str | None]]:
-        sql = (
-            "SELECT doc_id, signature, canonical, seq FROM doc_signatures "
-            "WHERE signature IS NOT NULL"
+        rows = self._signature_rows(
+            "doc_id, signature, canonical", "signature IS NOT NULL", doc_ids, "doc_id IN ({marks})"
         )
+        return [(str(r[0]), bytes(r[1]), r[2]) for r in rows]
+
+    def _signature_rows(
+        self, columns: str, where: str, doc_ids: Sequence[str] | None, of_ids: str
+    ) -> list[Any]:
+        """`columns` (then `seq`) of the signature rows that `where` keeps, in stored order:
+        every one (`doc_ids` None), or those `of_ids` keeps for `doc_ids` (its `{marks}` the
+        placeholders of one part of them at a time)."""
+        sql = f"SELECT {columns}, seq FROM doc_signatures WHERE {where}"
         with self._lock:
             if doc_ids is None:
-                rows = self._db.execute(sql + " ORDER BY seq").fetchall()
-            else:
-                rows = []
-                for part, marks in in_parts(doc_ids):
-                    rows += self._db.execute(f"{sql} AND doc_id IN ({marks})", part).fetchall()
-                rows.sort(key=lambda r: r[3])  # stored order across the parts
-        return [(str(r[0]), bytes(r[1]), r[2]) for r in rows]
+                return self._db.execute(sql + " ORDER BY seq").fetchall()
+            rows: list[Any] = []
+            for part, marks in in_parts(doc_ids):
+                rows += self._db.execute(f"{sql} AND {of_ids.format(marks=marks)}", part).fetchall()
+        rows.sort(key=lambda r: r[-1])  # stored order across the parts
+        return rows
 
     def set_canonicals(self, links: Sequence[tuple[str, str | None, float | None]]) -> None:
         with self._transaction():
@@ -650,20 +657,15 @@ class Store:
             )
 
     def duplicate_links(self, doc_ids: Sequence[str] | None) -> list[DuplicateLink]:
-        sql = "SELECT doc_id, canonical, similarity FROM doc_signatures WHERE canonical IS NOT NULL"
-        with self._lock:
-            if doc_ids is None:
-                rows = self._db.execute(sql + " ORDER BY seq").fetchall()
-            else:
-                rows = []
-                for part, marks in in_parts(doc_ids):
-                    rows += self._db.execute(
-                        f"{sql} AND canonical IN (SELECT COALESCE(canonical, doc_id) FROM "
-                        f"doc_signatures WHERE doc_id IN ({marks})) ORDER BY seq",
-                        part,
-                    ).fetchall()
+        rows = self._signature_rows(
+            "doc_id, canonical, similarity",
+            "canonical IS NOT NULL",
+            doc_ids,
+            "canonical IN (SELECT COALESCE(canonical, doc_id) FROM doc_signatures "
+            "WHERE doc_id IN ({marks}))",
+        )
         seen: dict[str, DuplicateLink] = {}
-        for doc_id, canonical, sim in rows:
+        for doc_id, canonical, sim, _ in rows:
             seen.setdefault(doc_id, DuplicateLink(doc_id, canonical, sim))
         return list(seen.values())
 
